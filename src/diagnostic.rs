@@ -1,0 +1,284 @@
+//! Diagnostics: what is wrong, where (file:line:column and field path), and a hint. Shared by
+//! the loader and every check, rendered as text for people and as versioned JSON for machines.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+/// How bad a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The input is rejected.
+    Error,
+    /// The input is accepted, but something is probably not what the author meant.
+    Warning,
+}
+
+/// Stable machine-readable diagnostic codes (kebab-case in JSON).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    /// A file or directory could not be read.
+    Io,
+    /// The text is not valid YAML.
+    YamlSyntax,
+    /// A document is not a mapping, or lacks `apiVersion`/`kind`.
+    NotAResource,
+    /// `apiVersion` is not `steward.dev/v1alpha1`.
+    UnknownApiVersion,
+    /// `kind` is not a steward kind.
+    UnknownKind,
+    /// A required field is missing.
+    MissingField,
+    /// A field that the kind does not have.
+    UnknownField,
+    /// A value of the wrong type.
+    WrongType,
+    /// A value outside the allowed set (enum).
+    BadValue,
+    /// A value outside its allowed range or length, or a malformed string.
+    OutOfRange,
+    /// A CEL rule of the CRD (`x-kubernetes-validations`) is violated.
+    RuleViolated,
+    /// Two objects declare the same thing.
+    Duplicate,
+    /// A reference to a role, user or group that is not declared.
+    UnresolvedReference,
+    /// A malformed reference (dataset, schema, chart, dashboard).
+    MalformedReference,
+    /// Roles include each other in a cycle.
+    IncludeCycle,
+    /// The crontab does not parse as five-field Unix cron.
+    InvalidCron,
+    /// The timezone is not an IANA timezone name.
+    InvalidTimezone,
+    /// An e-mail address is malformed.
+    InvalidEmail,
+    /// More than one `ReportConfiguration`.
+    SingletonViolated,
+    /// A field that has no effect where it stands.
+    IneffectiveField,
+}
+
+impl Code {
+    /// The code as written in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Io => "io",
+            Code::YamlSyntax => "yaml-syntax",
+            Code::NotAResource => "not-a-resource",
+            Code::UnknownApiVersion => "unknown-api-version",
+            Code::UnknownKind => "unknown-kind",
+            Code::MissingField => "missing-field",
+            Code::UnknownField => "unknown-field",
+            Code::WrongType => "wrong-type",
+            Code::BadValue => "bad-value",
+            Code::OutOfRange => "out-of-range",
+            Code::RuleViolated => "rule-violated",
+            Code::Duplicate => "duplicate",
+            Code::UnresolvedReference => "unresolved-reference",
+            Code::MalformedReference => "malformed-reference",
+            Code::IncludeCycle => "include-cycle",
+            Code::InvalidCron => "invalid-cron",
+            Code::InvalidTimezone => "invalid-timezone",
+            Code::InvalidEmail => "invalid-email",
+            Code::SingletonViolated => "singleton-violated",
+            Code::IneffectiveField => "ineffective-field",
+        }
+    }
+}
+
+/// A place in a source file (1-based line and column, in characters).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SourceLocation {
+    /// File path as given (`-` for standard input).
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+impl std::fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// One finding about the input.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// Stable code.
+    pub code: Code,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// Where, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<SourceLocation>,
+    /// The object concerned, as `Kind/name` or `Kind/namespace/name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// Field path inside the object, e.g. `spec.recipients.email.to[0]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// How to fix it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// A new error.
+    pub fn error(code: Code, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            location: None,
+            resource: None,
+            field: None,
+            hint: None,
+        }
+    }
+
+    /// A new warning.
+    pub fn warning(code: Code, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
+    }
+
+    /// Sets the location.
+    pub fn at(mut self, location: Option<SourceLocation>) -> Diagnostic {
+        self.location = location;
+        self
+    }
+
+    /// Sets the object.
+    pub fn on(mut self, resource: impl Into<String>) -> Diagnostic {
+        self.resource = Some(resource.into());
+        self
+    }
+
+    /// Sets the field path.
+    pub fn field(mut self, field: impl Into<String>) -> Diagnostic {
+        let field = field.into();
+        self.field = (!field.is_empty()).then_some(field);
+        self
+    }
+
+    /// Sets the hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Sets the hint when there is one.
+    pub fn maybe_hint(mut self, hint: Option<String>) -> Diagnostic {
+        if hint.is_some() {
+            self.hint = hint;
+        }
+        self
+    }
+
+    /// Whether this is an error.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Sorts diagnostics by file, line, column, then code, so output is stable.
+pub fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        (&a.location, a.code, &a.resource, &a.field, &a.message).cmp(&(
+            &b.location,
+            b.code,
+            &b.resource,
+            &b.field,
+            &b.message,
+        ))
+    });
+}
+
+/// Renders one diagnostic for a terminal: a headline, the location, the source line with a
+/// caret when the source text is known, the field and the hint.
+pub fn render_text(d: &Diagnostic, source_line: Option<&str>) -> String {
+    let severity = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut out = format!("{severity}[{}]: {}\n", d.code.as_str(), d.message);
+    if let Some(loc) = &d.location {
+        let _ = writeln!(out, "  --> {loc}");
+        if let Some(line) = source_line {
+            let gutter = loc.line.to_string();
+            let pad = " ".repeat(gutter.len());
+            let caret_pad: String = line
+                .chars()
+                .take(loc.column.saturating_sub(1) as usize)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let _ = writeln!(out, "   {pad}|");
+            let _ = writeln!(out, "   {gutter}| {line}");
+            let _ = writeln!(out, "   {pad}| {caret_pad}^");
+        }
+    }
+    if let Some(resource) = &d.resource {
+        let _ = writeln!(out, "   = in: {resource}");
+    }
+    if let Some(field) = &d.field {
+        let _ = writeln!(out, "   = field: {field}");
+    }
+    if let Some(hint) = &d.hint {
+        let _ = writeln!(out, "   = hint: {hint}");
+    }
+    out
+}
+
+/// The closest candidate to `wrong` among `candidates`, for "did you mean" hints: a
+/// case/separator-insensitive match first, else the nearest by edit distance when close enough.
+pub fn closest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let fold = |s: &str| -> String {
+        s.chars().filter(|c| *c != '_' && *c != '-' && *c != ' ').flat_map(char::to_lowercase).collect()
+    };
+    let wrong_folded = fold(wrong);
+    let mut best: Option<(usize, &str)> = None;
+    for candidate in candidates {
+        if fold(candidate) == wrong_folded {
+            return Some(candidate);
+        }
+        let distance = strsim::damerau_levenshtein(&wrong.to_lowercase(), &candidate.to_lowercase());
+        let limit = (candidate.chars().count().max(wrong.chars().count()) / 3).max(1);
+        if distance <= limit && best.is_none_or(|(d, _)| distance < d) {
+            best = Some((distance, candidate));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closest_prefers_folded_match_then_edit_distance() {
+        let fields = ["crontab", "timezone", "runAs", "runAlertQueryAs"];
+        assert_eq!(closest("run_as", fields), Some("runAs"));
+        assert_eq!(closest("crontb", fields), Some("crontab"));
+        assert_eq!(closest("timzone", fields), Some("timezone"));
+        assert_eq!(closest("colour", fields), None);
+    }
+
+    #[test]
+    fn text_rendering_points_at_the_column() {
+        let d = Diagnostic::error(Code::UnknownField, "unknown field `crontb`")
+            .at(Some(SourceLocation { file: "a.yaml".into(), line: 7, column: 3 }))
+            .field("spec.crontb")
+            .hint("did you mean `crontab`?");
+        let text = render_text(&d, Some("  crontb: '0 8 * * 1'"));
+        assert!(text.starts_with("error[unknown-field]: unknown field `crontb`\n  --> a.yaml:7:3\n"));
+        assert!(text.contains("   7|   crontb: '0 8 * * 1'\n    |   ^\n"));
+        assert!(text.contains("= hint: did you mean `crontab`?"));
+    }
+}

@@ -1,0 +1,14 @@
+//! steward: declare Apache Superset's access and reporting configuration (roles, groups, users,
+//! row-level security, alerts and reports, the global Alerts & Reports policy) as Kubernetes-style
+//! resources, validate them, and reconcile them into Superset's metadata database.
+//!
+//! The core (`spec` types, `policy`, `generate`) does no IO beyond reading manifests; adapters
+//! live at the edges and `main` stays thin.
+
+pub mod cli;
+pub mod diagnostic;
+pub mod generate;
+pub mod policy;
+pub mod schedule;
+pub mod spec;
+pub mod validation;

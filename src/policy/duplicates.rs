@@ -1,0 +1,93 @@
+//! Duplicate declarations: the same manifest twice, two objects Superset would see as one
+//! (same role/group/filter name, username, user e-mail, schedule name and type), and more than
+//! one `ReportConfiguration`.
+
+use std::collections::HashMap;
+
+use super::locate;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::spec::Resource;
+use crate::spec::load::LoadedSet;
+
+pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
+    let mut manifests: HashMap<String, usize> = HashMap::new();
+    let mut superset: HashMap<(String, String), usize> = HashMap::new();
+    let mut emails: HashMap<String, usize> = HashMap::new();
+    let mut config: Option<usize> = None;
+    for (index, object) in set.objects.iter().enumerate() {
+        let resource = &object.resource;
+        let first_at = |first: usize| {
+            let location = set.location(first, &[]);
+            format!("first declared at {location}")
+        };
+        let id = resource.display_id();
+        if let Some(&first) = manifests.get(&id) {
+            found.push(locate(
+                set,
+                index,
+                "metadata.name",
+                Diagnostic::error(Code::Duplicate, format!("{id} is declared twice"))
+                    .hint(first_at(first)),
+            ));
+            continue;
+        }
+        manifests.insert(id, index);
+        if let Resource::Config(_) = resource {
+            if let Some(first) = config {
+                found.push(locate(
+                    set,
+                    index,
+                    "metadata.name",
+                    Diagnostic::error(
+                        Code::SingletonViolated,
+                        "only one ReportConfiguration may exist; this is a second one",
+                    )
+                    .hint(first_at(first)),
+                ));
+            }
+            config.get_or_insert(index);
+            continue;
+        }
+        let (label, name_field, identity) = match resource {
+            Resource::Schedule(s) => (
+                format!("{} `{}`", s.spec.schedule_type.as_str(), resource.superset_name()),
+                "spec.name",
+                format!("{}|{}", s.spec.schedule_type.as_str(), resource.superset_name()),
+            ),
+            _ => (
+                format!("{} `{}`", resource.kind(), resource.superset_name()),
+                resource.kind().superset_name_field(),
+                resource.superset_name().to_owned(),
+            ),
+        };
+        let key = (resource.kind().as_str().to_owned(), identity);
+        if let Some(&first) = superset.get(&key) {
+            found.push(locate(
+                set,
+                index,
+                name_field,
+                Diagnostic::error(Code::Duplicate, format!("{label} is declared twice (Superset names must be unique)"))
+                    .hint(format!("{}; rename one of them", first_at(first))),
+            ));
+        } else {
+            superset.insert(key, index);
+        }
+        if let Resource::User(user) = resource {
+            let email = user.spec.email.to_lowercase();
+            if let Some(&first) = emails.get(&email) {
+                found.push(locate(
+                    set,
+                    index,
+                    "spec.email",
+                    Diagnostic::error(
+                        Code::Duplicate,
+                        format!("e-mail `{}` belongs to two users (Superset requires unique e-mails)", user.spec.email),
+                    )
+                    .hint(first_at(first)),
+                ));
+            } else {
+                emails.insert(email, index);
+            }
+        }
+    }
+}

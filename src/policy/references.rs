@@ -1,0 +1,184 @@
+//! References between declared objects: roles, users and groups named by other objects must be
+//! declared (or be one of Superset's built-in roles), and role `includes` must not form a cycle.
+
+use std::collections::{HashMap, HashSet};
+
+use super::locate;
+use crate::diagnostic::{Code, Diagnostic, closest};
+use crate::spec::load::LoadedSet;
+use crate::spec::{BUILTIN_ROLES, Resource};
+
+#[derive(Clone, Copy)]
+enum Target {
+    Role,
+    User,
+    Group,
+}
+
+impl Target {
+    fn kind(self) -> &'static str {
+        match self {
+            Target::Role => "SupersetRole",
+            Target::User => "SupersetUser",
+            Target::Group => "SupersetGroup",
+        }
+    }
+    fn noun(self) -> &'static str {
+        match self {
+            Target::Role => "role",
+            Target::User => "user",
+            Target::Group => "group",
+        }
+    }
+}
+
+struct Known<'a> {
+    roles: HashSet<&'a str>,
+    users: HashSet<&'a str>,
+    groups: HashSet<&'a str>,
+}
+
+impl<'a> Known<'a> {
+    fn of(set: &'a LoadedSet) -> Known<'a> {
+        let mut known = Known {
+            roles: BUILTIN_ROLES.into_iter().collect(),
+            users: HashSet::new(),
+            groups: HashSet::new(),
+        };
+        for object in &set.objects {
+            let name = object.resource.superset_name();
+            match object.resource {
+                Resource::Role(_) => known.roles.insert(name),
+                Resource::User(_) => known.users.insert(name),
+                Resource::Group(_) => known.groups.insert(name),
+                _ => false,
+            };
+        }
+        known
+    }
+
+    fn names(&self, target: Target) -> &HashSet<&'a str> {
+        match target {
+            Target::Role => &self.roles,
+            Target::User => &self.users,
+            Target::Group => &self.groups,
+        }
+    }
+}
+
+pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
+    let known = Known::of(set);
+    for (index, object) in set.objects.iter().enumerate() {
+        let mut refs: Vec<(String, &str, Target)> = Vec::new();
+        match &object.resource {
+            Resource::User(u) => refs.extend(named("spec.roles", &u.spec.roles, Target::Role)),
+            Resource::Role(r) => refs.extend(named("spec.includes", &r.spec.includes, Target::Role)),
+            Resource::Group(g) => {
+                refs.extend(named("spec.roles", &g.spec.roles, Target::Role));
+                refs.extend(named("spec.users", &g.spec.users, Target::User));
+            }
+            Resource::Rls(f) => refs.extend(named("spec.roles", &f.spec.roles, Target::Role)),
+            Resource::Schedule(s) => {
+                refs.extend(named("spec.owners", &s.spec.owners, Target::User));
+                if let Some(user) = &s.spec.run_as {
+                    refs.push(("spec.runAs".into(), user, Target::User));
+                }
+                if let Some(user) = &s.spec.run_alert_query_as {
+                    refs.push(("spec.runAlertQueryAs".into(), user, Target::User));
+                }
+            }
+            Resource::Config(c) => {
+                if let Some(allowed) = &c.spec.run_as_allowed {
+                    refs.extend(named("spec.runAsAllowed.users", &allowed.users, Target::User));
+                    refs.extend(named("spec.runAsAllowed.groups", &allowed.groups, Target::Group));
+                }
+            }
+        }
+        for (field, name, target) in refs {
+            if known.names(target).contains(name) {
+                continue;
+            }
+            let hint = match closest(name, known.names(target).iter().copied()) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!("declare a {} named `{name}`", target.kind()),
+            };
+            found.push(locate(
+                set,
+                index,
+                &field,
+                Diagnostic::error(
+                    Code::UnresolvedReference,
+                    format!("{} `{name}` is not declared", target.noun()),
+                )
+                .hint(hint),
+            ));
+        }
+    }
+    include_cycles(set, found);
+}
+
+fn named<'a>(
+    field: &'a str,
+    names: &'a [String],
+    target: Target,
+) -> impl Iterator<Item = (String, &'a str, Target)> + 'a {
+    names.iter().enumerate().map(move |(i, name)| (format!("{field}[{i}]"), name.as_str(), target))
+}
+
+/// Reports each role that takes part in an `includes` cycle, once per cycle.
+fn include_cycles(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
+    let roles: HashMap<&str, (usize, &[String])> = set
+        .objects
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| match &o.resource {
+            Resource::Role(r) => Some((o.resource.superset_name(), (i, r.spec.includes.as_slice()))),
+            _ => None,
+        })
+        .collect();
+    let mut reported: HashSet<&str> = HashSet::new();
+    let mut names: Vec<&str> = roles.keys().copied().collect();
+    names.sort_unstable();
+    for start in names {
+        if reported.contains(start) {
+            continue;
+        }
+        if let Some(cycle) = find_cycle(start, &roles) {
+            let (index, _) = roles[start];
+            let shown = cycle.join(" → ");
+            found.push(locate(
+                set,
+                index,
+                "spec.includes",
+                Diagnostic::error(Code::IncludeCycle, format!("roles include each other in a cycle: {shown}"))
+                    .hint("remove one of the includes; a role's permissions cannot depend on itself"),
+            ));
+            reported.extend(cycle.iter().copied());
+        }
+    }
+}
+
+fn find_cycle<'a>(start: &'a str, roles: &HashMap<&'a str, (usize, &'a [String])>) -> Option<Vec<&'a str>> {
+    // Depth-first search from `start` looking for a path back to it.
+    let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
+    let mut on_path: Vec<&str> = vec![start];
+    let mut seen: HashSet<&str> = HashSet::new();
+    while let Some((role, next)) = stack.pop() {
+        let includes = roles.get(role).map_or(&[][..], |(_, inc)| *inc);
+        if next < includes.len() {
+            stack.push((role, next + 1));
+            let child = includes[next].as_str();
+            if child == start {
+                on_path.push(start);
+                return Some(on_path);
+            }
+            if roles.contains_key(child) && seen.insert(child) {
+                stack.push((child, 0));
+                on_path.push(child);
+            }
+        } else {
+            on_path.pop();
+        }
+    }
+    None
+}

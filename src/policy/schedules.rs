@@ -1,0 +1,75 @@
+//! Schedule checks one object's CEL rules cannot express: crontab and timezone syntax, content
+//! formats that do not fit the content, alert-only fields on reports, and schedules that notify
+//! nobody.
+
+use super::locate;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::schedule::crontab::{closest_timezone, parse_crontab, parse_timezone};
+use crate::spec::load::LoadedSet;
+use crate::spec::{ReportFormat, Resource, ScheduleType};
+
+pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
+    for (index, object) in set.objects.iter().enumerate() {
+        let Resource::Schedule(schedule) = &object.resource else {
+            continue;
+        };
+        let spec = &schedule.spec;
+        if let Err(message) = parse_crontab(&spec.crontab) {
+            found.push(locate(
+                set,
+                index,
+                "spec.crontab",
+                Diagnostic::error(Code::InvalidCron, message)
+                    .hint("use five fields, e.g. `0 8 * * 1` for Mondays at 08:00"),
+            ));
+        }
+        if let Some(tz) = &spec.timezone
+            && let Err(message) = parse_timezone(tz)
+        {
+            let hint = closest_timezone(tz)
+                .map(|near| format!("did you mean `{near}`?"))
+                .unwrap_or_else(|| "use an IANA name such as `Europe/Berlin` or `UTC`".to_owned());
+            found.push(locate(set, index, "spec.timezone", Diagnostic::error(Code::InvalidTimezone, message).hint(hint)));
+        }
+        if let (Some(format @ (ReportFormat::Csv | ReportFormat::Text)), Some(_)) =
+            (spec.report_format, &spec.dashboard)
+        {
+            found.push(locate(
+                set,
+                index,
+                "spec.reportFormat",
+                Diagnostic::error(
+                    Code::BadValue,
+                    format!("reportFormat {} needs a chart; dashboards are sent as PNG or PDF", format.as_str()),
+                )
+                .hint("use PNG or PDF, or send a chart"),
+            ));
+        }
+        if spec.schedule_type == ScheduleType::Report {
+            for (field, set_here) in [
+                ("spec.runAlertQueryAs", spec.run_alert_query_as.is_some()),
+                ("spec.gracePeriodSeconds", spec.grace_period_seconds.is_some()),
+                ("spec.attachContent", spec.attach_content.is_some()),
+            ] {
+                if set_here {
+                    found.push(locate(
+                        set,
+                        index,
+                        field,
+                        Diagnostic::warning(Code::IneffectiveField, format!("`{field}` applies to alerts only; this is a Report"))
+                            .hint("remove it, or make the schedule an Alert"),
+                    ));
+                }
+            }
+        }
+        if spec.recipients.is_empty() {
+            found.push(locate(
+                set,
+                index,
+                "spec",
+                Diagnostic::warning(Code::IneffectiveField, "the schedule has no recipients; only its owners hear of failures")
+                    .hint("add spec.recipients.email.to (or slack / webhook)"),
+            ));
+        }
+    }
+}

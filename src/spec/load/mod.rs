@@ -1,0 +1,273 @@
+//! Loading manifests: sources → YAML documents (multi-document files, `kind: List`) → checked
+//! against each kind's strict schema and CEL rules → typed resources, each remembering where it
+//! came from so later checks can point at file:line:column.
+
+mod schema_check;
+pub mod source;
+pub mod yaml_tree;
+
+use std::sync::Arc;
+
+use crate::diagnostic::{Code, Diagnostic, SourceLocation, closest};
+use crate::spec::{API_GROUP, API_GROUP_VERSION, Kind, Resource};
+
+pub use source::{IGNORE_FILE, SourceFile, read_sources};
+pub use yaml_tree::{Node, NodeValue, PathStep, Position, display_path, parse_path};
+
+/// A typed object and where it was declared.
+#[derive(Clone, Debug)]
+pub struct LoadedObject {
+    /// The object.
+    pub resource: Resource,
+    /// Index of its source in [`LoadedSet::sources`].
+    pub source: usize,
+    /// Its YAML node, for positions of fields.
+    pub node: Arc<Node>,
+}
+
+/// Everything read from a set of paths: the sources, the objects that passed the per-object
+/// checks, and the diagnostics found so far.
+#[derive(Debug, Default)]
+pub struct LoadedSet {
+    /// Every source read.
+    pub sources: Vec<SourceFile>,
+    /// Objects that passed schema and CEL checks, in source order.
+    pub objects: Vec<LoadedObject>,
+    /// Every problem found while loading.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Number of object documents seen, valid or not.
+    pub documents: usize,
+}
+
+impl LoadedSet {
+    /// Where the field at `path` of object `index` is declared (its key when present, else
+    /// the nearest enclosing node).
+    pub fn location(&self, index: usize, path: &[PathStep]) -> SourceLocation {
+        let object = &self.objects[index];
+        let (position, _) = object.node.locate(path);
+        self.source_location(object.source, position)
+    }
+
+    /// Where the value at `path` of object `index` is declared.
+    pub fn value_location(&self, index: usize, path: &[PathStep]) -> SourceLocation {
+        let object = &self.objects[index];
+        self.source_location(object.source, object.node.locate_value(path))
+    }
+
+    fn source_location(&self, source: usize, position: Position) -> SourceLocation {
+        SourceLocation {
+            file: self.sources[source].name.clone(),
+            line: position.line,
+            column: position.column,
+        }
+    }
+
+    /// The source line a location points at, for rendering.
+    pub fn source_line(&self, location: &SourceLocation) -> Option<&str> {
+        self.sources.iter().find(|s| s.name == location.file)?.line(location.line)
+    }
+
+    /// Whether any error was found.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Reads and checks every manifest under `paths`.
+pub fn load_paths(paths: &[String]) -> LoadedSet {
+    let (sources, diagnostics) = read_sources(paths);
+    let mut set = LoadedSet { diagnostics, ..LoadedSet::default() };
+    for source in sources {
+        set.sources.push(source);
+        let index = set.sources.len() - 1;
+        load_source(&mut set, index);
+    }
+    set
+}
+
+/// Reads and checks manifests from in-memory sources (used by tests and the operator).
+pub fn load_sources(sources: Vec<SourceFile>) -> LoadedSet {
+    let mut set = LoadedSet::default();
+    for source in sources {
+        set.sources.push(source);
+        let index = set.sources.len() - 1;
+        load_source(&mut set, index);
+    }
+    set
+}
+
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        strict_booleans: true,
+        with_snippet: false,
+        budget: serde_saphyr::budget! {
+            max_documents: 1_000_000,
+            max_nodes: 100_000_000,
+            max_total_scalar_bytes: 1 << 30,
+        },
+    }
+}
+
+fn load_source(set: &mut LoadedSet, index: usize) {
+    let source = &set.sources[index];
+    let documents: Vec<Node> =
+        match serde_saphyr::from_multiple_with_options(&source.text, yaml_options()) {
+            Ok(docs) => docs,
+            Err(e) => {
+                let location = e.location().map(|l| SourceLocation {
+                    file: source.name.clone(),
+                    line: l.line() as u32,
+                    column: l.column() as u32,
+                });
+                let message = yaml_error_message(&e);
+                set.diagnostics.push(
+                    Diagnostic::error(Code::YamlSyntax, format!("invalid YAML: {message}"))
+                        .at(location)
+                        .hint("fix the YAML syntax; nothing in this file was loaded"),
+                );
+                return;
+            }
+        };
+    for document in documents {
+        if document.value == NodeValue::Null {
+            continue;
+        }
+        let is_list = document.get("kind").and_then(Node::as_str) == Some("List");
+        if is_list {
+            match document.get("items").map(|n| &n.value) {
+                Some(NodeValue::Seq(items)) => {
+                    for item in items {
+                        load_object(set, index, item.clone());
+                    }
+                }
+                _ => set.diagnostics.push(
+                    Diagnostic::error(Code::NotAResource, "a `kind: List` needs a sequence `items`")
+                        .at(Some(location_of(set, index, document.position)))
+                        .field("items"),
+                ),
+            }
+        } else {
+            load_object(set, index, document);
+        }
+    }
+}
+
+fn yaml_error_message(e: &serde_saphyr::Error) -> String {
+    let options = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
+    let rendered = e.render_with_options(options);
+    let first = rendered.lines().next().unwrap_or("").trim();
+    // serde-saphyr appends " at line L column C"; the location is reported separately.
+    match first.rfind(" at line ") {
+        Some(cut) => first[..cut].to_owned(),
+        None => first.to_owned(),
+    }
+}
+
+fn location_of(set: &LoadedSet, source: usize, position: Position) -> SourceLocation {
+    SourceLocation {
+        file: set.sources[source].name.clone(),
+        line: position.line,
+        column: position.column,
+    }
+}
+
+fn load_object(set: &mut LoadedSet, source: usize, node: Node) {
+    set.documents += 1;
+    let here = |path: &[PathStep], set: &LoadedSet| {
+        let (position, _) = node.locate(path);
+        location_of(set, source, position)
+    };
+    if !matches!(node.value, NodeValue::Map(_)) {
+        set.diagnostics.push(
+            Diagnostic::error(Code::NotAResource, "a document must be a mapping with apiVersion, kind, metadata and spec")
+                .at(Some(here(&[], set))),
+        );
+        return;
+    }
+    let api_version = node.get("apiVersion").and_then(Node::as_str);
+    let kind_text = node.get("kind").and_then(Node::as_str);
+    let (Some(api_version), Some(kind_text)) = (api_version, kind_text) else {
+        let missing = if api_version.is_none() { "apiVersion" } else { "kind" };
+        set.diagnostics.push(
+            Diagnostic::error(Code::NotAResource, format!("the document has no string `{missing}`"))
+                .at(Some(here(&[], set)))
+                .field(missing)
+                .hint(format!("every document needs `apiVersion: {API_GROUP_VERSION}` and a `kind`")),
+        );
+        return;
+    };
+    let Some(kind) = Kind::parse(kind_text) else {
+        let hint = closest(kind_text, Kind::ALL.iter().map(|k| k.as_str()))
+            .map(|k| format!("did you mean `{k}`?"))
+            .unwrap_or_else(|| {
+                let kinds: Vec<_> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+                format!("steward kinds are {}", kinds.join(", "))
+            });
+        set.diagnostics.push(
+            Diagnostic::error(Code::UnknownKind, format!("unknown kind `{kind_text}`"))
+                .at(Some(here(&[PathStep::Key("kind".into())], set)))
+                .field("kind")
+                .hint(hint),
+        );
+        return;
+    };
+    let name = node
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Node::as_str)
+        .unwrap_or("<unnamed>")
+        .to_owned();
+    let namespace = node.get("metadata").and_then(|m| m.get("namespace")).and_then(Node::as_str);
+    let resource_id = match (kind.namespaced(), namespace) {
+        (true, ns) => format!("{kind}/{}/{name}", ns.unwrap_or("default")),
+        (false, _) => format!("{kind}/{name}"),
+    };
+    if api_version != API_GROUP_VERSION {
+        let hint = if api_version.starts_with(API_GROUP) {
+            format!("steward serves only `{API_GROUP_VERSION}`")
+        } else {
+            format!(
+                "use `apiVersion: {API_GROUP_VERSION}`; files that are not steward manifests can be listed in {}",
+                IGNORE_FILE
+            )
+        };
+        set.diagnostics.push(
+            Diagnostic::error(Code::UnknownApiVersion, format!("unknown apiVersion `{api_version}` for kind {kind}"))
+                .at(Some(here(&[PathStep::Key("apiVersion".into())], set)))
+                .on(resource_id)
+                .field("apiVersion")
+                .hint(hint),
+        );
+        return;
+    }
+    if !kind.namespaced() && namespace.is_some() {
+        set.diagnostics.push(
+            Diagnostic::warning(Code::IneffectiveField, format!("{kind} is cluster-scoped; metadata.namespace is ignored"))
+                .at(Some(here(&[PathStep::Key("metadata".into()), PathStep::Key("namespace".into())], set)))
+                .on(resource_id.clone())
+                .field("metadata.namespace")
+                .hint("remove metadata.namespace"),
+        );
+    }
+
+    let json = node.to_json();
+    let mut problems = schema_check::structural(kind, &json, &node);
+    if problems.is_empty() {
+        problems = schema_check::cel_rules(kind, &json, &node);
+    }
+    if !problems.is_empty() {
+        for problem in problems {
+            let location = location_of(set, source, problem.position);
+            set.diagnostics.push(problem.diagnostic.at(Some(location)).on(resource_id.clone()));
+        }
+        return;
+    }
+    match Resource::from_json(kind, json) {
+        Ok(resource) => set.objects.push(LoadedObject { resource, source, node: Arc::new(node) }),
+        Err(e) => set.diagnostics.push(
+            Diagnostic::error(Code::WrongType, format!("cannot read {kind}: {e}"))
+                .at(Some(here(&[], set)))
+                .on(resource_id),
+        ),
+    }
+}

@@ -1,0 +1,286 @@
+//! Per-object checks against a kind's CRD: the structural schema (types, required and unknown
+//! fields, enums, ranges) through `jsonschema`, then the CRD's CEL rules through kube's CEL
+//! evaluator: the same rules the API server enforces, evaluated without a cluster.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use serde_json::Value;
+
+use super::yaml_tree::{Node, PathStep, Position, display_path, parse_path};
+use crate::diagnostic::{Code, Diagnostic, closest};
+use crate::spec::Kind;
+use crate::spec::crd::{openapi_schema, strict_schema};
+
+/// A diagnostic before its file is attached.
+pub(super) struct Problem {
+    pub position: Position,
+    pub diagnostic: Diagnostic,
+}
+
+struct StrictSchema {
+    schema: Value,
+    validator: jsonschema::Validator,
+}
+
+fn strict_schemas() -> &'static HashMap<Kind, StrictSchema> {
+    static SCHEMAS: OnceLock<HashMap<Kind, StrictSchema>> = OnceLock::new();
+    SCHEMAS.get_or_init(|| {
+        Kind::ALL
+            .into_iter()
+            .map(|kind| {
+                let schema = strict_schema(kind);
+                let validator = jsonschema::options()
+                    .should_validate_formats(false)
+                    .build(&schema)
+                    .expect("the strict schema of every kind compiles");
+                (kind, StrictSchema { schema, validator })
+            })
+            .collect()
+    })
+}
+
+/// Checks `json` (the object as written) against the strict schema of `kind`; every violation.
+pub(super) fn structural(kind: Kind, json: &Value, node: &Node) -> Vec<Problem> {
+    let strict = &strict_schemas()[&kind];
+    let mut problems = Vec::new();
+    for error in strict.validator.iter_errors(json) {
+        let path = instance_path(json, error.instance_path().as_str());
+        let shown = display_path(&path);
+        let schema_path = error.schema_path().as_str();
+        match error.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let parent = schema_path.rsplit_once('/').map_or("", |(p, _)| p);
+                let known: Vec<String> = strict
+                    .schema
+                    .pointer(parent)
+                    .and_then(|s| s.get("properties"))
+                    .and_then(Value::as_object)
+                    .map(|p| p.keys().cloned().collect())
+                    .unwrap_or_default();
+                for field in unexpected {
+                    let mut field_path = path.clone();
+                    field_path.push(PathStep::Key(field.clone()));
+                    let hint = match closest(field, known.iter().map(String::as_str)) {
+                        Some(c) => format!("did you mean `{c}`?"),
+                        None if known.is_empty() => "remove it".to_owned(),
+                        None => format!("known fields here: {}", known.join(", ")),
+                    };
+                    problems.push(Problem {
+                        position: node.locate(&field_path).0,
+                        diagnostic: Diagnostic::error(
+                            Code::UnknownField,
+                            format!("unknown field `{field}`{}", where_(&shown)),
+                        )
+                        .field(display_path(&field_path))
+                        .hint(hint),
+                    });
+                }
+            }
+            ValidationErrorKind::Required { property } => {
+                let property = property.as_str().unwrap_or_default();
+                let mut field_path = path.clone();
+                field_path.push(PathStep::Key(property.to_owned()));
+                problems.push(Problem {
+                    position: node.locate_value(&path),
+                    diagnostic: Diagnostic::error(
+                        Code::MissingField,
+                        format!("missing required field `{property}`{}", where_(&shown)),
+                    )
+                    .field(display_path(&field_path))
+                    .hint(format!("add `{property}`")),
+                });
+            }
+            ValidationErrorKind::Type { kind: expected } => {
+                let expected = match expected {
+                    TypeKind::Single(t) => article(&t.to_string()),
+                    TypeKind::Multiple(ts) => {
+                        ts.iter().map(|t| article(&t.to_string())).collect::<Vec<_>>().join(" or ")
+                    }
+                };
+                let found = article(json_type(error.instance()));
+                problems.push(Problem {
+                    position: node.locate_value(&path),
+                    diagnostic: Diagnostic::error(
+                        Code::WrongType,
+                        format!("`{shown}` must be {expected}, found {found}"),
+                    )
+                    .field(shown.clone())
+                    .maybe_hint(quote_hint(expected.as_str(), error.instance())),
+                });
+            }
+            ValidationErrorKind::Enum { options } => {
+                let options: Vec<String> = options
+                    .as_array()
+                    .map(|o| o.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                    .unwrap_or_default();
+                let value = scalar_text(error.instance());
+                let hint = closest(&value, options.iter().map(String::as_str))
+                    .map(|c| format!("did you mean `{c}`?"))
+                    .unwrap_or_else(|| format!("use one of {}", options.join(", ")));
+                problems.push(Problem {
+                    position: node.locate_value(&path),
+                    diagnostic: Diagnostic::error(
+                        Code::BadValue,
+                        format!("`{value}` is not a valid value for `{shown}`; expected one of {}", options.join(", ")),
+                    )
+                    .field(shown.clone())
+                    .hint(hint),
+                });
+            }
+            other => {
+                let message = match other {
+                    ValidationErrorKind::MinLength { limit } if *limit == 1 => {
+                        format!("`{shown}` must not be empty")
+                    }
+                    ValidationErrorKind::MinLength { limit } => {
+                        format!("`{shown}` must be at least {limit} characters long")
+                    }
+                    ValidationErrorKind::MaxLength { limit } => {
+                        format!("`{shown}` must be at most {limit} characters long")
+                    }
+                    ValidationErrorKind::MinItems { limit } => {
+                        format!("`{shown}` needs at least {limit} item{}", if *limit == 1 { "" } else { "s" })
+                    }
+                    ValidationErrorKind::Minimum { limit } => format!("`{shown}` must be at least {limit}"),
+                    ValidationErrorKind::Maximum { limit } => format!("`{shown}` must be at most {limit}"),
+                    ValidationErrorKind::Pattern { .. } if shown == "metadata.name" || shown == "metadata.namespace" => {
+                        format!(
+                            "`{shown}` `{}` is not a valid Kubernetes name (lowercase letters, digits, '-' and '.')",
+                            scalar_text(error.instance())
+                        )
+                    }
+                    _ => format!("`{shown}`: {error}"),
+                };
+                let hint = if shown == "metadata.name" {
+                    Some("metadata.name is the Kubernetes name; put the Superset name in spec.name".to_owned())
+                } else {
+                    None
+                };
+                problems.push(Problem {
+                    position: node.locate_value(&path),
+                    diagnostic: Diagnostic::error(Code::OutOfRange, message)
+                        .field(shown.clone())
+                        .maybe_hint(hint),
+                });
+            }
+        }
+    }
+    problems
+}
+
+fn where_(shown: &str) -> String {
+    if shown.is_empty() { String::new() } else { format!(" in `{shown}`") }
+}
+
+fn quote_hint(expected: &str, found: &Value) -> Option<String> {
+    (expected == "a string" && (found.is_number() || found.is_boolean()))
+        .then(|| format!("quote the value: \"{found}\""))
+}
+
+fn article(t: &str) -> String {
+    match t {
+        "array" => "a list".to_owned(),
+        "object" => "a mapping".to_owned(),
+        "integer" => "an integer".to_owned(),
+        "null" => "null".to_owned(),
+        other => format!("a {other}"),
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_f64() => "number",
+        Value::Number(_) => "integer",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Turns a JSON pointer into path steps, telling indexes from keys by the instance itself.
+fn instance_path(json: &Value, pointer: &str) -> Vec<PathStep> {
+    let mut steps = Vec::new();
+    let mut current = Some(json);
+    for raw in pointer.split('/').skip(1) {
+        let segment = raw.replace("~1", "/").replace("~0", "~");
+        match current {
+            Some(Value::Array(items)) => {
+                let index = segment.parse::<usize>().unwrap_or(usize::MAX);
+                current = items.get(index);
+                steps.push(PathStep::Index(index));
+            }
+            Some(Value::Object(map)) => {
+                current = map.get(&segment);
+                steps.push(PathStep::Key(segment));
+            }
+            _ => {
+                current = None;
+                steps.push(PathStep::Key(segment));
+            }
+        }
+    }
+    steps
+}
+
+fn compiled_cel() -> &'static HashMap<Kind, Value> {
+    static SCHEMAS: OnceLock<HashMap<Kind, Value>> = OnceLock::new();
+    SCHEMAS.get_or_init(|| Kind::ALL.into_iter().map(|k| (k, openapi_schema(k))).collect())
+}
+
+thread_local! {
+    static CEL: HashMap<Kind, kube::core::cel::CompiledSchema> = Kind::ALL
+        .into_iter()
+        .map(|k| (k, kube::core::cel::compile_schema(&compiled_cel()[&k])))
+        .collect();
+}
+
+/// Evaluates the CRD's CEL rules (`x-kubernetes-validations`) on `json`; every violation.
+pub(super) fn cel_rules(kind: Kind, json: &Value, node: &Node) -> Vec<Problem> {
+    let result = CEL.with(|compiled| kube::core::cel::validate_compiled(&compiled[&kind], json, None));
+    let Err(errors) = result else {
+        return Vec::new();
+    };
+    errors
+        .into_vec()
+        .into_iter()
+        .map(|error| {
+            let path = parse_path(&error.field_path);
+            Problem {
+                position: node.locate(&path).0,
+                diagnostic: Diagnostic::error(Code::RuleViolated, error.message.clone())
+                    .field(display_path(&path))
+                    .hint(format!("CRD rule: {}", error.rule)),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cel_field_paths_become_steps() {
+        assert_eq!(
+            parse_path("spec.recipients.email.to[2]"),
+            vec![
+                PathStep::Key("spec".into()),
+                PathStep::Key("recipients".into()),
+                PathStep::Key("email".into()),
+                PathStep::Key("to".into()),
+                PathStep::Index(2),
+            ]
+        );
+    }
+}

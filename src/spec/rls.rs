@@ -1,0 +1,76 @@
+//! `RowLevelSecurityFilter`: a Superset RLS filter (`row_level_security_filters`) with its roles
+//! (`rls_filter_roles`) and datasets (`rls_filter_tables`).
+
+use kube::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+
+use super::status::SyncStatus;
+
+/// A row-level-security filter. A `Regular` filter applies to users holding one of its roles;
+/// a `Base` filter applies to everyone except them. Clauses sharing a non-empty `groupKey` are
+/// OR-ed; groups and ungrouped clauses are AND-ed. It applies only to the listed datasets.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[kube(
+    group = "steward.dev",
+    version = "v1alpha1",
+    kind = "RowLevelSecurityFilter",
+    namespaced,
+    status = "SyncStatus",
+    shortname = "rls",
+    category = "superset",
+    cel,
+    derive = "PartialEq",
+    doc = "A Superset row-level-security filter: a SQL clause added for some roles on some datasets.",
+    printcolumn(name = "Filter", type_ = "string", json_path = ".spec.name", description = "Filter name in Superset (metadata.name when empty)"),
+    printcolumn(name = "Type", type_ = "string", json_path = ".spec.filterType"),
+    printcolumn(name = "Group Key", type_ = "string", json_path = ".spec.groupKey"),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status")
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RowLevelSecurityFilterSpec {
+    /// Filter name in Superset (unique, at most 255 characters). Defaults to `metadata.name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 255))]
+    pub name: Option<String>,
+    /// Description shown in Superset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `Regular`: applies to users holding one of `roles`. `Base`: applies to everyone except them.
+    #[x_kube(validation = kube::core::Rule::new("self == 'Regular' || self == 'Base'").message("filterType must be Regular or Base"))]
+    pub filter_type: FilterType,
+    /// Filters with the same non-empty group key are OR-ed together; empty means ungrouped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 255))]
+    pub group_key: Option<String>,
+    /// Roles the filter is about, by role name (see `filterType`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// Datasets the filter applies to, as `database.schema.table` or dataset uuid. With none, the
+    /// filter applies nowhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub datasets: Vec<String>,
+    /// SQL boolean expression added to the WHERE clause (Jinja such as
+    /// `{{ current_username() }}` allowed), e.g. `region = 'EU'`.
+    #[schemars(length(min = 1))]
+    pub clause: String,
+}
+
+/// How an RLS filter selects the users it applies to.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, schemars::JsonSchema)]
+pub enum FilterType {
+    /// Applies to users holding one of the filter's roles.
+    #[default]
+    Regular,
+    /// Applies to every user except those holding one of the filter's roles.
+    Base,
+}
+
+impl FilterType {
+    /// The value stored in `row_level_security_filters.filter_type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FilterType::Regular => "Regular",
+            FilterType::Base => "Base",
+        }
+    }
+}

@@ -2,6 +2,8 @@
 //! formats that do not fit the content, alert-only fields on reports, and schedules that notify
 //! nobody.
 
+use std::collections::HashMap;
+
 use super::locate;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::schedule::crontab::{closest_timezone, parse_crontab, parse_timezone};
@@ -9,12 +11,17 @@ use crate::spec::load::LoadedSet;
 use crate::spec::{ReportFormat, Resource, ScheduleType};
 
 pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
+    // Organisations reuse a handful of crontabs; parse each distinct one once.
+    let mut crontabs: HashMap<&str, Result<(), String>> = HashMap::new();
     for (index, object) in set.objects.iter().enumerate() {
         let Resource::Schedule(schedule) = &object.resource else {
             continue;
         };
         let spec = &schedule.spec;
-        if let Err(message) = parse_crontab(&spec.crontab) {
+        let parsed = crontabs
+            .entry(spec.crontab.as_str())
+            .or_insert_with(|| parse_crontab(&spec.crontab).map(|_| ()));
+        if let Err(message) = parsed.clone() {
             found.push(locate(
                 set,
                 index,

@@ -76,24 +76,48 @@ impl LoadedSet {
 /// Reads and checks every manifest under `paths`.
 pub fn load_paths(paths: &[String]) -> LoadedSet {
     let (sources, diagnostics) = read_sources(paths);
-    let mut set = LoadedSet { diagnostics, ..LoadedSet::default() };
-    for source in sources {
-        set.sources.push(source);
-        let index = set.sources.len() - 1;
-        load_source(&mut set, index);
+    let mut set = load_sources(sources);
+    set.diagnostics.splice(0..0, diagnostics);
+    set
+}
+
+/// Reads and checks manifests from in-memory sources. Files are parsed in parallel (one worker
+/// per core); results are merged in source order, so output does not depend on timing.
+pub fn load_sources(sources: Vec<SourceFile>) -> LoadedSet {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(sources.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut outcomes: Vec<(usize, FileOutcome)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(source) = sources.get(index) else { break };
+                        done.push((index, load_file(source, index)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("a loader thread panicked")).collect()
+    });
+    outcomes.sort_by_key(|(index, _)| *index);
+    let mut set = LoadedSet { sources, ..LoadedSet::default() };
+    for (_, outcome) in outcomes {
+        set.objects.extend(outcome.objects);
+        set.diagnostics.extend(outcome.diagnostics);
+        set.documents += outcome.documents;
     }
     set
 }
 
-/// Reads and checks manifests from in-memory sources (used by tests and the operator).
-pub fn load_sources(sources: Vec<SourceFile>) -> LoadedSet {
-    let mut set = LoadedSet::default();
-    for source in sources {
-        set.sources.push(source);
-        let index = set.sources.len() - 1;
-        load_source(&mut set, index);
-    }
-    set
+/// What one file yielded.
+#[derive(Default)]
+struct FileOutcome {
+    objects: Vec<LoadedObject>,
+    diagnostics: Vec<Diagnostic>,
+    documents: usize,
 }
 
 fn yaml_options() -> serde_saphyr::Options {
@@ -108,8 +132,8 @@ fn yaml_options() -> serde_saphyr::Options {
     }
 }
 
-fn load_source(set: &mut LoadedSet, index: usize) {
-    let source = &set.sources[index];
+fn load_file(source: &SourceFile, index: usize) -> FileOutcome {
+    let mut out = FileOutcome::default();
     let documents: Vec<Node> =
         match serde_saphyr::from_multiple_with_options(&source.text, yaml_options()) {
             Ok(docs) => docs,
@@ -120,12 +144,12 @@ fn load_source(set: &mut LoadedSet, index: usize) {
                     column: l.column() as u32,
                 });
                 let message = yaml_error_message(&e);
-                set.diagnostics.push(
+                out.diagnostics.push(
                     Diagnostic::error(Code::YamlSyntax, format!("invalid YAML: {message}"))
                         .at(location)
                         .hint("fix the YAML syntax; nothing in this file was loaded"),
                 );
-                return;
+                return out;
             }
         };
     for document in documents {
@@ -137,19 +161,20 @@ fn load_source(set: &mut LoadedSet, index: usize) {
             match document.get("items").map(|n| &n.value) {
                 Some(NodeValue::Seq(items)) => {
                     for item in items {
-                        load_object(set, index, item.clone());
+                        load_object(&mut out, source, index, item.clone());
                     }
                 }
-                _ => set.diagnostics.push(
+                _ => out.diagnostics.push(
                     Diagnostic::error(Code::NotAResource, "a `kind: List` needs a sequence `items`")
-                        .at(Some(location_of(set, index, document.position)))
+                        .at(Some(location_of(source, document.position)))
                         .field("items"),
                 ),
             }
         } else {
-            load_object(set, index, document);
+            load_object(&mut out, source, index, document);
         }
     }
+    out
 }
 
 fn yaml_error_message(e: &serde_saphyr::Error) -> String {
@@ -163,24 +188,21 @@ fn yaml_error_message(e: &serde_saphyr::Error) -> String {
     }
 }
 
-fn location_of(set: &LoadedSet, source: usize, position: Position) -> SourceLocation {
+fn location_of(source: &SourceFile, position: Position) -> SourceLocation {
     SourceLocation {
-        file: set.sources[source].name.clone(),
+        file: source.name.clone(),
         line: position.line,
         column: position.column,
     }
 }
 
-fn load_object(set: &mut LoadedSet, source: usize, node: Node) {
-    set.documents += 1;
-    let here = |path: &[PathStep], set: &LoadedSet| {
-        let (position, _) = node.locate(path);
-        location_of(set, source, position)
-    };
+fn load_object(out: &mut FileOutcome, source: &SourceFile, index: usize, node: Node) {
+    out.documents += 1;
+    let here = |path: &[PathStep]| location_of(source, node.locate(path).0);
     if !matches!(node.value, NodeValue::Map(_)) {
-        set.diagnostics.push(
+        out.diagnostics.push(
             Diagnostic::error(Code::NotAResource, "a document must be a mapping with apiVersion, kind, metadata and spec")
-                .at(Some(here(&[], set))),
+                .at(Some(here(&[]))),
         );
         return;
     }
@@ -188,9 +210,9 @@ fn load_object(set: &mut LoadedSet, source: usize, node: Node) {
     let kind_text = node.get("kind").and_then(Node::as_str);
     let (Some(api_version), Some(kind_text)) = (api_version, kind_text) else {
         let missing = if api_version.is_none() { "apiVersion" } else { "kind" };
-        set.diagnostics.push(
+        out.diagnostics.push(
             Diagnostic::error(Code::NotAResource, format!("the document has no string `{missing}`"))
-                .at(Some(here(&[], set)))
+                .at(Some(here(&[])))
                 .field(missing)
                 .hint(format!("every document needs `apiVersion: {API_GROUP_VERSION}` and a `kind`")),
         );
@@ -203,9 +225,9 @@ fn load_object(set: &mut LoadedSet, source: usize, node: Node) {
                 let kinds: Vec<_> = Kind::ALL.iter().map(|k| k.as_str()).collect();
                 format!("steward kinds are {}", kinds.join(", "))
             });
-        set.diagnostics.push(
+        out.diagnostics.push(
             Diagnostic::error(Code::UnknownKind, format!("unknown kind `{kind_text}`"))
-                .at(Some(here(&[PathStep::Key("kind".into())], set)))
+                .at(Some(here(&[PathStep::Key("kind".into())])))
                 .field("kind")
                 .hint(hint),
         );
@@ -231,9 +253,9 @@ fn load_object(set: &mut LoadedSet, source: usize, node: Node) {
                 IGNORE_FILE
             )
         };
-        set.diagnostics.push(
+        out.diagnostics.push(
             Diagnostic::error(Code::UnknownApiVersion, format!("unknown apiVersion `{api_version}` for kind {kind}"))
-                .at(Some(here(&[PathStep::Key("apiVersion".into())], set)))
+                .at(Some(here(&[PathStep::Key("apiVersion".into())])))
                 .on(resource_id)
                 .field("apiVersion")
                 .hint(hint),
@@ -241,9 +263,9 @@ fn load_object(set: &mut LoadedSet, source: usize, node: Node) {
         return;
     }
     if !kind.namespaced() && namespace.is_some() {
-        set.diagnostics.push(
+        out.diagnostics.push(
             Diagnostic::warning(Code::IneffectiveField, format!("{kind} is cluster-scoped; metadata.namespace is ignored"))
-                .at(Some(here(&[PathStep::Key("metadata".into()), PathStep::Key("namespace".into())], set)))
+                .at(Some(here(&[PathStep::Key("metadata".into()), PathStep::Key("namespace".into())])))
                 .on(resource_id.clone())
                 .field("metadata.namespace")
                 .hint("remove metadata.namespace"),
@@ -257,16 +279,16 @@ fn load_object(set: &mut LoadedSet, source: usize, node: Node) {
     }
     if !problems.is_empty() {
         for problem in problems {
-            let location = location_of(set, source, problem.position);
-            set.diagnostics.push(problem.diagnostic.at(Some(location)).on(resource_id.clone()));
+            let location = location_of(source, problem.position);
+            out.diagnostics.push(problem.diagnostic.at(Some(location)).on(resource_id.clone()));
         }
         return;
     }
     match Resource::from_json(kind, json) {
-        Ok(resource) => set.objects.push(LoadedObject { resource, source, node: Arc::new(node) }),
-        Err(e) => set.diagnostics.push(
+        Ok(resource) => out.objects.push(LoadedObject { resource, source: index, node: Arc::new(node) }),
+        Err(e) => out.diagnostics.push(
             Diagnostic::error(Code::WrongType, format!("cannot read {kind}: {e}"))
-                .at(Some(here(&[], set)))
+                .at(Some(here(&[])))
                 .on(resource_id),
         ),
     }

@@ -233,21 +233,31 @@ fn instance_path(json: &Value, pointer: &str) -> Vec<PathStep> {
     steps
 }
 
-fn compiled_cel() -> &'static HashMap<Kind, Value> {
+/// The CRD schemas of the kinds that carry CEL rules (kinds without rules need no evaluation).
+fn schemas_with_rules() -> &'static HashMap<Kind, Value> {
     static SCHEMAS: OnceLock<HashMap<Kind, Value>> = OnceLock::new();
-    SCHEMAS.get_or_init(|| Kind::ALL.into_iter().map(|k| (k, openapi_schema(k))).collect())
+    SCHEMAS.get_or_init(|| {
+        Kind::ALL
+            .into_iter()
+            .map(|k| (k, openapi_schema(k)))
+            .filter(|(_, schema)| schema.to_string().contains("x-kubernetes-validations"))
+            .collect()
+    })
 }
 
 thread_local! {
-    static CEL: HashMap<Kind, kube::core::cel::CompiledSchema> = Kind::ALL
-        .into_iter()
-        .map(|k| (k, kube::core::cel::compile_schema(&compiled_cel()[&k])))
+    static CEL: HashMap<Kind, kube::core::cel::CompiledSchema> = schemas_with_rules()
+        .iter()
+        .map(|(k, schema)| (*k, kube::core::cel::compile_schema(schema)))
         .collect();
 }
 
 /// Evaluates the CRD's CEL rules (`x-kubernetes-validations`) on `json`; every violation.
 pub(super) fn cel_rules(kind: Kind, json: &Value, node: &Node) -> Vec<Problem> {
-    let result = CEL.with(|compiled| kube::core::cel::validate_compiled(&compiled[&kind], json, None));
+    let result = CEL.with(|compiled| match compiled.get(&kind) {
+        Some(schema) => kube::core::cel::validate_compiled(schema, json, None),
+        None => Ok(()),
+    });
     let Err(errors) = result else {
         return Vec::new();
     };

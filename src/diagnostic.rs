@@ -146,7 +146,10 @@ impl Diagnostic {
 
     /// A new warning.
     pub fn warning(code: Code, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
     }
 
     /// Sets the location.
@@ -240,7 +243,10 @@ pub fn render_text(d: &Diagnostic, source_line: Option<&str>) -> String {
 /// case/separator-insensitive match first, else the nearest by edit distance when close enough.
 pub fn closest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let fold = |s: &str| -> String {
-        s.chars().filter(|c| *c != '_' && *c != '-' && *c != ' ').flat_map(char::to_lowercase).collect()
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-' && *c != ' ')
+            .flat_map(char::to_lowercase)
+            .collect()
     };
     let wrong_folded = fold(wrong);
     let mut best: Option<(usize, &str)> = None;
@@ -248,7 +254,8 @@ pub fn closest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -
         if fold(candidate) == wrong_folded {
             return Some(candidate);
         }
-        let distance = strsim::damerau_levenshtein(&wrong.to_lowercase(), &candidate.to_lowercase());
+        let distance =
+            strsim::damerau_levenshtein(&wrong.to_lowercase(), &candidate.to_lowercase());
         let limit = (candidate.chars().count().max(wrong.chars().count()) / 3).max(1);
         if distance <= limit && best.is_none_or(|(d, _)| distance < d) {
             best = Some((distance, candidate));
@@ -273,11 +280,17 @@ mod tests {
     #[test]
     fn text_rendering_points_at_the_column() {
         let d = Diagnostic::error(Code::UnknownField, "unknown field `crontb`")
-            .at(Some(SourceLocation { file: "a.yaml".into(), line: 7, column: 3 }))
+            .at(Some(SourceLocation {
+                file: "a.yaml".into(),
+                line: 7,
+                column: 3,
+            }))
             .field("spec.crontb")
             .hint("did you mean `crontab`?");
         let text = render_text(&d, Some("  crontb: '0 8 * * 1'"));
-        assert!(text.starts_with("error[unknown-field]: unknown field `crontb`\n  --> a.yaml:7:3\n"));
+        assert!(
+            text.starts_with("error[unknown-field]: unknown field `crontb`\n  --> a.yaml:7:3\n")
+        );
         assert!(text.contains("   7|   crontb: '0 8 * * 1'\n    |   ^\n"));
         assert!(text.contains("= hint: did you mean `crontab`?"));
     }

@@ -2,6 +2,8 @@
 //! with context, and turned into exit codes.
 
 mod crds;
+
+pub use crds::crd_files;
 mod generate;
 mod validate;
 

@@ -61,8 +61,16 @@ fn print_text(set: &LoadedSet, summary: &Summary) {
         eprintln!("{}", render_text(d, line));
     }
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    let verdict = if summary.errors == 0 { "valid".to_owned() } else { format!("invalid: {}", plural(summary.errors, "error")) };
-    let warnings = if summary.warnings > 0 { format!(", {}", plural(summary.warnings, "warning")) } else { String::new() };
+    let verdict = if summary.errors == 0 {
+        "valid".to_owned()
+    } else {
+        format!("invalid: {}", plural(summary.errors, "error"))
+    };
+    let warnings = if summary.warnings > 0 {
+        format!(", {}", plural(summary.warnings, "warning"))
+    } else {
+        String::new()
+    };
     println!(
         "{} in {}: {verdict}{warnings}",
         plural(summary.objects, "object"),

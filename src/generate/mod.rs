@@ -81,7 +81,11 @@ pub struct WriteSummary {
 
 impl fmt::Display for WriteSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "wrote {} objects in {} files to {}", self.objects, self.files, self.directory)
+        write!(
+            f,
+            "wrote {} objects in {} files to {}",
+            self.objects, self.files, self.directory
+        )
     }
 }
 
@@ -91,7 +95,11 @@ const OBJECTS_PER_FILE: usize = 100;
 /// Generates the organisation for `seed` and `size` and writes it under `out`.
 pub fn write_organisation(out: &Path, seed: u64, size: &OrgSize) -> anyhow::Result<WriteSummary> {
     let org = build_organisation(seed, size);
-    let mut summary = WriteSummary { files: 0, objects: 0, directory: out.display().to_string() };
+    let mut summary = WriteSummary {
+        files: 0,
+        objects: 0,
+        directory: out.display().to_string(),
+    };
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     summary.files += write_kind(out, "users", &org.users)?;
     summary.files += write_kind(out, "roles", &org.roles)?;
@@ -118,7 +126,9 @@ fn write_kind<T: Serialize>(out: &Path, dir: &str, objects: &[T]) -> anyhow::Res
             if i > 0 {
                 text.push_str("---\n");
             }
-            text.push_str(&serde_saphyr::to_string(object).context("serialising a generated object")?);
+            text.push_str(
+                &serde_saphyr::to_string(object).context("serialising a generated object")?,
+            );
         }
         let path = dir.join(format!("{n:03}.yaml"));
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;

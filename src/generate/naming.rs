@@ -80,7 +80,13 @@ mod tests {
 
     #[test]
     fn datasets_enumerate_databases_schemas_tables() {
-        let size = ContentSize { databases: 2, schemas_per_database: 2, tables_per_schema: 3, charts: 1, dashboards: 1 };
+        let size = ContentSize {
+            databases: 2,
+            schemas_per_database: 2,
+            tables_per_schema: 3,
+            charts: 1,
+            dashboards: 1,
+        };
         assert_eq!(dataset_ref(&size, 0), "warehouse_00.schema_00.table_000");
         assert_eq!(dataset_ref(&size, 4), "warehouse_00.schema_01.table_001");
         assert_eq!(dataset_ref(&size, 11), "warehouse_01.schema_01.table_002");

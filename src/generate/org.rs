@@ -36,16 +36,48 @@ pub struct Organisation {
 /// The organisation's e-mail domain; teams use subdomains of it.
 pub const ORG_DOMAIN: &str = "org10k.example.com";
 /// Teams: each is a namespace and an e-mail subdomain.
-const TEAMS: [&str; 8] = ["finance", "sales", "audit", "marketing", "ops", "hr", "product", "support"];
-const FIRST_NAMES: [&str; 12] = ["Ana", "Ben", "Chloé", "Dmitri", "Esther", "Farid", "Greta", "Hiro", "Ines", "Jonas", "Kemi", "Luis"];
-const LAST_NAMES: [&str; 12] = ["Alves", "Brandt", "Chen", "Dubois", "Eriksen", "Fischer", "García", "Hale", "Iyer", "Jansen", "Kowalski", "Larsen"];
+const TEAMS: [&str; 8] = [
+    "finance",
+    "sales",
+    "audit",
+    "marketing",
+    "ops",
+    "hr",
+    "product",
+    "support",
+];
+const FIRST_NAMES: [&str; 12] = [
+    "Ana", "Ben", "Chloé", "Dmitri", "Esther", "Farid", "Greta", "Hiro", "Ines", "Jonas", "Kemi",
+    "Luis",
+];
+const LAST_NAMES: [&str; 12] = [
+    "Alves", "Brandt", "Chen", "Dubois", "Eriksen", "Fischer", "García", "Hale", "Iyer", "Jansen",
+    "Kowalski", "Larsen",
+];
 /// Views with both `can_read` and `can_write` in Superset 6.1's catalogue.
 const READ_WRITE_VIEWS: [&str; 12] = [
-    "Annotation", "Chart", "CssTemplate", "Dashboard", "Database", "Dataset", "Log", "ReportSchedule",
-    "Row Level Security", "SavedQuery", "Tag", "Theme",
+    "Annotation",
+    "Chart",
+    "CssTemplate",
+    "Dashboard",
+    "Database",
+    "Dataset",
+    "Log",
+    "ReportSchedule",
+    "Row Level Security",
+    "SavedQuery",
+    "Tag",
+    "Theme",
 ];
 /// Views with `can_read` only.
-const READ_ONLY_VIEWS: [&str; 6] = ["AdvancedDataType", "AvailableDomains", "EmbeddedDashboard", "Explore", "Query", "SQLLab"];
+const READ_ONLY_VIEWS: [&str; 6] = [
+    "AdvancedDataType",
+    "AvailableDomains",
+    "EmbeddedDashboard",
+    "Explore",
+    "Query",
+    "SQLLab",
+];
 /// Raw pairs from Superset 6.1's catalogue.
 const RAW_PAIRS: [(&str, &str); 16] = [
     ("can_csv", "Superset"),
@@ -65,11 +97,29 @@ const RAW_PAIRS: [(&str, &str); 16] = [
     ("can_samples", "Datasource"),
     ("can_log", "Superset"),
 ];
-const TIMEZONES: [&str; 6] = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Sydney", "Europe/London"];
+const TIMEZONES: [&str; 6] = [
+    "UTC",
+    "Europe/Berlin",
+    "America/New_York",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+    "Europe/London",
+];
 /// Alert crontabs: every gap at least 10 minutes.
-const ALERT_CRONTABS: [&str; 4] = ["*/10 * * * *", "0 * * * *", "15 */2 * * *", "*/30 8-18 * * 1-5"];
+const ALERT_CRONTABS: [&str; 4] = [
+    "*/10 * * * *",
+    "0 * * * *",
+    "15 */2 * * *",
+    "*/30 8-18 * * 1-5",
+];
 /// Report crontabs: every gap at least an hour.
-const REPORT_CRONTABS: [&str; 5] = ["0 8 * * 1", "30 6 * * *", "0 9 1 * *", "0 7 * * 1-5", "0 */4 * * *"];
+const REPORT_CRONTABS: [&str; 5] = [
+    "0 8 * * 1",
+    "30 6 * * *",
+    "0 9 1 * *",
+    "0 7 * * 1-5",
+    "0 */4 * * *",
+];
 /// Service accounts among the users at scale 1.
 const SERVICE_ACCOUNTS: usize = 50;
 
@@ -78,7 +128,15 @@ pub fn build_organisation(seed: u64, size: &OrgSize) -> Organisation {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let service_accounts = (size.users / 100).clamp(1, SERVICE_ACCOUNTS);
     let roles = roles(&mut rng, size);
-    let role_names: Vec<String> = roles.iter().map(|r| r.spec.name.clone().unwrap_or_else(|| meta_name(&r.metadata))).collect();
+    let role_names: Vec<String> = roles
+        .iter()
+        .map(|r| {
+            r.spec
+                .name
+                .clone()
+                .unwrap_or_else(|| meta_name(&r.metadata))
+        })
+        .collect();
     let users = users(&mut rng, size, service_accounts, &role_names);
     let groups = groups(&mut rng, size, &users, &role_names);
     let rls_filters = rls_filters(&mut rng, size, &role_names);
@@ -98,7 +156,14 @@ pub fn build_organisation(seed: u64, size: &OrgSize) -> Organisation {
             }),
         },
     );
-    Organisation { users, roles, groups, rls_filters, schedules, config }
+    Organisation {
+        users,
+        roles,
+        groups,
+        rls_filters,
+        schedules,
+        config,
+    }
 }
 
 fn meta_name(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
@@ -110,11 +175,19 @@ fn team(i: usize) -> &'static str {
 }
 
 fn user_name(i: usize, service_accounts: usize) -> String {
-    if i < service_accounts { format!("svc-reports-{i:03}") } else { format!("user-{i:05}") }
+    if i < service_accounts {
+        format!("svc-reports-{i:03}")
+    } else {
+        format!("user-{i:05}")
+    }
 }
 
 fn user_email(i: usize, service_accounts: usize) -> String {
-    format!("{}@{}.{ORG_DOMAIN}", user_name(i, service_accounts), team(i))
+    format!(
+        "{}@{}.{ORG_DOMAIN}",
+        user_name(i, service_accounts),
+        team(i)
+    )
 }
 
 fn service_group_name() -> String {
@@ -129,24 +202,40 @@ fn roles(rng: &mut ChaCha8Rng, size: &OrgSize) -> Vec<SupersetRole> {
                 .choose_multiple(rng, 6)
                 .map(|view| ViewPermission {
                     view: (*view).to_owned(),
-                    actions: if rng.random_bool(0.5) { vec![Action::Read, Action::Write] } else { vec![Action::Read] },
+                    actions: if rng.random_bool(0.5) {
+                        vec![Action::Read, Action::Write]
+                    } else {
+                        vec![Action::Read]
+                    },
                 })
                 .collect();
-            views.extend(READ_ONLY_VIEWS.choose_multiple(rng, 3).map(|view| ViewPermission {
-                view: (*view).to_owned(),
-                actions: vec![Action::Read],
-            }));
+            views.extend(
+                READ_ONLY_VIEWS
+                    .choose_multiple(rng, 3)
+                    .map(|view| ViewPermission {
+                        view: (*view).to_owned(),
+                        actions: vec![Action::Read],
+                    }),
+            );
             let raw_permissions = RAW_PAIRS
                 .choose_multiple(rng, 6)
-                .map(|(permission, view)| RawPermission { permission: (*permission).to_owned(), view: (*view).to_owned() })
+                .map(|(permission, view)| RawPermission {
+                    permission: (*permission).to_owned(),
+                    view: (*view).to_owned(),
+                })
                 .collect();
             let d = rng.random_range(0..content.databases);
-            let mut datasets: Vec<String> =
-                (0..8).map(|_| naming::dataset_ref(content, rng.random_range(0..content.datasets()))).collect();
+            let mut datasets: Vec<String> = (0..8)
+                .map(|_| naming::dataset_ref(content, rng.random_range(0..content.datasets())))
+                .collect();
             datasets.sort();
             datasets.dedup();
             let data_access = DataAccess {
-                databases: if i % 10 == 0 { vec![naming::database(d)] } else { Vec::new() },
+                databases: if i % 10 == 0 {
+                    vec![naming::database(d)]
+                } else {
+                    Vec::new()
+                },
                 schemas: (0..2)
                     .map(|s| naming::schema_ref(d, (i + s) % content.schemas_per_database))
                     .collect(),
@@ -157,7 +246,11 @@ fn roles(rng: &mut ChaCha8Rng, size: &OrgSize) -> Vec<SupersetRole> {
                 &format!("role-{i:04}"),
                 SupersetRoleSpec {
                     name: (i % 4 == 0).then(|| format!("{} analyst {i:04}", capitalise(team(i)))),
-                    includes: if i % 10 == 3 { vec!["Gamma".to_owned()] } else { Vec::new() },
+                    includes: if i % 10 == 3 {
+                        vec!["Gamma".to_owned()]
+                    } else {
+                        Vec::new()
+                    },
                     permissions: views,
                     raw_permissions,
                     data_access: Some(data_access),
@@ -169,10 +262,18 @@ fn roles(rng: &mut ChaCha8Rng, size: &OrgSize) -> Vec<SupersetRole> {
 
 fn capitalise(word: &str) -> String {
     let mut chars = word.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
-fn users(rng: &mut ChaCha8Rng, size: &OrgSize, service_accounts: usize, roles: &[String]) -> Vec<SupersetUser> {
+fn users(
+    rng: &mut ChaCha8Rng,
+    size: &OrgSize,
+    service_accounts: usize,
+    roles: &[String],
+) -> Vec<SupersetUser> {
     (0..size.users)
         .map(|i| {
             let service = i < service_accounts;
@@ -185,8 +286,16 @@ fn users(rng: &mut ChaCha8Rng, size: &OrgSize, service_accounts: usize, roles: &
                 &user_name(i, service_accounts),
                 SupersetUserSpec {
                     username: None,
-                    first_name: if service { "Reports".to_owned() } else { FIRST_NAMES[rng.random_range(0..FIRST_NAMES.len())].to_owned() },
-                    last_name: if service { format!("Service {i:03}") } else { LAST_NAMES[rng.random_range(0..LAST_NAMES.len())].to_owned() },
+                    first_name: if service {
+                        "Reports".to_owned()
+                    } else {
+                        FIRST_NAMES[rng.random_range(0..FIRST_NAMES.len())].to_owned()
+                    },
+                    last_name: if service {
+                        format!("Service {i:03}")
+                    } else {
+                        LAST_NAMES[rng.random_range(0..LAST_NAMES.len())].to_owned()
+                    },
                     email: user_email(i, service_accounts),
                     active: Some(true),
                     roles: direct_roles,
@@ -196,7 +305,12 @@ fn users(rng: &mut ChaCha8Rng, size: &OrgSize, service_accounts: usize, roles: &
         .collect()
 }
 
-fn groups(rng: &mut ChaCha8Rng, size: &OrgSize, users: &[SupersetUser], roles: &[String]) -> Vec<SupersetGroup> {
+fn groups(
+    rng: &mut ChaCha8Rng,
+    size: &OrgSize,
+    users: &[SupersetUser],
+    roles: &[String],
+) -> Vec<SupersetGroup> {
     let names: Vec<String> = users.iter().map(|u| meta_name(&u.metadata)).collect();
     let service_accounts = names.iter().filter(|n| n.starts_with("svc-")).count();
     (0..size.groups)
@@ -219,7 +333,10 @@ fn groups(rng: &mut ChaCha8Rng, size: &OrgSize, users: &[SupersetUser], roles: &
                 .map(|u| names[u].clone())
                 .collect();
             members.dedup();
-            let mut group_roles: Vec<String> = roles.choose_multiple(rng, 3.min(roles.len())).cloned().collect();
+            let mut group_roles: Vec<String> = roles
+                .choose_multiple(rng, 3.min(roles.len()))
+                .cloned()
+                .collect();
             group_roles.sort();
             SupersetGroup::new(
                 &format!("group-{g:03}"),
@@ -235,7 +352,11 @@ fn groups(rng: &mut ChaCha8Rng, size: &OrgSize, users: &[SupersetUser], roles: &
         .collect()
 }
 
-fn rls_filters(rng: &mut ChaCha8Rng, size: &OrgSize, roles: &[String]) -> Vec<RowLevelSecurityFilter> {
+fn rls_filters(
+    rng: &mut ChaCha8Rng,
+    size: &OrgSize,
+    roles: &[String],
+) -> Vec<RowLevelSecurityFilter> {
     let regions = ["EU", "US", "APAC", "LATAM"];
     (0..size.rls_filters)
         .map(|i| {
@@ -252,19 +373,26 @@ fn rls_filters(rng: &mut ChaCha8Rng, size: &OrgSize, roles: &[String]) -> Vec<Ro
                 _ => format!("amount < {}", rng.random_range(1..100) * 1000),
             };
             let mut datasets: Vec<String> = (0..rng.random_range(1..4))
-                .map(|_| naming::dataset_ref(&size.content, rng.random_range(0..size.content.datasets())))
+                .map(|_| {
+                    naming::dataset_ref(&size.content, rng.random_range(0..size.content.datasets()))
+                })
                 .collect();
             datasets.sort();
             datasets.dedup();
             let how_many = rng.random_range(1..4).min(roles.len());
-            let mut filter_roles: Vec<String> = roles.choose_multiple(rng, how_many).cloned().collect();
+            let mut filter_roles: Vec<String> =
+                roles.choose_multiple(rng, how_many).cloned().collect();
             filter_roles.sort();
             let mut filter = RowLevelSecurityFilter::new(
                 &format!("rls-{i:04}"),
                 RowLevelSecurityFilterSpec {
                     name: None,
                     description: Some(format!("Generated filter {i}")),
-                    filter_type: if base { FilterType::Base } else { FilterType::Regular },
+                    filter_type: if base {
+                        FilterType::Base
+                    } else {
+                        FilterType::Regular
+                    },
                     group_key,
                     roles: filter_roles,
                     datasets,
@@ -277,10 +405,19 @@ fn rls_filters(rng: &mut ChaCha8Rng, size: &OrgSize, roles: &[String]) -> Vec<Ro
         .collect()
 }
 
-fn schedules(rng: &mut ChaCha8Rng, size: &OrgSize, users: &[SupersetUser], service_accounts: usize) -> Vec<ReportSchedule> {
+fn schedules(
+    rng: &mut ChaCha8Rng,
+    size: &OrgSize,
+    users: &[SupersetUser],
+    service_accounts: usize,
+) -> Vec<ReportSchedule> {
     let people = service_accounts..users.len();
     let pick_person = |rng: &mut ChaCha8Rng| -> usize {
-        if people.is_empty() { 0 } else { rng.random_range(people.clone()) }
+        if people.is_empty() {
+            0
+        } else {
+            rng.random_range(people.clone())
+        }
     };
     (0..size.schedules)
         .map(|i| {

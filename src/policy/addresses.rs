@@ -36,7 +36,12 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
                 } else {
                     "write it as name@example.com"
                 };
-                found.push(locate(set, index, &field, Diagnostic::error(Code::InvalidEmail, problem).hint(hint)));
+                found.push(locate(
+                    set,
+                    index,
+                    &field,
+                    Diagnostic::error(Code::InvalidEmail, problem).hint(hint),
+                ));
             }
         };
         match &object.resource {
@@ -60,8 +65,16 @@ mod tests {
     #[test]
     fn one_plain_address_per_entry() {
         assert_eq!(address_problem("ana@finance.example.com"), None);
-        assert!(address_problem("ana@x.com, bo@x.com").unwrap().contains("more than one"));
-        assert!(address_problem("ana.example.com").unwrap().contains("no `@`"));
+        assert!(
+            address_problem("ana@x.com, bo@x.com")
+                .unwrap()
+                .contains("more than one")
+        );
+        assert!(
+            address_problem("ana.example.com")
+                .unwrap()
+                .contains("no `@`")
+        );
         assert!(address_problem("ana@").is_some());
         assert!(address_problem("ana@exa mple.com").is_some());
         assert!(address_problem("ana@-x.com").is_some());

@@ -50,9 +50,17 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
         }
         let (label, name_field, identity) = match resource {
             Resource::Schedule(s) => (
-                format!("{} `{}`", s.spec.schedule_type.as_str(), resource.superset_name()),
+                format!(
+                    "{} `{}`",
+                    s.spec.schedule_type.as_str(),
+                    resource.superset_name()
+                ),
                 "spec.name",
-                format!("{}|{}", s.spec.schedule_type.as_str(), resource.superset_name()),
+                format!(
+                    "{}|{}",
+                    s.spec.schedule_type.as_str(),
+                    resource.superset_name()
+                ),
             ),
             _ => (
                 format!("{} `{}`", resource.kind(), resource.superset_name()),
@@ -66,8 +74,11 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
                 set,
                 index,
                 name_field,
-                Diagnostic::error(Code::Duplicate, format!("{label} is declared twice (Superset names must be unique)"))
-                    .hint(format!("{}; rename one of them", first_at(first))),
+                Diagnostic::error(
+                    Code::Duplicate,
+                    format!("{label} is declared twice (Superset names must be unique)"),
+                )
+                .hint(format!("{}; rename one of them", first_at(first))),
             ));
         } else {
             superset.insert(key, index);
@@ -81,7 +92,10 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
                     "spec.email",
                     Diagnostic::error(
                         Code::Duplicate,
-                        format!("e-mail `{}` belongs to two users (Superset requires unique e-mails)", user.spec.email),
+                        format!(
+                            "e-mail `{}` belongs to two users (Superset requires unique e-mails)",
+                            user.spec.email
+                        ),
                     )
                     .hint(first_at(first)),
                 ));

@@ -25,5 +25,7 @@ pub fn check_declared(set: &LoadedSet) -> Vec<Diagnostic> {
 /// Attaches object `index`'s identity, the field path and its source location to `d`.
 pub(crate) fn locate(set: &LoadedSet, index: usize, field: &str, d: Diagnostic) -> Diagnostic {
     let location = set.location(index, &parse_path(field));
-    d.at(Some(location)).on(set.objects[index].resource.display_id()).field(field)
+    d.at(Some(location))
+        .on(set.objects[index].resource.display_id())
+        .field(field)
 }

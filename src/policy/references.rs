@@ -72,7 +72,9 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
         let mut refs: Vec<(String, &str, Target)> = Vec::new();
         match &object.resource {
             Resource::User(u) => refs.extend(named("spec.roles", &u.spec.roles, Target::Role)),
-            Resource::Role(r) => refs.extend(named("spec.includes", &r.spec.includes, Target::Role)),
+            Resource::Role(r) => {
+                refs.extend(named("spec.includes", &r.spec.includes, Target::Role))
+            }
             Resource::Group(g) => {
                 refs.extend(named("spec.roles", &g.spec.roles, Target::Role));
                 refs.extend(named("spec.users", &g.spec.users, Target::User));
@@ -89,8 +91,16 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
             }
             Resource::Config(c) => {
                 if let Some(allowed) = &c.spec.run_as_allowed {
-                    refs.extend(named("spec.runAsAllowed.users", &allowed.users, Target::User));
-                    refs.extend(named("spec.runAsAllowed.groups", &allowed.groups, Target::Group));
+                    refs.extend(named(
+                        "spec.runAsAllowed.users",
+                        &allowed.users,
+                        Target::User,
+                    ));
+                    refs.extend(named(
+                        "spec.runAsAllowed.groups",
+                        &allowed.groups,
+                        Target::Group,
+                    ));
                 }
             }
         }
@@ -122,7 +132,10 @@ fn named<'a>(
     names: &'a [String],
     target: Target,
 ) -> impl Iterator<Item = (String, &'a str, Target)> + 'a {
-    names.iter().enumerate().map(move |(i, name)| (format!("{field}[{i}]"), name.as_str(), target))
+    names
+        .iter()
+        .enumerate()
+        .map(move |(i, name)| (format!("{field}[{i}]"), name.as_str(), target))
 }
 
 /// Reports each role that takes part in an `includes` cycle, once per cycle.
@@ -132,7 +145,9 @@ fn include_cycles(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
         .iter()
         .enumerate()
         .filter_map(|(i, o)| match &o.resource {
-            Resource::Role(r) => Some((o.resource.superset_name(), (i, r.spec.includes.as_slice()))),
+            Resource::Role(r) => {
+                Some((o.resource.superset_name(), (i, r.spec.includes.as_slice())))
+            }
             _ => None,
         })
         .collect();
@@ -150,15 +165,21 @@ fn include_cycles(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
                 set,
                 index,
                 "spec.includes",
-                Diagnostic::error(Code::IncludeCycle, format!("roles include each other in a cycle: {shown}"))
-                    .hint("remove one of the includes; a role's permissions cannot depend on itself"),
+                Diagnostic::error(
+                    Code::IncludeCycle,
+                    format!("roles include each other in a cycle: {shown}"),
+                )
+                .hint("remove one of the includes; a role's permissions cannot depend on itself"),
             ));
             reported.extend(cycle.iter().copied());
         }
     }
 }
 
-fn find_cycle<'a>(start: &'a str, roles: &HashMap<&'a str, (usize, &'a [String])>) -> Option<Vec<&'a str>> {
+fn find_cycle<'a>(
+    start: &'a str,
+    roles: &HashMap<&'a str, (usize, &'a [String])>,
+) -> Option<Vec<&'a str>> {
     // Depth-first search from `start` looking for a path back to it.
     let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
     let mut on_path: Vec<&str> = vec![start];

@@ -36,7 +36,12 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
             let hint = closest_timezone(tz)
                 .map(|near| format!("did you mean `{near}`?"))
                 .unwrap_or_else(|| "use an IANA name such as `Europe/Berlin` or `UTC`".to_owned());
-            found.push(locate(set, index, "spec.timezone", Diagnostic::error(Code::InvalidTimezone, message).hint(hint)));
+            found.push(locate(
+                set,
+                index,
+                "spec.timezone",
+                Diagnostic::error(Code::InvalidTimezone, message).hint(hint),
+            ));
         }
         if let (Some(format @ (ReportFormat::Csv | ReportFormat::Text)), Some(_)) =
             (spec.report_format, &spec.dashboard)
@@ -47,7 +52,10 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
                 "spec.reportFormat",
                 Diagnostic::error(
                     Code::BadValue,
-                    format!("reportFormat {} needs a chart; dashboards are sent as PNG or PDF", format.as_str()),
+                    format!(
+                        "reportFormat {} needs a chart; dashboards are sent as PNG or PDF",
+                        format.as_str()
+                    ),
                 )
                 .hint("use PNG or PDF, or send a chart"),
             ));
@@ -55,7 +63,10 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
         if spec.schedule_type == ScheduleType::Report {
             for (field, set_here) in [
                 ("spec.runAlertQueryAs", spec.run_alert_query_as.is_some()),
-                ("spec.gracePeriodSeconds", spec.grace_period_seconds.is_some()),
+                (
+                    "spec.gracePeriodSeconds",
+                    spec.grace_period_seconds.is_some(),
+                ),
                 ("spec.attachContent", spec.attach_content.is_some()),
             ] {
                 if set_here {
@@ -63,8 +74,11 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
                         set,
                         index,
                         field,
-                        Diagnostic::warning(Code::IneffectiveField, format!("`{field}` applies to alerts only; this is a Report"))
-                            .hint("remove it, or make the schedule an Alert"),
+                        Diagnostic::warning(
+                            Code::IneffectiveField,
+                            format!("`{field}` applies to alerts only; this is a Report"),
+                        )
+                        .hint("remove it, or make the schedule an Alert"),
                     ));
                 }
             }
@@ -74,8 +88,11 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
                 set,
                 index,
                 "spec",
-                Diagnostic::warning(Code::IneffectiveField, "the schedule has no recipients; only its owners hear of failures")
-                    .hint("add spec.recipients.email.to (or slack / webhook)"),
+                Diagnostic::warning(
+                    Code::IneffectiveField,
+                    "the schedule has no recipients; only its owners hear of failures",
+                )
+                .hint("add spec.recipients.email.to (or slack / webhook)"),
             ));
         }
     }

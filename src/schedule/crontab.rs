@@ -48,7 +48,11 @@ mod tests {
         assert!(parse_crontab("0 12 29 2 3").is_ok());
         assert!(parse_crontab("*/5 9 * * 1").is_ok());
         assert!(parse_crontab("@daily").is_ok());
-        assert!(parse_crontab("0 0 12 * * *").unwrap_err().contains("6 fields"));
+        assert!(
+            parse_crontab("0 0 12 * * *")
+                .unwrap_err()
+                .contains("6 fields")
+        );
         assert!(parse_crontab("0 25 * * *").is_err());
         assert!(parse_crontab("every day").is_err());
     }

@@ -19,9 +19,9 @@ use super::status::SyncStatus;
     cel,
     derive = "PartialEq",
     doc = "The global Alerts & Reports configuration (SIP-209): intervals, recipients, run-as policy.",
-    printcolumn(name = "Alert Min", type_ = "integer", json_path = ".spec.alertMinimumIntervalSeconds", description = "Minimum seconds between two alert runs"),
-    printcolumn(name = "Report Min", type_ = "integer", json_path = ".spec.reportMinimumIntervalSeconds", description = "Minimum seconds between two report runs"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status")
+    printcolumn = r#"{"name": "Alert Min", "type": "integer", "jsonPath": ".spec.alertMinimumIntervalSeconds", "description": "Minimum seconds between two alert runs"}"#,
+    printcolumn = r#"{"name": "Report Min", "type": "integer", "jsonPath": ".spec.reportMinimumIntervalSeconds", "description": "Minimum seconds between two report runs"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReportConfigurationSpec {

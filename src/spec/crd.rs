@@ -117,14 +117,29 @@ fn metadata_schema() -> Value {
     );
     props.insert("labels".into(), string_map.clone());
     props.insert("annotations".into(), string_map);
-    for server_set in ["uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generateName"] {
+    for server_set in [
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "generateName",
+    ] {
         props.insert(server_set.into(), json!({"type": "string"}));
     }
     props.insert("generation".into(), json!({"type": "integer"}));
-    props.insert("deletionGracePeriodSeconds".into(), json!({"type": "integer"}));
-    props.insert("finalizers".into(), json!({"type": "array", "items": {"type": "string"}}));
+    props.insert(
+        "deletionGracePeriodSeconds".into(),
+        json!({"type": "integer"}),
+    );
+    props.insert(
+        "finalizers".into(),
+        json!({"type": "array", "items": {"type": "string"}}),
+    );
     for list in ["managedFields", "ownerReferences"] {
-        props.insert(list.into(), json!({"type": "array", "items": {"type": "object"}}));
+        props.insert(
+            list.into(),
+            json!({"type": "array", "items": {"type": "object"}}),
+        );
     }
     json!({
         "type": "object",

@@ -20,9 +20,9 @@ use super::status::SyncStatus;
     cel,
     derive = "PartialEq",
     doc = "A Superset group (ab_group): members and the roles they get through it.",
-    printcolumn(name = "Group", type_ = "string", json_path = ".spec.name", description = "Group name in Superset (metadata.name when empty)"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn = r#"{"name": "Group", "type": "string", "jsonPath": ".spec.name", "description": "Group name in Superset (metadata.name when empty)"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SupersetGroupSpec {

@@ -60,7 +60,10 @@ impl Kind {
     }
 
     /// The generated CustomResourceDefinition of this kind.
-    pub fn crd(self) -> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
+    pub fn crd(
+        self,
+    ) -> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition
+    {
         match self {
             Kind::SupersetUser => SupersetUser::crd(),
             Kind::SupersetRole => SupersetRole::crd(),
@@ -99,8 +102,8 @@ pub enum Resource {
     User(SupersetUser),
     /// A row-level-security filter.
     Rls(RowLevelSecurityFilter),
-    /// An alert or report schedule.
-    Schedule(ReportSchedule),
+    /// An alert or report schedule (boxed: by far the largest kind).
+    Schedule(Box<ReportSchedule>),
     /// The global Alerts & Reports configuration.
     Config(ReportConfiguration),
 }
@@ -113,7 +116,7 @@ impl Resource {
             Kind::SupersetGroup => Resource::Group(serde_json::from_value(value)?),
             Kind::SupersetUser => Resource::User(serde_json::from_value(value)?),
             Kind::RowLevelSecurityFilter => Resource::Rls(serde_json::from_value(value)?),
-            Kind::ReportSchedule => Resource::Schedule(serde_json::from_value(value)?),
+            Kind::ReportSchedule => Resource::Schedule(Box::new(serde_json::from_value(value)?)),
             Kind::ReportConfiguration => Resource::Config(serde_json::from_value(value)?),
         })
     }

@@ -32,7 +32,10 @@ impl SchemaRef {
     /// Parses `database.schema`.
     pub fn parse(text: &str) -> Result<SchemaRef, String> {
         match split_parts(text).as_slice() {
-            [database, schema] => Ok(SchemaRef { database: database.clone(), schema: schema.clone() }),
+            [database, schema] => Ok(SchemaRef {
+                database: database.clone(),
+                schema: schema.clone(),
+            }),
             _ => Err(format!("`{text}` is not `database.schema`")),
         }
     }
@@ -50,7 +53,9 @@ impl DatasetRef {
                 schema: schema.clone(),
                 table: table.clone(),
             }),
-            _ => Err(format!("`{text}` is neither `database.schema.table` nor a dataset uuid")),
+            _ => Err(format!(
+                "`{text}` is neither `database.schema.table` nor a dataset uuid"
+            )),
         }
     }
 }
@@ -73,7 +78,11 @@ impl fmt::Display for SchemaRef {
 impl fmt::Display for DatasetRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DatasetRef::Name { database, schema, table } => write!(f, "{database}.{schema}.{table}"),
+            DatasetRef::Name {
+                database,
+                schema,
+                table,
+            } => write!(f, "{database}.{schema}.{table}"),
             DatasetRef::Uuid(id) => write!(f, "{id}"),
         }
     }
@@ -86,7 +95,9 @@ mod tests {
     #[test]
     fn parses_dataset_and_schema_references() {
         assert_eq!(
-            DatasetRef::parse("warehouse.finance.invoices").unwrap().to_string(),
+            DatasetRef::parse("warehouse.finance.invoices")
+                .unwrap()
+                .to_string(),
             "warehouse.finance.invoices"
         );
         assert!(matches!(
@@ -95,7 +106,10 @@ mod tests {
         ));
         assert!(DatasetRef::parse("warehouse.invoices").is_err());
         assert!(DatasetRef::parse("warehouse..invoices").is_err());
-        assert_eq!(SchemaRef::parse("warehouse.finance").unwrap().schema, "finance");
+        assert_eq!(
+            SchemaRef::parse("warehouse.finance").unwrap().schema,
+            "finance"
+        );
         assert!(SchemaRef::parse("warehouse").is_err());
     }
 }

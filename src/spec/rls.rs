@@ -21,10 +21,10 @@ use super::status::SyncStatus;
     cel,
     derive = "PartialEq",
     doc = "A Superset row-level-security filter: a SQL clause added for some roles on some datasets.",
-    printcolumn(name = "Filter", type_ = "string", json_path = ".spec.name", description = "Filter name in Superset (metadata.name when empty)"),
-    printcolumn(name = "Type", type_ = "string", json_path = ".spec.filterType"),
-    printcolumn(name = "Group Key", type_ = "string", json_path = ".spec.groupKey"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status")
+    printcolumn = r#"{"name": "Filter", "type": "string", "jsonPath": ".spec.name", "description": "Filter name in Superset (metadata.name when empty)"}"#,
+    printcolumn = r#"{"name": "Type", "type": "string", "jsonPath": ".spec.filterType"}"#,
+    printcolumn = r#"{"name": "Group Key", "type": "string", "jsonPath": ".spec.groupKey"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RowLevelSecurityFilterSpec {
@@ -56,7 +56,9 @@ pub struct RowLevelSecurityFilterSpec {
 }
 
 /// How an RLS filter selects the users it applies to.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, schemars::JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, schemars::JsonSchema,
+)]
 pub enum FilterType {
     /// Applies to users holding one of the filter's roles.
     #[default]

@@ -24,9 +24,9 @@ use super::status::SyncStatus;
     cel,
     derive = "PartialEq",
     doc = "A Superset role (ab_role) with the exact set of permissions it grants.",
-    printcolumn(name = "Role", type_ = "string", json_path = ".spec.name", description = "Role name in Superset (metadata.name when empty)"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn = r#"{"name": "Role", "type": "string", "jsonPath": ".spec.name", "description": "Role name in Superset (metadata.name when empty)"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SupersetRoleSpec {
@@ -63,7 +63,9 @@ pub struct ViewPermission {
 }
 
 /// A SIP-19 action.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     /// `can_read`: list and view objects of the view.
@@ -83,7 +85,9 @@ impl Action {
 }
 
 /// One raw permission/view pair of Superset's catalogue (`ab_permission` × `ab_view_menu`).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RawPermission {
     /// Permission name (`ab_permission.name`), e.g. `can_csv`, `menu_access`.

@@ -21,13 +21,13 @@ use super::status::ReportScheduleStatus;
     cel,
     derive = "PartialEq",
     doc = "A Superset alert or report schedule, run as a declared user.",
-    printcolumn(name = "Type", type_ = "string", json_path = ".spec.type"),
-    printcolumn(name = "Crontab", type_ = "string", json_path = ".spec.crontab"),
-    printcolumn(name = "Timezone", type_ = "string", json_path = ".spec.timezone"),
-    printcolumn(name = "Run As", type_ = "string", json_path = ".spec.runAs"),
-    printcolumn(name = "Last State", type_ = "string", json_path = ".status.lastState"),
-    printcolumn(name = "Next Run", type_ = "string", json_path = ".status.nextRunTime"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status")
+    printcolumn = r#"{"name": "Type", "type": "string", "jsonPath": ".spec.type"}"#,
+    printcolumn = r#"{"name": "Crontab", "type": "string", "jsonPath": ".spec.crontab"}"#,
+    printcolumn = r#"{"name": "Timezone", "type": "string", "jsonPath": ".spec.timezone"}"#,
+    printcolumn = r#"{"name": "Run As", "type": "string", "jsonPath": ".spec.runAs"}"#,
+    printcolumn = r#"{"name": "Last State", "type": "string", "jsonPath": ".status.lastState"}"#,
+    printcolumn = r#"{"name": "Next Run", "type": "string", "jsonPath": ".status.nextRunTime"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#
 )]
 #[x_kube(validation = kube::core::Rule::new("has(self.chart) != has(self.dashboard)").message("exactly one of chart or dashboard must be set").field_path(".chart"))]
 #[x_kube(validation = kube::core::Rule::new("self.type != 'Alert' || (has(self.database) && has(self.sql) && has(self.validator))").message("an Alert needs database, sql and validator").field_path(".type"))]
@@ -122,7 +122,20 @@ pub struct ReportScheduleSpec {
 }
 
 /// Kind of schedule (`report_schedule.type`).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, schemars::JsonSchema)]
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    schemars::JsonSchema,
+)]
 pub enum ScheduleType {
     /// Runs an SQL check and notifies only when the validator fires.
     Alert,
@@ -316,7 +329,9 @@ impl EmailRecipients {
             name: &'static str,
             list: &'a [String],
         ) -> impl Iterator<Item = (&'static str, usize, &'a str)> {
-            list.iter().enumerate().map(move |(i, a)| (name, i, a.as_str()))
+            list.iter()
+                .enumerate()
+                .map(move |(i, a)| (name, i, a.as_str()))
         }
         tagged("to", &self.to)
             .chain(tagged("cc", &self.cc))

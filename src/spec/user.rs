@@ -20,10 +20,10 @@ use super::status::SyncStatus;
     cel,
     derive = "PartialEq",
     doc = "A Superset user (ab_user), e.g. a service account that reports run as.",
-    printcolumn(name = "Username", type_ = "string", json_path = ".spec.username", description = "Username in Superset (metadata.name when empty)"),
-    printcolumn(name = "Email", type_ = "string", json_path = ".spec.email"),
-    printcolumn(name = "Active", type_ = "boolean", json_path = ".spec.active"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status")
+    printcolumn = r#"{"name": "Username", "type": "string", "jsonPath": ".spec.username", "description": "Username in Superset (metadata.name when empty)"}"#,
+    printcolumn = r#"{"name": "Email", "type": "string", "jsonPath": ".spec.email"}"#,
+    printcolumn = r#"{"name": "Active", "type": "boolean", "jsonPath": ".spec.active"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SupersetUserSpec {

@@ -64,7 +64,10 @@ impl LoadedSet {
 
     /// The source line a location points at, for rendering.
     pub fn source_line(&self, location: &SourceLocation) -> Option<&str> {
-        self.sources.iter().find(|s| s.name == location.file)?.line(location.line)
+        self.sources
+            .iter()
+            .find(|s| s.name == location.file)?
+            .line(location.line)
     }
 
     /// Whether any error was found.
@@ -84,7 +87,9 @@ pub fn load_paths(paths: &[String]) -> LoadedSet {
 /// Reads and checks manifests from in-memory sources. Files are parsed in parallel (one worker
 /// per core); results are merged in source order, so output does not depend on timing.
 pub fn load_sources(sources: Vec<SourceFile>) -> LoadedSet {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(sources.len().max(1));
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(sources.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut outcomes: Vec<(usize, FileOutcome)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
@@ -93,17 +98,25 @@ pub fn load_sources(sources: Vec<SourceFile>) -> LoadedSet {
                     let mut done = Vec::new();
                     loop {
                         let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(source) = sources.get(index) else { break };
+                        let Some(source) = sources.get(index) else {
+                            break;
+                        };
                         done.push((index, load_file(source, index)));
                     }
                     done
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("a loader thread panicked")).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a loader thread panicked"))
+            .collect()
     });
     outcomes.sort_by_key(|(index, _)| *index);
-    let mut set = LoadedSet { sources, ..LoadedSet::default() };
+    let mut set = LoadedSet {
+        sources,
+        ..LoadedSet::default()
+    };
     for (_, outcome) in outcomes {
         set.objects.extend(outcome.objects);
         set.diagnostics.extend(outcome.diagnostics);
@@ -165,9 +178,12 @@ fn load_file(source: &SourceFile, index: usize) -> FileOutcome {
                     }
                 }
                 _ => out.diagnostics.push(
-                    Diagnostic::error(Code::NotAResource, "a `kind: List` needs a sequence `items`")
-                        .at(Some(location_of(source, document.position)))
-                        .field("items"),
+                    Diagnostic::error(
+                        Code::NotAResource,
+                        "a `kind: List` needs a sequence `items`",
+                    )
+                    .at(Some(location_of(source, document.position)))
+                    .field("items"),
                 ),
             }
         } else {
@@ -201,20 +217,32 @@ fn load_object(out: &mut FileOutcome, source: &SourceFile, index: usize, node: N
     let here = |path: &[PathStep]| location_of(source, node.locate(path).0);
     if !matches!(node.value, NodeValue::Map(_)) {
         out.diagnostics.push(
-            Diagnostic::error(Code::NotAResource, "a document must be a mapping with apiVersion, kind, metadata and spec")
-                .at(Some(here(&[]))),
+            Diagnostic::error(
+                Code::NotAResource,
+                "a document must be a mapping with apiVersion, kind, metadata and spec",
+            )
+            .at(Some(here(&[]))),
         );
         return;
     }
     let api_version = node.get("apiVersion").and_then(Node::as_str);
     let kind_text = node.get("kind").and_then(Node::as_str);
     let (Some(api_version), Some(kind_text)) = (api_version, kind_text) else {
-        let missing = if api_version.is_none() { "apiVersion" } else { "kind" };
+        let missing = if api_version.is_none() {
+            "apiVersion"
+        } else {
+            "kind"
+        };
         out.diagnostics.push(
-            Diagnostic::error(Code::NotAResource, format!("the document has no string `{missing}`"))
-                .at(Some(here(&[])))
-                .field(missing)
-                .hint(format!("every document needs `apiVersion: {API_GROUP_VERSION}` and a `kind`")),
+            Diagnostic::error(
+                Code::NotAResource,
+                format!("the document has no string `{missing}`"),
+            )
+            .at(Some(here(&[])))
+            .field(missing)
+            .hint(format!(
+                "every document needs `apiVersion: {API_GROUP_VERSION}` and a `kind`"
+            )),
         );
         return;
     };
@@ -239,7 +267,10 @@ fn load_object(out: &mut FileOutcome, source: &SourceFile, index: usize, node: N
         .and_then(Node::as_str)
         .unwrap_or("<unnamed>")
         .to_owned();
-    let namespace = node.get("metadata").and_then(|m| m.get("namespace")).and_then(Node::as_str);
+    let namespace = node
+        .get("metadata")
+        .and_then(|m| m.get("namespace"))
+        .and_then(Node::as_str);
     let resource_id = match (kind.namespaced(), namespace) {
         (true, ns) => format!("{kind}/{}/{name}", ns.unwrap_or("default")),
         (false, _) => format!("{kind}/{name}"),
@@ -254,21 +285,30 @@ fn load_object(out: &mut FileOutcome, source: &SourceFile, index: usize, node: N
             )
         };
         out.diagnostics.push(
-            Diagnostic::error(Code::UnknownApiVersion, format!("unknown apiVersion `{api_version}` for kind {kind}"))
-                .at(Some(here(&[PathStep::Key("apiVersion".into())])))
-                .on(resource_id)
-                .field("apiVersion")
-                .hint(hint),
+            Diagnostic::error(
+                Code::UnknownApiVersion,
+                format!("unknown apiVersion `{api_version}` for kind {kind}"),
+            )
+            .at(Some(here(&[PathStep::Key("apiVersion".into())])))
+            .on(resource_id)
+            .field("apiVersion")
+            .hint(hint),
         );
         return;
     }
     if !kind.namespaced() && namespace.is_some() {
         out.diagnostics.push(
-            Diagnostic::warning(Code::IneffectiveField, format!("{kind} is cluster-scoped; metadata.namespace is ignored"))
-                .at(Some(here(&[PathStep::Key("metadata".into()), PathStep::Key("namespace".into())])))
-                .on(resource_id.clone())
-                .field("metadata.namespace")
-                .hint("remove metadata.namespace"),
+            Diagnostic::warning(
+                Code::IneffectiveField,
+                format!("{kind} is cluster-scoped; metadata.namespace is ignored"),
+            )
+            .at(Some(here(&[
+                PathStep::Key("metadata".into()),
+                PathStep::Key("namespace".into()),
+            ])))
+            .on(resource_id.clone())
+            .field("metadata.namespace")
+            .hint("remove metadata.namespace"),
         );
     }
 
@@ -280,12 +320,21 @@ fn load_object(out: &mut FileOutcome, source: &SourceFile, index: usize, node: N
     if !problems.is_empty() {
         for problem in problems {
             let location = location_of(source, problem.position);
-            out.diagnostics.push(problem.diagnostic.at(Some(location)).on(resource_id.clone()));
+            out.diagnostics.push(
+                problem
+                    .diagnostic
+                    .at(Some(location))
+                    .on(resource_id.clone()),
+            );
         }
         return;
     }
     match Resource::from_json(kind, json) {
-        Ok(resource) => out.objects.push(LoadedObject { resource, source: index, node: Arc::new(node) }),
+        Ok(resource) => out.objects.push(LoadedObject {
+            resource,
+            source: index,
+            node: Arc::new(node),
+        }),
         Err(e) => out.diagnostics.push(
             Diagnostic::error(Code::WrongType, format!("cannot read {kind}: {e}"))
                 .at(Some(here(&[])))

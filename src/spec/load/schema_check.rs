@@ -93,11 +93,16 @@ pub(super) fn structural(kind: Kind, json: &Value, node: &Node) -> Vec<Problem> 
                 });
             }
             ValidationErrorKind::Type { kind: expected } => {
+                // Optional fields accept null too; saying so only adds noise.
                 let expected = match expected {
                     TypeKind::Single(t) => article(&t.to_string()),
-                    TypeKind::Multiple(ts) => {
-                        ts.iter().map(|t| article(&t.to_string())).collect::<Vec<_>>().join(" or ")
-                    }
+                    TypeKind::Multiple(ts) => ts
+                        .iter()
+                        .map(|t| t.to_string())
+                        .filter(|t| t != "null")
+                        .map(|t| article(&t))
+                        .collect::<Vec<_>>()
+                        .join(" or "),
                 };
                 let found = article(json_type(error.instance()));
                 problems.push(Problem {
@@ -113,7 +118,11 @@ pub(super) fn structural(kind: Kind, json: &Value, node: &Node) -> Vec<Problem> 
             ValidationErrorKind::Enum { options } => {
                 let options: Vec<String> = options
                     .as_array()
-                    .map(|o| o.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                    .map(|o| {
+                        o.iter()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let value = scalar_text(error.instance());
                 let hint = closest(&value, options.iter().map(String::as_str))
@@ -123,7 +132,10 @@ pub(super) fn structural(kind: Kind, json: &Value, node: &Node) -> Vec<Problem> 
                     position: node.locate_value(&path),
                     diagnostic: Diagnostic::error(
                         Code::BadValue,
-                        format!("`{value}` is not a valid value for `{shown}`; expected one of {}", options.join(", ")),
+                        format!(
+                            "`{value}` is not a valid value for `{shown}`; expected one of {}",
+                            options.join(", ")
+                        ),
                     )
                     .field(shown.clone())
                     .hint(hint),
@@ -141,11 +153,20 @@ pub(super) fn structural(kind: Kind, json: &Value, node: &Node) -> Vec<Problem> 
                         format!("`{shown}` must be at most {limit} characters long")
                     }
                     ValidationErrorKind::MinItems { limit } => {
-                        format!("`{shown}` needs at least {limit} item{}", if *limit == 1 { "" } else { "s" })
+                        format!(
+                            "`{shown}` needs at least {limit} item{}",
+                            if *limit == 1 { "" } else { "s" }
+                        )
                     }
-                    ValidationErrorKind::Minimum { limit } => format!("`{shown}` must be at least {limit}"),
-                    ValidationErrorKind::Maximum { limit } => format!("`{shown}` must be at most {limit}"),
-                    ValidationErrorKind::Pattern { .. } if shown == "metadata.name" || shown == "metadata.namespace" => {
+                    ValidationErrorKind::Minimum { limit } => {
+                        format!("`{shown}` must be at least {}", number(limit))
+                    }
+                    ValidationErrorKind::Maximum { limit } => {
+                        format!("`{shown}` must be at most {}", number(limit))
+                    }
+                    ValidationErrorKind::Pattern { .. }
+                        if shown == "metadata.name" || shown == "metadata.namespace" =>
+                    {
                         format!(
                             "`{shown}` `{}` is not a valid Kubernetes name (lowercase letters, digits, '-' and '.')",
                             scalar_text(error.instance())
@@ -154,7 +175,10 @@ pub(super) fn structural(kind: Kind, json: &Value, node: &Node) -> Vec<Problem> 
                     _ => format!("`{shown}`: {error}"),
                 };
                 let hint = if shown == "metadata.name" {
-                    Some("metadata.name is the Kubernetes name; put the Superset name in spec.name".to_owned())
+                    Some(
+                        "metadata.name is the Kubernetes name; put the Superset name in spec.name"
+                            .to_owned(),
+                    )
                 } else {
                     None
                 };
@@ -171,12 +195,33 @@ pub(super) fn structural(kind: Kind, json: &Value, node: &Node) -> Vec<Problem> 
 }
 
 fn where_(shown: &str) -> String {
-    if shown.is_empty() { String::new() } else { format!(" in `{shown}`") }
+    if shown.is_empty() {
+        String::new()
+    } else {
+        format!(" in `{shown}`")
+    }
 }
 
 fn quote_hint(expected: &str, found: &Value) -> Option<String> {
-    (expected == "a string" && (found.is_number() || found.is_boolean()))
-        .then(|| format!("quote the value: \"{found}\""))
+    match (expected, found) {
+        ("a string", Value::Number(_) | Value::Bool(_)) => {
+            Some(format!("quote the value: \"{found}\""))
+        }
+        ("a list", Value::String(s)) => Some(format!("write a list: [{s}]")),
+        ("a boolean", Value::String(_)) => Some("write true or false, unquoted".to_owned()),
+        ("an integer" | "a number", Value::String(_)) => {
+            Some("write the number unquoted".to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// A JSON number as people write it (`600`, not `600.0`).
+fn number(value: &Value) -> String {
+    match value.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+        _ => value.to_string(),
+    }
 }
 
 fn article(t: &str) -> String {

@@ -34,7 +34,10 @@ pub fn read_sources(paths: &[String]) -> (Vec<SourceFile>, Vec<Diagnostic>) {
         if path == "-" {
             let mut text = String::new();
             match std::io::stdin().read_to_string(&mut text) {
-                Ok(_) => sources.push(SourceFile { name: "-".into(), text }),
+                Ok(_) => sources.push(SourceFile {
+                    name: "-".into(),
+                    text,
+                }),
                 Err(e) => diagnostics.push(io_error("-", &e.to_string())),
             }
             continue;
@@ -44,7 +47,10 @@ pub fn read_sources(paths: &[String]) -> (Vec<SourceFile>, Vec<Diagnostic>) {
             read_directory(p, &mut sources, &mut diagnostics);
         } else {
             match std::fs::read_to_string(p) {
-                Ok(text) => sources.push(SourceFile { name: path.clone(), text }),
+                Ok(text) => sources.push(SourceFile {
+                    name: path.clone(),
+                    text,
+                }),
                 Err(e) => diagnostics.push(io_error(path, &e.to_string())),
             }
         }
@@ -83,8 +89,11 @@ fn read_directory(dir: &Path, sources: &mut Vec<SourceFile>, diagnostics: &mut V
     }
     if !found_any {
         diagnostics.push(
-            Diagnostic::warning(Code::Io, format!("no *.yaml or *.yml file under {}", dir.display()))
-                .hint("point steward at the directory holding your manifests"),
+            Diagnostic::warning(
+                Code::Io,
+                format!("no *.yaml or *.yml file under {}", dir.display()),
+            )
+            .hint("point steward at the directory holding your manifests"),
         );
     }
 }

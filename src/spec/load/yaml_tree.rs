@@ -112,9 +112,10 @@ impl Node {
         let mut node = self;
         for step in path {
             let next = match (step, &node.value) {
-                (PathStep::Key(k), NodeValue::Map(entries)) => {
-                    entries.iter().find(|(key, _)| &key.name == k).map(|(_, v)| v)
-                }
+                (PathStep::Key(k), NodeValue::Map(entries)) => entries
+                    .iter()
+                    .find(|(key, _)| &key.name == k)
+                    .map(|(_, v)| v),
                 (PathStep::Index(n), NodeValue::Seq(items)) => items.get(*n),
                 _ => None,
             };
@@ -134,11 +135,16 @@ impl Node {
             NodeValue::Bool(b) => Value::Bool(*b),
             NodeValue::Int(i) => Value::from(*i),
             NodeValue::UInt(u) => Value::from(*u),
-            NodeValue::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            NodeValue::Float(f) => {
+                serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+            }
             NodeValue::String(s) => Value::String(s.clone()),
             NodeValue::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeValue::Map(entries) => Value::Object(
-                entries.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect(),
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .collect(),
             ),
         }
     }
@@ -188,13 +194,19 @@ pub fn parse_path(path: &str) -> Vec<PathStep> {
 }
 
 fn position_of<T>(spanned: &Spanned<T>) -> Position {
-    Position { line: spanned.referenced.line() as u32, column: spanned.referenced.column() as u32 }
+    Position {
+        line: spanned.referenced.line() as u32,
+        column: spanned.referenced.column() as u32,
+    }
 }
 
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let spanned = Spanned::<NodeValue>::deserialize(deserializer)?;
-        Ok(Node { position: position_of(&spanned), value: spanned.value })
+        Ok(Node {
+            position: position_of(&spanned),
+            value: spanned.value,
+        })
     }
 }
 
@@ -252,7 +264,13 @@ impl<'de> Visitor<'de> for NodeVisitor {
         while let Some(key) = map.next_key::<Spanned<KeyText>>()? {
             let position = position_of(&key);
             let value = map.next_value::<Node>()?;
-            entries.push((Key { name: key.value.0, position }, value));
+            entries.push((
+                Key {
+                    name: key.value.0,
+                    position,
+                },
+                value,
+            ));
         }
         Ok(NodeValue::Map(entries))
     }
@@ -305,9 +323,25 @@ mod tests {
         let docs: Vec<Node> = serde_saphyr::from_multiple(text).unwrap();
         let root = &docs[0];
         assert_eq!(root.get("a").unwrap().value, NodeValue::Int(1));
-        let path = [PathStep::Key("b".into()), PathStep::Index(1), PathStep::Key("d".into())];
-        assert_eq!(root.locate(&path), (Position { line: 4, column: 15 }, true));
-        assert_eq!(root.locate_value(&path[..2]), Position { line: 4, column: 5 });
+        let path = [
+            PathStep::Key("b".into()),
+            PathStep::Index(1),
+            PathStep::Key("d".into()),
+        ];
+        assert_eq!(
+            root.locate(&path),
+            (
+                Position {
+                    line: 4,
+                    column: 15
+                },
+                true
+            )
+        );
+        assert_eq!(
+            root.locate_value(&path[..2]),
+            Position { line: 4, column: 5 }
+        );
         assert_eq!(
             root.to_json(),
             serde_json::json!({"a": 1, "b": ["x", {"c": true, "d": null}]})

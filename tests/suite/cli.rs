@@ -1,0 +1,92 @@
+//! The `steward` binary as users run it: exit codes, JSON report, standard input, `crds`.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::repo_path;
+
+fn steward(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_steward"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn validate_exit_codes() {
+    let ok = steward(&["validate", &repo_path("examples")]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("valid"));
+    let bad = steward(&[
+        "validate",
+        &repo_path("examples/invalid/unknown-field.yaml"),
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("unknown-field.yaml:9:3"), "{stderr}");
+    assert!(stderr.contains("did you mean `roles`?"), "{stderr}");
+    let missing = steward(&["validate", "/nonexistent/steward"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read /nonexistent/steward"));
+}
+
+#[test]
+fn json_report_is_stable() {
+    let out = steward(&[
+        "validate",
+        "--output",
+        "json",
+        &repo_path("examples/invalid/unresolved-reference.yaml"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["schemaVersion"], 1);
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["summary"]["errors"], 2);
+    assert_eq!(report["summary"]["objects"], 2);
+    let first = &report["diagnostics"][0];
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["code"], "unresolved-reference");
+    assert_eq!(first["location"]["line"], 6);
+    assert_eq!(first["location"]["column"], 11);
+    assert_eq!(first["resource"], "SupersetGroup/finance-team");
+    assert_eq!(first["field"], "spec.roles[0]");
+    assert_eq!(first["hint"], "did you mean `Gamma`?");
+}
+
+#[test]
+fn validate_reads_standard_input() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_steward"))
+        .args(["validate", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"apiVersion: steward.dev/v1alpha1\nkind: SupersetRole\nmetadata:\n  name: r\nspec:\n  includs: [Gamma]\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--> -:6:3"), "{stderr}");
+    assert!(stderr.contains("did you mean `includes`?"), "{stderr}");
+}
+
+#[test]
+fn crds_command_prints_every_crd() {
+    let out = steward(&["crds"]);
+    assert_eq!(out.status.code(), Some(0));
+    let docs: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    assert_eq!(docs.len(), 6);
+    assert!(docs.iter().all(|d| d["kind"] == "CustomResourceDefinition"));
+}

@@ -1,0 +1,29 @@
+//! The integration suite: one test binary (keeps link time and target/ small).
+
+mod cli;
+mod crds;
+mod examples;
+mod generator;
+
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `repo()/rel` as a string path.
+pub fn repo_path(rel: &str) -> String {
+    repo().join(rel).display().to_string()
+}
+
+/// Every `*.yaml` file directly in `dir`, sorted.
+pub fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}

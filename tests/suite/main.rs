@@ -4,6 +4,7 @@ mod cli;
 mod crds;
 mod examples;
 mod generator;
+mod loader;
 
 use std::path::{Path, PathBuf};
 

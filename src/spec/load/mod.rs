@@ -48,12 +48,6 @@ impl LoadedSet {
         self.source_location(object.source, position)
     }
 
-    /// Where the value at `path` of object `index` is declared.
-    pub fn value_location(&self, index: usize, path: &[PathStep]) -> SourceLocation {
-        let object = &self.objects[index];
-        self.source_location(object.source, object.node.locate_value(path))
-    }
-
     fn source_location(&self, source: usize, position: Position) -> SourceLocation {
         SourceLocation {
             file: self.sources[source].name.clone(),

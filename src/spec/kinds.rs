@@ -173,9 +173,20 @@ impl Resource {
 
     /// How the object is named in messages: `Kind/name` or `Kind/namespace/name`.
     pub fn display_id(&self) -> String {
-        match self.namespace() {
-            Some(ns) => format!("{}/{}/{}", self.kind(), ns, self.metadata_name()),
-            None => format!("{}/{}", self.kind(), self.metadata_name()),
-        }
+        object_id(
+            self.kind(),
+            self.meta().namespace.as_deref(),
+            self.metadata_name(),
+        )
+    }
+}
+
+/// How an object is named in messages, from its kind and metadata: `Kind/name` for
+/// cluster-scoped kinds, `Kind/namespace/name` (namespace `default` when omitted) otherwise.
+pub fn object_id(kind: Kind, namespace: Option<&str>, name: &str) -> String {
+    if kind.namespaced() {
+        format!("{kind}/{}/{name}", namespace.unwrap_or("default"))
+    } else {
+        format!("{kind}/{name}")
     }
 }

@@ -9,6 +9,7 @@ pub mod yaml_tree;
 use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic, SourceLocation, closest};
+use crate::spec::kinds::object_id;
 use crate::spec::{API_GROUP, API_GROUP_VERSION, Kind, Resource};
 
 pub use source::{IGNORE_FILE, SourceFile, read_sources};
@@ -265,10 +266,7 @@ fn load_object(out: &mut FileOutcome, source: &SourceFile, index: usize, node: N
         .get("metadata")
         .and_then(|m| m.get("namespace"))
         .and_then(Node::as_str);
-    let resource_id = match (kind.namespaced(), namespace) {
-        (true, ns) => format!("{kind}/{}/{name}", ns.unwrap_or("default")),
-        (false, _) => format!("{kind}/{name}"),
-    };
+    let resource_id = object_id(kind, namespace, &name);
     if api_version != API_GROUP_VERSION {
         let hint = if api_version.starts_with(API_GROUP) {
             format!("steward serves only `{API_GROUP_VERSION}`")

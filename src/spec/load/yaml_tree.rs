@@ -81,50 +81,38 @@ impl Node {
         }
     }
 
-    /// Follows `path` as far as it goes. Returns the deepest node reached, the position of
-    /// the last key matched when that key is the final step (keys point at the key, not the
-    /// value), and whether the whole path was found.
-    pub fn locate(&self, path: &[PathStep]) -> (Position, bool) {
+    /// Follows `path` as far as it goes: the deepest node reached, the key that led to it
+    /// (when the last step taken was a key), and whether the whole path was found.
+    fn walk(&self, path: &[PathStep]) -> (&Node, Option<&Key>, bool) {
         let mut node = self;
-        for (i, step) in path.iter().enumerate() {
-            let last = i + 1 == path.len();
-            let next = match (step, &node.value) {
-                (PathStep::Key(k), NodeValue::Map(entries)) => {
-                    match entries.iter().find(|(key, _)| &key.name == k) {
-                        Some((key, _)) if last => return (key.position, true),
-                        Some((_, value)) => Some(value),
-                        None => None,
-                    }
-                }
-                (PathStep::Index(n), NodeValue::Seq(items)) => items.get(*n),
-                _ => None,
-            };
-            match next {
-                Some(n) => node = n,
-                None => return (node.position, false),
-            }
-        }
-        (node.position, true)
-    }
-
-    /// The position of the value (not the key) at `path`, falling back to the deepest node.
-    pub fn locate_value(&self, path: &[PathStep]) -> Position {
-        let mut node = self;
+        let mut via = None;
         for step in path {
             let next = match (step, &node.value) {
                 (PathStep::Key(k), NodeValue::Map(entries)) => entries
                     .iter()
                     .find(|(key, _)| &key.name == k)
-                    .map(|(_, v)| v),
-                (PathStep::Index(n), NodeValue::Seq(items)) => items.get(*n),
+                    .map(|(key, v)| (Some(key), v)),
+                (PathStep::Index(n), NodeValue::Seq(items)) => items.get(*n).map(|v| (None, v)),
                 _ => None,
             };
             match next {
-                Some(n) => node = n,
-                None => break,
+                Some((key, n)) => (via, node) = (key, n),
+                None => return (node, None, false),
             }
         }
-        node.position
+        (node, via, true)
+    }
+
+    /// Where the field at `path` is declared: its key when the path ends in a key, else the
+    /// node; the nearest enclosing node when the path is not all there. Also whether it was.
+    pub fn locate(&self, path: &[PathStep]) -> (Position, bool) {
+        let (node, key, found) = self.walk(path);
+        (key.map_or(node.position, |k| k.position), found)
+    }
+
+    /// The position of the value (not the key) at `path`, falling back to the deepest node.
+    pub fn locate_value(&self, path: &[PathStep]) -> Position {
+        self.walk(path).0.position
     }
 
     /// The node as JSON (the form the schema checks and serde work on).

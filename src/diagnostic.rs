@@ -59,6 +59,18 @@ pub enum Code {
     SingletonViolated,
     /// A field that has no effect where it stands.
     IneffectiveField,
+    /// Superset content (database, dataset, chart, dashboard) that does not exist.
+    UnknownContent,
+    /// A reference to content that matches more than one object.
+    AmbiguousReference,
+    /// A permission pair that is not in the database's permission catalogue.
+    UnknownPermission,
+    /// An existing object steward does not manage (or another manager does).
+    Conflict,
+    /// A change to a built-in role.
+    BuiltinRole,
+    /// A deletion guard stopped the plan.
+    PruneGuard,
 }
 
 impl Code {
@@ -85,6 +97,12 @@ impl Code {
             Code::InvalidEmail => "invalid-email",
             Code::SingletonViolated => "singleton-violated",
             Code::IneffectiveField => "ineffective-field",
+            Code::UnknownContent => "unknown-content",
+            Code::AmbiguousReference => "ambiguous-reference",
+            Code::UnknownPermission => "unknown-permission",
+            Code::Conflict => "conflict",
+            Code::BuiltinRole => "builtin-role",
+            Code::PruneGuard => "prune-guard",
         }
     }
 }

@@ -2,13 +2,17 @@
 //! row-level security, alerts and reports, the global Alerts & Reports policy) as Kubernetes-style
 //! resources, validate them, and reconcile them into Superset's metadata database.
 //!
-//! The core (`spec` types, `policy`, `generate`) does no IO beyond reading manifests; adapters
-//! live at the edges and `main` stays thin.
+//! The core (`spec` types, `model`, `policy`, `plan`, `generate`) does no IO beyond reading
+//! manifests; adapters (`store` for the database, `cli`) live at the edges and `main` stays thin.
 
 pub mod cli;
 pub mod diagnostic;
 pub mod generate;
+pub mod model;
+pub mod plan;
 pub mod policy;
+pub mod reconcile;
 pub mod schedule;
 pub mod spec;
+pub mod store;
 pub mod validation;

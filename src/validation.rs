@@ -2,7 +2,7 @@
 //! declared-set checks, stable ordering of diagnostics.
 
 use crate::diagnostic;
-use crate::policy::check_declared;
+use crate::policy::{Existing, check_declared_against};
 use crate::spec::load::{LoadedSet, load_paths};
 
 /// Loads `paths` and runs every check that needs no database.
@@ -14,7 +14,12 @@ pub fn validate_paths(paths: &[String]) -> LoadedSet {
 
 /// Runs the declared-set checks on an already loaded set and sorts the diagnostics.
 pub fn finish(set: &mut LoadedSet) {
-    let found = check_declared(set);
+    finish_against(set, &Existing::default());
+}
+
+/// Like [`finish`], resolving references against `existing` names too.
+pub fn finish_against(set: &mut LoadedSet, existing: &Existing) {
+    let found = check_declared_against(set, existing);
     set.diagnostics.extend(found);
     diagnostic::sort(&mut set.diagnostics);
 }

@@ -2,10 +2,13 @@
 //! with context, and turned into exit codes.
 
 mod crds;
+mod database;
+mod generate;
+mod init;
+mod reconcile;
+mod validate;
 
 pub use crds::crd_files;
-mod generate;
-mod validate;
 
 use std::process::ExitCode;
 
@@ -38,6 +41,44 @@ enum Command {
         /// Output format.
         #[arg(long, short, value_enum, default_value_t = Output::Text)]
         output: Output,
+    },
+    /// Show what `apply` would change in Superset. Exit 0 no changes, 2 changes, 1 invalid, 3
+    /// database unreachable.
+    Diff {
+        /// Files or directories (recursive *.yaml / *.yml; `-` reads standard input).
+        #[arg(required = true)]
+        paths: Vec<String>,
+        #[command(flatten)]
+        database: database::DatabaseArgs,
+        #[command(flatten)]
+        plan: database::PlanArgs,
+        /// Also list every field of created and deleted objects.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Make Superset match the manifests: plan, print, and write the plan in one transaction
+    /// (all or nothing) under a lock. Exit 0 applied or nothing to do, 1 invalid or refused, 3
+    /// database unreachable.
+    Apply {
+        /// Files or directories (recursive *.yaml / *.yml; `-` reads standard input).
+        #[arg(required = true)]
+        paths: Vec<String>,
+        #[command(flatten)]
+        database: database::DatabaseArgs,
+        #[command(flatten)]
+        plan: database::PlanArgs,
+        /// Also list every field of created and deleted objects.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Prepare a metadata database: Superset's tables in a new SQLite file, steward's own
+    /// migrations, and with --demo the Superset content the examples refer to.
+    Init {
+        #[command(flatten)]
+        database: database::DatabaseArgs,
+        /// Seed the database, datasets, charts and dashboards that `examples/` refers to.
+        #[arg(long)]
+        demo: bool,
     },
     /// Print the CustomResourceDefinitions, or write one file per CRD into a directory.
     Crds {
@@ -74,6 +115,19 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate { paths, output } => validate::run(&paths, output),
+        Command::Diff {
+            paths,
+            database,
+            plan,
+            verbose,
+        } => reconcile::diff(&paths, &database, &plan, verbose),
+        Command::Apply {
+            paths,
+            database,
+            plan,
+            verbose,
+        } => reconcile::apply(&paths, &database, &plan, verbose),
+        Command::Init { database, demo } => init::run(&database, demo),
         Command::Crds { out } => crds::run(out.as_deref()),
         Command::Generate { out, seed, scale } => generate::run(&out, seed, scale),
     };

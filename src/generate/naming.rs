@@ -46,8 +46,8 @@ pub fn schema(s: usize) -> String {
 }
 
 /// Name of table `t` (within a schema).
-pub fn table(t: usize) -> String {
-    format!("table_{t:03}")
+pub fn table(d: usize, s: usize, t: usize) -> String {
+    format!("table_{d:02}_{s:02}_{t:03}")
 }
 
 /// `database.schema` of schema `s` of database `d`.
@@ -61,7 +61,7 @@ pub fn dataset_ref(size: &ContentSize, n: usize) -> String {
     let t = n % size.tables_per_schema;
     let s = (n / size.tables_per_schema) % size.schemas_per_database;
     let d = n / (size.tables_per_schema * size.schemas_per_database);
-    format!("{}.{}.{}", database(d), schema(s), table(t))
+    format!("{}.{}.{}", database(d), schema(s), table(d, s, t))
 }
 
 /// Name of chart `c`.
@@ -87,9 +87,21 @@ mod tests {
             charts: 1,
             dashboards: 1,
         };
-        assert_eq!(dataset_ref(&size, 0), "warehouse_00.schema_00.table_000");
-        assert_eq!(dataset_ref(&size, 4), "warehouse_00.schema_01.table_001");
-        assert_eq!(dataset_ref(&size, 11), "warehouse_01.schema_01.table_002");
-        assert_eq!(dataset_ref(&size, 12), "warehouse_00.schema_00.table_000");
+        assert_eq!(
+            dataset_ref(&size, 0),
+            "warehouse_00.schema_00.table_00_00_000"
+        );
+        assert_eq!(
+            dataset_ref(&size, 4),
+            "warehouse_00.schema_01.table_00_01_001"
+        );
+        assert_eq!(
+            dataset_ref(&size, 11),
+            "warehouse_01.schema_01.table_01_01_002"
+        );
+        assert_eq!(
+            dataset_ref(&size, 12),
+            "warehouse_00.schema_00.table_00_00_000"
+        );
     }
 }

@@ -8,14 +8,35 @@ mod duplicates;
 mod references;
 mod schedules;
 
+use std::collections::BTreeSet;
+
 use crate::diagnostic::Diagnostic;
 use crate::spec::load::{LoadedSet, parse_path};
 
-/// Runs every declared-set check.
+/// Names that already exist in Superset and may be referenced without being declared.
+#[derive(Clone, Debug, Default)]
+pub struct Existing {
+    /// Whether these names were read from a database (changes the wording of errors).
+    pub from_database: bool,
+    /// Role names (besides the built-in ones).
+    pub roles: BTreeSet<String>,
+    /// Usernames.
+    pub users: BTreeSet<String>,
+    /// Group names.
+    pub groups: BTreeSet<String>,
+}
+
+/// Runs every declared-set check, resolving references against the declared set and the
+/// built-in roles only.
 pub fn check_declared(set: &LoadedSet) -> Vec<Diagnostic> {
+    check_declared_against(set, &Existing::default())
+}
+
+/// Runs every declared-set check; references may also name objects in `existing`.
+pub fn check_declared_against(set: &LoadedSet, existing: &Existing) -> Vec<Diagnostic> {
     let mut found = Vec::new();
     duplicates::check(set, &mut found);
-    references::check(set, &mut found);
+    references::check(set, existing, &mut found);
     schedules::check(set, &mut found);
     addresses::check(set, &mut found);
     content_refs::check(set, &mut found);

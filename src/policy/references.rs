@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::locate;
+use super::{Existing, locate};
 use crate::diagnostic::{Code, Diagnostic, closest};
 use crate::spec::load::LoadedSet;
 use crate::spec::{BUILTIN_ROLES, Resource};
@@ -39,11 +39,15 @@ struct Known<'a> {
 }
 
 impl<'a> Known<'a> {
-    fn of(set: &'a LoadedSet) -> Known<'a> {
+    fn of(set: &'a LoadedSet, existing: &'a Existing) -> Known<'a> {
+        let names = |list: &'a std::collections::BTreeSet<String>| list.iter().map(String::as_str);
         let mut known = Known {
-            roles: BUILTIN_ROLES.into_iter().collect(),
-            users: HashSet::new(),
-            groups: HashSet::new(),
+            roles: BUILTIN_ROLES
+                .into_iter()
+                .chain(names(&existing.roles))
+                .collect(),
+            users: names(&existing.users).collect(),
+            groups: names(&existing.groups).collect(),
         };
         for object in &set.objects {
             let name = object.resource.superset_name();
@@ -66,8 +70,8 @@ impl<'a> Known<'a> {
     }
 }
 
-pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
-    let known = Known::of(set);
+pub(super) fn check(set: &LoadedSet, existing: &Existing, found: &mut Vec<Diagnostic>) {
+    let known = Known::of(set, existing);
     for (index, object) in set.objects.iter().enumerate() {
         let mut refs: Vec<(String, &str, Target)> = Vec::new();
         match &object.resource {
@@ -110,6 +114,10 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
             }
             let hint = match closest(name, known.names(target).iter().copied()) {
                 Some(near) => format!("did you mean `{near}`?"),
+                None if existing.from_database => format!(
+                    "declare a {} named `{name}`; Superset has none by that name",
+                    target.kind()
+                ),
                 None => format!("declare a {} named `{name}`", target.kind()),
             };
             found.push(locate(
@@ -118,7 +126,14 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
                 &field,
                 Diagnostic::error(
                     Code::UnresolvedReference,
-                    format!("{} `{name}` is not declared", target.noun()),
+                    if existing.from_database {
+                        format!(
+                            "{} `{name}` is neither declared nor in Superset",
+                            target.noun()
+                        )
+                    } else {
+                        format!("{} `{name}` is not declared", target.noun())
+                    },
                 )
                 .hint(hint),
             ));

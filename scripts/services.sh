@@ -1,0 +1,455 @@
+#!/usr/bin/env bash
+# The services steward's integration tests run against, on 127.0.0.1 only:
+#   - a throwaway PostgreSQL cluster (superuser steward/steward) with a `superset` metadata database
+#     and a `warehouse` database holding the content data (finance, sales, audit schemas);
+#   - a real Apache Superset (pinned version) on that metadata database, seeded through its REST API
+#     with the warehouse database, five datasets, three charts and two dashboards.
+#
+#   bash scripts/services.sh start   # (re)start everything; writes $STATE_DIR/env
+#   bash scripts/services.sh stop    # stop everything and remove $STATE_DIR (safe when nothing runs)
+#   bash scripts/services.sh env     # print the env file's path and contents
+#
+# Tests read the connection details from the env file: `. "$(bash scripts/services.sh env-path)"`.
+#
+# Environment (all optional):
+#   STEWARD_SERVICES_DIR   state directory (data, logs, pid, env file)   default /tmp/steward-services
+#   STEWARD_CACHE_DIR      cache for the Superset venv and the initialised metadata database
+#                                                                         default ~/.cache/steward
+#   STEWARD_PG_PORT        PostgreSQL port; default: first free of 55432..55441
+#   STEWARD_SUPERSET_PORT  Superset port;   default: first free of 58088..58097
+#   STEWARD_NO_METADB_CACHE=1  always run `superset db upgrade/create-admin/init` (no cached dump)
+set -euo pipefail
+
+SUPERSET_VERSION=6.1.0
+# Everything pip installs into the venv; part of the venv's cache key.
+SUPERSET_PIP_PACKAGES=("apache-superset==${SUPERSET_VERSION}" psycopg2-binary rich cachetools "flask-caching==2.3.1")
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+STATE_DIR=${STEWARD_SERVICES_DIR:-/tmp/steward-services}
+CACHE_DIR=${STEWARD_CACHE_DIR:-${HOME:-/root}/.cache/steward}
+MARKER=.steward-services
+ENV_FILE=$STATE_DIR/env
+PG_DATA=$STATE_DIR/pg
+PG_USER=steward
+PG_PASSWORD=steward
+ADMIN_USER=admin
+ADMIN_PASSWORD=admin
+
+log() { printf '[services] %s\n' "$*" >&2; }
+die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
+now_ms() { date +%s%3N; }
+secs_since() { local d=$(($(now_ms) - $1)); printf '%d.%01ds' $((d / 1000)) $(((d % 1000) / 100)); }
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL helpers
+
+pg_bindir() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  [[ -n $d && -x $d/initdb ]] && printf '%s\n' "$d"
+}
+
+ensure_pg_binaries() {
+  PG_BIN=$(pg_bindir || true)
+  if [[ -z ${PG_BIN:-} ]]; then
+    [[ $EUID -eq 0 ]] || die "PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb) are missing; install them with: sudo apt-get install -y postgresql"
+    log "installing PostgreSQL with apt (server binaries missing)"
+    # Keep the package's own cluster from being started: we run our own.
+    local policy_added=0
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_added=1
+    fi
+    local rc=0
+    {
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null 2>&1 ||
+        { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null; }
+    } || rc=$?
+    [[ $policy_added -eq 1 ]] && rm -f /usr/sbin/policy-rc.d
+    [[ $rc -eq 0 ]] || die "apt-get install postgresql failed (exit $rc)"
+    PG_BIN=$(pg_bindir || true)
+    [[ -n ${PG_BIN:-} ]] || die "apt-get installed postgresql but no /usr/lib/postgresql/*/bin/initdb exists"
+  fi
+  PSQL=$PG_BIN/psql
+  [[ -x $PSQL ]] || PSQL=$(command -v psql || true)
+  [[ -n $PSQL && -x $PSQL ]] || die "psql not found"
+}
+
+# Run a command as the owner of the cluster (postgres refuses to run as root).
+as_pg() {
+  if [[ $EUID -eq 0 ]]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+pg_url() { printf 'postgres://%s:%s@127.0.0.1:%s/%s' "$PG_USER" "$PG_PASSWORD" "$PG_PORT" "$1"; }
+
+psql_db() { # psql_db DB [psql args...]
+  local db=$1
+  shift
+  PGPASSWORD=$PG_PASSWORD "$PSQL" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$db" "$@"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Ports
+
+port_busy() {
+  if command -v ss >/dev/null 2>&1; then
+    [[ -n $(ss -Hltn "sport = :$1" 2>/dev/null) ]]
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  fi
+}
+
+pick_port() { # pick_port WHAT EXPLICIT DEFAULT
+  local what=$1 explicit=$2 first=$3 p
+  if [[ -n $explicit ]]; then
+    port_busy "$explicit" && die "$what port $explicit (set explicitly) is already in use: $(ss -Hltnp "sport = :$explicit" 2>/dev/null | head -n 1)"
+    printf '%s\n' "$explicit"
+    return
+  fi
+  for ((p = first; p < first + 10; p++)); do
+    if ! port_busy "$p"; then
+      [[ $p -ne $first ]] && log "$what: port $first is busy, using $p"
+      printf '%s\n' "$p"
+      return
+    fi
+  done
+  die "$what: ports $first..$((first + 9)) are all in use; set the port explicitly"
+}
+
+# ---------------------------------------------------------------------------------------------
+# stop
+
+stop_services() {
+  if [[ ! -d $STATE_DIR ]]; then
+    return 0
+  fi
+  if [[ ! -e $STATE_DIR/$MARKER ]]; then
+    if [[ -z $(ls -A "$STATE_DIR" 2>/dev/null) ]]; then
+      rmdir "$STATE_DIR"
+      return 0
+    fi
+    die "$STATE_DIR exists but was not created by this script (no $MARKER); refusing to touch it"
+  fi
+  # Superset: started with setsid, so its pid is also its process group id.
+  if [[ -s $STATE_DIR/superset.pid ]]; then
+    local pid i
+    pid=$(cat "$STATE_DIR/superset.pid")
+    if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+      log "stopping Superset (pid $pid)"
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+      for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
+    rm -f "$STATE_DIR/superset.pid"
+  fi
+  # PostgreSQL.
+  if [[ -f $PG_DATA/postmaster.pid ]]; then
+    local bin
+    bin=$(cat "$STATE_DIR/pg_bin" 2>/dev/null || pg_bindir || true)
+    local pgpid
+    pgpid=$(head -n 1 "$PG_DATA/postmaster.pid" 2>/dev/null || true)
+    if [[ -n $bin ]]; then
+      log "stopping PostgreSQL"
+      as_pg "$bin/pg_ctl" stop -D "$PG_DATA" -m fast -w -t 60 >/dev/null 2>&1 || true
+    fi
+    if [[ $pgpid =~ ^[0-9]+$ ]] && kill -0 "$pgpid" 2>/dev/null; then
+      # pg_ctl failed or missing: the postmaster is ours (its pid file is in our data dir).
+      kill -INT "$pgpid" 2>/dev/null || true
+      for ((i = 0; i < 100; i++)); do
+        kill -0 "$pgpid" 2>/dev/null || break
+        sleep 0.1
+      done
+      kill -KILL "$pgpid" 2>/dev/null || true
+    fi
+  fi
+  rm -rf -- "$STATE_DIR"
+}
+
+# ---------------------------------------------------------------------------------------------
+# start
+
+start_postgres() {
+  mkdir -p "$STATE_DIR"
+  chmod 755 "$STATE_DIR"
+  touch "$STATE_DIR/$MARKER"
+  printf '%s\n' "$PG_BIN" >"$STATE_DIR/pg_bin"
+  mkdir -p "$PG_DATA"
+  if [[ $EUID -eq 0 ]]; then
+    chown postgres: "$PG_DATA"
+    runuser -u postgres -- test -w "$PG_DATA" ||
+      die "user postgres cannot write $PG_DATA (is a parent of $STATE_DIR closed to it?); set STEWARD_SERVICES_DIR elsewhere, e.g. under /tmp"
+  fi
+  chmod 700 "$PG_DATA"
+  local pwfile=$STATE_DIR/pg-pwfile
+  printf '%s\n' "$PG_PASSWORD" >"$pwfile"
+  : >"$STATE_DIR/postgres.log"
+  [[ $EUID -eq 0 ]] && chown postgres: "$pwfile" "$STATE_DIR/postgres.log"
+  as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_USER" --pwfile="$pwfile" -A scram-sha-256 \
+    -E UTF8 --locale=C.UTF-8 --no-sync >"$STATE_DIR/initdb.log" 2>&1 ||
+    { tail -n 30 "$STATE_DIR/initdb.log" >&2; die "initdb failed"; }
+  rm -f "$pwfile"
+  # A disposable test cluster: durability off, TCP on 127.0.0.1 only, no Unix socket.
+  cat >>"$PG_DATA/postgresql.conf" <<EOF
+
+# steward test services
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = ''
+max_connections = 200
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+log_min_messages = warning
+EOF
+  as_pg "$PG_BIN/pg_ctl" start -D "$PG_DATA" -w -t 60 -l "$STATE_DIR/postgres.log" >/dev/null ||
+    { tail -n 30 "$STATE_DIR/postgres.log" >&2; die "PostgreSQL did not start"; }
+  psql_db postgres -c 'CREATE DATABASE superset' -c 'CREATE DATABASE warehouse'
+}
+
+seed_warehouse() {
+  psql_db warehouse <<'SQL'
+CREATE SCHEMA finance;
+CREATE SCHEMA sales;
+CREATE SCHEMA audit;
+
+CREATE TABLE finance.invoices (
+  id int PRIMARY KEY, region text, amount numeric, status text, period_closed bool, issued_on date);
+INSERT INTO finance.invoices VALUES
+  (1, 'EMEA', 1200.00, 'open',  false, '2024-01-15'),
+  (2, 'EMEA',  830.50, 'paid',  true,  '2023-12-02'),
+  (3, 'AMER', 4100.00, 'open',  false, '2024-02-01'),
+  (4, 'AMER',  299.99, 'void',  true,  '2023-11-20'),
+  (5, 'APAC', 1750.00, 'paid',  true,  '2023-12-28'),
+  (6, 'APAC',  640.00, 'open',  false, '2024-02-10');
+
+CREATE TABLE finance.payments (
+  id int PRIMARY KEY, region text, amount numeric, status text, paid_on date);
+INSERT INTO finance.payments VALUES
+  (1, 'EMEA',  830.50, 'settled', '2023-12-20'),
+  (2, 'APAC', 1750.00, 'settled', '2024-01-05'),
+  (3, 'AMER',  500.00, 'pending', '2024-02-12'),
+  (4, 'EMEA',  100.00, 'failed',  '2024-02-14');
+
+CREATE TABLE sales.accounts (
+  id int PRIMARY KEY, owner text, team text, region text, name text);
+INSERT INTO sales.accounts VALUES
+  (1, 'alice', 'enterprise', 'EMEA', 'Acme GmbH'),
+  (2, 'bob',   'enterprise', 'AMER', 'Globex Inc'),
+  (3, 'carol', 'midmarket',  'APAC', 'Initech Pty'),
+  (4, 'dave',  'midmarket',  'EMEA', 'Umbrella SA');
+
+CREATE TABLE sales.opportunities (
+  id int PRIMARY KEY, account_id int, owner text, team text, stage text, amount numeric);
+INSERT INTO sales.opportunities VALUES
+  (1, 1, 'alice', 'enterprise', 'prospecting', 25000),
+  (2, 1, 'alice', 'enterprise', 'negotiation', 90000),
+  (3, 2, 'bob',   'enterprise', 'closed_won',  120000),
+  (4, 3, 'carol', 'midmarket',  'qualification', 15000),
+  (5, 4, 'dave',  'midmarket',  'closed_lost', 8000);
+
+CREATE TABLE audit.journal_entries (
+  id int PRIMARY KEY, confidential bool, debit numeric, credit numeric, posted_on date);
+INSERT INTO audit.journal_entries VALUES
+  (1, false, 1200.00,    0.00, '2024-01-15'),
+  (2, false,    0.00, 1200.00, '2024-01-15'),
+  (3, true,  50000.00,   0.00, '2024-01-31'),
+  (4, true,     0.00, 50000.00, '2024-01-31');
+SQL
+}
+
+ensure_venv() {
+  VENV=$CACHE_DIR/superset-${SUPERSET_VERSION}-venv
+  local want have=""
+  want=$(printf '%s\n' "${SUPERSET_PIP_PACKAGES[@]}" "$(python3 --version 2>&1)")
+  [[ -f $VENV/.steward-complete ]] && have=$(cat "$VENV/.steward-complete")
+  if [[ $have == "$want" && -x $VENV/bin/superset ]]; then
+    return 0
+  fi
+  log "installing Superset ${SUPERSET_VERSION} into $VENV (a minute or so; cached afterwards)"
+  command -v python3 >/dev/null || die "python3 is required"
+  rm -rf -- "$VENV"
+  mkdir -p "$CACHE_DIR"
+  if ! python3 -m venv "$VENV" 2>"$CACHE_DIR/venv.log"; then
+    rm -rf -- "$VENV"
+    [[ $EUID -eq 0 && $(command -v python3) == /usr/bin/python3 ]] &&
+      { DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null 2>&1 || true; }
+    python3 -m venv "$VENV" || die "python3 -m venv failed (on Debian: apt-get install -y python3-venv)"
+  fi
+  "$VENV/bin/pip" install -q --disable-pip-version-check "${SUPERSET_PIP_PACKAGES[@]}" >"$CACHE_DIR/pip-install.log" 2>&1 ||
+    { tail -n 40 "$CACHE_DIR/pip-install.log" >&2; rm -rf -- "$VENV"; die "pip install of Superset failed (log: $CACHE_DIR/pip-install.log)"; }
+  printf '%s\n' "$want" >"$VENV/.steward-complete"
+}
+
+write_superset_config() {
+  SUPERSET_CONFIG=$STATE_DIR/superset_config.py
+  cat >"$SUPERSET_CONFIG" <<EOF
+# Written by steward's scripts/services.sh for the integration tests. Not for production.
+SECRET_KEY = "steward-test-secret-key-not-for-production-0123456789"
+SQLALCHEMY_DATABASE_URI = "postgresql://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/superset"
+WTF_CSRF_ENABLED = False
+FEATURE_FLAGS = {"ALERT_REPORTS": True}
+PREVENT_UNSAFE_DB_CONNECTIONS = False
+# Tests log in often and from many threads.
+AUTH_RATE_LIMITED = False
+RATELIMIT_ENABLED = False
+TALISMAN_ENABLED = False
+CONTENT_SECURITY_POLICY_WARNING = False
+EOF
+  export SUPERSET_CONFIG_PATH=$SUPERSET_CONFIG
+  export FLASK_APP=superset
+  export SUPERSET_HOME=$STATE_DIR/superset-home
+  mkdir -p "$SUPERSET_HOME"
+}
+
+superset_cli() { # superset_cli LOGNAME args...
+  local name=$1
+  shift
+  "$VENV/bin/superset" "$@" >>"$STATE_DIR/superset-$name.log" 2>&1 ||
+    { tail -n 40 "$STATE_DIR/superset-$name.log" >&2; die "superset $* failed (log: $STATE_DIR/superset-$name.log)"; }
+}
+
+# Initialise the metadata database: restore a cached dump of a freshly initialised one, or run
+# db upgrade / create-admin / init (and cache the result). Sets METADB_HOW.
+init_metadb() {
+  local key dump
+  # The dump depends on the Superset version, the config (feature flags change `init`'s
+  # permissions; the URI line holds the port, so it is left out) and the admin account.
+  key=$( {
+    printf '%s\n' "${SUPERSET_PIP_PACKAGES[@]}" "$ADMIN_USER" "$ADMIN_PASSWORD" "$("$PG_BIN/pg_dump" --version)"
+    grep -v '^SQLALCHEMY_DATABASE_URI' "$SUPERSET_CONFIG"
+  } | sha256sum | cut -c1-16)
+  dump=$CACHE_DIR/superset-${SUPERSET_VERSION}-metadb-$key.dump
+  if [[ ${STEWARD_NO_METADB_CACHE:-0} != 1 && -s $dump ]]; then
+    if PGPASSWORD=$PG_PASSWORD "$PG_BIN/pg_restore" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d superset \
+      --no-owner --exit-on-error "$dump" >"$STATE_DIR/pg_restore.log" 2>&1; then
+      METADB_HOW="restored cached dump"
+      return 0
+    fi
+    log "restoring $dump failed; initialising from scratch:"
+    tail -n 10 "$STATE_DIR/pg_restore.log" >&2
+    rm -f "$dump"
+    psql_db postgres -c 'DROP DATABASE superset' -c 'CREATE DATABASE superset'
+  fi
+  superset_cli init db upgrade
+  superset_cli init fab create-admin --username "$ADMIN_USER" --firstname A --lastname U \
+    --email a@x.io --password "$ADMIN_PASSWORD"
+  superset_cli init init
+  METADB_HOW="db upgrade + create-admin + init"
+  if [[ ${STEWARD_NO_METADB_CACHE:-0} != 1 ]]; then
+    mkdir -p "$CACHE_DIR"
+    PGPASSWORD=$PG_PASSWORD "$PG_BIN/pg_dump" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -Fc -f "$dump.tmp.$$" superset &&
+      mv -f "$dump.tmp.$$" "$dump" || { rm -f "$dump.tmp.$$"; log "warning: could not cache the metadata dump"; }
+    # Dumps made under an older config are never used again.
+    find "$CACHE_DIR" -maxdepth 1 -name "superset-${SUPERSET_VERSION}-metadb-*.dump" ! -name "${dump##*/}" -delete 2>/dev/null || true
+  fi
+}
+
+start_superset() {
+  : >"$STATE_DIR/superset.log"
+  setsid "$VENV/bin/superset" run -h 127.0.0.1 -p "$SUPERSET_PORT" --with-threads \
+    >>"$STATE_DIR/superset.log" 2>&1 </dev/null &
+  echo $! >"$STATE_DIR/superset.pid"
+}
+
+wait_superset() {
+  local url=http://127.0.0.1:$SUPERSET_PORT/health deadline=$((SECONDS + 180)) pid
+  pid=$(cat "$STATE_DIR/superset.pid")
+  while :; do
+    if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url" 2>/dev/null || true) == 200 ]]; then
+      return 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 60 "$STATE_DIR/superset.log" >&2
+      die "Superset exited during startup (log: $STATE_DIR/superset.log)"
+    fi
+    if ((SECONDS >= deadline)); then
+      tail -n 60 "$STATE_DIR/superset.log" >&2
+      die "Superset did not answer 200 on $url within 180 s (log: $STATE_DIR/superset.log)"
+    fi
+    sleep 0.5
+  done
+}
+
+write_env() {
+  local tmp=$ENV_FILE.tmp
+  {
+    printf 'export %s=%q\n' \
+      STEWARD_TEST_PG_URL "$(pg_url postgres)" \
+      STEWARD_TEST_SUPERSET_DB_URL "$(pg_url superset)" \
+      STEWARD_TEST_WAREHOUSE_URL "$(pg_url warehouse)" \
+      STEWARD_TEST_SUPERSET_URL "http://127.0.0.1:$SUPERSET_PORT" \
+      STEWARD_TEST_SUPERSET_ADMIN "$ADMIN_USER" \
+      STEWARD_TEST_SUPERSET_PASSWORD "$ADMIN_PASSWORD" \
+      STEWARD_TEST_PSQL "$PSQL" \
+      STEWARD_TEST_SUPERSET_BIN "$VENV/bin/superset" \
+      STEWARD_TEST_SUPERSET_CONFIG "$SUPERSET_CONFIG"
+  } >"$tmp"
+  mv -f "$tmp" "$ENV_FILE"
+}
+
+start_services() {
+  command -v curl >/dev/null || die "curl is required"
+  local t0 t timings=()
+  t0=$(now_ms)
+
+  t=$(now_ms)
+  if [[ -e $STATE_DIR/$MARKER ]]; then
+    stop_services
+    timings+=("stop-previous $(secs_since "$t")")
+    t=$(now_ms)
+  else
+    stop_services
+  fi
+  ensure_pg_binaries
+  PG_PORT=$(pick_port PostgreSQL "${STEWARD_PG_PORT:-}" 55432)
+  SUPERSET_PORT=$(pick_port Superset "${STEWARD_SUPERSET_PORT:-}" 58088)
+  start_postgres
+  timings+=("postgres $(secs_since "$t")")
+
+  t=$(now_ms)
+  ensure_venv
+  timings+=("venv $(secs_since "$t")")
+
+  t=$(now_ms)
+  write_superset_config
+  init_metadb
+  timings+=("metadb $(secs_since "$t") ($METADB_HOW)")
+
+  t=$(now_ms)
+  start_superset
+  seed_warehouse # while Superset boots
+  wait_superset
+  timings+=("superset-up $(secs_since "$t")")
+
+  t=$(now_ms)
+  "$VENV/bin/python" "$ROOT/scripts/superset_seed.py" \
+    --url "http://127.0.0.1:$SUPERSET_PORT" --username "$ADMIN_USER" --password "$ADMIN_PASSWORD" \
+    --warehouse-uri "postgresql://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/warehouse" ||
+    { tail -n 40 "$STATE_DIR/superset.log" >&2; die "seeding Superset failed"; }
+  timings+=("seed $(secs_since "$t")")
+
+  write_env
+  local IFS=,
+  log "up in $(secs_since "$t0"): postgres 127.0.0.1:$PG_PORT, superset http://127.0.0.1:$SUPERSET_PORT; ${timings[*]}; env: $ENV_FILE"
+}
+
+case ${1:-} in
+  start) start_services ;;
+  stop) stop_services ;;
+  env)
+    [[ -f $ENV_FILE ]] || die "no env file at $ENV_FILE (run: bash scripts/services.sh start)"
+    printf '# %s\n' "$ENV_FILE"
+    cat "$ENV_FILE"
+    ;;
+  env-path) printf '%s\n' "$ENV_FILE" ;;
+  *)
+    echo "usage: $0 start|stop|env|env-path" >&2
+    exit 2
+    ;;
+esac

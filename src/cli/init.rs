@@ -1,0 +1,48 @@
+//! `steward init`: prepare a metadata database: Superset's tables in a new SQLite file, steward's
+//! migrations, and with `--demo` the content the examples refer to.
+
+use super::EXIT_OK;
+use super::database::{DatabaseArgs, block_on, store_failure};
+use crate::store::bootstrap::{Bootstrap, ensure_superset};
+use crate::store::demo::{DemoContent, seed};
+use crate::store::migrate::migrate;
+use crate::store::{Store, StoreError};
+
+pub(super) fn run(database: &DatabaseArgs, demo: bool) -> anyhow::Result<u8> {
+    block_on(async {
+        let url = database.url();
+        let store = match Store::connect(&url, true).await {
+            Ok(store) => store,
+            Err(e) => return Ok(store_failure(&e)),
+        };
+        let result: Result<(), StoreError> = async {
+            let mut tx = store
+                .write(|| eprintln!("waiting for lock: another steward apply is writing to {url}"))
+                .await?;
+            if ensure_superset(&mut tx, true).await? == Bootstrap::Created {
+                println!("created Superset 6.1's metadata tables, permission catalogue and built-in roles");
+            }
+            let migrated = migrate(&mut tx).await?;
+            if !migrated.is_empty() {
+                println!("ran steward migrations {migrated:?}");
+            }
+            if demo {
+                let seeded = seed(&mut tx, &DemoContent::examples()).await?;
+                println!(
+                    "demo content: {} database(s), {} dataset(s), {} chart(s), {} dashboard(s) created",
+                    seeded.databases, seeded.datasets, seeded.charts, seeded.dashboards
+                );
+            }
+            tx.commit().await
+        }
+        .await;
+        store.close().await;
+        match result {
+            Ok(()) => {
+                println!("{url} is ready");
+                Ok(EXIT_OK)
+            }
+            Err(e) => Ok(store_failure(&e)),
+        }
+    })
+}

@@ -1,0 +1,229 @@
+//! `steward diff` and `steward apply`: one reconciliation pass against the database; apply then
+//! writes the plan in the same locked transaction.
+
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::database::{DatabaseArgs, PlanArgs, block_on, store_failure};
+use super::{EXIT_CHANGES, EXIT_INVALID, EXIT_OK};
+use crate::diagnostic::render_text;
+use crate::plan::render_text as render_plan;
+use crate::reconcile::{Planned, plan_pass};
+use crate::spec::load::{LoadedSet, load_paths};
+use crate::store::bootstrap::{Bootstrap, ensure_superset};
+use crate::store::migrate::migrate;
+use crate::store::{Store, StoreError, apply_plan};
+
+/// Loads manifests on a blocking thread while the database work goes on.
+fn load_in_background(paths: &[String]) -> tokio::task::JoinHandle<LoadedSet> {
+    let paths = paths.to_vec();
+    tokio::task::spawn_blocking(move || load_paths(&paths))
+}
+
+fn print_diagnostics(set: &LoadedSet) {
+    for d in &set.diagnostics {
+        let line = d.location.as_ref().and_then(|l| set.source_line(l));
+        eprintln!("{}", render_text(d, line));
+    }
+}
+
+/// Prints diagnostics and refusals; returns whether the pass may go on.
+fn report_blockers(planned: &Planned) -> bool {
+    print_diagnostics(&planned.set);
+    for refusal in &planned.plan.refusals {
+        eprintln!("{}", render_text(refusal, None));
+    }
+    if planned.set.has_errors() {
+        let n = planned
+            .set
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .count();
+        eprintln!("invalid: {n} error(s); nothing was planned");
+        return false;
+    }
+    if !planned.plan.refusals.is_empty() {
+        eprint!("{}", render_plan(&planned.plan, false));
+        eprintln!(
+            "refused: {} problem(s) above; nothing was written",
+            planned.plan.refusals.len()
+        );
+        return false;
+    }
+    true
+}
+
+pub(super) fn diff(
+    paths: &[String],
+    database: &DatabaseArgs,
+    args: &PlanArgs,
+    verbose: bool,
+) -> anyhow::Result<u8> {
+    block_on(async {
+        let loading = load_in_background(paths);
+        let store = match Store::connect(&database.url(), false).await {
+            Ok(store) => store,
+            Err(e) => return Ok(store_failure(&e)),
+        };
+        let result: Result<Planned, StoreError> = async {
+            let mut tx = store.read().await?;
+            ensure_superset(&mut tx, false).await?;
+            let set = loading.await.expect("manifest loading does not panic");
+            let planned = plan_pass(&mut tx, set, &args.options()).await?;
+            tx.rollback().await?;
+            Ok(planned)
+        }
+        .await;
+        store.close().await;
+        let planned = match result {
+            Ok(p) => p,
+            Err(e) => return Ok(store_failure(&e)),
+        };
+        if !report_blockers(&planned) {
+            return Ok(EXIT_INVALID);
+        }
+        print!("{}", render_plan(&planned.plan, verbose));
+        Ok(if planned.plan.is_empty() {
+            EXIT_OK
+        } else {
+            EXIT_CHANGES
+        })
+    })
+}
+
+pub(super) fn apply(
+    paths: &[String],
+    database: &DatabaseArgs,
+    args: &PlanArgs,
+    verbose: bool,
+) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    block_on(async {
+        let loading = load_in_background(paths);
+        let url = database.url();
+        let store = match Store::connect(&url, true).await {
+            Ok(store) => store,
+            Err(e) => return Ok(store_failure(&e)),
+        };
+        let progress = Progress::new();
+        let outcome = run_apply(&store, loading, args, verbose, &progress).await;
+        progress.finish();
+        store.close().await;
+        match outcome {
+            Ok(Some(report)) => {
+                println!(
+                    "Applied {} change(s) ({} permission/membership/recipient rows) to {url} in {:.2} s.",
+                    report.objects,
+                    report.links,
+                    started.elapsed().as_secs_f64()
+                );
+                Ok(EXIT_OK)
+            }
+            Ok(None) => Ok(EXIT_OK),
+            Err(ApplyStop::Blocked) => Ok(EXIT_INVALID),
+            Err(ApplyStop::Store(e)) => Ok(store_failure(&e)),
+        }
+    })
+}
+
+enum ApplyStop {
+    Blocked,
+    Store(StoreError),
+}
+
+impl From<StoreError> for ApplyStop {
+    fn from(e: StoreError) -> Self {
+        ApplyStop::Store(e)
+    }
+}
+
+async fn run_apply(
+    store: &Store,
+    loading: tokio::task::JoinHandle<LoadedSet>,
+    args: &PlanArgs,
+    verbose: bool,
+    progress: &Progress,
+) -> Result<Option<crate::store::ApplyReport>, ApplyStop> {
+    progress.say("waiting for the database lock");
+    let mut tx = store
+        .write(|| {
+            eprintln!(
+                "waiting for lock: another steward apply is writing to {}",
+                store.url()
+            )
+        })
+        .await?;
+    let created = ensure_superset(&mut tx, true).await? == Bootstrap::Created;
+    if created {
+        eprintln!("created Superset 6.1's metadata tables in {}", store.url());
+    }
+    let migrated = migrate(&mut tx).await?;
+    progress.say("reading Superset's state");
+    let set = loading.await.expect("manifest loading does not panic");
+    let planned = plan_pass(&mut tx, set, &args.options()).await?;
+    progress.clear();
+    if !report_blockers(&planned) {
+        tx.rollback().await?;
+        return Err(ApplyStop::Blocked);
+    }
+    print!("{}", render_plan(&planned.plan, verbose));
+    if planned.plan.is_empty() {
+        if created || !migrated.is_empty() {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        return Ok(None);
+    }
+    let mut step = |message: &str| progress.say(message);
+    let report = apply_plan(
+        &mut tx,
+        &planned.observed,
+        &planned.desired,
+        &planned.plan,
+        &args.manager,
+        &mut step,
+    )
+    .await?;
+    progress.say("committing");
+    tx.commit().await?;
+    Ok(Some(report))
+}
+
+/// A spinner on standard error, shown only on a terminal.
+struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    fn new() -> Progress {
+        if !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Progress(Some(bar))
+    }
+
+    fn say(&self, message: &str) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message.to_owned());
+        }
+    }
+
+    fn clear(&self) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(String::new());
+            bar.disable_steady_tick();
+            bar.finish_and_clear();
+        }
+    }
+
+    fn finish(&self) {
+        self.clear();
+    }
+}

@@ -1,0 +1,132 @@
+//! Facts about Superset content steward reads but does not manage: databases, datasets,
+//! charts, dashboards, and the permission catalogue (`ab_permission` × `ab_view_menu`). Desired
+//! state is resolved against them (a dataset reference becomes its permission pair, a chart name
+//! its uuid).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+/// A permission on a view menu, e.g. `can_read` on `Dashboard`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct PermissionPair {
+    pub permission: String,
+    pub view: String,
+}
+
+impl PermissionPair {
+    /// A pair.
+    pub fn new(permission: impl Into<String>, view: impl Into<String>) -> PermissionPair {
+        PermissionPair {
+            permission: permission.into(),
+            view: view.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for PermissionPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} on {}", self.permission, self.view)
+    }
+}
+
+/// A dataset (`tables` row).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Dataset {
+    pub id: i64,
+    pub uuid: Option<String>,
+    pub database: String,
+    pub schema: Option<String>,
+    pub table: String,
+    /// `tables.perm`, e.g. `[warehouse].[invoices](id:3)`.
+    pub perm: Option<String>,
+}
+
+impl Dataset {
+    /// `database.schema.table` (schema left empty when the dataset has none).
+    pub fn key(&self) -> String {
+        format!(
+            "{}.{}.{}",
+            self.database,
+            self.schema.as_deref().unwrap_or_default(),
+            self.table
+        )
+    }
+}
+
+/// A chart (`slices` row).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Chart {
+    pub id: i64,
+    pub uuid: String,
+    pub name: String,
+}
+
+/// A dashboard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Dashboard {
+    pub id: i64,
+    pub uuid: String,
+    pub slug: Option<String>,
+    pub title: Option<String>,
+}
+
+/// Everything desired state is resolved against.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Catalog {
+    /// Database name → id.
+    pub databases: BTreeMap<String, i64>,
+    /// Datasets by `database.schema.table`.
+    pub datasets: BTreeMap<String, Dataset>,
+    /// Charts, in id order.
+    pub charts: Vec<Chart>,
+    /// Dashboards, in id order.
+    pub dashboards: Vec<Dashboard>,
+    /// Every existing permission pair.
+    pub permissions: BTreeSet<PermissionPair>,
+}
+
+impl Catalog {
+    /// The `database_access` view menu of a database, as Superset names it.
+    pub fn database_view(name: &str, id: i64) -> String {
+        format!("[{name}].(id:{id})")
+    }
+
+    /// The `schema_access` view menu of a schema, as this Superset names it: `[db].[schema]`,
+    /// or `[db].[catalog].[schema]` on databases with catalogs (PostgreSQL since Superset 4.1).
+    pub fn schema_view(&self, database: &str, schema: &str) -> Option<String> {
+        let plain = format!("[{database}].[{schema}]");
+        let prefix = format!("[{database}].[");
+        let suffix = format!("].[{schema}]");
+        self.permissions
+            .iter()
+            .filter(|p| p.permission == "schema_access")
+            .map(|p| p.view.as_str())
+            .find(|view| {
+                *view == plain
+                    || (view.starts_with(&prefix)
+                        && view.ends_with(&suffix)
+                        && view.matches("].[").count() == 2)
+            })
+            .map(str::to_owned)
+    }
+
+    /// The `datasource_access` view menu of a dataset.
+    pub fn dataset_view(dataset: &Dataset) -> String {
+        dataset.perm.clone().unwrap_or_else(|| {
+            format!(
+                "[{}].[{}](id:{})",
+                dataset.database, dataset.table, dataset.id
+            )
+        })
+    }
+
+    /// The dataset with this uuid.
+    pub fn dataset_by_uuid(&self, uuid: &str) -> Option<&Dataset> {
+        self.datasets.values().find(|d| {
+            d.uuid
+                .as_deref()
+                .is_some_and(|u| u.eq_ignore_ascii_case(uuid))
+        })
+    }
+}

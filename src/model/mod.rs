@@ -1,0 +1,141 @@
+//! The normalised Superset state steward compares: one model for what is declared (desired) and
+//! what the metadata database holds (observed), keyed by natural keys (names, never ids), with
+//! Superset's runtime columns left out so a run never shows up as drift.
+
+mod catalog;
+mod objects;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub use catalog::{Catalog, Chart, Dashboard, Dataset, PermissionPair};
+pub use objects::{
+    Field, Group, Recipient, ReportConfig, RlsFilter, Role, Schedule, User, Validator, redact_url,
+};
+
+use crate::spec::Kind;
+
+/// Every object of the kinds steward manages, by natural key.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct State {
+    /// Users by username.
+    pub users: BTreeMap<String, User>,
+    /// Roles by name.
+    pub roles: BTreeMap<String, Role>,
+    /// Groups by name.
+    pub groups: BTreeMap<String, Group>,
+    /// Row-level-security filters by name.
+    pub rls_filters: BTreeMap<String, RlsFilter>,
+    /// Alerts and reports by [`Schedule::key`] (`Type:name`; names are unique per type).
+    pub schedules: BTreeMap<String, Schedule>,
+    /// The global Alerts & Reports configuration (`report_config` rows), when any key is set.
+    pub config: Option<ReportConfig>,
+}
+
+/// The ledger key of the one configuration object.
+pub const CONFIG_KEY: &str = "report_config";
+
+/// Identity of one managed object: its kind and natural key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ObjectKey {
+    /// The kind.
+    pub kind: Kind,
+    /// Username, role/group/filter name, `Type:name` for schedules, `report_config`.
+    pub key: String,
+}
+
+impl ObjectKey {
+    /// A key of `kind`.
+    pub fn new(kind: Kind, key: impl Into<String>) -> ObjectKey {
+        ObjectKey {
+            kind,
+            key: key.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            Kind::ReportSchedule => match self.key.split_once(':') {
+                Some((kind, name)) => write!(f, "{} \"{name}\" ({kind})", self.kind),
+                None => write!(f, "{} \"{}\"", self.kind, self.key),
+            },
+            Kind::ReportConfiguration => f.write_str("ReportConfiguration"),
+            _ => write!(f, "{} \"{}\"", self.kind, self.key),
+        }
+    }
+}
+
+/// One object of any kind, borrowed from a [`State`].
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ObjectRef<'a> {
+    /// A user.
+    User(&'a User),
+    /// A role.
+    Role(&'a Role),
+    /// A group.
+    Group(&'a Group),
+    /// An RLS filter.
+    Rls(&'a RlsFilter),
+    /// A schedule.
+    Schedule(&'a Schedule),
+    /// The configuration.
+    Config(&'a ReportConfig),
+}
+
+impl State {
+    /// The natural keys of every object of `kind`.
+    pub fn keys(&self, kind: Kind) -> Vec<String> {
+        match kind {
+            Kind::SupersetUser => self.users.keys().cloned().collect(),
+            Kind::SupersetRole => self.roles.keys().cloned().collect(),
+            Kind::SupersetGroup => self.groups.keys().cloned().collect(),
+            Kind::RowLevelSecurityFilter => self.rls_filters.keys().cloned().collect(),
+            Kind::ReportSchedule => self.schedules.keys().cloned().collect(),
+            Kind::ReportConfiguration => {
+                self.config.iter().map(|_| CONFIG_KEY.to_owned()).collect()
+            }
+        }
+    }
+
+    /// The object with `key`, if present.
+    pub fn get(&self, key: &ObjectKey) -> Option<ObjectRef<'_>> {
+        let k = key.key.as_str();
+        Some(match key.kind {
+            Kind::SupersetUser => ObjectRef::User(self.users.get(k)?),
+            Kind::SupersetRole => ObjectRef::Role(self.roles.get(k)?),
+            Kind::SupersetGroup => ObjectRef::Group(self.groups.get(k)?),
+            Kind::RowLevelSecurityFilter => ObjectRef::Rls(self.rls_filters.get(k)?),
+            Kind::ReportSchedule => ObjectRef::Schedule(self.schedules.get(k)?),
+            Kind::ReportConfiguration => ObjectRef::Config(self.config.as_ref()?),
+        })
+    }
+
+    /// Number of objects over all kinds.
+    pub fn len(&self) -> usize {
+        self.users.len()
+            + self.roles.len()
+            + self.groups.len()
+            + self.rls_filters.len()
+            + self.schedules.len()
+            + usize::from(self.config.is_some())
+    }
+
+    /// Whether the state holds no object.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl ObjectRef<'_> {
+    /// A stable content hash (SHA-256 of the canonical JSON), recorded in the ledger.
+    pub fn content_hash(&self) -> String {
+        use sha2::Digest;
+        let json = serde_json::to_vec(self).expect("model objects serialise");
+        let digest = sha2::Sha256::digest(&json);
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}

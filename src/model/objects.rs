@@ -1,0 +1,288 @@
+//! The managed objects in normalised form, and their field lists: the planner diffs any two
+//! objects of a kind field by field, so each kind says once which fields it has.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::PermissionPair;
+
+/// One field's value, in the shape the diff needs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Field {
+    /// A scalar shown as text; `None` when unset.
+    Text(Option<String>),
+    /// An unordered set of members.
+    Set(BTreeSet<String>),
+}
+
+fn text(value: impl ToString) -> Field {
+    Field::Text(Some(value.to_string()))
+}
+
+fn maybe(value: &Option<impl ToString>) -> Field {
+    Field::Text(value.as_ref().map(ToString::to_string))
+}
+
+fn set<T: ToString>(values: impl IntoIterator<Item = T>) -> Field {
+    Field::Set(values.into_iter().map(|v| v.to_string()).collect())
+}
+
+/// A Superset user (`ab_user` + direct roles).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub active: bool,
+    pub roles: BTreeSet<String>,
+}
+
+/// A Superset role and the exact permission pairs it grants.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Role {
+    pub name: String,
+    pub permissions: BTreeSet<PermissionPair>,
+}
+
+/// A Superset group: its roles and members.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Group {
+    pub name: String,
+    pub label: Option<String>,
+    pub description: Option<String>,
+    pub roles: BTreeSet<String>,
+    pub users: BTreeSet<String>,
+}
+
+/// A row-level-security filter. Datasets are `database.schema.table`; an empty group key is
+/// stored as `None` (Superset treats "" and NULL alike).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RlsFilter {
+    pub name: String,
+    pub description: Option<String>,
+    pub filter_type: String,
+    pub group_key: Option<String>,
+    pub roles: BTreeSet<String>,
+    pub datasets: BTreeSet<String>,
+    pub clause: String,
+}
+
+/// An alert's validator (`validator_type` + `validator_config_json`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Validator {
+    /// `operator` or `not null`, as Superset stores it.
+    pub validator_type: String,
+    /// Comparison operator of an `operator` validator.
+    pub op: Option<String>,
+    /// Threshold of an `operator` validator.
+    pub threshold: Option<f64>,
+}
+
+impl std::fmt::Display for Validator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.op, self.threshold) {
+            (Some(op), Some(threshold)) => write!(f, "{} {op} {threshold}", self.validator_type),
+            _ => f.write_str(&self.validator_type),
+        }
+    }
+}
+
+/// One `report_recipient` row: its type and its target lists (comma-joined, normalised).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Recipient {
+    /// `Email`, `Slack`, `SlackV2` or `Webhook`.
+    pub recipient_type: String,
+    /// `target`, plus `ccTarget` / `bccTarget` for e-mail; empty lists left out.
+    pub config: BTreeMap<String, String>,
+}
+
+impl Recipient {
+    /// How the recipient is shown in plans: webhook URLs lose everything after the host,
+    /// since their paths and queries carry tokens.
+    pub fn display(&self) -> String {
+        let parts: Vec<String> = self
+            .config
+            .iter()
+            .map(|(k, v)| {
+                let v = if self.recipient_type == "Webhook" {
+                    redact_url(v)
+                } else {
+                    v.clone()
+                };
+                format!("{k}={v}")
+            })
+            .collect();
+        format!("{} {}", self.recipient_type, parts.join(" "))
+    }
+}
+
+/// Keeps scheme and host of a URL, hides the rest.
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit('@').next().unwrap_or_default();
+    let prefix = if scheme.is_empty() {
+        String::new()
+    } else {
+        format!("{scheme}://")
+    };
+    if host.len() == rest.len() {
+        format!("{prefix}{host}")
+    } else {
+        format!("{prefix}{host}/…")
+    }
+}
+
+/// An alert or report (`report_schedule` + recipients + owners + SIP-209 run-as).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Schedule {
+    pub name: String,
+    /// `Alert` or `Report`.
+    pub schedule_type: String,
+    pub description: Option<String>,
+    /// `context_markdown`.
+    pub message: Option<String>,
+    pub active: bool,
+    pub crontab: String,
+    pub timezone: String,
+    /// Chart uuid.
+    pub chart: Option<String>,
+    /// Dashboard uuid.
+    pub dashboard: Option<String>,
+    /// Database name (alerts).
+    pub database: Option<String>,
+    pub sql: Option<String>,
+    pub validator: Option<Validator>,
+    pub recipients: BTreeSet<Recipient>,
+    /// Owner usernames.
+    pub owners: BTreeSet<String>,
+    pub run_as: Option<String>,
+    pub run_alert_query_as: Option<String>,
+    pub report_format: String,
+    pub working_timeout: i64,
+    pub grace_period: i64,
+    pub log_retention: i64,
+    pub email_subject: Option<String>,
+    pub force_screenshot: bool,
+    pub custom_width: Option<i64>,
+    pub custom_height: Option<i64>,
+    /// `extra_json`, canonical (`{}` unless a field such as `attach_content` is set).
+    pub extra: String,
+}
+
+impl Schedule {
+    /// The natural key: names are unique per type.
+    pub fn key(schedule_type: &str, name: &str) -> String {
+        format!("{schedule_type}:{name}")
+    }
+}
+
+/// The SIP-209 global configuration: `report_config` keys and their JSON values.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ReportConfig {
+    pub entries: BTreeMap<String, String>,
+}
+
+impl super::ObjectRef<'_> {
+    /// The object's fields in display order, for the field-level diff.
+    pub fn fields(&self) -> Vec<(&'static str, Field)> {
+        match *self {
+            super::ObjectRef::User(u) => vec![
+                ("first_name", text(&u.first_name)),
+                ("last_name", text(&u.last_name)),
+                ("email", text(&u.email)),
+                ("active", text(u.active)),
+                ("roles", set(&u.roles)),
+            ],
+            super::ObjectRef::Role(r) => vec![("permissions", set(&r.permissions))],
+            super::ObjectRef::Group(g) => vec![
+                ("label", maybe(&g.label)),
+                ("description", maybe(&g.description)),
+                ("roles", set(&g.roles)),
+                ("users", set(&g.users)),
+            ],
+            super::ObjectRef::Rls(f) => vec![
+                ("filter_type", text(&f.filter_type)),
+                ("group_key", maybe(&f.group_key)),
+                ("description", maybe(&f.description)),
+                ("roles", set(&f.roles)),
+                ("datasets", set(&f.datasets)),
+                ("clause", text(&f.clause)),
+            ],
+            super::ObjectRef::Schedule(s) => vec![
+                ("description", maybe(&s.description)),
+                ("message", maybe(&s.message)),
+                ("active", text(s.active)),
+                ("crontab", text(&s.crontab)),
+                ("timezone", text(&s.timezone)),
+                ("chart", maybe(&s.chart)),
+                ("dashboard", maybe(&s.dashboard)),
+                ("database", maybe(&s.database)),
+                ("sql", maybe(&s.sql)),
+                ("validator", maybe(&s.validator)),
+                (
+                    "recipients",
+                    set(s.recipients.iter().map(Recipient::display)),
+                ),
+                ("owners", set(&s.owners)),
+                ("run_as", maybe(&s.run_as)),
+                ("run_alert_query_as", maybe(&s.run_alert_query_as)),
+                ("report_format", text(&s.report_format)),
+                ("working_timeout", text(s.working_timeout)),
+                ("grace_period", text(s.grace_period)),
+                ("log_retention", text(s.log_retention)),
+                ("email_subject", maybe(&s.email_subject)),
+                ("force_screenshot", text(s.force_screenshot)),
+                ("custom_width", maybe(&s.custom_width)),
+                ("custom_height", maybe(&s.custom_height)),
+                ("extra", text(&s.extra)),
+            ],
+            super::ObjectRef::Config(c) => c
+                .entries
+                .iter()
+                .map(|(k, v)| (config_field_name(k), Field::Text(Some(v.clone()))))
+                .collect(),
+        }
+    }
+}
+
+/// The known `report_config` keys as static field names (unknown keys keep a generic name).
+fn config_field_name(key: &str) -> &'static str {
+    super::ReportConfig::KEYS
+        .iter()
+        .find(|k| **k == key)
+        .copied()
+        .unwrap_or("other_key")
+}
+
+impl ReportConfig {
+    /// The keys steward writes: SIP-209's five plus steward's run-as policy.
+    pub const KEYS: [&'static str; 7] = [
+        "alerts_attach_reports",
+        "alert_minimum_interval",
+        "report_minimum_interval",
+        "limit_recipients_to_users",
+        "allowed_email_domains",
+        "require_run_as",
+        "run_as_allowed",
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_urls_lose_their_tokens() {
+        assert_eq!(
+            redact_url("https://hooks.example.com/services/T0/B0/secret?x=1"),
+            "https://hooks.example.com/…"
+        );
+        assert_eq!(
+            redact_url("https://user:pw@hooks.example.com"),
+            "https://hooks.example.com"
+        );
+    }
+}

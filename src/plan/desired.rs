@@ -1,0 +1,626 @@
+//! Desired state: the loaded resources resolved against the database's facts into the
+//! normalised model. Role composition and data access become permission pairs, dataset, chart
+//! and dashboard references become natural keys, defaults become explicit values. Everything
+//! that does not resolve is reported, with its location, and nothing is guessed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::diagnostic::{Code, Diagnostic, closest};
+use crate::model::{
+    Catalog, Group, PermissionPair, Recipient, ReportConfig, RlsFilter, Role, Schedule, State,
+    User, Validator,
+};
+use crate::policy::locate;
+use crate::spec::load::LoadedSet;
+use crate::spec::refs::{DatasetRef, SchemaRef};
+use crate::spec::{
+    ChartRef, DashboardRef, Recipients, ReportConfigurationSpec, ReportScheduleSpec, Resource,
+    SupersetRoleSpec,
+};
+
+/// Superset's Python-side defaults, made explicit so declared and stored values compare.
+pub mod defaults {
+    /// `report_schedule.working_timeout` (seconds).
+    pub const WORKING_TIMEOUT: i64 = 3600;
+    /// `report_schedule.grace_period` (seconds).
+    pub const GRACE_PERIOD: i64 = 14400;
+    /// `report_schedule.log_retention` (days).
+    pub const LOG_RETENTION: i64 = 90;
+    /// `report_schedule.report_format`.
+    pub const REPORT_FORMAT: &str = "PNG";
+    /// `report_schedule.timezone`.
+    pub const TIMEZONE: &str = "UTC";
+}
+
+/// Resolves every loaded object. `observed` supplies roles that are included but not declared
+/// (e.g. `Gamma`).
+pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, Vec<Diagnostic>) {
+    let mut resolver = Resolver {
+        set,
+        catalog,
+        found: Vec::new(),
+    };
+    let mut state = State::default();
+    let mut role_specs: BTreeMap<String, (usize, &SupersetRoleSpec)> = BTreeMap::new();
+    for (index, object) in set.objects.iter().enumerate() {
+        let name = object.resource.superset_name().to_owned();
+        match &object.resource {
+            Resource::User(u) => {
+                let s = &u.spec;
+                state.users.insert(
+                    name.clone(),
+                    User {
+                        username: name,
+                        first_name: s.first_name.clone(),
+                        last_name: s.last_name.clone(),
+                        email: s.email.clone(),
+                        active: s.active.unwrap_or(true),
+                        roles: s.roles.iter().cloned().collect(),
+                    },
+                );
+            }
+            Resource::Role(r) => {
+                role_specs.insert(name, (index, &r.spec));
+            }
+            Resource::Group(g) => {
+                let s = &g.spec;
+                state.groups.insert(
+                    name.clone(),
+                    Group {
+                        name,
+                        label: s.label.clone(),
+                        description: s.description.clone(),
+                        roles: s.roles.iter().cloned().collect(),
+                        users: s.users.iter().cloned().collect(),
+                    },
+                );
+            }
+            Resource::Rls(f) => {
+                let s = &f.spec;
+                let datasets = s
+                    .datasets
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, d)| resolver.dataset(index, &format!("spec.datasets[{i}]"), d))
+                    .collect();
+                state.rls_filters.insert(
+                    name.clone(),
+                    RlsFilter {
+                        name,
+                        description: s.description.clone(),
+                        filter_type: s.filter_type.as_str().to_owned(),
+                        group_key: s.group_key.clone().filter(|k| !k.is_empty()),
+                        roles: s.roles.iter().cloned().collect(),
+                        datasets,
+                        clause: s.clause.clone(),
+                    },
+                );
+            }
+            Resource::Schedule(r) => {
+                let schedule = resolver.schedule(index, name, &r.spec);
+                state.schedules.insert(
+                    Schedule::key(&schedule.schedule_type, &schedule.name),
+                    schedule,
+                );
+            }
+            Resource::Config(c) => state.config = Some(config(&c.spec)),
+        }
+    }
+    let mut own: BTreeMap<String, BTreeSet<PermissionPair>> = BTreeMap::new();
+    for (name, (index, spec)) in &role_specs {
+        own.insert(name.clone(), resolver.own_permissions(*index, spec));
+    }
+    for name in role_specs.keys() {
+        let mut permissions = BTreeSet::new();
+        let mut visiting = Vec::new();
+        collect_permissions(
+            name,
+            &role_specs,
+            &own,
+            observed,
+            &mut visiting,
+            &mut permissions,
+        );
+        state.roles.insert(
+            name.clone(),
+            Role {
+                name: name.clone(),
+                permissions,
+            },
+        );
+    }
+    (state, resolver.found)
+}
+
+/// A role's permissions plus those of every role it includes, transitively. Included roles
+/// that are not declared come from the database; cycles are reported by validation.
+fn collect_permissions(
+    name: &str,
+    specs: &BTreeMap<String, (usize, &SupersetRoleSpec)>,
+    own: &BTreeMap<String, BTreeSet<PermissionPair>>,
+    observed: &State,
+    visiting: &mut Vec<String>,
+    into: &mut BTreeSet<PermissionPair>,
+) {
+    if visiting.iter().any(|v| v == name) {
+        return;
+    }
+    visiting.push(name.to_owned());
+    match specs.get(name) {
+        Some((_, spec)) => {
+            into.extend(own[name].iter().cloned());
+            for included in &spec.includes {
+                collect_permissions(included, specs, own, observed, visiting, into);
+            }
+        }
+        None => {
+            if let Some(role) = observed.roles.get(name) {
+                into.extend(role.permissions.iter().cloned());
+            }
+        }
+    }
+}
+
+fn config(spec: &ReportConfigurationSpec) -> ReportConfig {
+    let mut entries = BTreeMap::new();
+    let mut put = |key: &str, value: Option<serde_json::Value>| {
+        if let Some(value) = value {
+            entries.insert(key.to_owned(), value.to_string());
+        }
+    };
+    put(
+        "alerts_attach_reports",
+        spec.alerts_attach_reports.map(Into::into),
+    );
+    put(
+        "alert_minimum_interval",
+        spec.alert_minimum_interval_seconds.map(Into::into),
+    );
+    put(
+        "report_minimum_interval",
+        spec.report_minimum_interval_seconds.map(Into::into),
+    );
+    put(
+        "limit_recipients_to_users",
+        spec.limit_recipients_to_users.map(Into::into),
+    );
+    put(
+        "allowed_email_domains",
+        (!spec.allowed_email_domains.is_empty())
+            .then(|| serde_json::json!(spec.allowed_email_domains)),
+    );
+    put("require_run_as", spec.require_run_as.map(Into::into));
+    put(
+        "run_as_allowed",
+        spec.run_as_allowed
+            .as_ref()
+            .map(|a| serde_json::json!({"users": a.users, "groups": a.groups})),
+    );
+    ReportConfig { entries }
+}
+
+/// Recipients as Superset stores them: one row per channel type.
+pub fn recipients(spec: &Recipients) -> BTreeSet<Recipient> {
+    let mut rows = BTreeSet::new();
+    let row = |kind: &str, pairs: &[(&str, &[String])]| Recipient {
+        recipient_type: kind.to_owned(),
+        config: pairs
+            .iter()
+            .filter(|(_, list)| !list.is_empty())
+            .map(|(k, list)| ((*k).to_owned(), list.join(",")))
+            .collect(),
+    };
+    if let Some(email) = &spec.email {
+        rows.insert(row(
+            "Email",
+            &[
+                ("target", &email.to),
+                ("ccTarget", &email.cc),
+                ("bccTarget", &email.bcc),
+            ],
+        ));
+    }
+    if let Some(slack) = &spec.slack {
+        rows.insert(row("Slack", &[("target", &slack.channels)]));
+    }
+    if let Some(hook) = &spec.webhook {
+        rows.insert(row(
+            "Webhook",
+            &[("target", std::slice::from_ref(&hook.url))],
+        ));
+    }
+    rows
+}
+
+struct Resolver<'a> {
+    set: &'a LoadedSet,
+    catalog: &'a Catalog,
+    found: Vec<Diagnostic>,
+}
+
+impl Resolver<'_> {
+    fn report(&mut self, index: usize, field: &str, d: Diagnostic) {
+        self.found.push(locate(self.set, index, field, d));
+    }
+
+    fn missing(&mut self, index: usize, field: &str, what: String, hint: String) {
+        self.report(
+            index,
+            field,
+            Diagnostic::error(Code::UnknownContent, what).hint(hint),
+        );
+    }
+
+    fn dataset(&mut self, index: usize, field: &str, text: &str) -> Option<String> {
+        let found = match DatasetRef::parse(text).ok()? {
+            DatasetRef::Uuid(id) => self.catalog.dataset_by_uuid(&id.to_string()),
+            DatasetRef::Name { .. } => self.catalog.datasets.get(text),
+        };
+        match found {
+            Some(dataset) => Some(dataset.key()),
+            None => {
+                let near = closest(text, self.catalog.datasets.keys().map(String::as_str));
+                self.missing(
+                    index,
+                    field,
+                    format!("dataset `{text}` does not exist in Superset"),
+                    match near {
+                        Some(n) => format!("did you mean `{n}`?"),
+                        None => "create the dataset in Superset first (or seed the demo content with `steward init --demo`)".into(),
+                    },
+                );
+                None
+            }
+        }
+    }
+
+    fn own_permissions(
+        &mut self,
+        index: usize,
+        spec: &SupersetRoleSpec,
+    ) -> BTreeSet<PermissionPair> {
+        let mut pairs: Vec<(String, PermissionPair)> = Vec::new();
+        for (i, p) in spec.permissions.iter().enumerate() {
+            for action in &p.actions {
+                pairs.push((
+                    format!("spec.permissions[{i}]"),
+                    PermissionPair::new(action.permission_name(), &p.view),
+                ));
+            }
+        }
+        for (i, p) in spec.raw_permissions.iter().enumerate() {
+            pairs.push((
+                format!("spec.rawPermissions[{i}]"),
+                PermissionPair::new(&p.permission, &p.view),
+            ));
+        }
+        if let Some(access) = &spec.data_access {
+            if access.all_databases == Some(true) {
+                pairs.push((
+                    "spec.dataAccess.allDatabases".into(),
+                    PermissionPair::new("all_database_access", "all_database_access"),
+                ));
+            }
+            if access.all_datasets == Some(true) {
+                pairs.push((
+                    "spec.dataAccess.allDatasets".into(),
+                    PermissionPair::new("all_datasource_access", "all_datasource_access"),
+                ));
+            }
+            for (i, name) in access.databases.iter().enumerate() {
+                let field = format!("spec.dataAccess.databases[{i}]");
+                match self.catalog.databases.get(name) {
+                    Some(id) => pairs.push((
+                        field,
+                        PermissionPair::new("database_access", Catalog::database_view(name, *id)),
+                    )),
+                    None => {
+                        let hint = self.database_hint(name);
+                        self.missing(
+                            index,
+                            &field,
+                            format!("database `{name}` does not exist in Superset"),
+                            hint,
+                        );
+                    }
+                }
+            }
+            for (i, text) in access.schemas.iter().enumerate() {
+                let Ok(schema) = SchemaRef::parse(text) else {
+                    continue;
+                };
+                let field = format!("spec.dataAccess.schemas[{i}]");
+                if !self.catalog.databases.contains_key(&schema.database) {
+                    let hint = self.database_hint(&schema.database);
+                    self.missing(
+                        index,
+                        &field,
+                        format!("database `{}` does not exist in Superset", schema.database),
+                        hint,
+                    );
+                    continue;
+                }
+                match self.catalog.schema_view(&schema.database, &schema.schema) {
+                    Some(view) => pairs.push((field, PermissionPair::new("schema_access", view))),
+                    None => self.missing(
+                        index,
+                        &field,
+                        format!("schema `{text}` has no schema_access permission in Superset"),
+                        "Superset creates it with the schema's first dataset; add a dataset in that schema first".into(),
+                    ),
+                }
+            }
+            for (i, text) in access.datasets.iter().enumerate() {
+                let field = format!("spec.dataAccess.datasets[{i}]");
+                if let Some(key) = self.dataset(index, &field, text) {
+                    let view = Catalog::dataset_view(&self.catalog.datasets[&key]);
+                    pairs.push((field, PermissionPair::new("datasource_access", view)));
+                }
+            }
+        }
+        let mut out = BTreeSet::new();
+        for (field, pair) in pairs {
+            if self.catalog.permissions.contains(&pair) {
+                out.insert(pair);
+                continue;
+            }
+            let views: Vec<&str> = self
+                .catalog
+                .permissions
+                .iter()
+                .filter(|p| p.permission == pair.permission)
+                .map(|p| p.view.as_str())
+                .collect();
+            let hint = match closest(&pair.view, views.iter().copied()) {
+                Some(view) => format!("did you mean `{}` on `{view}`?", pair.permission),
+                None if views.is_empty() => {
+                    format!("Superset has no permission named `{}`", pair.permission)
+                }
+                None => format!("`{}` exists on: {}", pair.permission, first_few(&views)),
+            };
+            self.report(
+                index,
+                &field,
+                Diagnostic::error(
+                    Code::UnknownPermission,
+                    format!(
+                        "permission `{}` on `{}` does not exist in Superset's catalogue",
+                        pair.permission, pair.view
+                    ),
+                )
+                .hint(hint),
+            );
+        }
+        out
+    }
+
+    fn database_hint(&self, name: &str) -> String {
+        match closest(name, self.catalog.databases.keys().map(String::as_str)) {
+            Some(n) => format!("did you mean `{n}`?"),
+            None => "create the database in Superset first (or seed the demo content with `steward init --demo`)".into(),
+        }
+    }
+
+    fn chart(&mut self, index: usize, chart: &ChartRef) -> Option<String> {
+        let found: Vec<&str> = match (&chart.uuid, &chart.name) {
+            (Some(uuid), _) => self
+                .catalog
+                .charts
+                .iter()
+                .filter(|c| c.uuid.eq_ignore_ascii_case(uuid))
+                .map(|c| c.uuid.as_str())
+                .collect(),
+            (None, Some(name)) => self
+                .catalog
+                .charts
+                .iter()
+                .filter(|c| &c.name == name)
+                .map(|c| c.uuid.as_str())
+                .collect(),
+            (None, None) => return None,
+        };
+        let shown = chart
+            .uuid
+            .as_deref()
+            .or(chart.name.as_deref())
+            .unwrap_or_default()
+            .to_owned();
+        match found.as_slice() {
+            [one] => Some((*one).to_owned()),
+            [] => {
+                let near = closest(&shown, self.catalog.charts.iter().map(|c| c.name.as_str()));
+                self.missing(
+                    index,
+                    "spec.chart",
+                    format!("chart `{shown}` does not exist in Superset"),
+                    near.map_or_else(
+                        || "create the chart in Superset first, or reference it by uuid".into(),
+                        |n| format!("did you mean `{n}`?"),
+                    ),
+                );
+                None
+            }
+            many => {
+                self.report(
+                    index,
+                    "spec.chart",
+                    Diagnostic::error(
+                        Code::AmbiguousReference,
+                        format!("{} charts are named `{shown}`", many.len()),
+                    )
+                    .hint(format!("reference one by uuid: {}", many.join(", "))),
+                );
+                None
+            }
+        }
+    }
+
+    fn dashboard(&mut self, index: usize, dashboard: &DashboardRef) -> Option<String> {
+        let boards = &self.catalog.dashboards;
+        let (shown, found): (&str, Vec<&str>) = if let Some(uuid) = &dashboard.uuid {
+            (
+                uuid,
+                boards
+                    .iter()
+                    .filter(|d| d.uuid.eq_ignore_ascii_case(uuid))
+                    .map(|d| d.uuid.as_str())
+                    .collect(),
+            )
+        } else if let Some(slug) = &dashboard.slug {
+            (
+                slug,
+                boards
+                    .iter()
+                    .filter(|d| d.slug.as_ref() == Some(slug))
+                    .map(|d| d.uuid.as_str())
+                    .collect(),
+            )
+        } else if let Some(title) = &dashboard.title {
+            (
+                title,
+                boards
+                    .iter()
+                    .filter(|d| d.title.as_ref() == Some(title))
+                    .map(|d| d.uuid.as_str())
+                    .collect(),
+            )
+        } else {
+            return None;
+        };
+        match found.as_slice() {
+            [one] => Some((*one).to_owned()),
+            [] => {
+                let names = boards
+                    .iter()
+                    .flat_map(|d| d.slug.iter().chain(d.title.iter()))
+                    .map(String::as_str);
+                let near = closest(shown, names);
+                let hint = near.map_or_else(
+                    || "create the dashboard in Superset first, or reference it by uuid".into(),
+                    |n| format!("did you mean `{n}`?"),
+                );
+                self.missing(
+                    index,
+                    "spec.dashboard",
+                    format!("dashboard `{shown}` does not exist in Superset"),
+                    hint,
+                );
+                None
+            }
+            many => {
+                self.report(
+                    index,
+                    "spec.dashboard",
+                    Diagnostic::error(
+                        Code::AmbiguousReference,
+                        format!("{} dashboards match `{shown}`", many.len()),
+                    )
+                    .hint(format!("reference one by uuid: {}", many.join(", "))),
+                );
+                None
+            }
+        }
+    }
+
+    fn schedule(&mut self, index: usize, name: String, s: &ReportScheduleSpec) -> Schedule {
+        let chart = s.chart.as_ref().and_then(|c| self.chart(index, c));
+        let dashboard = s.dashboard.as_ref().and_then(|d| self.dashboard(index, d));
+        if let Some(database) = &s.database
+            && !self.catalog.databases.contains_key(database)
+        {
+            let hint = self.database_hint(database);
+            self.missing(
+                index,
+                "spec.database",
+                format!("database `{database}` does not exist in Superset"),
+                hint,
+            );
+        }
+        let screenshot = s.screenshot.clone().unwrap_or_default();
+        let extra = match s.attach_content {
+            Some(attach) => serde_json::json!({"attach_content": attach}),
+            None => serde_json::json!({}),
+        };
+        Schedule {
+            name,
+            schedule_type: s.schedule_type.as_str().to_owned(),
+            description: s.description.clone(),
+            message: s.message.clone(),
+            active: s.active.unwrap_or(true),
+            crontab: s.crontab.clone(),
+            timezone: s
+                .timezone
+                .clone()
+                .unwrap_or_else(|| defaults::TIMEZONE.to_owned()),
+            chart,
+            dashboard,
+            database: s.database.clone(),
+            sql: s.sql.clone(),
+            validator: s.validator.as_ref().map(|v| Validator {
+                validator_type: v.validator_type.as_str().to_owned(),
+                op: v.operator.map(|o| o.as_str().to_owned()),
+                threshold: v.threshold,
+            }),
+            recipients: recipients(&s.recipients),
+            owners: s.owners.iter().cloned().collect(),
+            run_as: s.run_as.clone(),
+            run_alert_query_as: s.run_alert_query_as.clone(),
+            report_format: s
+                .report_format
+                .map_or(defaults::REPORT_FORMAT, |f| f.as_str())
+                .to_owned(),
+            working_timeout: s
+                .working_timeout_seconds
+                .map_or(defaults::WORKING_TIMEOUT, i64::from),
+            grace_period: s
+                .grace_period_seconds
+                .map_or(defaults::GRACE_PERIOD, i64::from),
+            log_retention: s
+                .log_retention_days
+                .map_or(defaults::LOG_RETENTION, i64::from),
+            email_subject: s.email_subject.clone(),
+            force_screenshot: screenshot.force.unwrap_or(false),
+            custom_width: screenshot.width.map(i64::from),
+            custom_height: screenshot.height.map(i64::from),
+            extra: extra.to_string(),
+        }
+    }
+}
+
+fn first_few(items: &[&str]) -> String {
+    let mut shown: Vec<&str> = items.iter().take(5).copied().collect();
+    if items.len() > 5 {
+        shown.push("…");
+    }
+    shown.join(", ")
+}
+
+/// Names of roles, users and groups the database holds that declarations may refer to without
+/// declaring them: everything except what `manager` manages (those are declared or pruned).
+pub fn existing_names(
+    observed: &State,
+    ledger: &super::Ledger,
+    manager: &str,
+) -> crate::policy::Existing {
+    use crate::model::ObjectKey;
+    use crate::spec::Kind;
+    let unmanaged = |kind: Kind, names: Vec<String>| -> std::collections::BTreeSet<String> {
+        names
+            .into_iter()
+            .filter(|n| {
+                ledger
+                    .get(&ObjectKey::new(kind, n.clone()))
+                    .is_none_or(|e| e.manager != manager)
+            })
+            .collect()
+    };
+    crate::policy::Existing {
+        from_database: true,
+        roles: unmanaged(Kind::SupersetRole, observed.roles.keys().cloned().collect()),
+        users: unmanaged(Kind::SupersetUser, observed.users.keys().cloned().collect()),
+        groups: unmanaged(
+            Kind::SupersetGroup,
+            observed.groups.keys().cloned().collect(),
+        ),
+    }
+}

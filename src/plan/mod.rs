@@ -1,0 +1,10 @@
+//! The plan: desired state (resolved from manifests) against observed state (read from the
+//! database) and the ownership ledger → ordered, field-level changes, with the guardrails that
+//! stop a plan (conflicts, built-in roles, deletion caps). Pure code: no IO.
+
+mod changes;
+pub mod desired;
+mod render;
+
+pub use changes::{Action, Change, FieldChange, Ledger, LedgerEntry, Plan, PlanOptions, plan};
+pub use render::render_text;

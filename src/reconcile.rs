@@ -1,0 +1,56 @@
+//! One reconciliation pass, shared by `diff` and `apply`: manifests and the database's observed
+//! state → validated, resolved desired state → plan. The caller owns the transaction, so `apply`
+//! plans under its lock and writes what it planned.
+
+use crate::diagnostic;
+use crate::model::State;
+use crate::plan::desired::{existing_names, resolve};
+use crate::plan::{Plan, PlanOptions, plan};
+use crate::spec::load::LoadedSet;
+use crate::store::{Observed, StoreError, Tx, read_observed};
+use crate::validation::finish_against;
+
+/// Everything a pass produced.
+#[derive(Debug)]
+pub struct Planned {
+    /// The manifests, with every diagnostic (load, declared-set, resolution against the DB).
+    pub set: LoadedSet,
+    /// What the database holds.
+    pub observed: Observed,
+    /// What the manifests declare, resolved.
+    pub desired: State,
+    /// The changes (empty when the manifests have errors).
+    pub plan: Plan,
+}
+
+impl Planned {
+    /// Whether the manifests have errors or the plan has refusals.
+    pub fn is_blocked(&self) -> bool {
+        self.set.has_errors() || !self.plan.refusals.is_empty()
+    }
+}
+
+/// Reads the observed state in `tx` and plans `set` against it.
+pub async fn plan_pass(
+    tx: &mut Tx,
+    mut set: LoadedSet,
+    options: &PlanOptions,
+) -> Result<Planned, StoreError> {
+    let observed = read_observed(tx).await?;
+    let existing = existing_names(&observed.state, &observed.ledger, &options.manager);
+    finish_against(&mut set, &existing);
+    let (desired, found) = resolve(&set, &observed.catalog, &observed.state);
+    set.diagnostics.extend(found);
+    diagnostic::sort(&mut set.diagnostics);
+    let plan = if set.has_errors() {
+        Plan::default()
+    } else {
+        plan(&desired, &observed.state, &observed.ledger, options)
+    };
+    Ok(Planned {
+        set,
+        observed,
+        desired,
+        plan,
+    })
+}

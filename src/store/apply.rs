@@ -1,0 +1,765 @@
+//! Writing a plan into the metadata database, inside the caller's locked transaction: deletes
+//! first (link rows before the rows they point at: Superset's link tables do not cascade), then
+//! the objects' own rows, then their link rows, then the ledger. Rows are written the way
+//! Superset's own writers leave them: ids from the `ab_*` sequences on PostgreSQL, `created_on`
+//! and `changed_on` set, `extra_json` and `validator_config_json` never NULL.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::Utc;
+
+use super::StoreError;
+use super::migrate::LEDGER_TABLE;
+use super::snapshot::{Ids, Observed};
+use super::sql::{Row, Tx, Value};
+use crate::model::{ObjectKey, ReportConfig, Schedule, State};
+use crate::plan::{Action, Plan};
+use crate::spec::Kind;
+
+/// What an apply wrote.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// Objects created, adopted, updated, deleted, forgotten.
+    pub objects: usize,
+    /// Link rows (role permissions, memberships, recipients, owners…) inserted or deleted.
+    pub links: usize,
+}
+
+/// Applies `plan` (computed from `observed` and `desired`) and records it in the ledger under
+/// `manager`. `progress` hears about each phase.
+pub async fn apply_plan(
+    tx: &mut Tx,
+    observed: &Observed,
+    desired: &State,
+    plan: &Plan,
+    manager: &str,
+    progress: &mut dyn FnMut(&str),
+) -> Result<ApplyReport, StoreError> {
+    let mut writer = Writer {
+        tx,
+        observed,
+        desired,
+        ids: observed.ids.clone(),
+        now: Value::Time(Utc::now().naive_utc()),
+        report: ApplyReport::default(),
+    };
+    let keyed = |action: fn(Action) -> bool, kind: Kind| -> Vec<&ObjectKey> {
+        plan.changes
+            .iter()
+            .filter(|c| action(c.action) && c.key.kind == kind)
+            .map(|c| &c.key)
+            .collect()
+    };
+    let is_delete = |a: Action| a == Action::Delete;
+    let is_write = |a: Action| matches!(a, Action::Create | Action::Update | Action::Adopt);
+    let is_create = |a: Action| a == Action::Create;
+
+    progress("deleting objects that left the declared state");
+    for kind in Kind::ALL.iter().rev() {
+        writer.delete(*kind, &keyed(is_delete, *kind)).await?;
+    }
+    progress("writing objects");
+    for kind in Kind::ALL {
+        writer.create(kind, &keyed(is_create, kind)).await?;
+        let updates: Vec<&ObjectKey> = keyed(|a| matches!(a, Action::Update | Action::Adopt), kind);
+        writer.update(kind, &updates).await?;
+    }
+    progress("writing permissions, memberships, recipients and owners");
+    for kind in Kind::ALL {
+        writer.links(kind, &keyed(is_write, kind)).await?;
+    }
+    progress("recording ownership");
+    writer.ledger(plan, manager).await?;
+    writer.report.objects = plan.changes.len();
+    Ok(writer.report)
+}
+
+struct Writer<'a> {
+    tx: &'a mut Tx,
+    observed: &'a Observed,
+    desired: &'a State,
+    ids: Ids,
+    now: Value,
+    report: ApplyReport,
+}
+
+fn id_of(
+    map: &std::collections::HashMap<String, i64>,
+    what: &str,
+    name: &str,
+) -> Result<i64, StoreError> {
+    map.get(name)
+        .copied()
+        .ok_or_else(|| StoreError::Data(format!("{what} `{name}` does not exist in the database")))
+}
+
+impl Writer<'_> {
+    async fn delete(&mut self, kind: Kind, keys: &[&ObjectKey]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let ids = &self.ids;
+        let lookup = |map: &std::collections::HashMap<String, i64>| -> Vec<i64> {
+            keys.iter()
+                .filter_map(|k| map.get(&k.key).copied())
+                .collect()
+        };
+        let tx = &mut *self.tx;
+        match kind {
+            Kind::ReportConfiguration => {
+                for key in ReportConfig::KEYS {
+                    tx.execute(
+                        "DELETE FROM report_config WHERE key = $1",
+                        &[Value::text(key)],
+                    )
+                    .await?;
+                }
+            }
+            Kind::ReportSchedule => {
+                let ids = lookup(&ids.schedules);
+                for table in [
+                    "report_recipient",
+                    "report_schedule_user",
+                    "report_execution_log",
+                ] {
+                    tx.delete_where_in(table, "report_schedule_id", &ids)
+                        .await?;
+                }
+                tx.delete_where_in("report_schedule", "id", &ids).await?;
+            }
+            Kind::RowLevelSecurityFilter => {
+                let ids = lookup(&ids.rls_filters);
+                tx.delete_where_in("rls_filter_roles", "rls_filter_id", &ids)
+                    .await?;
+                tx.delete_where_in("rls_filter_tables", "rls_filter_id", &ids)
+                    .await?;
+                tx.delete_where_in("row_level_security_filters", "id", &ids)
+                    .await?;
+            }
+            Kind::SupersetGroup => {
+                let ids = lookup(&ids.groups);
+                tx.delete_where_in("ab_user_group", "group_id", &ids)
+                    .await?;
+                tx.delete_where_in("ab_group_role", "group_id", &ids)
+                    .await?;
+                tx.delete_where_in("ab_group", "id", &ids).await?;
+            }
+            Kind::SupersetRole => {
+                let ids = lookup(&ids.roles);
+                for table in [
+                    "ab_permission_view_role",
+                    "ab_user_role",
+                    "ab_group_role",
+                    "rls_filter_roles",
+                    "dashboard_roles",
+                ] {
+                    if table != "dashboard_roles" || tx.has_table(table).await? {
+                        tx.delete_where_in(table, "role_id", &ids).await?;
+                    }
+                }
+                tx.delete_where_in("ab_role", "id", &ids).await?;
+            }
+            Kind::SupersetUser => {
+                let ids = lookup(&ids.users);
+                for table in ["ab_user_role", "ab_user_group", "report_schedule_user"] {
+                    tx.delete_where_in(table, "user_id", &ids).await?;
+                }
+                tx.delete_where_in("ab_user", "id", &ids).await.map_err(|e| match e {
+                    StoreError::Query { source, .. } => StoreError::Data(format!(
+                        "cannot delete user(s): Superset content still refers to them ({source}); \
+                         keep them declared with `active: false` instead"
+                    )),
+                    other => other,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn create(&mut self, kind: Kind, keys: &[&ObjectKey]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let now = self.now.clone();
+        match kind {
+            Kind::SupersetUser => {
+                let new_ids = self.tx.allocate_ids("ab_user", keys.len()).await?;
+                let mut rows = Vec::new();
+                for (key, id) in keys.iter().zip(new_ids) {
+                    let u = &self.desired.users[&key.key];
+                    self.ids.users.insert(u.username.clone(), id);
+                    rows.push(vec![
+                        Value::int(id),
+                        Value::text(&u.first_name),
+                        Value::text(&u.last_name),
+                        Value::text(&u.username),
+                        Value::text(&u.email),
+                        Value::Bool(Some(u.active)),
+                        now.clone(),
+                        now.clone(),
+                    ]);
+                }
+                self.tx
+                    .insert_rows(
+                        "ab_user",
+                        &[
+                            "id",
+                            "first_name",
+                            "last_name",
+                            "username",
+                            "email",
+                            "active",
+                            "created_on",
+                            "changed_on",
+                        ],
+                        rows,
+                    )
+                    .await
+            }
+            Kind::SupersetRole => {
+                let new_ids = self.tx.allocate_ids("ab_role", keys.len()).await?;
+                let mut rows = Vec::new();
+                for (key, id) in keys.iter().zip(new_ids) {
+                    self.ids.roles.insert(key.key.clone(), id);
+                    rows.push(vec![Value::int(id), Value::text(&key.key)]);
+                }
+                self.tx.insert_rows("ab_role", &["id", "name"], rows).await
+            }
+            Kind::SupersetGroup => {
+                let new_ids = self.tx.allocate_ids("ab_group", keys.len()).await?;
+                let mut rows = Vec::new();
+                for (key, id) in keys.iter().zip(new_ids) {
+                    let g = &self.desired.groups[&key.key];
+                    self.ids.groups.insert(g.name.clone(), id);
+                    rows.push(vec![
+                        Value::int(id),
+                        Value::text(&g.name),
+                        Value::opt_text(g.label.as_deref()),
+                        Value::opt_text(g.description.as_deref()),
+                    ]);
+                }
+                self.tx
+                    .insert_rows("ab_group", &["id", "name", "label", "description"], rows)
+                    .await
+            }
+            Kind::RowLevelSecurityFilter => {
+                let new_ids = self
+                    .tx
+                    .allocate_ids("row_level_security_filters", keys.len())
+                    .await?;
+                let mut rows = Vec::new();
+                for (key, id) in keys.iter().zip(new_ids) {
+                    let f = &self.desired.rls_filters[&key.key];
+                    self.ids.rls_filters.insert(f.name.clone(), id);
+                    rows.push(vec![
+                        Value::int(id),
+                        Value::text(&f.name),
+                        Value::opt_text(f.description.as_deref()),
+                        Value::text(&f.filter_type),
+                        Value::opt_text(f.group_key.as_deref()),
+                        Value::text(&f.clause),
+                        now.clone(),
+                        now.clone(),
+                    ]);
+                }
+                self.tx
+                    .insert_rows(
+                        "row_level_security_filters",
+                        &[
+                            "id",
+                            "name",
+                            "description",
+                            "filter_type",
+                            "group_key",
+                            "clause",
+                            "created_on",
+                            "changed_on",
+                        ],
+                        rows,
+                    )
+                    .await
+            }
+            Kind::ReportSchedule => {
+                let new_ids = self.tx.allocate_ids("report_schedule", keys.len()).await?;
+                let mut rows = Vec::new();
+                for (key, id) in keys.iter().zip(new_ids) {
+                    self.ids.schedules.insert(key.key.clone(), id);
+                    let s = &self.desired.schedules[&key.key];
+                    let mut row = vec![Value::int(id)];
+                    row.extend(self.schedule_values(s)?);
+                    row.extend([Value::text("alerts_reports"), now.clone()]);
+                    rows.push(row);
+                }
+                let mut columns = vec!["id"];
+                columns.extend(self.schedule_columns());
+                columns.extend(["creation_method", "created_on"]);
+                self.tx.insert_rows("report_schedule", &columns, rows).await
+            }
+            Kind::ReportConfiguration => self.write_config().await,
+        }
+    }
+
+    async fn update(&mut self, kind: Kind, keys: &[&ObjectKey]) -> Result<(), StoreError> {
+        let now = self.now.clone();
+        for key in keys {
+            match kind {
+                Kind::SupersetUser => {
+                    let u = &self.desired.users[&key.key];
+                    let id = id_of(&self.ids.users, "user", &key.key)?;
+                    self.tx
+                        .execute(
+                            "UPDATE ab_user SET first_name = $1, last_name = $2, email = $3, active = $4, changed_on = $5 WHERE id = $6",
+                            &[Value::text(&u.first_name), Value::text(&u.last_name), Value::text(&u.email), Value::Bool(Some(u.active)), now.clone(), Value::int(id)],
+                        )
+                        .await?;
+                }
+                Kind::SupersetRole => {}
+                Kind::SupersetGroup => {
+                    let g = &self.desired.groups[&key.key];
+                    let id = id_of(&self.ids.groups, "group", &key.key)?;
+                    self.tx
+                        .execute(
+                            "UPDATE ab_group SET label = $1, description = $2 WHERE id = $3",
+                            &[
+                                Value::opt_text(g.label.as_deref()),
+                                Value::opt_text(g.description.as_deref()),
+                                Value::int(id),
+                            ],
+                        )
+                        .await?;
+                }
+                Kind::RowLevelSecurityFilter => {
+                    let f = &self.desired.rls_filters[&key.key];
+                    let id = id_of(&self.ids.rls_filters, "RLS filter", &key.key)?;
+                    self.tx
+                        .execute(
+                            "UPDATE row_level_security_filters SET description = $1, filter_type = $2, group_key = $3, clause = $4, changed_on = $5 WHERE id = $6",
+                            &[Value::opt_text(f.description.as_deref()), Value::text(&f.filter_type), Value::opt_text(f.group_key.as_deref()), Value::text(&f.clause), now.clone(), Value::int(id)],
+                        )
+                        .await?;
+                }
+                Kind::ReportSchedule => {
+                    let s = &self.desired.schedules[&key.key];
+                    let id = id_of(&self.ids.schedules, "schedule", &key.key)?;
+                    let columns = self.schedule_columns();
+                    let mut params = self.schedule_values(s)?;
+                    let sets: Vec<String> = columns
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| format!("{c} = ${}", i + 1))
+                        .collect();
+                    params.push(Value::int(id));
+                    let sql = format!(
+                        "UPDATE report_schedule SET {} WHERE id = ${}",
+                        sets.join(", "),
+                        params.len()
+                    );
+                    self.tx.execute(&sql, &params).await?;
+                }
+                Kind::ReportConfiguration => self.write_config().await?,
+            }
+        }
+        Ok(())
+    }
+
+    fn schedule_columns(&self) -> Vec<&'static str> {
+        let mut columns = vec![
+            "type",
+            "name",
+            "description",
+            "context_markdown",
+            "active",
+            "crontab",
+            "timezone",
+            "chart_id",
+            "dashboard_id",
+            "database_id",
+            "sql",
+            "validator_type",
+            "validator_config_json",
+            "report_format",
+            "working_timeout",
+            "grace_period",
+            "log_retention",
+            "email_subject",
+            "force_screenshot",
+            "custom_width",
+            "custom_height",
+            "extra_json",
+            "changed_on",
+        ];
+        if self.observed.has_run_as {
+            columns.extend([
+                "run_as_fk",
+                "run_as_type",
+                "run_alert_query_as_fk",
+                "run_alert_query_as_type",
+            ]);
+        }
+        columns
+    }
+
+    fn schedule_values(&self, s: &Schedule) -> Result<Vec<Value>, StoreError> {
+        let content = |map: &std::collections::HashMap<String, i64>,
+                       what: &str,
+                       key: &Option<String>|
+         -> Result<Value, StoreError> {
+            Ok(Value::Int(match key {
+                Some(k) => Some(id_of(map, what, k)?),
+                None => None,
+            }))
+        };
+        let database =
+            match &s.database {
+                Some(name) => Value::Int(Some(
+                    *self.observed.catalog.databases.get(name).ok_or_else(|| {
+                        StoreError::Data(format!("database `{name}` does not exist"))
+                    })?,
+                )),
+                None => Value::Int(None),
+            };
+        let validator_config = match &s.validator {
+            Some(v) => match (&v.op, v.threshold) {
+                (Some(op), Some(threshold)) => {
+                    serde_json::json!({"op": op, "threshold": threshold}).to_string()
+                }
+                _ => "{}".to_owned(),
+            },
+            None => "{}".to_owned(),
+        };
+        let mut values = vec![
+            Value::text(&s.schedule_type),
+            Value::text(&s.name),
+            Value::opt_text(s.description.as_deref()),
+            Value::opt_text(s.message.as_deref()),
+            Value::Bool(Some(s.active)),
+            Value::text(&s.crontab),
+            Value::text(&s.timezone),
+            content(&self.ids.charts, "chart", &s.chart)?,
+            content(&self.ids.dashboards, "dashboard", &s.dashboard)?,
+            database,
+            Value::opt_text(s.sql.as_deref()),
+            Value::Text(s.validator.as_ref().map(|v| v.validator_type.clone())),
+            Value::text(validator_config),
+            Value::text(&s.report_format),
+            Value::int(s.working_timeout),
+            Value::int(s.grace_period),
+            Value::int(s.log_retention),
+            Value::opt_text(s.email_subject.as_deref()),
+            Value::Bool(Some(s.force_screenshot)),
+            Value::Int(s.custom_width),
+            Value::Int(s.custom_height),
+            Value::text(&s.extra),
+            self.now.clone(),
+        ];
+        if self.observed.has_run_as {
+            for user in [&s.run_as, &s.run_alert_query_as] {
+                match user {
+                    Some(name) => values.extend([
+                        Value::int(id_of(&self.ids.users, "user", name)?),
+                        Value::text("fixed_user"),
+                    ]),
+                    None => values.extend([Value::Int(None), Value::Text(None)]),
+                }
+            }
+        }
+        Ok(values)
+    }
+
+    async fn write_config(&mut self) -> Result<(), StoreError> {
+        let want = self.desired.config.clone().unwrap_or_default();
+        let have = self.observed.state.config.clone().unwrap_or_default();
+        for key in ReportConfig::KEYS {
+            match (have.entries.get(key), want.entries.get(key)) {
+                (Some(_), None) => {
+                    self.tx
+                        .execute(
+                            "DELETE FROM report_config WHERE key = $1",
+                            &[Value::text(key)],
+                        )
+                        .await?;
+                }
+                (Some(old), Some(new)) if old != new => {
+                    self.tx
+                        .execute(
+                            "UPDATE report_config SET value = $1, changed_on = $2 WHERE key = $3",
+                            &[Value::text(new), self.now.clone(), Value::text(key)],
+                        )
+                        .await?;
+                }
+                (None, Some(new)) => {
+                    let id = self.tx.allocate_ids("report_config", 1).await?[0];
+                    self.tx
+                        .execute(
+                            "INSERT INTO report_config (id, key, value, created_on, changed_on) VALUES ($1, $2, $3, $4, $4)",
+                            &[Value::int(id), Value::text(key), Value::text(new), self.now.clone()],
+                        )
+                        .await?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn links(&mut self, kind: Kind, keys: &[&ObjectKey]) -> Result<(), StoreError> {
+        let mut links = LinkSet::default();
+        for key in keys {
+            let k = key.key.as_str();
+            match kind {
+                Kind::SupersetUser => {
+                    let user = id_of(&self.ids.users, "user", k)?;
+                    let want = &self.desired.users[k].roles;
+                    let have = self.observed.state.users.get(k).map(|u| &u.roles);
+                    for (role, add) in changed(want, have) {
+                        links.push(
+                            "ab_user_role",
+                            ["user_id", "role_id"],
+                            [user, id_of(&self.ids.roles, "role", role)?],
+                            add,
+                        );
+                    }
+                }
+                Kind::SupersetRole => {
+                    let role = id_of(&self.ids.roles, "role", k)?;
+                    let want = &self.desired.roles[k].permissions;
+                    let have = self.observed.state.roles.get(k).map(|r| &r.permissions);
+                    for (pair, add) in changed(want, have) {
+                        let pv = self
+                            .ids
+                            .permission_views
+                            .get(pair)
+                            .copied()
+                            .ok_or_else(|| {
+                                StoreError::Data(format!("permission {pair} does not exist"))
+                            })?;
+                        links.push(
+                            "ab_permission_view_role",
+                            ["role_id", "permission_view_id"],
+                            [role, pv],
+                            add,
+                        );
+                    }
+                }
+                Kind::SupersetGroup => {
+                    let group = id_of(&self.ids.groups, "group", k)?;
+                    let want = &self.desired.groups[k];
+                    let have = self.observed.state.groups.get(k);
+                    for (role, add) in changed(&want.roles, have.map(|g| &g.roles)) {
+                        links.push(
+                            "ab_group_role",
+                            ["group_id", "role_id"],
+                            [group, id_of(&self.ids.roles, "role", role)?],
+                            add,
+                        );
+                    }
+                    for (user, add) in changed(&want.users, have.map(|g| &g.users)) {
+                        links.push(
+                            "ab_user_group",
+                            ["group_id", "user_id"],
+                            [group, id_of(&self.ids.users, "user", user)?],
+                            add,
+                        );
+                    }
+                }
+                Kind::RowLevelSecurityFilter => {
+                    let filter = id_of(&self.ids.rls_filters, "RLS filter", k)?;
+                    let want = &self.desired.rls_filters[k];
+                    let have = self.observed.state.rls_filters.get(k);
+                    for (role, add) in changed(&want.roles, have.map(|f| &f.roles)) {
+                        links.push(
+                            "rls_filter_roles",
+                            ["rls_filter_id", "role_id"],
+                            [filter, id_of(&self.ids.roles, "role", role)?],
+                            add,
+                        );
+                    }
+                    for (dataset, add) in changed(&want.datasets, have.map(|f| &f.datasets)) {
+                        links.push(
+                            "rls_filter_tables",
+                            ["rls_filter_id", "table_id"],
+                            [filter, id_of(&self.ids.datasets, "dataset", dataset)?],
+                            add,
+                        );
+                    }
+                }
+                Kind::ReportSchedule => {
+                    let schedule = id_of(&self.ids.schedules, "schedule", k)?;
+                    let want = &self.desired.schedules[k];
+                    let have = self.observed.state.schedules.get(k);
+                    for (user, add) in changed(&want.owners, have.map(|s| &s.owners)) {
+                        links.push(
+                            "report_schedule_user",
+                            ["report_schedule_id", "user_id"],
+                            [schedule, id_of(&self.ids.users, "user", user)?],
+                            add,
+                        );
+                    }
+                    if have.map(|s| &s.recipients) != Some(&want.recipients) {
+                        if have.is_some() {
+                            self.report.links += self
+                                .tx
+                                .delete_where_in(
+                                    "report_recipient",
+                                    "report_schedule_id",
+                                    &[schedule],
+                                )
+                                .await? as usize;
+                        }
+                        for r in &want.recipients {
+                            let config: serde_json::Map<String, serde_json::Value> = r
+                                .config
+                                .iter()
+                                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                                .collect();
+                            links.recipients.push((
+                                schedule,
+                                r.recipient_type.clone(),
+                                serde_json::Value::Object(config).to_string(),
+                            ));
+                        }
+                    }
+                }
+                Kind::ReportConfiguration => {}
+            }
+        }
+        self.write_links(links).await
+    }
+
+    async fn write_links(&mut self, links: LinkSet) -> Result<(), StoreError> {
+        for ((table, columns), pairs) in links.removed {
+            for [a, b] in pairs {
+                let sql = format!(
+                    "DELETE FROM {table} WHERE {} = $1 AND {} = $2",
+                    columns[0], columns[1]
+                );
+                self.report.links += self
+                    .tx
+                    .execute(&sql, &[Value::int(a), Value::int(b)])
+                    .await? as usize;
+            }
+        }
+        for ((table, columns), pairs) in links.added {
+            let ids = self.tx.allocate_ids(table, pairs.len()).await?;
+            self.report.links += pairs.len();
+            let rows: Vec<Row> = pairs
+                .into_iter()
+                .zip(ids)
+                .map(|([a, b], id)| vec![Value::int(id), Value::int(a), Value::int(b)])
+                .collect();
+            self.tx
+                .insert_rows(table, &["id", columns[0], columns[1]], rows)
+                .await?;
+        }
+        if !links.recipients.is_empty() {
+            let ids = self
+                .tx
+                .allocate_ids("report_recipient", links.recipients.len())
+                .await?;
+            self.report.links += links.recipients.len();
+            let now = self.now.clone();
+            let rows: Vec<Row> = links
+                .recipients
+                .into_iter()
+                .zip(ids)
+                .map(|((schedule, kind, config), id)| {
+                    vec![
+                        Value::int(id),
+                        Value::text(kind),
+                        Value::text(config),
+                        Value::int(schedule),
+                        now.clone(),
+                        now.clone(),
+                    ]
+                })
+                .collect();
+            self.tx
+                .insert_rows(
+                    "report_recipient",
+                    &[
+                        "id",
+                        "type",
+                        "recipient_config_json",
+                        "report_schedule_id",
+                        "created_on",
+                        "changed_on",
+                    ],
+                    rows,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn ledger(&mut self, plan: &Plan, manager: &str) -> Result<(), StoreError> {
+        let mut gone: BTreeMap<Kind, Vec<&str>> = BTreeMap::new();
+        let mut rows = Vec::new();
+        for change in &plan.changes {
+            match change.action {
+                Action::Delete | Action::Forget => gone
+                    .entry(change.key.kind)
+                    .or_default()
+                    .push(&change.key.key),
+                Action::Create | Action::Update | Action::Adopt => {
+                    let object = self.desired.get(&change.key).ok_or_else(|| {
+                        StoreError::Data(format!("{} is not declared", change.key))
+                    })?;
+                    rows.push(vec![
+                        Value::text(change.key.kind.as_str()),
+                        Value::text(&change.key.key),
+                        Value::text(manager),
+                        Value::text(object.content_hash()),
+                        self.now.clone(),
+                    ]);
+                }
+            }
+        }
+        for (kind, keys) in gone {
+            for key in keys {
+                self.tx
+                    .execute(
+                        &format!("DELETE FROM {LEDGER_TABLE} WHERE kind = $1 AND object_key = $2"),
+                        &[Value::text(kind.as_str()), Value::text(key)],
+                    )
+                    .await?;
+            }
+        }
+        self.tx
+            .insert_rows_then(
+                LEDGER_TABLE,
+                &["kind", "object_key", "manager", "content_hash", "applied_on"],
+                rows,
+                " ON CONFLICT (kind, object_key) DO UPDATE SET manager = excluded.manager, content_hash = excluded.content_hash, applied_on = excluded.applied_on",
+            )
+            .await
+    }
+}
+
+/// Link rows to add and remove, grouped by table.
+#[derive(Default)]
+struct LinkSet {
+    added: BTreeMap<(&'static str, [&'static str; 2]), Vec<[i64; 2]>>,
+    removed: BTreeMap<(&'static str, [&'static str; 2]), Vec<[i64; 2]>>,
+    recipients: Vec<(i64, String, String)>,
+}
+
+impl LinkSet {
+    fn push(&mut self, table: &'static str, columns: [&'static str; 2], ids: [i64; 2], add: bool) {
+        let side = if add {
+            &mut self.added
+        } else {
+            &mut self.removed
+        };
+        side.entry((table, columns)).or_default().push(ids);
+    }
+}
+
+/// Members of `want` missing from `have` (true) and members of `have` not wanted (false).
+fn changed<'a, T: Ord>(want: &'a BTreeSet<T>, have: Option<&'a BTreeSet<T>>) -> Vec<(&'a T, bool)> {
+    let Some(have) = have else {
+        return want.iter().map(|m| (m, true)).collect();
+    };
+    let mut out: Vec<(&T, bool)> = want.difference(have).map(|m| (m, true)).collect();
+    out.extend(have.difference(want).map(|m| (m, false)));
+    out
+}

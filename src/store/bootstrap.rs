@@ -1,0 +1,190 @@
+//! Making sure the database is a Superset metadata database. A new, empty SQLite file (the
+//! embedded default) gets Superset 6.1's tables, permission catalogue and built-in roles, as
+//! `superset db upgrade` + `superset init` would create them. Anything else that lacks
+//! Superset's tables is refused; an existing Superset database is never altered here.
+
+use super::StoreError;
+use super::sql::{Dialect, Tx, Ty, Value};
+
+/// Superset 6.1's metadata tables steward uses, as Superset creates them on SQLite.
+const SQLITE_SCHEMA: &str = include_str!("schema/sqlite-superset-6.1.sql");
+
+/// Superset 6.1's built-in roles and their permission pairs (`role\tpermission\tview`).
+const BUILTIN_ROLES: &str = include_str!("seed/superset-6.1-roles.tsv");
+
+/// Tables whose absence means "not a Superset metadata database".
+const REQUIRED: [&str; 6] = [
+    "ab_role",
+    "ab_user",
+    "ab_permission_view",
+    "row_level_security_filters",
+    "report_schedule",
+    "tables",
+];
+
+/// What [`ensure_superset`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// The database already held Superset's tables.
+    Existing,
+    /// An empty SQLite database was given Superset's tables and catalogue.
+    Created,
+}
+
+/// Checks for Superset's tables; creates them in an empty SQLite database when `create` is set.
+pub async fn ensure_superset(tx: &mut Tx, create: bool) -> Result<Bootstrap, StoreError> {
+    let mut missing = Vec::new();
+    for table in REQUIRED {
+        if !tx.has_table(table).await? {
+            missing.push(table);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(Bootstrap::Existing);
+    }
+    let empty = missing.len() == REQUIRED.len() && table_count(tx).await? == 0;
+    if tx.dialect() == Dialect::Sqlite && empty && create {
+        create_sqlite_superset(tx).await?;
+        return Ok(Bootstrap::Created);
+    }
+    let advice = match (tx.dialect(), empty) {
+        (Dialect::Sqlite, true) => {
+            "the SQLite file is empty; `steward apply` or `steward init` creates Superset's tables in it"
+        }
+        (Dialect::Postgres, true) => {
+            "run `superset db upgrade` and `superset init` against it first (steward creates Superset's tables only in an empty SQLite file)"
+        }
+        _ => "point --database at Superset's metadata database",
+    };
+    Err(StoreError::NotSuperset(format!(
+        "not a Superset metadata database: table(s) {} missing; {advice}",
+        missing.join(", ")
+    )))
+}
+
+async fn table_count(tx: &mut Tx) -> Result<i64, StoreError> {
+    let sql = match tx.dialect() {
+        Dialect::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+        Dialect::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+        }
+    };
+    let rows = tx.fetch(sql, &[], &[Ty::Int]).await?;
+    Ok(rows.first().and_then(|r| r[0].as_int()).unwrap_or(0))
+}
+
+async fn create_sqlite_superset(tx: &mut Tx) -> Result<(), StoreError> {
+    for statement in sql_statements(SQLITE_SCHEMA) {
+        tx.execute(&statement, &[]).await?;
+    }
+    seed_builtin_roles(tx).await
+}
+
+/// Splits a schema file into statements (no `;` occurs inside our DDL).
+fn sql_statements(text: &str) -> Vec<String> {
+    let body: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    body.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The built-in roles, as `(role, permission, view)` triples.
+pub fn builtin_role_grants() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    BUILTIN_ROLES
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut parts = l.split('\t');
+            Some((parts.next()?, parts.next()?, parts.next()?))
+        })
+}
+
+/// Inserts the permission catalogue and the built-in roles (what `superset init` does).
+async fn seed_builtin_roles(tx: &mut Tx) -> Result<(), StoreError> {
+    use std::collections::BTreeMap;
+    let mut permissions: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut views: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut pairs: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    let mut roles: BTreeMap<&str, i64> = BTreeMap::new();
+    for role in crate::spec::BUILTIN_ROLES {
+        let next = roles.len() as i64 + 1;
+        roles.insert(role, next);
+    }
+    let mut grants = Vec::new();
+    for (role, permission, view) in builtin_role_grants() {
+        let n = permissions.len() as i64 + 1;
+        permissions.entry(permission).or_insert(n);
+        let n = views.len() as i64 + 1;
+        views.entry(view).or_insert(n);
+        let n = pairs.len() as i64 + 1;
+        let pv = *pairs.entry((permission, view)).or_insert(n);
+        grants.push((roles[role], pv));
+    }
+    let named = |m: &BTreeMap<&str, i64>| -> Vec<Vec<Value>> {
+        m.iter()
+            .map(|(name, id)| vec![Value::int(*id), Value::text(*name)])
+            .collect()
+    };
+    tx.insert_rows("ab_permission", &["id", "name"], named(&permissions))
+        .await?;
+    tx.insert_rows("ab_view_menu", &["id", "name"], named(&views))
+        .await?;
+    tx.insert_rows("ab_role", &["id", "name"], named(&roles))
+        .await?;
+    let pv_rows = pairs
+        .iter()
+        .map(|((p, v), id)| {
+            vec![
+                Value::int(*id),
+                Value::int(permissions[p]),
+                Value::int(views[v]),
+            ]
+        })
+        .collect();
+    tx.insert_rows(
+        "ab_permission_view",
+        &["id", "permission_id", "view_menu_id"],
+        pv_rows,
+    )
+    .await?;
+    let grant_rows = grants
+        .iter()
+        .enumerate()
+        .map(|(i, (role, pv))| vec![Value::int(i as i64 + 1), Value::int(*pv), Value::int(*role)])
+        .collect();
+    tx.insert_rows(
+        "ab_permission_view_role",
+        &["id", "permission_view_id", "role_id"],
+        grant_rows,
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_matches_superset_init_counts() {
+        let grants: Vec<_> = builtin_role_grants().collect();
+        assert_eq!(grants.len(), 468);
+        let count = |role: &str| grants.iter().filter(|g| g.0 == role).count();
+        assert_eq!(
+            (
+                count("Admin"),
+                count("Alpha"),
+                count("Gamma"),
+                count("sql_lab")
+            ),
+            (226, 117, 95, 30)
+        );
+        assert!(sql_statements(SQLITE_SCHEMA).len() > 23);
+    }
+}

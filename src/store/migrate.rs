@@ -1,0 +1,135 @@
+//! steward's own schema changes to a Superset database, versioned and idempotent, applied in
+//! the caller's locked transaction: the ownership ledger, SIP-209's run-as columns on
+//! `report_schedule`, and SIP-209's `report_config` table. Nothing else of Superset's is
+//! created, altered or dropped. (sqlx's migrator does not lock on SQLite and runs its own
+//! transactions; these run inside the apply's lock, so two first applies cannot race.)
+
+use chrono::Utc;
+
+use super::StoreError;
+use super::sql::{Dialect, Tx, Ty, Value};
+
+/// The table recording which of the migrations below ran.
+pub const MIGRATIONS_TABLE: &str = "steward_migrations";
+
+/// The ownership ledger table.
+pub const LEDGER_TABLE: &str = "steward_ledger";
+
+struct Migration {
+    version: i64,
+    description: &'static str,
+}
+
+const MIGRATIONS: [Migration; 3] = [
+    Migration {
+        version: 1,
+        description: "ownership ledger",
+    },
+    Migration {
+        version: 2,
+        description: "SIP-209 run-as columns on report_schedule",
+    },
+    Migration {
+        version: 3,
+        description: "SIP-209 report_config table",
+    },
+];
+
+/// Runs every migration not yet recorded. Returns the versions applied now.
+pub async fn migrate(tx: &mut Tx) -> Result<Vec<i64>, StoreError> {
+    let timestamp = match tx.dialect() {
+        Dialect::Sqlite => "DATETIME",
+        Dialect::Postgres => "TIMESTAMP WITHOUT TIME ZONE",
+    };
+    tx.execute(
+        &format!(
+            "CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (version INTEGER NOT NULL PRIMARY KEY, description VARCHAR(255) NOT NULL, applied_on {timestamp} NOT NULL)"
+        ),
+        &[],
+    )
+    .await?;
+    let done: Vec<i64> = tx
+        .fetch(
+            &format!("SELECT version FROM {MIGRATIONS_TABLE}"),
+            &[],
+            &[Ty::Int],
+        )
+        .await?
+        .iter()
+        .filter_map(|r| r[0].as_int())
+        .collect();
+    let mut applied = Vec::new();
+    for migration in &MIGRATIONS {
+        if done.contains(&migration.version) {
+            continue;
+        }
+        run(tx, migration.version, timestamp).await?;
+        tx.execute(
+            &format!("INSERT INTO {MIGRATIONS_TABLE} (version, description, applied_on) VALUES ($1, $2, $3)"),
+            &[
+                Value::int(migration.version),
+                Value::text(migration.description),
+                Value::Time(Utc::now().naive_utc()),
+            ],
+        )
+        .await?;
+        applied.push(migration.version);
+    }
+    Ok(applied)
+}
+
+async fn run(tx: &mut Tx, version: i64, timestamp: &str) -> Result<(), StoreError> {
+    let serial = match tx.dialect() {
+        Dialect::Sqlite => "INTEGER NOT NULL PRIMARY KEY",
+        Dialect::Postgres => "SERIAL PRIMARY KEY",
+    };
+    match version {
+        1 => {
+            tx.execute(
+                &format!(
+                    "CREATE TABLE IF NOT EXISTS {LEDGER_TABLE} (\
+                     kind VARCHAR(64) NOT NULL, \
+                     object_key VARCHAR(512) NOT NULL, \
+                     manager VARCHAR(255) NOT NULL, \
+                     content_hash VARCHAR(64) NOT NULL, \
+                     applied_on {timestamp} NOT NULL, \
+                     PRIMARY KEY (kind, object_key))"
+                ),
+                &[],
+            )
+            .await?;
+        }
+        2 => {
+            for (column, ty) in [
+                ("run_as_fk", "INTEGER REFERENCES ab_user (id)"),
+                ("run_alert_query_as_fk", "INTEGER REFERENCES ab_user (id)"),
+                ("run_as_type", "VARCHAR(50)"),
+                ("run_alert_query_as_type", "VARCHAR(50)"),
+            ] {
+                if !tx.has_column("report_schedule", column).await? {
+                    tx.execute(
+                        &format!("ALTER TABLE report_schedule ADD COLUMN {column} {ty}"),
+                        &[],
+                    )
+                    .await?;
+                }
+            }
+        }
+        3 => {
+            tx.execute(
+                &format!(
+                    "CREATE TABLE IF NOT EXISTS report_config (\
+                     id {serial}, \
+                     key VARCHAR(255) NOT NULL UNIQUE, \
+                     value TEXT, \
+                     created_on {timestamp}, \
+                     changed_on {timestamp})"
+                ),
+                &[],
+            )
+            .await?;
+        }
+        _ => unreachable!("every migration version has a body"),
+    }
+    Ok(())
+}

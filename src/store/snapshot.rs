@@ -1,0 +1,597 @@
+//! Reading the observed state: every table steward manages, read whole (one query per table)
+//! and joined in memory, ids resolved to natural keys. Runtime columns Superset rewrites while
+//! it runs (`last_*`, `changed_on`, `changed_by_fk`) are never read. Also returns the ids the
+//! writer needs and the ownership ledger.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::StoreError;
+use super::migrate::LEDGER_TABLE;
+use super::sql::{Tx, Ty, Value};
+use crate::model::{
+    Catalog, Chart, Dashboard, Dataset, Group, ObjectKey, PermissionPair, Recipient, ReportConfig,
+    RlsFilter, Role, Schedule, State, User, Validator,
+};
+use crate::plan::desired::defaults;
+use crate::plan::{Ledger, LedgerEntry};
+use crate::spec::Kind;
+
+/// Database ids of the objects in a snapshot, for the writer.
+#[derive(Clone, Debug, Default)]
+pub struct Ids {
+    pub users: HashMap<String, i64>,
+    pub roles: HashMap<String, i64>,
+    pub groups: HashMap<String, i64>,
+    pub rls_filters: HashMap<String, i64>,
+    pub schedules: HashMap<String, i64>,
+    pub permission_views: HashMap<PermissionPair, i64>,
+    pub datasets: HashMap<String, i64>,
+    pub charts: HashMap<String, i64>,
+    pub dashboards: HashMap<String, i64>,
+}
+
+/// Everything read from the database in one transaction.
+#[derive(Clone, Debug, Default)]
+pub struct Observed {
+    /// The managed kinds, normalised.
+    pub state: State,
+    /// Content and permission catalogue.
+    pub catalog: Catalog,
+    /// Ids for the writer.
+    pub ids: Ids,
+    /// The ownership ledger (empty before steward's first apply).
+    pub ledger: Ledger,
+    /// Whether `report_schedule` has SIP-209's run-as columns.
+    pub has_run_as: bool,
+    /// Whether the `report_config` table exists.
+    pub has_report_config: bool,
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+fn opt_text(v: &Value) -> Option<String> {
+    v.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+/// Normalises a comma/semicolon/space separated address list to comma-joined.
+pub fn normalise_list(list: &str) -> String {
+    list.split([',', ';', ' ', '\n', '\t'])
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Reads the observed state.
+pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
+    let mut o = Observed {
+        has_run_as: tx.has_column("report_schedule", "run_as_fk").await?,
+        has_report_config: tx.has_table("report_config").await?,
+        ..Observed::default()
+    };
+    let has_ledger = tx.has_table(LEDGER_TABLE).await?;
+
+    // Permission catalogue.
+    let names = |rows: Vec<Vec<Value>>| -> HashMap<i64, String> {
+        rows.into_iter()
+            .filter_map(|mut r| {
+                Some((
+                    r[0].as_int()?,
+                    std::mem::replace(&mut r[1], Value::Text(None)).into_text()?,
+                ))
+            })
+            .collect()
+    };
+    let permissions = names(
+        tx.fetch(
+            "SELECT id, name FROM ab_permission",
+            &[],
+            &[Ty::Int, Ty::Text],
+        )
+        .await?,
+    );
+    let views = names(
+        tx.fetch(
+            "SELECT id, name FROM ab_view_menu",
+            &[],
+            &[Ty::Int, Ty::Text],
+        )
+        .await?,
+    );
+    let mut pv_pairs: HashMap<i64, PermissionPair> = HashMap::new();
+    for r in tx
+        .fetch(
+            "SELECT id, permission_id, view_menu_id FROM ab_permission_view",
+            &[],
+            &[Ty::Int, Ty::Int, Ty::Int],
+        )
+        .await?
+    {
+        let (Some(id), Some(p), Some(v)) = (r[0].as_int(), r[1].as_int(), r[2].as_int()) else {
+            continue;
+        };
+        let (Some(p), Some(v)) = (permissions.get(&p), views.get(&v)) else {
+            continue;
+        };
+        let pair = PermissionPair::new(p.clone(), v.clone());
+        o.ids.permission_views.insert(pair.clone(), id);
+        o.catalog.permissions.insert(pair.clone());
+        pv_pairs.insert(id, pair);
+    }
+
+    // Roles.
+    let role_names = names(
+        tx.fetch("SELECT id, name FROM ab_role", &[], &[Ty::Int, Ty::Text])
+            .await?,
+    );
+    for (id, name) in &role_names {
+        o.ids.roles.insert(name.clone(), *id);
+        o.state.roles.insert(
+            name.clone(),
+            Role {
+                name: name.clone(),
+                permissions: BTreeSet::new(),
+            },
+        );
+    }
+    for r in tx
+        .fetch(
+            "SELECT role_id, permission_view_id FROM ab_permission_view_role",
+            &[],
+            &[Ty::Int, Ty::Int],
+        )
+        .await?
+    {
+        let (Some(role), Some(pair)) = (
+            r[0].as_int().and_then(|id| role_names.get(&id)),
+            r[1].as_int().and_then(|id| pv_pairs.get(&id)),
+        ) else {
+            continue;
+        };
+        if let Some(role) = o.state.roles.get_mut(role) {
+            role.permissions.insert(pair.clone());
+        }
+    }
+
+    // Users.
+    let mut usernames: HashMap<i64, String> = HashMap::new();
+    for r in tx
+        .fetch(
+            "SELECT id, username, first_name, last_name, email, active FROM ab_user",
+            &[],
+            &[Ty::Int, Ty::Text, Ty::Text, Ty::Text, Ty::Text, Ty::Bool],
+        )
+        .await?
+    {
+        let Some(id) = r[0].as_int() else { continue };
+        let username = text(&r[1]);
+        usernames.insert(id, username.clone());
+        o.ids.users.insert(username.clone(), id);
+        o.state.users.insert(
+            username.clone(),
+            User {
+                username,
+                first_name: text(&r[2]),
+                last_name: text(&r[3]),
+                email: text(&r[4]),
+                active: r[5].as_bool().unwrap_or(false),
+                roles: BTreeSet::new(),
+            },
+        );
+    }
+    for r in tx
+        .fetch(
+            "SELECT user_id, role_id FROM ab_user_role",
+            &[],
+            &[Ty::Int, Ty::Int],
+        )
+        .await?
+    {
+        let (Some(user), Some(role)) = (
+            r[0].as_int().and_then(|id| usernames.get(&id)),
+            r[1].as_int().and_then(|id| role_names.get(&id)),
+        ) else {
+            continue;
+        };
+        if let Some(user) = o.state.users.get_mut(user) {
+            user.roles.insert(role.clone());
+        }
+    }
+
+    // Groups.
+    let mut group_names: HashMap<i64, String> = HashMap::new();
+    for r in tx
+        .fetch(
+            "SELECT id, name, label, description FROM ab_group",
+            &[],
+            &[Ty::Int, Ty::Text, Ty::Text, Ty::Text],
+        )
+        .await?
+    {
+        let Some(id) = r[0].as_int() else { continue };
+        let name = text(&r[1]);
+        group_names.insert(id, name.clone());
+        o.ids.groups.insert(name.clone(), id);
+        o.state.groups.insert(
+            name.clone(),
+            Group {
+                name,
+                label: opt_text(&r[2]),
+                description: opt_text(&r[3]),
+                roles: BTreeSet::new(),
+                users: BTreeSet::new(),
+            },
+        );
+    }
+    for r in tx
+        .fetch(
+            "SELECT group_id, role_id FROM ab_group_role",
+            &[],
+            &[Ty::Int, Ty::Int],
+        )
+        .await?
+    {
+        let (Some(group), Some(role)) = (
+            r[0].as_int().and_then(|id| group_names.get(&id)),
+            r[1].as_int().and_then(|id| role_names.get(&id)),
+        ) else {
+            continue;
+        };
+        if let Some(group) = o.state.groups.get_mut(group) {
+            group.roles.insert(role.clone());
+        }
+    }
+    for r in tx
+        .fetch(
+            "SELECT group_id, user_id FROM ab_user_group",
+            &[],
+            &[Ty::Int, Ty::Int],
+        )
+        .await?
+    {
+        let (Some(group), Some(user)) = (
+            r[0].as_int().and_then(|id| group_names.get(&id)),
+            r[1].as_int().and_then(|id| usernames.get(&id)),
+        ) else {
+            continue;
+        };
+        if let Some(group) = o.state.groups.get_mut(group) {
+            group.users.insert(user.clone());
+        }
+    }
+
+    // Content.
+    let database_names = names(
+        tx.fetch(
+            "SELECT id, database_name FROM dbs",
+            &[],
+            &[Ty::Int, Ty::Text],
+        )
+        .await?,
+    );
+    for (id, name) in &database_names {
+        o.catalog.databases.insert(name.clone(), *id);
+    }
+    let mut dataset_keys: HashMap<i64, String> = HashMap::new();
+    let sql = format!(
+        "SELECT id, {}, database_id, schema, table_name, perm FROM tables",
+        tx.uuid_text("uuid")
+    );
+    for r in tx
+        .fetch(
+            &sql,
+            &[],
+            &[Ty::Int, Ty::Text, Ty::Int, Ty::Text, Ty::Text, Ty::Text],
+        )
+        .await?
+    {
+        let (Some(id), Some(database)) = (
+            r[0].as_int(),
+            r[2].as_int().and_then(|d| database_names.get(&d)),
+        ) else {
+            continue;
+        };
+        let dataset = Dataset {
+            id,
+            uuid: r[1].as_str().and_then(canonical_uuid),
+            database: database.clone(),
+            schema: opt_text(&r[3]),
+            table: text(&r[4]),
+            perm: opt_text(&r[5]),
+        };
+        let key = dataset.key();
+        dataset_keys.insert(id, key.clone());
+        o.ids.datasets.insert(key.clone(), id);
+        o.catalog.datasets.insert(key, dataset);
+    }
+    let mut chart_uuids: HashMap<i64, String> = HashMap::new();
+    let sql = format!(
+        "SELECT id, {}, slice_name FROM slices ORDER BY id",
+        tx.uuid_text("uuid")
+    );
+    for r in tx.fetch(&sql, &[], &[Ty::Int, Ty::Text, Ty::Text]).await? {
+        let (Some(id), Some(uuid)) = (r[0].as_int(), r[1].as_str().and_then(canonical_uuid)) else {
+            continue;
+        };
+        chart_uuids.insert(id, uuid.clone());
+        o.ids.charts.insert(uuid.clone(), id);
+        o.catalog.charts.push(Chart {
+            id,
+            uuid,
+            name: text(&r[2]),
+        });
+    }
+    let mut dashboard_uuids: HashMap<i64, String> = HashMap::new();
+    let sql = format!(
+        "SELECT id, {}, slug, dashboard_title FROM dashboards ORDER BY id",
+        tx.uuid_text("uuid")
+    );
+    for r in tx
+        .fetch(&sql, &[], &[Ty::Int, Ty::Text, Ty::Text, Ty::Text])
+        .await?
+    {
+        let (Some(id), Some(uuid)) = (r[0].as_int(), r[1].as_str().and_then(canonical_uuid)) else {
+            continue;
+        };
+        dashboard_uuids.insert(id, uuid.clone());
+        o.ids.dashboards.insert(uuid.clone(), id);
+        o.catalog.dashboards.push(Dashboard {
+            id,
+            uuid,
+            slug: opt_text(&r[2]),
+            title: opt_text(&r[3]),
+        });
+    }
+
+    // Row-level security.
+    let mut filter_names: HashMap<i64, String> = HashMap::new();
+    for r in tx
+        .fetch(
+            "SELECT id, name, description, filter_type, group_key, clause FROM row_level_security_filters",
+            &[],
+            &[Ty::Int, Ty::Text, Ty::Text, Ty::Text, Ty::Text, Ty::Text],
+        )
+        .await?
+    {
+        let Some(id) = r[0].as_int() else { continue };
+        let name = text(&r[1]);
+        filter_names.insert(id, name.clone());
+        o.ids.rls_filters.insert(name.clone(), id);
+        o.state.rls_filters.insert(
+            name.clone(),
+            RlsFilter {
+                name,
+                description: opt_text(&r[2]),
+                filter_type: opt_text(&r[3]).unwrap_or_else(|| "Regular".into()),
+                group_key: opt_text(&r[4]),
+                roles: BTreeSet::new(),
+                datasets: BTreeSet::new(),
+                clause: text(&r[5]),
+            },
+        );
+    }
+    for r in tx
+        .fetch(
+            "SELECT rls_filter_id, role_id FROM rls_filter_roles",
+            &[],
+            &[Ty::Int, Ty::Int],
+        )
+        .await?
+    {
+        let (Some(filter), Some(role)) = (
+            r[0].as_int().and_then(|id| filter_names.get(&id)),
+            r[1].as_int().and_then(|id| role_names.get(&id)),
+        ) else {
+            continue;
+        };
+        if let Some(filter) = o.state.rls_filters.get_mut(filter) {
+            filter.roles.insert(role.clone());
+        }
+    }
+    for r in tx
+        .fetch(
+            "SELECT rls_filter_id, table_id FROM rls_filter_tables",
+            &[],
+            &[Ty::Int, Ty::Int],
+        )
+        .await?
+    {
+        let (Some(filter), Some(dataset)) = (
+            r[0].as_int().and_then(|id| filter_names.get(&id)),
+            r[1].as_int().and_then(|id| dataset_keys.get(&id)),
+        ) else {
+            continue;
+        };
+        if let Some(filter) = o.state.rls_filters.get_mut(filter) {
+            filter.datasets.insert(dataset.clone());
+        }
+    }
+
+    // Alerts and reports.
+    let run_as = if o.has_run_as {
+        "run_as_fk, run_alert_query_as_fk"
+    } else {
+        "NULL, NULL"
+    };
+    let sql = format!(
+        "SELECT id, type, name, description, context_markdown, active, crontab, timezone, \
+         chart_id, dashboard_id, database_id, sql, validator_type, validator_config_json, \
+         report_format, working_timeout, grace_period, log_retention, email_subject, \
+         force_screenshot, custom_width, custom_height, extra_json, {run_as} FROM report_schedule"
+    );
+    use Ty::{Bool as B, Int as I, Text as T};
+    let mut schedule_keys: HashMap<i64, String> = HashMap::new();
+    for r in tx
+        .fetch(
+            &sql,
+            &[],
+            &[
+                I, T, T, T, T, B, T, T, I, I, I, T, T, T, T, I, I, I, T, B, I, I, T, I, I,
+            ],
+        )
+        .await?
+    {
+        let Some(id) = r[0].as_int() else { continue };
+        let schedule_type = text(&r[1]);
+        let name = text(&r[2]);
+        let key = Schedule::key(&schedule_type, &name);
+        let user = |v: &Value| v.as_int().and_then(|id| usernames.get(&id)).cloned();
+        schedule_keys.insert(id, key.clone());
+        o.ids.schedules.insert(key.clone(), id);
+        o.state.schedules.insert(
+            key,
+            Schedule {
+                name,
+                schedule_type,
+                description: opt_text(&r[3]),
+                message: opt_text(&r[4]),
+                active: r[5].as_bool().unwrap_or(false),
+                crontab: text(&r[6]),
+                timezone: opt_text(&r[7]).unwrap_or_else(|| defaults::TIMEZONE.into()),
+                chart: r[8].as_int().and_then(|id| chart_uuids.get(&id)).cloned(),
+                dashboard: r[9]
+                    .as_int()
+                    .and_then(|id| dashboard_uuids.get(&id))
+                    .cloned(),
+                database: r[10]
+                    .as_int()
+                    .and_then(|id| database_names.get(&id))
+                    .cloned(),
+                sql: opt_text(&r[11]),
+                validator: opt_text(&r[12]).map(|t| validator(t, r[13].as_str())),
+                recipients: BTreeSet::new(),
+                owners: BTreeSet::new(),
+                run_as: user(&r[23]),
+                run_alert_query_as: user(&r[24]),
+                report_format: opt_text(&r[14]).unwrap_or_else(|| defaults::REPORT_FORMAT.into()),
+                working_timeout: r[15].as_int().unwrap_or(defaults::WORKING_TIMEOUT),
+                grace_period: r[16].as_int().unwrap_or(defaults::GRACE_PERIOD),
+                log_retention: r[17].as_int().unwrap_or(defaults::LOG_RETENTION),
+                email_subject: opt_text(&r[18]),
+                force_screenshot: r[19].as_bool().unwrap_or(false),
+                custom_width: r[20].as_int(),
+                custom_height: r[21].as_int(),
+                extra: canonical_json(r[22].as_str().unwrap_or("{}")),
+            },
+        );
+    }
+    for r in tx
+        .fetch(
+            "SELECT report_schedule_id, type, recipient_config_json FROM report_recipient",
+            &[],
+            &[Ty::Int, Ty::Text, Ty::Text],
+        )
+        .await?
+    {
+        let Some(key) = r[0].as_int().and_then(|id| schedule_keys.get(&id)) else {
+            continue;
+        };
+        let recipient = recipient(text(&r[1]), r[2].as_str().unwrap_or("{}"));
+        if let Some(s) = o.state.schedules.get_mut(key) {
+            s.recipients.insert(recipient);
+        }
+    }
+    for r in tx
+        .fetch(
+            "SELECT report_schedule_id, user_id FROM report_schedule_user",
+            &[],
+            &[Ty::Int, Ty::Int],
+        )
+        .await?
+    {
+        let (Some(key), Some(user)) = (
+            r[0].as_int().and_then(|id| schedule_keys.get(&id)),
+            r[1].as_int().and_then(|id| usernames.get(&id)),
+        ) else {
+            continue;
+        };
+        if let Some(s) = o.state.schedules.get_mut(key) {
+            s.owners.insert(user.clone());
+        }
+    }
+
+    // Global configuration and ledger.
+    if o.has_report_config {
+        let mut entries = BTreeMap::new();
+        for r in tx
+            .fetch(
+                "SELECT key, value FROM report_config",
+                &[],
+                &[Ty::Text, Ty::Text],
+            )
+            .await?
+        {
+            entries.insert(
+                text(&r[0]),
+                r[1].as_str()
+                    .map(canonical_json)
+                    .unwrap_or_else(|| "null".into()),
+            );
+        }
+        o.state.config = Some(ReportConfig { entries });
+    }
+    if has_ledger {
+        for r in tx
+            .fetch(
+                &format!("SELECT kind, object_key, manager, content_hash FROM {LEDGER_TABLE}"),
+                &[],
+                &[Ty::Text, Ty::Text, Ty::Text, Ty::Text],
+            )
+            .await?
+        {
+            let Some(kind) = r[0].as_str().and_then(Kind::parse) else {
+                continue;
+            };
+            o.ledger.insert(
+                ObjectKey::new(kind, text(&r[1])),
+                LedgerEntry {
+                    manager: text(&r[2]),
+                    content_hash: text(&r[3]),
+                },
+            );
+        }
+    }
+    Ok(o)
+}
+
+/// A uuid as lowercase hyphenated text, from either backend's text form.
+fn canonical_uuid(text: &str) -> Option<String> {
+    uuid::Uuid::parse_str(text)
+        .ok()
+        .map(|u| u.hyphenated().to_string())
+}
+
+/// JSON text in canonical form (sorted keys, no spaces); text that is not JSON stays as is.
+pub fn canonical_json(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .map_or_else(|_| text.to_owned(), |v| v.to_string())
+}
+
+fn validator(validator_type: String, config: Option<&str>) -> Validator {
+    let config: serde_json::Value = config
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_default();
+    Validator {
+        op: config.get("op").and_then(|v| v.as_str()).map(str::to_owned),
+        threshold: config.get("threshold").and_then(serde_json::Value::as_f64),
+        validator_type,
+    }
+}
+
+fn recipient(recipient_type: String, config: &str) -> Recipient {
+    let parsed: serde_json::Value = serde_json::from_str(config).unwrap_or_default();
+    let config = parsed
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), normalise_list(v.as_str()?))))
+                .filter(|(_, v)| !v.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    Recipient {
+        recipient_type,
+        config,
+    }
+}

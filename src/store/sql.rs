@@ -1,0 +1,418 @@
+//! The two backends behind one small interface: a transaction on SQLite or PostgreSQL that runs
+//! statements written once, with `$n` placeholders, over typed values. Dialect differences
+//! (placeholders, id allocation, uuid text, catalogue introspection) live here and nowhere else.
+
+use std::borrow::Cow;
+
+use chrono::NaiveDateTime;
+use sqlx::pool::PoolConnection;
+use sqlx::{AssertSqlSafe, Column, Postgres, Row as _, Sqlite, Transaction, TypeInfo};
+
+use super::StoreError;
+
+/// Which database a store talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite (the embedded default).
+    Sqlite,
+    /// PostgreSQL (the reference).
+    Postgres,
+}
+
+/// A value bound to or read from a statement. Nulls carry their type, since PostgreSQL types
+/// every parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// Integer.
+    Int(Option<i64>),
+    /// Text.
+    Text(Option<String>),
+    /// Boolean.
+    Bool(Option<bool>),
+    /// Timestamp without timezone (UTC).
+    Time(NaiveDateTime),
+    /// A uuid, stored natively on PostgreSQL and as 16 bytes on SQLite, as Superset does.
+    Uuid(uuid::Uuid),
+}
+
+impl Value {
+    /// Text value.
+    pub fn text(s: impl Into<String>) -> Value {
+        Value::Text(Some(s.into()))
+    }
+
+    /// Optional text value.
+    pub fn opt_text(s: Option<&str>) -> Value {
+        Value::Text(s.map(str::to_owned))
+    }
+
+    /// Integer value.
+    pub fn int(i: i64) -> Value {
+        Value::Int(Some(i))
+    }
+
+    /// The integer, if this is a non-null integer.
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => *i,
+            _ => None,
+        }
+    }
+
+    /// The text, if this is non-null text.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(t) => t.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Takes the text out.
+    pub fn into_text(self) -> Option<String> {
+        match self {
+            Value::Text(t) => t,
+            _ => None,
+        }
+    }
+
+    /// The boolean, if non-null.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => *b,
+            Value::Int(i) => i.map(|i| i != 0),
+            _ => None,
+        }
+    }
+}
+
+/// The type a result column is read as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    /// Any integer width.
+    Int,
+    /// Text.
+    Text,
+    /// Boolean (SQLite stores 0/1).
+    Bool,
+}
+
+/// A result row.
+pub type Row = Vec<Value>;
+
+/// An open transaction on either backend.
+pub enum Tx {
+    /// SQLite: a connection inside `BEGIN`…`COMMIT` (managed by hand, since the lock is
+    /// taken with `BEGIN IMMEDIATE` in a retry loop).
+    Sqlite(PoolConnection<Sqlite>),
+    /// PostgreSQL.
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Largest number of bound parameters per statement (both backends accept more).
+const MAX_PARAMS: usize = 30_000;
+
+impl Tx {
+    /// The dialect.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Tx::Sqlite(_) => Dialect::Sqlite,
+            Tx::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    fn sql<'a>(&self, sql: &'a str) -> Cow<'a, str> {
+        match self {
+            Tx::Postgres(_) => Cow::Borrowed(sql),
+            Tx::Sqlite(_) => Cow::Owned(sql.replace('$', "?")),
+        }
+    }
+
+    /// Runs a statement, returning the number of rows it affected.
+    pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        let text = self.sql(sql).into_owned();
+        let context = || statement_head(sql);
+        match self {
+            Tx::Sqlite(tx) => {
+                let mut q = sqlx::query(AssertSqlSafe(text));
+                for p in params {
+                    q = bind_sqlite(q, p);
+                }
+                q.execute(&mut **tx)
+                    .await
+                    .map(|r| r.rows_affected())
+                    .map_err(|e| StoreError::query(context(), e))
+            }
+            Tx::Postgres(tx) => {
+                let mut q = sqlx::query(AssertSqlSafe(text));
+                for p in params {
+                    q = bind_pg(q, p);
+                }
+                q.execute(&mut **tx)
+                    .await
+                    .map(|r| r.rows_affected())
+                    .map_err(|e| StoreError::query(context(), e))
+            }
+        }
+    }
+
+    /// Runs a query and reads each column as `types` says.
+    pub async fn fetch(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        types: &[Ty],
+    ) -> Result<Vec<Row>, StoreError> {
+        let text = self.sql(sql).into_owned();
+        let context = || statement_head(sql);
+        match self {
+            Tx::Sqlite(tx) => {
+                let mut q = sqlx::query(AssertSqlSafe(text));
+                for p in params {
+                    q = bind_sqlite(q, p);
+                }
+                let rows = q
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(|e| StoreError::query(context(), e))?;
+                rows.iter()
+                    .map(|row| {
+                        types
+                            .iter()
+                            .enumerate()
+                            .map(|(i, ty)| decode_sqlite(row, i, *ty))
+                            .collect::<Result<Row, sqlx::Error>>()
+                    })
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| StoreError::query(context(), e))
+            }
+            Tx::Postgres(tx) => {
+                let mut q = sqlx::query(AssertSqlSafe(text));
+                for p in params {
+                    q = bind_pg(q, p);
+                }
+                let rows = q
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(|e| StoreError::query(context(), e))?;
+                let widths: Vec<&str> = match rows.first() {
+                    Some(row) => row.columns().iter().map(|c| c.type_info().name()).collect(),
+                    None => return Ok(Vec::new()),
+                };
+                rows.iter()
+                    .map(|row| {
+                        types
+                            .iter()
+                            .enumerate()
+                            .map(|(i, ty)| decode_pg(row, i, *ty, widths[i]))
+                            .collect::<Result<Row, sqlx::Error>>()
+                    })
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| StoreError::query(context(), e))
+            }
+        }
+    }
+
+    /// Inserts `rows` into `table`, many rows per statement.
+    pub async fn insert_rows(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: Vec<Row>,
+    ) -> Result<(), StoreError> {
+        self.insert_rows_then(table, columns, rows, "").await
+    }
+
+    /// Like [`Tx::insert_rows`], with `suffix` (e.g. an `ON CONFLICT` clause) after each
+    /// statement's values.
+    pub async fn insert_rows_then(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: Vec<Row>,
+        suffix: &str,
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let per_statement = (MAX_PARAMS / columns.len()).max(1);
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<Row> = rows.by_ref().take(per_statement).collect();
+            let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+            let mut params = Vec::with_capacity(chunk.len() * columns.len());
+            for (r, row) in chunk.into_iter().enumerate() {
+                debug_assert_eq!(row.len(), columns.len());
+                sql.push_str(if r == 0 { "(" } else { ", (" });
+                for c in 0..columns.len() {
+                    if c > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push('$');
+                    sql.push_str(&(params.len() + c + 1).to_string());
+                }
+                sql.push(')');
+                params.extend(row);
+            }
+            sql.push_str(suffix);
+            self.execute(&sql, &params).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the rows of `table` whose `column` is one of `ids`.
+    pub async fn delete_where_in(
+        &mut self,
+        table: &str,
+        column: &str,
+        ids: &[i64],
+    ) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        for chunk in ids.chunks(MAX_PARAMS) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "DELETE FROM {table} WHERE {column} IN ({})",
+                placeholders.join(", ")
+            );
+            let params: Vec<Value> = chunk.iter().map(|i| Value::int(*i)).collect();
+            deleted += self.execute(&sql, &params).await?;
+        }
+        Ok(deleted)
+    }
+
+    /// Allocates `n` fresh ids for `table`: from its sequence on PostgreSQL (Superset's `ab_*`
+    /// tables have no id default there), above the current maximum on SQLite (safe: the
+    /// write lock is held).
+    pub async fn allocate_ids(&mut self, table: &str, n: usize) -> Result<Vec<i64>, StoreError> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        match self.dialect() {
+            Dialect::Postgres => {
+                let sql = format!("SELECT nextval('{table}_id_seq') FROM generate_series(1, $1)");
+                let rows = self
+                    .fetch(&sql, &[Value::int(n as i64)], &[Ty::Int])
+                    .await?;
+                Ok(rows.iter().filter_map(|r| r[0].as_int()).collect())
+            }
+            Dialect::Sqlite => {
+                let sql = format!("SELECT COALESCE(MAX(id), 0) FROM {table}");
+                let rows = self.fetch(&sql, &[], &[Ty::Int]).await?;
+                let max = rows.first().and_then(|r| r[0].as_int()).unwrap_or(0);
+                Ok((1..=n as i64).map(|i| max + i).collect())
+            }
+        }
+    }
+
+    /// Whether a table exists.
+    pub async fn has_table(&mut self, table: &str) -> Result<bool, StoreError> {
+        let sql = match self.dialect() {
+            Dialect::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1"
+            }
+            Dialect::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1"
+            }
+        };
+        let rows = self.fetch(sql, &[Value::text(table)], &[Ty::Int]).await?;
+        Ok(rows.first().and_then(|r| r[0].as_int()).unwrap_or(0) > 0)
+    }
+
+    /// Whether a table has a column.
+    pub async fn has_column(&mut self, table: &str, column: &str) -> Result<bool, StoreError> {
+        let sql = match self.dialect() {
+            Dialect::Sqlite => "SELECT COUNT(*) FROM pragma_table_info($1) WHERE name = $2",
+            Dialect::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2"
+            }
+        };
+        let rows = self
+            .fetch(sql, &[Value::text(table), Value::text(column)], &[Ty::Int])
+            .await?;
+        Ok(rows.first().and_then(|r| r[0].as_int()).unwrap_or(0) > 0)
+    }
+
+    /// An expression reading uuid column `column` as lowercase text.
+    pub fn uuid_text(&self, column: &str) -> String {
+        match self.dialect() {
+            Dialect::Postgres => format!("CAST({column} AS TEXT)"),
+            Dialect::Sqlite => format!(
+                "CASE WHEN typeof({column}) = 'blob' THEN lower(hex({column})) ELSE CAST({column} AS TEXT) END"
+            ),
+        }
+    }
+
+    /// Commits.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(mut conn) => sqlx::query("COMMIT").execute(&mut *conn).await.map(drop),
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+        .map_err(|e| StoreError::query("COMMIT".into(), e))
+    }
+
+    /// Rolls back.
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(mut conn) => sqlx::query("ROLLBACK").execute(&mut *conn).await.map(drop),
+            Tx::Postgres(tx) => tx.rollback().await,
+        }
+        .map_err(|e| StoreError::query("ROLLBACK".into(), e))
+    }
+}
+
+/// The first words of a statement, for error context (never its parameters).
+fn statement_head(sql: &str) -> String {
+    let flat: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &flat[..i]),
+        None => flat,
+    }
+}
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+fn bind_sqlite<'q>(q: SqliteQuery<'q>, value: &Value) -> SqliteQuery<'q> {
+    match value.clone() {
+        Value::Int(v) => q.bind(v),
+        Value::Text(v) => q.bind(v),
+        Value::Bool(v) => q.bind(v),
+        Value::Time(v) => q.bind(v),
+        Value::Uuid(v) => q.bind(v.as_bytes().to_vec()),
+    }
+}
+
+fn bind_pg<'q>(q: PgQuery<'q>, value: &Value) -> PgQuery<'q> {
+    match value.clone() {
+        Value::Int(v) => q.bind(v),
+        Value::Text(v) => q.bind(v),
+        Value::Bool(v) => q.bind(v),
+        Value::Time(v) => q.bind(v),
+        Value::Uuid(v) => q.bind(v),
+    }
+}
+
+fn decode_sqlite(row: &sqlx::sqlite::SqliteRow, i: usize, ty: Ty) -> Result<Value, sqlx::Error> {
+    Ok(match ty {
+        Ty::Int => Value::Int(row.try_get(i)?),
+        Ty::Text => Value::Text(row.try_get(i)?),
+        Ty::Bool => Value::Bool(row.try_get(i)?),
+    })
+}
+
+fn decode_pg(
+    row: &sqlx::postgres::PgRow,
+    i: usize,
+    ty: Ty,
+    type_name: &str,
+) -> Result<Value, sqlx::Error> {
+    Ok(match ty {
+        Ty::Int => Value::Int(match type_name {
+            "INT2" => row.try_get::<Option<i16>, _>(i)?.map(i64::from),
+            "INT4" => row.try_get::<Option<i32>, _>(i)?.map(i64::from),
+            _ => row.try_get(i)?,
+        }),
+        Ty::Text => Value::Text(row.try_get(i)?),
+        Ty::Bool => Value::Bool(row.try_get(i)?),
+    })
+}

@@ -382,13 +382,15 @@ write_env() {
     printf 'export %s=%q\n' \
       STEWARD_TEST_PG_URL "$(pg_url postgres)" \
       STEWARD_TEST_SUPERSET_DB_URL "$(pg_url superset)" \
+      STEWARD_TEST_SUPERSET_TEMPLATE superset_template \
       STEWARD_TEST_WAREHOUSE_URL "$(pg_url warehouse)" \
       STEWARD_TEST_SUPERSET_URL "http://127.0.0.1:$SUPERSET_PORT" \
       STEWARD_TEST_SUPERSET_ADMIN "$ADMIN_USER" \
       STEWARD_TEST_SUPERSET_PASSWORD "$ADMIN_PASSWORD" \
       STEWARD_TEST_PSQL "$PSQL" \
       STEWARD_TEST_SUPERSET_BIN "$VENV/bin/superset" \
-      STEWARD_TEST_SUPERSET_CONFIG "$SUPERSET_CONFIG"
+      STEWARD_TEST_SUPERSET_CONFIG "$SUPERSET_CONFIG" \
+      STEWARD_TEST_SUPERSET_SECRET_KEY "$(sed -n "s/^SECRET_KEY = \"\(.*\)\"$/\1/p" "$SUPERSET_CONFIG")"
   } >"$tmp"
   mv -f "$tmp" "$ENV_FILE"
 }
@@ -419,6 +421,9 @@ start_services() {
   t=$(now_ms)
   write_superset_config
   init_metadb
+  # A pristine copy (Superset's schema, seeded roles, admin; no content) that tests clone into
+  # scratch databases with CREATE DATABASE … TEMPLATE superset_template.
+  psql_db postgres -q -c 'CREATE DATABASE superset_template TEMPLATE superset'
   timings+=("metadb $(secs_since "$t") ($METADB_HOW)")
 
   t=$(now_ms)

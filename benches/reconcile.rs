@@ -1,0 +1,2 @@
+//! Placeholder replaced by the reconcile benchmark.
+fn main() {}

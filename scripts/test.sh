@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: formatting, lints, unit and integration tests.
-# Installs what the tests need and stops whatever it starts. Used by .ci/run.
+# Installs and starts what the tests need (PostgreSQL and a real Superset 6.1, on 127.0.0.1) and
+# stops whatever it starts. Used by .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,5 +15,15 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
+echo "== building tests"
+cargo test --locked --no-run
+
+# The real components the tests use (PostgreSQL, Superset 6.1), on 127.0.0.1 only; stopped on exit.
+echo "== starting PostgreSQL and Superset 6.1 (scripts/services.sh)"
+trap 'bash scripts/services.sh stop' EXIT
+bash scripts/services.sh start
+# shellcheck disable=SC1091
+source "${STEWARD_SERVICES_DIR:-/tmp/steward-services}/env"
+
 echo "== cargo test"
 cargo test --locked

@@ -5,6 +5,7 @@ mod crds;
 mod examples;
 mod generator;
 mod loader;
+mod reconcile;
 mod services;
 
 use std::path::{Path, PathBuf};

@@ -138,3 +138,125 @@ pub fn sqlite_dump_rows(file: &Path, skip: &[&str]) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// A scratch metadata database on either backend.
+pub enum Db {
+    /// A SQLite file in a temporary directory.
+    Sqlite(tempfile::TempDir, std::path::PathBuf),
+    /// A PostgreSQL clone of the Superset template.
+    Pg(ScratchPg),
+}
+
+impl Db {
+    /// A new SQLite file (not yet created: steward creates Superset's schema in it).
+    pub fn sqlite() -> Db {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("superset.db");
+        Db::Sqlite(dir, file)
+    }
+
+    /// A PostgreSQL clone of the pristine Superset metadata DB.
+    pub fn pg(label: &str) -> Db {
+        Db::Pg(ScratchPg::new(label))
+    }
+
+    /// One of each.
+    pub fn both(label: &str) -> Vec<Db> {
+        vec![Db::sqlite(), Db::pg(label)]
+    }
+
+    /// A copy of this database as it is now (file copy / `CREATE DATABASE … TEMPLATE`).
+    pub fn copy(&self, label: &str) -> Db {
+        match self {
+            Db::Sqlite(_, file) => {
+                let copy = Db::sqlite();
+                if let Db::Sqlite(_, target) = &copy {
+                    std::fs::copy(file, target).unwrap();
+                }
+                copy
+            }
+            Db::Pg(source) => {
+                let n = SCRATCH.fetch_add(1, Ordering::SeqCst);
+                let name = format!("t_{label}_{}_{n}", std::process::id());
+                psql(
+                    &env("STEWARD_TEST_PG_URL"),
+                    &format!("CREATE DATABASE {name} TEMPLATE {}", source.name),
+                );
+                let url = pg_url_for(&name);
+                Db::Pg(ScratchPg { name, url })
+            }
+        }
+    }
+
+    /// Its URL for `--database`.
+    pub fn url(&self) -> String {
+        match self {
+            Db::Sqlite(_, file) => format!("sqlite://{}", file.display()),
+            Db::Pg(pg) => pg.url.clone(),
+        }
+    }
+
+    /// `sqlite` or `postgres`, for messages.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Db::Sqlite(..) => "sqlite",
+            Db::Pg(_) => "postgres",
+        }
+    }
+
+    /// Every row of every table, timestamps blanked (they differ between otherwise equal runs).
+    pub fn dump(&self) -> Vec<String> {
+        let rows = match self {
+            Db::Sqlite(_, file) => sqlite_dump_rows(file, &[]),
+            Db::Pg(pg) => pg_dump_rows(&pg.url, &[]),
+        };
+        rows.into_iter().map(|r| blank_timestamps(&r)).collect()
+    }
+}
+
+/// Replaces `YYYY-MM-DD HH:MM:SS[.ffffff]` (space or `T`) with `<ts>`.
+pub fn blank_timestamps(row: &str) -> String {
+    let bytes = row.as_bytes();
+    let mut out = String::with_capacity(row.len());
+    let mut i = 0;
+    let digit = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_digit);
+    let is_stamp = |i: usize| {
+        (0..4).all(|k| digit(i + k))
+            && bytes.get(i + 4) == Some(&b'-')
+            && digit(i + 5)
+            && digit(i + 6)
+            && bytes.get(i + 7) == Some(&b'-')
+            && digit(i + 8)
+            && digit(i + 9)
+            && matches!(bytes.get(i + 10), Some(b' ' | b'T'))
+            && digit(i + 11)
+            && bytes.get(i + 13) == Some(&b':')
+    };
+    while i < bytes.len() {
+        if is_stamp(i) {
+            let mut j = i + 19;
+            if bytes.get(j) == Some(&b'.') {
+                j += 1;
+                while digit(j) {
+                    j += 1;
+                }
+            }
+            out.push_str("<ts>");
+            i = j;
+        } else {
+            let c = row[i..].chars().next().unwrap();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+/// The first lines where two dumps differ, for assertion messages.
+pub fn dump_difference(before: &[String], after: &[String]) -> String {
+    let b: std::collections::BTreeSet<&String> = before.iter().collect();
+    let a: std::collections::BTreeSet<&String> = after.iter().collect();
+    let mut lines: Vec<String> = b.difference(&a).take(10).map(|l| format!("- {l}")).collect();
+    lines.extend(a.difference(&b).take(10).map(|l| format!("+ {l}")));
+    lines.join("\n")
+}

@@ -1,0 +1,185 @@
+//! `steward apply` and `steward diff` against real databases (a new SQLite file and a clone of a
+//! real Superset 6.1 metadata DB on PostgreSQL): idempotence, updates and prune, guardrails,
+//! conflicts and adoption, built-in roles, clear errors, exit codes.
+
+use std::path::Path;
+
+use crate::repo_path;
+use crate::services::{Db, dump_difference, steward, steward_ok};
+
+fn init_demo(db: &Db) {
+    steward_ok(&["init", "--demo", "--database", &db.url()], 0);
+}
+
+/// A copy of `examples/org` in a temporary directory, with `edit` applied to each file's text.
+fn edited_examples(edit: impl Fn(&str, String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo_path("examples/org")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(dir.path().join(&name), edit(&name, text)).unwrap();
+    }
+    dir
+}
+
+fn path_str(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[test]
+fn apply_is_idempotent_and_diff_is_empty_after() {
+    for db in Db::both("idem") {
+        init_demo(&db);
+        let url = db.url();
+        let out = steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
+        assert!(out.contains("Plan: 34 to create."), "{}: {out}", db.label());
+        let diff = steward_ok(&["diff", &repo_path("examples"), "--database", &url], 0);
+        assert!(diff.contains("No changes"), "{}: {diff}", db.label());
+        let before = db.dump();
+        let again = steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
+        assert!(again.contains("No changes"), "{}: {again}", db.label());
+        let after = db.dump();
+        assert!(before == after, "{}: a no-op apply wrote:\n{}", db.label(), dump_difference(&before, &after));
+    }
+}
+
+#[test]
+fn changes_update_in_place_and_removed_objects_are_pruned() {
+    for db in Db::both("change") {
+        init_demo(&db);
+        let url = db.url();
+        steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
+        let changed = edited_examples(|name, text| match name {
+            "schedules.yaml" => text.replace("crontab: \"0 6 * * *\"", "crontab: \"30 6 * * *\""),
+            "groups.yaml" => text.replace("users: [ana.alves, dmitri.brandt]", "users: [ana.alves]"),
+            "rls.yaml" => {
+                let cut = text.find("name: hide-confidential").expect("rls example has hide-confidential");
+                let start = text[..cut].rfind("---").unwrap();
+                let end = text[cut..].find("---").map_or(text.len(), |e| cut + e);
+                format!("{}{}", &text[..start], &text[end..])
+            }
+            _ => text,
+        });
+        let diff = steward_ok(&["diff", &path_str(changed.path()), "--database", &url], 2);
+        assert!(diff.contains("- RowLevelSecurityFilter \"Hide confidential journal entries\""), "{diff}");
+        assert!(diff.contains("crontab: \"0 6 * * *\" → \"30 6 * * *\""), "{diff}");
+        assert!(diff.contains("      - dmitri.brandt"), "{diff}");
+        assert!(diff.contains("Plan: 2 to update, 1 to delete."), "{diff}");
+        let applied = steward_ok(&["apply", &path_str(changed.path()), "--database", &url], 0);
+        assert!(applied.contains("1 to delete"), "{applied}");
+        steward_ok(&["diff", &path_str(changed.path()), "--database", &url], 0);
+        // Back to the examples: the filter comes back, the crontab and member are restored.
+        steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
+        steward_ok(&["diff", &repo_path("examples"), "--database", &url], 0);
+    }
+}
+
+#[test]
+fn deletion_guards_refuse_and_write_nothing() {
+    for db in Db::both("guard") {
+        init_demo(&db);
+        let url = db.url();
+        steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
+        let no_rls = edited_examples(|name, text| if name == "rls.yaml" { String::new() } else { text });
+        let before = db.dump();
+        let out = steward(&["apply", &path_str(no_rls.path()), "--database", &url]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("no RowLevelSecurityFilter is declared, but steward manages 6"), "{stderr}");
+        assert!(stderr.contains("--allow-empty-kinds"), "{stderr}");
+        let capped = steward(&["apply", &path_str(no_rls.path()), "--database", &url, "--allow-empty-kinds", "--max-deletions", "2"]);
+        let stderr = String::from_utf8_lossy(&capped.stderr);
+        assert_eq!(capped.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("the plan deletes 6 objects, more than --max-deletions 2"), "{stderr}");
+        assert!(before == db.dump(), "{}: a refused apply wrote", db.label());
+        let kept = steward_ok(&["apply", &path_str(no_rls.path()), "--database", &url, "--no-prune"], 0);
+        assert!(kept.contains("No changes"), "{kept}");
+        let pruned = steward_ok(&["apply", &path_str(no_rls.path()), "--database", &url, "--allow-empty-kinds"], 0);
+        assert!(pruned.contains("6 to delete"), "{pruned}");
+    }
+}
+
+#[test]
+fn existing_unmanaged_objects_conflict_until_adopted() {
+    for db in Db::both("adopt") {
+        init_demo(&db);
+        let url = db.url();
+        // Another manager creates the objects first: to this apply they are not its own.
+        steward_ok(&["apply", &repo_path("examples"), "--database", &url, "--manager", "team-a"], 0);
+        let out = steward(&["apply", &repo_path("examples"), "--database", &url]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("SupersetRole \"Finance Analyst\" is managed by `team-a`, not by this apply"), "{stderr}");
+        assert!(stderr.contains("--adopt"), "{stderr}");
+        let adopted = steward_ok(&["apply", &repo_path("examples"), "--database", &url, "--adopt"], 0);
+        assert!(adopted.contains("34 to adopt"), "{adopted}");
+        steward_ok(&["diff", &repo_path("examples"), "--database", &url], 0);
+    }
+}
+
+#[test]
+fn builtin_roles_are_never_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("gamma.yaml"),
+        "apiVersion: steward.dev/v1alpha1\nkind: SupersetRole\nmetadata:\n  name: gamma\nspec:\n  name: Gamma\n  permissions:\n    - view: Dashboard\n      actions: [read]\n",
+    )
+    .unwrap();
+    for db in Db::both("builtin") {
+        init_demo(&db);
+        let before = db.dump();
+        let out = steward(&["apply", &path_str(dir.path()), "--database", &db.url()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("SupersetRole \"Gamma\" is a built-in role"), "{stderr}");
+        assert!(stderr.contains("--allow-builtin-roles"), "{stderr}");
+        assert!(before == db.dump(), "{}: refused apply wrote", db.label());
+    }
+}
+
+#[test]
+fn missing_content_and_permissions_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("role.yaml"),
+        "apiVersion: steward.dev/v1alpha1\nkind: SupersetRole\nmetadata:\n  name: r\nspec:\n  permissions:\n    - view: Dashbord\n      actions: [read]\n  dataAccess:\n    datasets: [warehouse.finance.invoice]\n",
+    )
+    .unwrap();
+    for db in Db::both("content") {
+        init_demo(&db);
+        let out = steward(&["apply", &path_str(dir.path()), "--database", &db.url()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("role.yaml:7:7"), "{stderr}");
+        assert!(stderr.contains("permission `can_read` on `Dashbord` does not exist in Superset's catalogue"), "{stderr}");
+        assert!(stderr.contains("did you mean `can_read` on `Dashboard`?"), "{stderr}");
+        assert!(stderr.contains("dataset `warehouse.finance.invoice` does not exist in Superset"), "{stderr}");
+        assert!(stderr.contains("did you mean `warehouse.finance.invoices`?"), "{stderr}");
+    }
+    // Without the demo content, the examples' references fail clearly and nothing is written.
+    let bare = Db::sqlite();
+    steward_ok(&["init", "--database", &bare.url()], 0);
+    let out = steward(&["apply", &repo_path("examples"), "--database", &bare.url()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("chart `Revenue by region` does not exist in Superset"), "{stderr}");
+    assert!(stderr.contains("steward init --demo"), "{stderr}");
+}
+
+#[test]
+fn diff_exit_codes_and_unreachable_databases() {
+    let db = Db::sqlite();
+    init_demo(&db);
+    let diff = steward_ok(&["diff", &repo_path("examples"), "--database", &db.url()], 2);
+    assert!(diff.contains("Plan: 34 to create."), "{diff}");
+    let missing = steward(&["diff", &repo_path("examples"), "--database", "sqlite:///nonexistent/dir/x.db"]);
+    assert_eq!(missing.status.code(), Some(3), "{}", String::from_utf8_lossy(&missing.stderr));
+    let closed = steward(&["diff", &repo_path("examples"), "--database", "postgres://steward:hunter2@127.0.0.1:1/superset"]);
+    let stderr = String::from_utf8_lossy(&closed.stderr);
+    assert_eq!(closed.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("cannot reach the database postgres://steward:***@127.0.0.1:1/superset"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "password leaked: {stderr}");
+    let invalid = steward(&["diff", &repo_path("examples/invalid/unknown-field.yaml"), "--database", &db.url()]);
+    assert_eq!(invalid.status.code(), Some(1));
+}

@@ -1,5 +1,6 @@
 //! The integration suite: one test binary (keeps link time and target/ small).
 
+mod atomicity;
 mod cli;
 mod crds;
 mod examples;

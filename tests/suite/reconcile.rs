@@ -40,7 +40,12 @@ fn apply_is_idempotent_and_diff_is_empty_after() {
         let again = steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
         assert!(again.contains("No changes"), "{}: {again}", db.label());
         let after = db.dump();
-        assert!(before == after, "{}: a no-op apply wrote:\n{}", db.label(), dump_difference(&before, &after));
+        assert!(
+            before == after,
+            "{}: a no-op apply wrote:\n{}",
+            db.label(),
+            dump_difference(&before, &after)
+        );
     }
 }
 
@@ -52,9 +57,13 @@ fn changes_update_in_place_and_removed_objects_are_pruned() {
         steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
         let changed = edited_examples(|name, text| match name {
             "schedules.yaml" => text.replace("crontab: \"0 6 * * *\"", "crontab: \"30 6 * * *\""),
-            "groups.yaml" => text.replace("users: [ana.alves, dmitri.brandt]", "users: [ana.alves]"),
+            "groups.yaml" => {
+                text.replace("users: [ana.alves, dmitri.brandt]", "users: [ana.alves]")
+            }
             "rls.yaml" => {
-                let cut = text.find("name: hide-confidential").expect("rls example has hide-confidential");
+                let cut = text
+                    .find("name: hide-confidential")
+                    .expect("rls example has hide-confidential");
                 let start = text[..cut].rfind("---").unwrap();
                 let end = text[cut..].find("---").map_or(text.len(), |e| cut + e);
                 format!("{}{}", &text[..start], &text[end..])
@@ -62,8 +71,14 @@ fn changes_update_in_place_and_removed_objects_are_pruned() {
             _ => text,
         });
         let diff = steward_ok(&["diff", &path_str(changed.path()), "--database", &url], 2);
-        assert!(diff.contains("- RowLevelSecurityFilter \"Hide confidential journal entries\""), "{diff}");
-        assert!(diff.contains("crontab: \"0 6 * * *\" → \"30 6 * * *\""), "{diff}");
+        assert!(
+            diff.contains("- RowLevelSecurityFilter \"Hide confidential journal entries\""),
+            "{diff}"
+        );
+        assert!(
+            diff.contains("crontab: \"0 6 * * *\" → \"30 6 * * *\""),
+            "{diff}"
+        );
         assert!(diff.contains("      - dmitri.brandt"), "{diff}");
         assert!(diff.contains("Plan: 2 to update, 1 to delete."), "{diff}");
         let applied = steward_ok(&["apply", &path_str(changed.path()), "--database", &url], 0);
@@ -81,21 +96,59 @@ fn deletion_guards_refuse_and_write_nothing() {
         init_demo(&db);
         let url = db.url();
         steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
-        let no_rls = edited_examples(|name, text| if name == "rls.yaml" { String::new() } else { text });
+        let no_rls = edited_examples(|name, text| {
+            if name == "rls.yaml" {
+                String::new()
+            } else {
+                text
+            }
+        });
         let before = db.dump();
         let out = steward(&["apply", &path_str(no_rls.path()), "--database", &url]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
-        assert!(stderr.contains("no RowLevelSecurityFilter is declared, but steward manages 6"), "{stderr}");
+        assert!(
+            stderr.contains("no RowLevelSecurityFilter is declared, but steward manages 6"),
+            "{stderr}"
+        );
         assert!(stderr.contains("--allow-empty-kinds"), "{stderr}");
-        let capped = steward(&["apply", &path_str(no_rls.path()), "--database", &url, "--allow-empty-kinds", "--max-deletions", "2"]);
+        let capped = steward(&[
+            "apply",
+            &path_str(no_rls.path()),
+            "--database",
+            &url,
+            "--allow-empty-kinds",
+            "--max-deletions",
+            "2",
+        ]);
         let stderr = String::from_utf8_lossy(&capped.stderr);
         assert_eq!(capped.status.code(), Some(1), "{stderr}");
-        assert!(stderr.contains("the plan deletes 6 objects, more than --max-deletions 2"), "{stderr}");
+        assert!(
+            stderr.contains("the plan deletes 6 objects, more than --max-deletions 2"),
+            "{stderr}"
+        );
         assert!(before == db.dump(), "{}: a refused apply wrote", db.label());
-        let kept = steward_ok(&["apply", &path_str(no_rls.path()), "--database", &url, "--no-prune"], 0);
+        let kept = steward_ok(
+            &[
+                "apply",
+                &path_str(no_rls.path()),
+                "--database",
+                &url,
+                "--no-prune",
+            ],
+            0,
+        );
         assert!(kept.contains("No changes"), "{kept}");
-        let pruned = steward_ok(&["apply", &path_str(no_rls.path()), "--database", &url, "--allow-empty-kinds"], 0);
+        let pruned = steward_ok(
+            &[
+                "apply",
+                &path_str(no_rls.path()),
+                "--database",
+                &url,
+                "--allow-empty-kinds",
+            ],
+            0,
+        );
         assert!(pruned.contains("6 to delete"), "{pruned}");
     }
 }
@@ -106,13 +159,37 @@ fn existing_unmanaged_objects_conflict_until_adopted() {
         init_demo(&db);
         let url = db.url();
         // Another manager creates the objects first: to this apply they are not its own.
-        steward_ok(&["apply", &repo_path("examples"), "--database", &url, "--manager", "team-a"], 0);
+        steward_ok(
+            &[
+                "apply",
+                &repo_path("examples"),
+                "--database",
+                &url,
+                "--manager",
+                "team-a",
+            ],
+            0,
+        );
         let out = steward(&["apply", &repo_path("examples"), "--database", &url]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
-        assert!(stderr.contains("SupersetRole \"Finance Analyst\" is managed by `team-a`, not by this apply"), "{stderr}");
+        assert!(
+            stderr.contains(
+                "SupersetRole \"Finance Analyst\" is managed by `team-a`, not by this apply"
+            ),
+            "{stderr}"
+        );
         assert!(stderr.contains("--adopt"), "{stderr}");
-        let adopted = steward_ok(&["apply", &repo_path("examples"), "--database", &url, "--adopt"], 0);
+        let adopted = steward_ok(
+            &[
+                "apply",
+                &repo_path("examples"),
+                "--database",
+                &url,
+                "--adopt",
+            ],
+            0,
+        );
         assert!(adopted.contains("34 to adopt"), "{adopted}");
         steward_ok(&["diff", &repo_path("examples"), "--database", &url], 0);
     }
@@ -132,7 +209,10 @@ fn builtin_roles_are_never_changed() {
         let out = steward(&["apply", &path_str(dir.path()), "--database", &db.url()]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
-        assert!(stderr.contains("SupersetRole \"Gamma\" is a built-in role"), "{stderr}");
+        assert!(
+            stderr.contains("SupersetRole \"Gamma\" is a built-in role"),
+            "{stderr}"
+        );
         assert!(stderr.contains("--allow-builtin-roles"), "{stderr}");
         assert!(before == db.dump(), "{}: refused apply wrote", db.label());
     }
@@ -152,10 +232,24 @@ fn missing_content_and_permissions_are_clear_errors() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains("role.yaml:7:7"), "{stderr}");
-        assert!(stderr.contains("permission `can_read` on `Dashbord` does not exist in Superset's catalogue"), "{stderr}");
-        assert!(stderr.contains("did you mean `can_read` on `Dashboard`?"), "{stderr}");
-        assert!(stderr.contains("dataset `warehouse.finance.invoice` does not exist in Superset"), "{stderr}");
-        assert!(stderr.contains("did you mean `warehouse.finance.invoices`?"), "{stderr}");
+        assert!(
+            stderr.contains(
+                "permission `can_read` on `Dashbord` does not exist in Superset's catalogue"
+            ),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("did you mean `can_read` on `Dashboard`?"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("dataset `warehouse.finance.invoice` does not exist in Superset"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("did you mean `warehouse.finance.invoices`?"),
+            "{stderr}"
+        );
     }
     // Without the demo content, the examples' references fail clearly and nothing is written.
     let bare = Db::sqlite();
@@ -163,7 +257,10 @@ fn missing_content_and_permissions_are_clear_errors() {
     let out = steward(&["apply", &repo_path("examples"), "--database", &bare.url()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("chart `Revenue by region` does not exist in Superset"), "{stderr}");
+    assert!(
+        stderr.contains("chart `Revenue by region` does not exist in Superset"),
+        "{stderr}"
+    );
     assert!(stderr.contains("steward init --demo"), "{stderr}");
 }
 
@@ -171,15 +268,41 @@ fn missing_content_and_permissions_are_clear_errors() {
 fn diff_exit_codes_and_unreachable_databases() {
     let db = Db::sqlite();
     init_demo(&db);
-    let diff = steward_ok(&["diff", &repo_path("examples"), "--database", &db.url()], 2);
+    let diff = steward_ok(
+        &["diff", &repo_path("examples"), "--database", &db.url()],
+        2,
+    );
     assert!(diff.contains("Plan: 34 to create."), "{diff}");
-    let missing = steward(&["diff", &repo_path("examples"), "--database", "sqlite:///nonexistent/dir/x.db"]);
-    assert_eq!(missing.status.code(), Some(3), "{}", String::from_utf8_lossy(&missing.stderr));
-    let closed = steward(&["diff", &repo_path("examples"), "--database", "postgres://steward:hunter2@127.0.0.1:1/superset"]);
+    let missing = steward(&[
+        "diff",
+        &repo_path("examples"),
+        "--database",
+        "sqlite:///nonexistent/dir/x.db",
+    ]);
+    assert_eq!(
+        missing.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    let closed = steward(&[
+        "diff",
+        &repo_path("examples"),
+        "--database",
+        "postgres://steward:hunter2@127.0.0.1:1/superset",
+    ]);
     let stderr = String::from_utf8_lossy(&closed.stderr);
     assert_eq!(closed.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("cannot reach the database postgres://steward:***@127.0.0.1:1/superset"), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the database postgres://steward:***@127.0.0.1:1/superset"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("hunter2"), "password leaked: {stderr}");
-    let invalid = steward(&["diff", &repo_path("examples/invalid/unknown-field.yaml"), "--database", &db.url()]);
+    let invalid = steward(&[
+        "diff",
+        &repo_path("examples/invalid/unknown-field.yaml"),
+        "--database",
+        &db.url(),
+    ]);
     assert_eq!(invalid.status.code(), Some(1));
 }

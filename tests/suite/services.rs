@@ -21,7 +21,17 @@ pub fn env(name: &str) -> String {
 /// Runs `psql` on `url` with `sql`, returning standard output; panics on failure.
 pub fn psql(url: &str, sql: &str) -> String {
     let out = Command::new(env("STEWARD_TEST_PSQL"))
-        .args([url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .args([
+            url,
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ])
         .output()
         .unwrap();
     assert!(
@@ -110,8 +120,14 @@ pub fn pg_dump_rows(url: &str, skip: &[&str]) -> Vec<String> {
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name",
     );
     let mut out = Vec::new();
-    for table in tables.lines().filter(|t| !t.is_empty() && !skip.contains(t)) {
-        let rows = psql(url, &format!("SELECT t::text FROM \"{table}\" t ORDER BY 1"));
+    for table in tables
+        .lines()
+        .filter(|t| !t.is_empty() && !skip.contains(t))
+    {
+        let rows = psql(
+            url,
+            &format!("SELECT t::text FROM \"{table}\" t ORDER BY 1"),
+        );
         out.extend(rows.lines().map(|r| format!("{table}: {r}")));
     }
     out
@@ -131,7 +147,11 @@ pub fn sqlite_dump_rows(file: &Path, skip: &[&str]) -> Vec<String> {
         .args(skip)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -141,8 +161,11 @@ pub fn sqlite_dump_rows(file: &Path, skip: &[&str]) -> Vec<String> {
 
 /// A scratch metadata database on either backend.
 pub enum Db {
-    /// A SQLite file in a temporary directory.
-    Sqlite(tempfile::TempDir, std::path::PathBuf),
+    /// A SQLite file in a temporary directory (removed with it).
+    Sqlite {
+        _dir: tempfile::TempDir,
+        file: std::path::PathBuf,
+    },
     /// A PostgreSQL clone of the Superset template.
     Pg(ScratchPg),
 }
@@ -152,7 +175,7 @@ impl Db {
     pub fn sqlite() -> Db {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("superset.db");
-        Db::Sqlite(dir, file)
+        Db::Sqlite { _dir: dir, file }
     }
 
     /// A PostgreSQL clone of the pristine Superset metadata DB.
@@ -168,9 +191,9 @@ impl Db {
     /// A copy of this database as it is now (file copy / `CREATE DATABASE … TEMPLATE`).
     pub fn copy(&self, label: &str) -> Db {
         match self {
-            Db::Sqlite(_, file) => {
+            Db::Sqlite { file, .. } => {
                 let copy = Db::sqlite();
-                if let Db::Sqlite(_, target) = &copy {
+                if let Db::Sqlite { file: target, .. } = &copy {
                     std::fs::copy(file, target).unwrap();
                 }
                 copy
@@ -191,7 +214,7 @@ impl Db {
     /// Its URL for `--database`.
     pub fn url(&self) -> String {
         match self {
-            Db::Sqlite(_, file) => format!("sqlite://{}", file.display()),
+            Db::Sqlite { file, .. } => format!("sqlite://{}", file.display()),
             Db::Pg(pg) => pg.url.clone(),
         }
     }
@@ -199,7 +222,7 @@ impl Db {
     /// `sqlite` or `postgres`, for messages.
     pub fn label(&self) -> &'static str {
         match self {
-            Db::Sqlite(..) => "sqlite",
+            Db::Sqlite { .. } => "sqlite",
             Db::Pg(_) => "postgres",
         }
     }
@@ -207,7 +230,7 @@ impl Db {
     /// Every row of every table, timestamps blanked (they differ between otherwise equal runs).
     pub fn dump(&self) -> Vec<String> {
         let rows = match self {
-            Db::Sqlite(_, file) => sqlite_dump_rows(file, &[]),
+            Db::Sqlite { file, .. } => sqlite_dump_rows(file, &[]),
             Db::Pg(pg) => pg_dump_rows(&pg.url, &[]),
         };
         rows.into_iter().map(|r| blank_timestamps(&r)).collect()
@@ -256,7 +279,55 @@ pub fn blank_timestamps(row: &str) -> String {
 pub fn dump_difference(before: &[String], after: &[String]) -> String {
     let b: std::collections::BTreeSet<&String> = before.iter().collect();
     let a: std::collections::BTreeSet<&String> = after.iter().collect();
-    let mut lines: Vec<String> = b.difference(&a).take(10).map(|l| format!("- {l}")).collect();
+    let mut lines: Vec<String> = b
+        .difference(&a)
+        .take(10)
+        .map(|l| format!("- {l}"))
+        .collect();
     lines.extend(a.difference(&b).take(10).map(|l| format!("+ {l}")));
     lines.join("\n")
+}
+
+/// Writes the synthetic organisation (`steward generate`) into a new temporary directory.
+pub fn generated_org(seed: u64, scale: f64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().display().to_string();
+    steward_ok(
+        &[
+            "generate",
+            "--out",
+            &out,
+            "--seed",
+            &seed.to_string(),
+            "--scale",
+            &scale.to_string(),
+        ],
+        0,
+    );
+    dir
+}
+
+/// Prepares `url` for a generated organisation of `scale`: Superset's tables (SQLite), steward's
+/// migrations, and the content the organisation refers to.
+pub fn seed_org_content(url: &str, scale: f64) {
+    use steward::store::demo::{DemoContent, seed};
+    use steward::store::{DatabaseUrl, Store};
+    let size = steward::generate::OrgSize::scaled(scale);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let store = Store::connect(&DatabaseUrl::new(url), true).await.unwrap();
+            let mut tx = store.write(|| {}).await.unwrap();
+            steward::store::bootstrap::ensure_superset(&mut tx, true)
+                .await
+                .unwrap();
+            steward::store::migrate::migrate(&mut tx).await.unwrap();
+            seed(&mut tx, &DemoContent::organisation(&size.content))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            store.close().await;
+        });
 }

@@ -340,3 +340,208 @@ pub fn field_changes(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::model::{Group, PermissionPair, Role, User};
+
+    fn user(name: &str, roles: &[&str]) -> User {
+        User {
+            username: name.into(),
+            first_name: "F".into(),
+            last_name: "L".into(),
+            email: format!("{name}@example.com"),
+            active: true,
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+
+    fn role(name: &str, pairs: &[(&str, &str)]) -> Role {
+        Role {
+            name: name.into(),
+            permissions: pairs
+                .iter()
+                .map(|(p, v)| PermissionPair::new(*p, *v))
+                .collect(),
+        }
+    }
+
+    fn state(users: Vec<User>, roles: Vec<Role>) -> State {
+        let mut s = State::default();
+        for u in users {
+            s.users.insert(u.username.clone(), u);
+        }
+        for r in roles {
+            s.roles.insert(r.name.clone(), r);
+        }
+        s
+    }
+
+    fn managed(keys: &[(Kind, &str)]) -> Ledger {
+        keys.iter()
+            .map(|(k, n)| {
+                (
+                    ObjectKey::new(*k, *n),
+                    LedgerEntry {
+                        manager: "cli".into(),
+                        content_hash: String::new(),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn creates_follow_dependency_order_and_deletes_the_reverse() {
+        let desired = state(
+            vec![user("new", &["R"])],
+            vec![role("R", &[("can_read", "Chart")])],
+        );
+        let mut observed = state(vec![user("old", &[])], vec![role("Old", &[])]);
+        observed.groups.insert(
+            "G".into(),
+            Group {
+                name: "G".into(),
+                label: None,
+                description: None,
+                roles: BTreeSet::new(),
+                users: BTreeSet::new(),
+            },
+        );
+        let mut desired = desired;
+        desired
+            .groups
+            .insert("G2".into(), observed.groups["G"].clone());
+        let ledger = managed(&[
+            (Kind::SupersetUser, "old"),
+            (Kind::SupersetRole, "Old"),
+            (Kind::SupersetGroup, "G"),
+        ]);
+        let plan = plan(&desired, &observed, &ledger, &PlanOptions::default());
+        let order: Vec<(Action, &str)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.action, c.key.key.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                (Action::Create, "new"),
+                (Action::Create, "R"),
+                (Action::Create, "G2"),
+                (Action::Delete, "G"),
+                (Action::Delete, "Old"),
+                (Action::Delete, "old"),
+            ]
+        );
+        assert!(plan.refusals.is_empty());
+    }
+
+    #[test]
+    fn updates_carry_field_level_detail() {
+        let observed = state(
+            vec![user("u", &["A", "B"])],
+            vec![role("R", &[("can_read", "Chart"), ("can_write", "Chart")])],
+        );
+        let mut desired = state(
+            vec![user("u", &["B", "C"])],
+            vec![role(
+                "R",
+                &[("can_read", "Chart"), ("can_read", "Dashboard")],
+            )],
+        );
+        desired.users.get_mut("u").unwrap().email = "new@example.com".into();
+        let ledger = managed(&[(Kind::SupersetUser, "u"), (Kind::SupersetRole, "R")]);
+        let plan = plan(&desired, &observed, &ledger, &PlanOptions::default());
+        assert_eq!(plan.count(Action::Update), 2);
+        let user_change = &plan.changes[0];
+        assert!(user_change.fields.contains(&FieldChange::Value {
+            field: "email",
+            before: Some("u@example.com".into()),
+            after: Some("new@example.com".into()),
+        }));
+        assert!(user_change.fields.contains(&FieldChange::Members {
+            field: "roles",
+            added: vec!["C".into()],
+            removed: vec!["A".into()],
+        }));
+        assert_eq!(
+            plan.changes[1].fields,
+            [FieldChange::Members {
+                field: "permissions",
+                added: vec!["can_read on Dashboard".into()],
+                removed: vec!["can_write on Chart".into()],
+            }]
+        );
+    }
+
+    #[test]
+    fn unmanaged_objects_conflict_unless_adopted() {
+        let observed = state(vec![user("u", &[])], vec![]);
+        let desired = state(vec![user("u", &["R"])], vec![]);
+        let refused = plan(&desired, &observed, &Ledger::new(), &PlanOptions::default());
+        assert!(refused.changes.is_empty());
+        assert_eq!(refused.refusals[0].code, Code::Conflict);
+        let options = PlanOptions {
+            adopt: true,
+            ..PlanOptions::default()
+        };
+        let adopted = plan(&desired, &observed, &Ledger::new(), &options);
+        assert_eq!(adopted.changes[0].action, Action::Adopt);
+        assert!(adopted.refusals.is_empty());
+        // Adopting an identical object still records it in the ledger.
+        let same = plan(&observed, &observed, &Ledger::new(), &options);
+        assert_eq!(same.changes[0].action, Action::Adopt);
+        assert!(same.changes[0].fields.is_empty());
+    }
+
+    #[test]
+    fn builtin_roles_and_guards_refuse() {
+        let observed = state(
+            vec![user("a", &[]), user("b", &[])],
+            vec![role("Gamma", &[("can_read", "Chart")])],
+        );
+        let desired = state(vec![], vec![role("Gamma", &[])]);
+        let ledger = managed(&[(Kind::SupersetUser, "a"), (Kind::SupersetUser, "b")]);
+        let refused = plan(&desired, &observed, &ledger, &PlanOptions::default());
+        let codes: Vec<Code> = refused.refusals.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [Code::PruneGuard, Code::BuiltinRole]);
+        let options = PlanOptions {
+            allow_empty_kinds: true,
+            max_deletions: Some(1),
+            allow_builtin_roles: true,
+            ..PlanOptions::default()
+        };
+        let capped = plan(&desired, &observed, &ledger, &options);
+        assert_eq!(capped.count(Action::Delete), 2);
+        assert_eq!(
+            capped.count(Action::Update),
+            0,
+            "an unmanaged built-in role still conflicts"
+        );
+        assert!(capped.refusals.iter().any(
+            |d| d.code == Code::PruneGuard && d.message.contains("more than --max-deletions 1")
+        ));
+    }
+
+    #[test]
+    fn managed_objects_gone_from_superset_are_forgotten() {
+        let desired = state(vec![user("kept", &[])], vec![]);
+        let observed = desired.clone();
+        let ledger = managed(&[
+            (Kind::SupersetUser, "kept"),
+            (Kind::SupersetUser, "vanished"),
+        ]);
+        let plan = plan(&desired, &observed, &ledger, &PlanOptions::default());
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.changes[0].action, Action::Forget);
+        let options = PlanOptions {
+            prune: false,
+            ..PlanOptions::default()
+        };
+        assert!(super::plan(&desired, &observed, &ledger, &options).is_empty());
+    }
+}

@@ -306,3 +306,63 @@ fn diff_exit_codes_and_unreachable_databases() {
     ]);
     assert_eq!(invalid.status.code(), Some(1));
 }
+
+#[test]
+fn superset_runtime_writes_are_not_drift() {
+    for db in Db::both("runtime") {
+        init_demo(&db);
+        let url = db.url();
+        steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
+        // What Superset's scheduler writes when a report runs (SUPERSET.md): never drift.
+        let executor = db.sql("SELECT id FROM ab_user WHERE username = 'svc-finance-reports'");
+        db.sql(&format!(
+            "UPDATE report_schedule SET last_state = 'Success', last_eval_dttm = CURRENT_TIMESTAMP, \
+             last_value = 1.0, last_value_row_json = '[1]', changed_on = CURRENT_TIMESTAMP, \
+             changed_by_fk = {}",
+            executor.trim()
+        ));
+        let diff = steward_ok(&["diff", &repo_path("examples"), "--database", &url], 0);
+        assert!(diff.contains("No changes"), "{}: {diff}", db.label());
+        // A real change made in Superset's UI is drift, and apply puts it back.
+        db.sql("UPDATE report_schedule SET crontab = '0 23 * * *' WHERE name = 'Weekly finance overview'");
+        let drift = steward_ok(&["diff", &repo_path("examples"), "--database", &url], 2);
+        assert!(
+            drift.contains("crontab: \"0 23 * * *\" → \"0 7 * * 1\""),
+            "{drift}"
+        );
+        steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
+        steward_ok(&["diff", &repo_path("examples"), "--database", &url], 0);
+    }
+}
+
+#[test]
+fn migrations_are_versioned_and_run_once() {
+    for db in Db::both("migrate") {
+        let url = db.url();
+        let first = steward_ok(&["init", "--database", &url], 0);
+        assert!(
+            first.contains("ran steward migrations [1, 2, 3]"),
+            "{}: {first}",
+            db.label()
+        );
+        let second = steward_ok(&["init", "--database", &url], 0);
+        assert!(
+            !second.contains("ran steward migrations"),
+            "{}: {second}",
+            db.label()
+        );
+        assert_eq!(
+            db.sql("SELECT COUNT(*) FROM steward_migrations").trim(),
+            "3"
+        );
+        for column in [
+            "run_as_fk",
+            "run_alert_query_as_fk",
+            "run_as_type",
+            "run_alert_query_as_type",
+        ] {
+            db.sql(&format!("SELECT {column} FROM report_schedule"));
+        }
+        db.sql("SELECT id, key, value, created_on, changed_on FROM report_config");
+    }
+}

@@ -227,6 +227,29 @@ impl Db {
         }
     }
 
+    /// Runs one SQL statement (psql / python's sqlite3); returns the rows as text.
+    pub fn sql(&self, sql: &str) -> String {
+        match self {
+            Db::Sqlite { file, .. } => {
+                let script = "import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print('|'.join(map(str, r)))\nc.commit()\n";
+                let out = Command::new("python3")
+                    .arg("-c")
+                    .arg(script)
+                    .arg(file)
+                    .arg(sql)
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                String::from_utf8(out.stdout).unwrap()
+            }
+            Db::Pg(pg) => psql(&pg.url, sql),
+        }
+    }
+
     /// Every row of every table, timestamps blanked (they differ between otherwise equal runs).
     pub fn dump(&self) -> Vec<String> {
         let rows = match self {

@@ -293,7 +293,7 @@ write_superset_config() {
 SECRET_KEY = "steward-test-secret-key-not-for-production-0123456789"
 SQLALCHEMY_DATABASE_URI = "postgresql://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/superset"
 WTF_CSRF_ENABLED = False
-FEATURE_FLAGS = {"ALERT_REPORTS": True}
+FEATURE_FLAGS = {"ALERT_REPORTS": True, "ENABLE_TEMPLATE_PROCESSING": True}
 PREVENT_UNSAFE_DB_CONNECTIONS = False
 # Tests log in often and from many threads.
 AUTH_RATE_LIMITED = False

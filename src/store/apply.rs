@@ -105,6 +105,7 @@ impl Writer<'_> {
                 .collect()
         };
         let tx = &mut *self.tx;
+        let mut links = 0;
         match kind {
             Kind::ReportConfiguration => {
                 for key in ReportConfig::KEYS {
@@ -154,7 +155,7 @@ impl Writer<'_> {
                     "dashboard_roles",
                 ] {
                     if table != "dashboard_roles" || tx.has_table(table).await? {
-                        tx.delete_where_in(table, "role_id", &ids).await?;
+                        links += tx.delete_where_in(table, "role_id", &ids).await?;
                     }
                 }
                 tx.delete_where_in("ab_role", "id", &ids).await?;
@@ -162,17 +163,32 @@ impl Writer<'_> {
             Kind::SupersetUser => {
                 let ids = lookup(&ids.users);
                 for table in ["ab_user_role", "ab_user_group", "report_schedule_user"] {
-                    tx.delete_where_in(table, "user_id", &ids).await?;
+                    links += tx.delete_where_in(table, "user_id", &ids).await?;
                 }
-                tx.delete_where_in("ab_user", "id", &ids).await.map_err(|e| match e {
-                    StoreError::Query { source, .. } => StoreError::Data(format!(
-                        "cannot delete user(s): Superset content still refers to them ({source}); \
-                         keep them declared with `active: false` instead"
-                    )),
-                    other => other,
-                })?;
+                // Detach the users from everything else first, as Superset's own user deletion
+                // does: nullable references (audit columns, `logs.user_id`) become NULL, rows
+                // that cannot exist without the user (memberships, ownerships, favourites) go.
+                for (table, column, nullable) in tx.references_to("ab_user").await? {
+                    if nullable {
+                        for chunk in ids.chunks(1000) {
+                            let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+                            tx.execute(
+                                &format!(
+                                    "UPDATE {table} SET {column} = NULL WHERE {column} IN ({})",
+                                    list.join(", ")
+                                ),
+                                &[],
+                            )
+                            .await?;
+                        }
+                    } else {
+                        links += tx.delete_where_in(&table, &column, &ids).await?;
+                    }
+                }
+                tx.delete_where_in("ab_user", "id", &ids).await?;
             }
         }
+        self.report.links += links as usize;
         Ok(())
     }
 

@@ -8,6 +8,7 @@ mod generator;
 mod loader;
 mod reconcile;
 mod services;
+mod superset_e2e;
 
 use std::path::{Path, PathBuf};
 

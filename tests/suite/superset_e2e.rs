@@ -1,0 +1,1455 @@
+//! End to end against a real, running Superset 6.1 (started by `scripts/services.sh`): steward
+//! writes straight into Superset's metadata database, and everything is read back through
+//! Superset's own REST API, the way Superset itself sees it.
+//!
+//! One sequential test, re-runnable against the same services:
+//!  0. clean start: `steward init`, then apply an empty directory (prunes whatever steward
+//!     manages from an earlier run);
+//!  1. objects Superset owns are created through its REST API (a role, an RLS filter, a
+//!     report), unless an earlier run left them there;
+//!  2. `steward init`, dump A of the metadata database;
+//!  3. apply `examples/org`, diff is clean, every declared object reads back exactly;
+//!  4. a changed copy of the organisation (filter, schedule and permission removed, a group
+//!     member dropped, a crontab changed) lands exactly;
+//!  5. applying an empty directory restores dump A, and the REST-made objects survive;
+//!  6. with `examples/org` applied again, chart-data queries of users minted a token for carry
+//!     the RLS clauses that apply to them (through groups, directly, Base exemptions, Jinja);
+//!  7. those users, now in Superset's request log, can still be pruned.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use crate::services::{env, pg_dump_rows, psql, steward, steward_ok};
+use crate::{repo_path, yaml_files};
+
+/// Tables left out of before/after dumps: Superset's request log and key-value cache, steward's
+/// own bookkeeping, and `ab_user` (logins touch `last_login`/`login_count`; compared without
+/// them by [`users_without_login_columns`]).
+const DUMP_SKIP: &[&str] = &[
+    "logs",
+    "steward_ledger",
+    "steward_migrations",
+    "key_value",
+    "ab_user",
+];
+
+const API_ROLE: &str = "API Made Role";
+const API_FILTER: &str = "API made filter (steward e2e)";
+const API_REPORT: &str = "API made report (steward e2e)";
+
+// ---------------------------------------------------------------------------------------------
+// Superset's REST API
+
+struct Superset {
+    agent: ureq::Agent,
+    base: String,
+    admin_token: String,
+}
+
+impl Superset {
+    fn connect() -> Superset {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        let base = env("STEWARD_TEST_SUPERSET_URL")
+            .trim_end_matches('/')
+            .to_owned();
+        let mut ss = Superset {
+            agent,
+            base,
+            admin_token: String::new(),
+        };
+        let (status, body) = ss.send(
+            "POST",
+            "",
+            "/api/v1/security/login",
+            None,
+            Some(&json!({
+                "username": env("STEWARD_TEST_SUPERSET_ADMIN"),
+                "password": env("STEWARD_TEST_SUPERSET_PASSWORD"),
+                "provider": "db",
+                "refresh": true,
+            })),
+        );
+        assert_eq!(status, 200, "Superset login as admin: {body}");
+        ss.admin_token = body["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no access_token in the login answer: {body}"))
+            .to_owned();
+        ss
+    }
+
+    /// One request; the body parsed as JSON (or, when it is not JSON, as a JSON string).
+    fn send(
+        &self,
+        method: &str,
+        token: &str,
+        path: &str,
+        q: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let bearer = format!("Bearer {token}");
+        let result = match method {
+            "GET" => {
+                let mut req = self.agent.get(&url);
+                if !token.is_empty() {
+                    req = req.header("Authorization", &bearer);
+                }
+                if let Some(q) = q {
+                    req = req.query("q", q);
+                }
+                req.call()
+            }
+            "POST" => {
+                let mut req = self.agent.post(&url);
+                if !token.is_empty() {
+                    req = req.header("Authorization", &bearer);
+                }
+                req.send_json(body.unwrap_or(&Value::Null))
+            }
+            other => panic!("unsupported method {other}"),
+        };
+        let mut resp = result.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let status = resp.status().as_u16();
+        let text = resp
+            .body_mut()
+            .read_to_string()
+            .unwrap_or_else(|e| panic!("{method} {url}: reading the body: {e}"));
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    /// GET as admin, expecting 200.
+    fn get(&self, path: &str, q: Option<&str>) -> Value {
+        let (status, body) = self.send("GET", &self.admin_token, path, q, None);
+        assert_eq!(status, 200, "GET {path} q={q:?} answered {status}: {body}");
+        body
+    }
+
+    /// POST as admin, expecting 201; the new object's id.
+    fn create(&self, path: &str, payload: &Value) -> i64 {
+        let (status, body) = self.send("POST", &self.admin_token, path, None, Some(payload));
+        assert_eq!(
+            status, 201,
+            "POST {path} {payload} answered {status}: {body}"
+        );
+        body["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("POST {path}: no id in {body}"))
+    }
+
+    /// Every object of a list endpoint, paged and sorted by `order` (stable pages).
+    fn list(&self, path: &str, order: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        for page in 0.. {
+            let q = format!("(page:{page},page_size:100,order_column:{order},order_direction:asc)");
+            let body = self.get(path, Some(&q));
+            let result = body["result"]
+                .as_array()
+                .unwrap_or_else(|| panic!("GET {path}: no result array in {body}"))
+                .clone();
+            let count = body["count"].as_u64().unwrap_or(0) as usize;
+            let empty = result.is_empty();
+            out.extend(result);
+            if empty || out.len() >= count {
+                break;
+            }
+        }
+        out
+    }
+
+    fn roles(&self) -> Vec<Value> {
+        self.list("/api/v1/security/roles/search/", "name")
+    }
+
+    fn role_id(&self, name: &str) -> Option<i64> {
+        self.roles()
+            .iter()
+            .find(|r| r["name"] == name)
+            .map(|r| r["id"].as_i64().unwrap())
+    }
+
+    /// A role's permission/view pairs.
+    fn role_permissions(&self, id: i64) -> BTreeSet<(String, String)> {
+        let body = self.get(&format!("/api/v1/security/roles/{id}/permissions/"), None);
+        body["result"]
+            .as_array()
+            .unwrap_or_else(|| panic!("permissions of role {id}: {body}"))
+            .iter()
+            .map(|p| (s(&p["permission_name"]), s(&p["view_menu_name"])))
+            .collect()
+    }
+
+    fn groups(&self) -> Vec<Value> {
+        self.list("/api/v1/security/groups/", "name")
+    }
+
+    fn users(&self) -> Vec<Value> {
+        self.list("/api/v1/security/users/", "username")
+    }
+
+    fn rls_filters(&self) -> Vec<Value> {
+        self.list("/api/v1/rowlevelsecurity/", "name")
+    }
+
+    /// Every report schedule, in full (`GET /api/v1/report/<id>`).
+    fn reports(&self) -> Vec<Value> {
+        self.list("/api/v1/report/", "name")
+            .iter()
+            .map(|r| {
+                let id = r["id"].as_i64().unwrap();
+                self.get(&format!("/api/v1/report/{id}"), None)["result"].clone()
+            })
+            .collect()
+    }
+
+    /// The SQL Superset would run for `user`'s token on a dataset (`result_type: query`).
+    fn query_sql(&self, token: &str, dataset_id: i64, who: &str) -> String {
+        let payload = json!({
+            "datasource": {"id": dataset_id, "type": "table"},
+            "queries": [{"columns": ["region"], "metrics": [], "row_limit": 10}],
+            "result_type": "query",
+            "result_format": "json",
+        });
+        let (status, body) = self.send("POST", token, "/api/v1/chart/data", None, Some(&payload));
+        assert_eq!(
+            status, 200,
+            "chart data (query) of dataset {dataset_id} as {who} answered {status}: {body}"
+        );
+        body["result"][0]["query"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no result[0].query for {who}: {body}"))
+            .to_owned()
+    }
+}
+
+/// A JSON string's text (empty for anything else).
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// The `key` strings of an array of objects, as a set.
+fn names(v: &Value, key: &str) -> BTreeSet<String> {
+    v.as_array()
+        .map(|a| a.iter().map(|x| s(&x[key])).collect())
+        .unwrap_or_default()
+}
+
+/// A string array field of a spec, as a set.
+fn str_set(v: &Value) -> BTreeSet<String> {
+    v.as_array()
+        .map(|a| a.iter().map(s).collect())
+        .unwrap_or_default()
+}
+
+/// An access token for any active user, signed like Superset's own (HS256, SECRET_KEY).
+fn mint_token(user_id: i64) -> String {
+    let key = std::env::var("STEWARD_TEST_SUPERSET_SECRET_KEY").unwrap_or_else(|_| {
+        // Older env files lack the key; the Superset config has it.
+        let config = std::fs::read_to_string(env("STEWARD_TEST_SUPERSET_CONFIG")).unwrap();
+        config
+            .lines()
+            .find_map(|l| l.strip_prefix("SECRET_KEY = \""))
+            .and_then(|l| l.strip_suffix('"'))
+            .expect("SECRET_KEY in the Superset config")
+            .to_owned()
+    });
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = json!({
+        "sub": user_id.to_string(),
+        "type": "access",
+        "fresh": true,
+        "iat": now,
+        "nbf": now,
+        "jti": format!("steward-e2e-{user_id}-{now}-{}", std::process::id()),
+        "exp": now + 600,
+    });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
+    )
+    .unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the manifests declare, read independently of steward (plain YAML → JSON)
+
+#[derive(Default)]
+struct Declared {
+    roles: BTreeMap<String, Value>,
+    groups: BTreeMap<String, Value>,
+    users: BTreeMap<String, Value>,
+    rls: BTreeMap<String, Value>,
+    schedules: BTreeMap<String, Value>,
+}
+
+impl Declared {
+    fn load(dir: &Path) -> Declared {
+        let mut declared = Declared::default();
+        let mut objects = Vec::new();
+        for file in yaml_files(dir) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let docs: Vec<Value> = serde_saphyr::from_multiple(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            for doc in docs {
+                if doc["kind"] == "List" {
+                    objects.extend(doc["items"].as_array().cloned().unwrap_or_default());
+                } else if !doc.is_null() {
+                    objects.push(doc);
+                }
+            }
+        }
+        for obj in objects {
+            let spec = obj["spec"].clone();
+            let meta_name = s(&obj["metadata"]["name"]);
+            let name = |field: &str| {
+                spec[field]
+                    .as_str()
+                    .map_or(meta_name.clone(), str::to_owned)
+            };
+            match obj["kind"].as_str().unwrap_or_default() {
+                "SupersetRole" => declared.roles.insert(name("name"), spec),
+                "SupersetGroup" => declared.groups.insert(name("name"), spec),
+                "SupersetUser" => declared.users.insert(name("username"), spec),
+                "RowLevelSecurityFilter" => declared.rls.insert(name("name"), spec),
+                "ReportSchedule" => declared.schedules.insert(name("name"), spec),
+                _ => None,
+            };
+        }
+        assert!(
+            !declared.roles.is_empty()
+                && !declared.rls.is_empty()
+                && !declared.schedules.is_empty(),
+            "nothing declared in {}",
+            dir.display()
+        );
+        declared
+    }
+
+    /// Every role `user` holds: directly and through the groups it belongs to.
+    fn roles_of(&self, user: &str) -> BTreeSet<String> {
+        let mut roles = self
+            .users
+            .get(user)
+            .map(|u| str_set(&u["roles"]))
+            .unwrap_or_default();
+        for group in self.groups.values() {
+            if str_set(&group["users"]).contains(user) {
+                roles.extend(str_set(&group["roles"]));
+            }
+        }
+        roles
+    }
+}
+
+/// Superset content the manifests refer to by name, resolved through REST.
+struct Content {
+    database_ids: BTreeMap<String, i64>,
+    /// `database.schema.table` → (id, catalog).
+    datasets: BTreeMap<String, (i64, Option<String>)>,
+    dataset_ids: BTreeMap<i64, String>,
+    chart_ids: BTreeMap<String, i64>,
+    chart_datasets: BTreeMap<String, i64>,
+    dashboard_ids: BTreeMap<String, i64>,
+}
+
+impl Content {
+    fn read(ss: &Superset) -> Content {
+        let mut c = Content {
+            database_ids: BTreeMap::new(),
+            datasets: BTreeMap::new(),
+            dataset_ids: BTreeMap::new(),
+            chart_ids: BTreeMap::new(),
+            chart_datasets: BTreeMap::new(),
+            dashboard_ids: BTreeMap::new(),
+        };
+        for db in ss.list("/api/v1/database/", "database_name") {
+            c.database_ids
+                .insert(s(&db["database_name"]), db["id"].as_i64().unwrap());
+        }
+        for ds in ss.list("/api/v1/dataset/", "table_name") {
+            let key = format!(
+                "{}.{}.{}",
+                s(&ds["database"]["database_name"]),
+                s(&ds["schema"]),
+                s(&ds["table_name"])
+            );
+            let id = ds["id"].as_i64().unwrap();
+            c.dataset_ids.insert(id, key.clone());
+            c.datasets
+                .insert(key, (id, ds["catalog"].as_str().map(str::to_owned)));
+        }
+        for chart in ss.list("/api/v1/chart/", "slice_name") {
+            let name = s(&chart["slice_name"]);
+            c.chart_ids
+                .insert(name.clone(), chart["id"].as_i64().unwrap());
+            if let Some(ds) = chart["datasource_id"].as_i64() {
+                c.chart_datasets.insert(name, ds);
+            }
+        }
+        for dash in ss.list("/api/v1/dashboard/", "dashboard_title") {
+            let id = dash["id"].as_i64().unwrap();
+            c.dashboard_ids.insert(s(&dash["dashboard_title"]), id);
+            if let Some(slug) = dash["slug"].as_str() {
+                c.dashboard_ids.insert(slug.to_owned(), id);
+            }
+        }
+        c
+    }
+
+    fn dataset(&self, reference: &str) -> (i64, Option<String>) {
+        self.datasets.get(reference).cloned().unwrap_or_else(|| {
+            panic!(
+                "dataset {reference} is not in Superset: {:?}",
+                self.datasets
+            )
+        })
+    }
+
+    /// The permission/view pairs a role's `dataAccess` stands for, in Superset's view naming.
+    fn data_access_pairs(&self, access: &Value) -> BTreeSet<(String, String)> {
+        let mut out = BTreeSet::new();
+        let pair = |p: &str, v: String| (p.to_owned(), v);
+        if access["allDatabases"] == true {
+            out.insert(pair("all_database_access", "all_database_access".into()));
+        }
+        if access["allDatasets"] == true {
+            out.insert(pair(
+                "all_datasource_access",
+                "all_datasource_access".into(),
+            ));
+        }
+        for db in str_set(&access["databases"]) {
+            let id = self.database_ids[&db];
+            out.insert(pair("database_access", format!("[{db}].(id:{id})")));
+        }
+        for schema in str_set(&access["schemas"]) {
+            let (db, name) = schema.split_once('.').unwrap();
+            // The catalog of any dataset in that schema (Superset names schema permissions
+            // `[db].[catalog].[schema]` when the database has catalogs).
+            let prefix = format!("{schema}.");
+            let catalog = self
+                .datasets
+                .iter()
+                .find(|(k, _)| k.starts_with(&prefix))
+                .and_then(|(_, (_, catalog))| catalog.clone());
+            let view = match catalog {
+                Some(catalog) => format!("[{db}].[{catalog}].[{name}]"),
+                None => format!("[{db}].[{name}]"),
+            };
+            out.insert(pair("schema_access", view));
+        }
+        for dataset in str_set(&access["datasets"]) {
+            let (id, _) = self.dataset(&dataset);
+            let (db, rest) = dataset.split_once('.').unwrap();
+            let table = rest.split_once('.').unwrap().1;
+            out.insert(pair(
+                "datasource_access",
+                format!("[{db}].[{table}](id:{id})"),
+            ));
+        }
+        out
+    }
+}
+
+/// The exact permission set a declared role should grant: its SIP-19 permissions, raw pairs and
+/// data access, plus everything of the roles it includes (declared ones recursively, built-in
+/// ones as Superset has them).
+fn expected_permissions(
+    role: &str,
+    declared: &Declared,
+    content: &Content,
+    builtin: &BTreeMap<String, BTreeSet<(String, String)>>,
+) -> BTreeSet<(String, String)> {
+    let Some(spec) = declared.roles.get(role) else {
+        return builtin
+            .get(role)
+            .cloned()
+            .unwrap_or_else(|| panic!("role {role} is neither declared nor built in"));
+    };
+    let mut out = BTreeSet::new();
+    for p in spec["permissions"].as_array().into_iter().flatten() {
+        for action in p["actions"].as_array().into_iter().flatten() {
+            out.insert((format!("can_{}", s(action)), s(&p["view"])));
+        }
+    }
+    for p in spec["rawPermissions"].as_array().into_iter().flatten() {
+        out.insert((s(&p["permission"]), s(&p["view"])));
+    }
+    out.extend(content.data_access_pairs(&spec["dataAccess"]));
+    for included in str_set(&spec["includes"]) {
+        out.extend(expected_permissions(&included, declared, content, builtin));
+    }
+    out
+}
+
+/// `only in A` / `only in B` lines of two sets, for messages.
+fn set_difference<T: Ord + std::fmt::Debug>(expected: &BTreeSet<T>, found: &BTreeSet<T>) -> String {
+    let missing: Vec<_> = expected.difference(found).collect();
+    let extra: Vec<_> = found.difference(expected).collect();
+    format!("missing {missing:?}; unexpected {extra:?}")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Read-back: Superset (through REST) against what a directory declares
+
+/// Asserts that Superset holds exactly what `declared` says, for every declared object.
+fn verify_declared(ss: &Superset, declared: &Declared, content: &Content, label: &str) {
+    let roles = ss.roles();
+    let role_ids: BTreeMap<String, i64> = roles
+        .iter()
+        .map(|r| (s(&r["name"]), r["id"].as_i64().unwrap()))
+        .collect();
+    let mut builtin = BTreeMap::new();
+    for name in ["Admin", "Alpha", "Gamma", "sql_lab", "Public"] {
+        if let Some(id) = role_ids.get(name) {
+            builtin.insert(name.to_owned(), ss.role_permissions(*id));
+        }
+    }
+    assert!(
+        builtin.get("Gamma").is_some_and(|g| !g.is_empty()),
+        "[{label}] Gamma has no permissions in Superset: {builtin:?}"
+    );
+
+    // Roles: exactly their permissions.
+    for name in declared.roles.keys() {
+        let id = *role_ids.get(name).unwrap_or_else(|| {
+            panic!(
+                "[{label}] role {name} is not in Superset; roles: {:?}",
+                role_ids.keys()
+            )
+        });
+        let expected = expected_permissions(name, declared, content, &builtin);
+        let found = ss.role_permissions(id);
+        assert_eq!(
+            found,
+            expected,
+            "[{label}] permissions of role {name}: {}",
+            set_difference(&expected, &found)
+        );
+    }
+
+    // Users: username, names, e-mail, active, direct roles.
+    let users: BTreeMap<String, Value> = ss
+        .users()
+        .into_iter()
+        .map(|u| (s(&u["username"]), u))
+        .collect();
+    for (username, spec) in &declared.users {
+        let user = users.get(username).unwrap_or_else(|| {
+            panic!(
+                "[{label}] user {username} is not in Superset; users: {:?}",
+                users.keys()
+            )
+        });
+        let want_active = spec["active"].as_bool().unwrap_or(true);
+        assert_eq!(
+            user["email"], spec["email"],
+            "[{label}] e-mail of {username}: {user}"
+        );
+        assert_eq!(
+            user["active"], want_active,
+            "[{label}] active flag of {username}: {user}"
+        );
+        assert_eq!(
+            user["first_name"], spec["firstName"],
+            "[{label}] first name of {username}: {user}"
+        );
+        assert_eq!(
+            user["last_name"], spec["lastName"],
+            "[{label}] last name of {username}: {user}"
+        );
+        let want_roles = str_set(&spec["roles"]);
+        let found_roles = names(&user["roles"], "name");
+        assert_eq!(
+            found_roles,
+            want_roles,
+            "[{label}] direct roles of {username}: {}",
+            set_difference(&want_roles, &found_roles)
+        );
+    }
+
+    // Groups: label, description, exactly their roles and users.
+    let groups: BTreeMap<String, Value> = ss
+        .groups()
+        .into_iter()
+        .map(|g| (s(&g["name"]), g))
+        .collect();
+    for (name, spec) in &declared.groups {
+        let group = groups.get(name).unwrap_or_else(|| {
+            panic!(
+                "[{label}] group {name} is not in Superset; groups: {:?}",
+                groups.keys()
+            )
+        });
+        assert_eq!(
+            group["label"], spec["label"],
+            "[{label}] label of group {name}: {group}"
+        );
+        assert_eq!(
+            group["description"], spec["description"],
+            "[{label}] description of group {name}: {group}"
+        );
+        let (want, found) = (str_set(&spec["roles"]), names(&group["roles"], "name"));
+        assert_eq!(
+            found,
+            want,
+            "[{label}] roles of group {name}: {}",
+            set_difference(&want, &found)
+        );
+        let (want, found) = (str_set(&spec["users"]), names(&group["users"], "username"));
+        assert_eq!(
+            found,
+            want,
+            "[{label}] users of group {name}: {}",
+            set_difference(&want, &found)
+        );
+    }
+
+    // RLS filters: clause, type, group key, description, roles, tables.
+    let filters: BTreeMap<String, Value> = ss
+        .rls_filters()
+        .into_iter()
+        .map(|f| (s(&f["name"]), f))
+        .collect();
+    for (name, spec) in &declared.rls {
+        let filter = filters.get(name).unwrap_or_else(|| {
+            panic!(
+                "[{label}] RLS filter {name:?} is not in Superset; filters: {:?}",
+                filters.keys()
+            )
+        });
+        assert_eq!(
+            filter["clause"], spec["clause"],
+            "[{label}] clause of {name:?}: {filter}"
+        );
+        assert_eq!(
+            filter["filter_type"], spec["filterType"],
+            "[{label}] filter type of {name:?}: {filter}"
+        );
+        assert_eq!(
+            filter["group_key"], spec["groupKey"],
+            "[{label}] group key of {name:?}: {filter}"
+        );
+        assert_eq!(
+            filter["description"], spec["description"],
+            "[{label}] description of {name:?}: {filter}"
+        );
+        let (want, found) = (str_set(&spec["roles"]), names(&filter["roles"], "name"));
+        assert_eq!(
+            found,
+            want,
+            "[{label}] roles of RLS filter {name:?}: {}",
+            set_difference(&want, &found)
+        );
+        let want: BTreeSet<i64> = str_set(&spec["datasets"])
+            .iter()
+            .map(|d| content.dataset(d).0)
+            .collect();
+        let found: BTreeSet<i64> = filter["tables"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect();
+        let show = |ids: &BTreeSet<i64>| -> Vec<String> {
+            ids.iter()
+                .map(|i| content.dataset_ids.get(i).cloned().unwrap_or(i.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            found,
+            want,
+            "[{label}] tables of RLS filter {name:?}: expected {:?}, found {:?}",
+            show(&want),
+            show(&found)
+        );
+    }
+
+    // Schedules: type, crontab, timezone, active, target, format, owners, recipients, run-as.
+    let reports: BTreeMap<String, Value> = ss
+        .reports()
+        .into_iter()
+        .map(|r| (s(&r["name"]), r))
+        .collect();
+    let user_ids: BTreeMap<String, i64> = users
+        .iter()
+        .map(|(name, u)| (name.clone(), u["id"].as_i64().unwrap()))
+        .collect();
+    let db_url = env("STEWARD_TEST_SUPERSET_DB_URL");
+    for (name, spec) in &declared.schedules {
+        let report = reports.get(name).unwrap_or_else(|| {
+            panic!(
+                "[{label}] schedule {name:?} is not in Superset; reports: {:?}",
+                reports.keys()
+            )
+        });
+        for (field, key) in [
+            ("type", "type"),
+            ("crontab", "crontab"),
+            ("timezone", "timezone"),
+        ] {
+            assert_eq!(
+                report[field], spec[key],
+                "[{label}] {field} of schedule {name:?}: {report}"
+            );
+        }
+        let want_active = spec["active"].as_bool().unwrap_or(true);
+        assert_eq!(
+            report["active"], want_active,
+            "[{label}] active of {name:?}: {report}"
+        );
+        if let Some(format) = spec["reportFormat"].as_str() {
+            assert_eq!(
+                report["report_format"], format,
+                "[{label}] format of {name:?}: {report}"
+            );
+        }
+        if let Some(chart) = spec["chart"]["name"].as_str() {
+            assert_eq!(
+                report["chart"]["id"], content.chart_ids[chart],
+                "[{label}] chart of {name:?}: {report}"
+            );
+            assert!(
+                report["dashboard"].is_null(),
+                "[{label}] dashboard of {name:?}: {report}"
+            );
+        }
+        if let Some(slug) = spec["dashboard"]["slug"].as_str() {
+            assert_eq!(
+                report["dashboard"]["id"], content.dashboard_ids[slug],
+                "[{label}] dashboard of {name:?}: {report}"
+            );
+            assert!(
+                report["chart"].is_null(),
+                "[{label}] chart of {name:?}: {report}"
+            );
+        }
+        if spec["type"] == "Alert" {
+            assert_eq!(
+                report["sql"], spec["sql"],
+                "[{label}] alert SQL of {name:?}: {report}"
+            );
+            assert_eq!(
+                report["database"]["database_name"], spec["database"],
+                "[{label}] alert database of {name:?}: {report}"
+            );
+        }
+
+        let want: BTreeSet<String> = str_set(&spec["owners"]);
+        let found: BTreeSet<String> = report["owners"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|o| {
+                let id = o["id"].as_i64().unwrap();
+                user_ids
+                    .iter()
+                    .find(|(_, v)| **v == id)
+                    .map_or(format!("user id {id}"), |(k, _)| k.clone())
+            })
+            .collect();
+        assert_eq!(
+            found,
+            want,
+            "[{label}] owners of schedule {name:?}: {}",
+            set_difference(&want, &found)
+        );
+
+        let mut want: BTreeSet<(String, BTreeMap<String, String>)> = BTreeSet::new();
+        let email = &spec["recipients"]["email"];
+        if !email.is_null() {
+            let join = |v: &Value| {
+                v.as_array()
+                    .map(|a| a.iter().map(s).collect::<Vec<_>>().join(","))
+                    .unwrap_or_default()
+            };
+            let mut config = BTreeMap::new();
+            for (key, target) in [("to", "target"), ("cc", "ccTarget"), ("bcc", "bccTarget")] {
+                if !email[key].is_null() {
+                    config.insert(target.to_owned(), join(&email[key]));
+                }
+            }
+            want.insert(("Email".into(), config));
+        }
+        let slack = &spec["recipients"]["slack"]["channels"];
+        if let Some(channels) = slack.as_array() {
+            let target = channels.iter().map(s).collect::<Vec<_>>().join(",");
+            want.insert((
+                "Slack".into(),
+                BTreeMap::from([("target".to_owned(), target)]),
+            ));
+        }
+        let found: BTreeSet<(String, BTreeMap<String, String>)> = report["recipients"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                let config = r["recipient_config_json"]
+                    .as_str()
+                    .and_then(|c| serde_json::from_str(c).ok())
+                    .unwrap_or_default();
+                (s(&r["type"]), config)
+            })
+            .collect();
+        assert_eq!(
+            found,
+            want,
+            "[{label}] recipients of schedule {name:?}: {}",
+            set_difference(&want, &found)
+        );
+
+        // SIP-209 run-as: not in Superset 6.1's REST API; read the columns steward added.
+        let id = report["id"].as_i64().unwrap();
+        let row = psql(
+            &db_url,
+            &format!(
+                "SELECT coalesce(run_as_fk::text, '') || '|' || coalesce(run_alert_query_as_fk::text, '') FROM report_schedule WHERE id = {id}"
+            ),
+        );
+        let expect_id = |key: &str| {
+            spec[key]
+                .as_str()
+                .map_or(String::new(), |u| user_ids[u].to_string())
+        };
+        assert_eq!(
+            row.trim(),
+            format!("{}|{}", expect_id("runAs"), expect_id("runAlertQueryAs")),
+            "[{label}] run_as_fk|run_alert_query_as_fk of schedule {name:?} (runAs {}, runAlertQueryAs {})",
+            spec["runAs"],
+            spec["runAlertQueryAs"]
+        );
+    }
+    let (status, body) = ss.send("GET", &ss.admin_token, "/api/v1/report/", None, None);
+    assert_eq!(status, 200, "[{label}] GET /api/v1/report/: {body}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Objects Superset owns, made through REST
+
+struct ApiMade {
+    role: i64,
+    filter: i64,
+    report: i64,
+}
+
+/// The REST-made role, RLS filter and report, created when missing.
+fn ensure_api_made(ss: &Superset, content: &Content) -> ApiMade {
+    let role = match ss.role_id(API_ROLE) {
+        Some(id) => id,
+        None => ss.create("/api/v1/security/roles/", &json!({"name": API_ROLE})),
+    };
+    let (accounts, _) = content.dataset("warehouse.sales.accounts");
+    let filter = match ss.rls_filters().iter().find(|f| f["name"] == API_FILTER) {
+        Some(f) => f["id"].as_i64().unwrap(),
+        None => ss.create(
+            "/api/v1/rowlevelsecurity/",
+            &json!({
+                "name": API_FILTER,
+                "description": "made through Superset's REST API",
+                "filter_type": "Regular",
+                "tables": [accounts],
+                "roles": [role],
+                "clause": "region = 'API'",
+                "group_key": "api",
+            }),
+        ),
+    };
+    let admin_id = ss
+        .users()
+        .iter()
+        .find(|u| u["username"] == env("STEWARD_TEST_SUPERSET_ADMIN").as_str())
+        .map(|u| u["id"].as_i64().unwrap())
+        .expect("admin user");
+    let report = match ss
+        .list("/api/v1/report/", "name")
+        .iter()
+        .find(|r| r["name"] == API_REPORT)
+    {
+        Some(r) => r["id"].as_i64().unwrap(),
+        None => ss.create(
+            "/api/v1/report/",
+            &json!({
+                "type": "Report",
+                "name": API_REPORT,
+                "description": "made through Superset's REST API",
+                "crontab": "0 10 * * *",
+                "timezone": "UTC",
+                "chart": content.chart_ids["Revenue by region"],
+                "owners": [admin_id],
+                "recipients": [{
+                    "type": "Email",
+                    "recipient_config_json": {"target": "api-made@corp.example.com"},
+                }],
+                "report_format": "PNG",
+                "active": true,
+                "creation_method": "alerts_reports",
+            }),
+        ),
+    };
+    ApiMade {
+        role,
+        filter,
+        report,
+    }
+}
+
+/// The REST-made objects are still there, unchanged.
+fn verify_api_made(ss: &Superset, made: &ApiMade, content: &Content, label: &str) {
+    assert_eq!(
+        ss.role_id(API_ROLE),
+        Some(made.role),
+        "[{label}] the REST-made role {API_ROLE:?}; roles: {:?}",
+        ss.roles().iter().map(|r| s(&r["name"])).collect::<Vec<_>>()
+    );
+    let filters = ss.rls_filters();
+    let filter = filters
+        .iter()
+        .find(|f| f["id"] == made.filter)
+        .unwrap_or_else(|| {
+            panic!(
+                "[{label}] the REST-made RLS filter {} is gone; filters: {filters:?}",
+                made.filter
+            )
+        });
+    assert_eq!(
+        filter["name"], API_FILTER,
+        "[{label}] REST-made filter: {filter}"
+    );
+    assert_eq!(
+        filter["clause"], "region = 'API'",
+        "[{label}] REST-made filter: {filter}"
+    );
+    assert_eq!(
+        names(&filter["roles"], "name"),
+        BTreeSet::from([API_ROLE.to_owned()]),
+        "[{label}] roles of the REST-made filter: {filter}"
+    );
+    let (accounts, _) = content.dataset("warehouse.sales.accounts");
+    assert_eq!(
+        filter["tables"][0]["id"], accounts,
+        "[{label}] tables of the REST-made filter: {filter}"
+    );
+    let (status, body) = ss.send(
+        "GET",
+        &ss.admin_token,
+        &format!("/api/v1/report/{}", made.report),
+        None,
+        None,
+    );
+    assert_eq!(
+        status, 200,
+        "[{label}] the REST-made report {}: {body}",
+        made.report
+    );
+    let report = &body["result"];
+    assert_eq!(
+        report["name"], API_REPORT,
+        "[{label}] REST-made report: {report}"
+    );
+    assert_eq!(
+        report["crontab"], "0 10 * * *",
+        "[{label}] REST-made report: {report}"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(
+            report["recipients"][0]["recipient_config_json"]
+                .as_str()
+                .unwrap_or_default()
+        )
+        .ok(),
+        Some(json!({"target": "api-made@corp.example.com"})),
+        "[{label}] recipients of the REST-made report: {report}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers: dumps, YAML edits
+
+/// `ab_user` without the columns logins change.
+fn users_without_login_columns(url: &str) -> Vec<String> {
+    psql(
+        url,
+        "SELECT 'ab_user: ' || (id, first_name, last_name, username, password, active, email, created_on, changed_on, created_by_fk, changed_by_fk)::text FROM ab_user ORDER BY id",
+    )
+    .lines()
+    .map(str::to_owned)
+    .collect()
+}
+
+fn dump(url: &str) -> Vec<String> {
+    let mut rows = pg_dump_rows(url, DUMP_SKIP);
+    rows.extend(users_without_login_columns(url));
+    rows
+}
+
+/// Detaches Superset's request-log rows from every user but admin (`user_id = NULL`, what
+/// Superset's own user deletion does): step 6 makes requests as steward's users, and those rows
+/// (left out of dumps) keep steward from pruning the users (step 7).
+fn forget_user_activity(url: &str) {
+    let admin = env("STEWARD_TEST_SUPERSET_ADMIN").replace('\'', "''");
+    psql(
+        url,
+        &format!(
+            "UPDATE logs SET user_id = NULL WHERE user_id IN (SELECT id FROM ab_user WHERE username <> '{admin}')"
+        ),
+    );
+}
+
+/// The first lines only in `a` and only in `b`.
+fn dump_diff(a: &[String], b: &[String]) -> String {
+    let (sa, sb): (BTreeSet<&String>, BTreeSet<&String>) = (a.iter().collect(), b.iter().collect());
+    let mut out = String::new();
+    for line in sa.difference(&sb).take(25) {
+        out.push_str(&format!("\n  - {line}"));
+    }
+    for line in sb.difference(&sa).take(25) {
+        out.push_str(&format!("\n  + {line}"));
+    }
+    if out.is_empty() {
+        out = format!(
+            "(same lines, {} vs {} rows: duplicates differ)",
+            a.len(),
+            b.len()
+        );
+    }
+    out
+}
+
+/// Replaces the one occurrence of `from` in `file`.
+fn replace_once(file: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).unwrap();
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "expected exactly one {from:?} in {}",
+        file.display()
+    );
+    std::fs::write(file, text.replacen(from, to, 1)).unwrap();
+}
+
+/// Drops the one YAML document of `file` that contains `marker`.
+fn remove_document(file: &Path, marker: &str) {
+    let text = std::fs::read_to_string(file).unwrap();
+    let docs: Vec<&str> = text.split("\n---\n").collect();
+    let kept: Vec<&str> = docs
+        .iter()
+        .copied()
+        .filter(|d| !d.contains(marker))
+        .collect();
+    assert_eq!(
+        kept.len() + 1,
+        docs.len(),
+        "expected exactly one document with {marker:?} in {}",
+        file.display()
+    );
+    std::fs::write(file, kept.join("\n---\n")).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The test
+
+/// An RLS probe: user, dataset id, what the case shows, a clause that must be in the SQL, one
+/// that must not.
+type Probe<'a> = (&'a str, i64, &'a str, Option<&'a str>, Option<&'a str>);
+
+#[test]
+fn steward_against_a_real_superset() {
+    let start = Instant::now();
+    let step = |what: &str| {
+        eprintln!(
+            "[superset_e2e {:>5.1}s] {what}",
+            start.elapsed().as_secs_f64()
+        )
+    };
+    let url = env("STEWARD_TEST_SUPERSET_DB_URL");
+    let org = repo_path("examples/org");
+    let empty = tempfile::tempdir().unwrap();
+    let empty_dir = empty.path().to_str().unwrap().to_owned();
+    let apply = |dir: &str, extra: &[&str]| {
+        let mut args = vec!["apply", dir, "--database", url.as_str()];
+        args.extend_from_slice(extra);
+        steward_ok(&args, 0)
+    };
+
+    // 0. A deterministic start: nothing steward manages (from an earlier run) is left.
+    step("clean start");
+    steward_ok(&["init", "--database", &url], 0);
+    // Step 6 of an earlier run made requests as steward's users, and Superset logged them
+    // (`logs.user_id`); steward refuses to delete users with log rows (see the end).
+    forget_user_activity(&url);
+    apply(&empty_dir, &["--allow-empty-kinds"]);
+
+    // 1. Objects Superset owns, made through its REST API.
+    step("REST-made objects");
+    let ss = Superset::connect();
+    let content = Content::read(&ss);
+    for name in [
+        "Revenue by region",
+        "Pipeline by stage",
+        "Open invoices by age",
+    ] {
+        assert!(
+            content.chart_ids.contains_key(name),
+            "seeded chart {name:?} missing: {:?}",
+            content.chart_ids
+        );
+    }
+    let made = ensure_api_made(&ss, &content);
+    verify_api_made(&ss, &made, &content, "created");
+
+    // 2. steward's migrations, then the state to come back to.
+    step("init + dump A");
+    steward_ok(&["init", "--database", &url], 0);
+    let dump_a = dump(&url);
+    assert!(
+        dump_a.iter().any(|r| r.starts_with("ab_role: ")),
+        "dump A has no ab_role rows: {} rows",
+        dump_a.len()
+    );
+
+    // 3. The example organisation, applied and read back.
+    step("apply examples/org");
+    let out = apply(&org, &[]);
+    eprintln!("{out}");
+    let out = steward_ok(&["diff", &org, "--database", &url], 0);
+    eprintln!("diff after apply: {out}");
+    let declared = Declared::load(Path::new(&org));
+    verify_declared(&ss, &declared, &content, "examples/org");
+    verify_api_made(&ss, &made, &content, "after applying examples/org");
+
+    // 4. A changed organisation.
+    step("apply a changed copy");
+    let changed = tempfile::tempdir().unwrap();
+    for file in yaml_files(Path::new(&org)) {
+        std::fs::copy(&file, changed.path().join(file.file_name().unwrap())).unwrap();
+    }
+    let changed_dir = changed.path().to_str().unwrap().to_owned();
+    let at = |f: &str| changed.path().join(f);
+    remove_document(&at("rls.yaml"), "name: finance-region-us\n");
+    replace_once(
+        &at("roles.yaml"),
+        "    - view: Log\n      actions: [read]\n",
+        "",
+    );
+    replace_once(
+        &at("groups.yaml"),
+        "users: [ana.alves, dmitri.brandt]",
+        "users: [dmitri.brandt]",
+    );
+    replace_once(
+        &at("schedules.yaml"),
+        "crontab: \"30 8 * * 1-5\"",
+        "crontab: \"45 9 * * 1-5\"",
+    );
+    remove_document(&at("schedules.yaml"), "name: quarter-close-countdown\n");
+    let out = steward_ok(&["diff", &changed_dir, "--database", &url], 2);
+    eprintln!("diff of the changed copy:\n{out}");
+    let out = apply(&changed_dir, &[]);
+    eprintln!("{out}");
+    steward_ok(&["diff", &changed_dir, "--database", &url], 0);
+    let declared_changed = Declared::load(changed.path());
+    assert!(
+        !declared_changed.rls.contains_key("Finance US rows")
+            && !declared_changed
+                .schedules
+                .contains_key("Quarter close countdown"),
+        "the edits did not remove the filter and schedule from the copy"
+    );
+    verify_declared(&ss, &declared_changed, &content, "changed copy");
+    // Exactly those changes: the removed objects are gone, the change landed, the rest stays.
+    let filters: BTreeSet<String> = ss.rls_filters().iter().map(|f| s(&f["name"])).collect();
+    assert!(
+        !filters.contains("Finance US rows"),
+        "removed RLS filter still in Superset: {filters:?}"
+    );
+    for kept in declared_changed.rls.keys() {
+        assert!(
+            filters.contains(kept),
+            "RLS filter {kept:?} lost: {filters:?}"
+        );
+    }
+    let reports: BTreeMap<String, Value> = ss
+        .list("/api/v1/report/", "name")
+        .into_iter()
+        .map(|r| (s(&r["name"]), r))
+        .collect();
+    assert!(
+        !reports.contains_key("Quarter close countdown"),
+        "removed schedule still in Superset: {:?}",
+        reports.keys()
+    );
+    assert_eq!(
+        reports
+            .get("Daily pipeline by stage")
+            .map(|r| r["crontab"].clone()),
+        Some(json!("45 9 * * 1-5")),
+        "crontab of the changed schedule; reports: {:?}",
+        reports.keys()
+    );
+    for role in ["Audit Reader", "Audit Investigator"] {
+        let perms = ss.role_permissions(ss.role_id(role).unwrap());
+        assert!(
+            !perms.contains(&("can_read".to_owned(), "Log".to_owned())),
+            "{role} still grants can_read on Log: {perms:?}"
+        );
+        assert!(
+            perms.contains(&("can_read".to_owned(), "Dashboard".to_owned())),
+            "{role} lost can_read on Dashboard: {perms:?}"
+        );
+    }
+    let finance = ss
+        .groups()
+        .into_iter()
+        .find(|g| g["name"] == "finance-team")
+        .expect("group finance-team");
+    assert_eq!(
+        names(&finance["users"], "username"),
+        BTreeSet::from(["dmitri.brandt".to_owned()]),
+        "users of finance-team after removing ana.alves: {finance}"
+    );
+    assert!(
+        ss.users().iter().any(|u| u["username"] == "ana.alves"),
+        "ana.alves (still declared) was deleted"
+    );
+    verify_api_made(&ss, &made, &content, "after the changed copy");
+
+    // 5. Nothing declared: back to dump A, and Superset's own objects survive.
+    step("apply an empty directory + dump B");
+    let out = apply(&empty_dir, &["--allow-empty-kinds"]);
+    eprintln!("{out}");
+    let dump_b = dump(&url);
+    assert!(
+        dump_a == dump_b,
+        "the metadata DB after pruning everything differs from before steward applied ({} vs {} rows):{}",
+        dump_a.len(),
+        dump_b.len(),
+        dump_diff(&dump_a, &dump_b)
+    );
+    // Nothing either organisation declared is left (dump B == A says the same, row by row).
+    let role_names: BTreeSet<String> = ss.roles().iter().map(|r| s(&r["name"])).collect();
+    let filters: BTreeSet<String> = ss.rls_filters().iter().map(|f| s(&f["name"])).collect();
+    let reports: BTreeSet<String> = ss
+        .list("/api/v1/report/", "name")
+        .iter()
+        .map(|r| s(&r["name"]))
+        .collect();
+    let users: BTreeSet<String> = ss.users().iter().map(|u| s(&u["username"])).collect();
+    let groups: BTreeSet<String> = ss.groups().iter().map(|g| s(&g["name"])).collect();
+    for (kind, declared_names, found) in [
+        (
+            "role",
+            declared.roles.keys().collect::<BTreeSet<_>>(),
+            &role_names,
+        ),
+        ("RLS filter", declared.rls.keys().collect(), &filters),
+        ("schedule", declared.schedules.keys().collect(), &reports),
+        ("user", declared.users.keys().collect(), &users),
+        ("group", declared.groups.keys().collect(), &groups),
+    ] {
+        let left: Vec<_> = declared_names
+            .into_iter()
+            .filter(|n| found.contains(*n))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "{kind}(s) still in Superset after pruning everything: {left:?}; all: {found:?}"
+        );
+    }
+    verify_api_made(&ss, &made, &content, "after pruning everything");
+
+    // 6. Row-level security as Superset enforces it, for users steward made.
+    step("apply examples/org again + RLS through chart data");
+    apply(&org, &[]);
+    let user_ids: BTreeMap<String, i64> = ss
+        .users()
+        .iter()
+        .map(|u| (s(&u["username"]), u["id"].as_i64().unwrap()))
+        .collect();
+    let invoices = content.chart_datasets["Revenue by region"];
+    assert_eq!(
+        content.dataset_ids.get(&invoices).map(String::as_str),
+        Some("warehouse.finance.invoices"),
+        "dataset of the chart Revenue by region"
+    );
+    let payments = content.dataset("warehouse.finance.payments").0;
+    let opportunities = content.dataset("warehouse.sales.opportunities").0;
+    let admin = env("STEWARD_TEST_SUPERSET_ADMIN");
+    // Superset renders Jinja in RLS clauses only with the ENABLE_TEMPLATE_PROCESSING feature
+    // flag; otherwise the clause reaches the SQL verbatim.
+    let config = std::fs::read_to_string(env("STEWARD_TEST_SUPERSET_CONFIG")).unwrap_or_default();
+    let templating = config.lines().any(|l| {
+        l.contains("\"ENABLE_TEMPLATE_PROCESSING\": True") && !l.trim_start().starts_with('#')
+    });
+    let render = |clause: &str, user: &str| {
+        if templating {
+            clause.replace("{{ current_username() }}", user)
+        } else {
+            clause.to_owned()
+        }
+    };
+    let probes: [Probe; 8] = [
+        (
+            "ana.alves",
+            invoices,
+            "role through a group",
+            Some("region = 'EU'"),
+            Some("region = 'US'"),
+        ),
+        (
+            "dmitri.brandt",
+            invoices,
+            "group + direct role",
+            Some("region = 'US'"),
+            None,
+        ),
+        (
+            "svc-finance-reports",
+            invoices,
+            "direct role only",
+            Some("period_status = 'closed'"),
+            Some("region = 'EU'"),
+        ),
+        (
+            "ana.alves",
+            payments,
+            "Base filter for non-holders",
+            Some("confidential = false"),
+            None,
+        ),
+        (
+            "ines.iyer",
+            payments,
+            "Base exemption through a group",
+            None,
+            Some("confidential = false"),
+        ),
+        (
+            "ben.chen",
+            opportunities,
+            "Jinja, through a group",
+            Some("account_owner = '{{ current_username() }}'"),
+            None,
+        ),
+        (
+            "greta.dubois",
+            opportunities,
+            "Jinja, group + direct",
+            Some("team_lead = '{{ current_username() }}'"),
+            None,
+        ),
+        (
+            &admin,
+            invoices,
+            "admin holds none of the roles",
+            None,
+            Some("region = 'EU'"),
+        ),
+    ];
+    for (user, dataset, case, must, must_not) in probes {
+        let id = *user_ids
+            .get(user)
+            .unwrap_or_else(|| panic!("user {user} not in Superset: {:?}", user_ids.keys()));
+        let sql = ss.query_sql(&mint_token(id), dataset, user);
+        let dataset_name = &content.dataset_ids[&dataset];
+        // Which filters apply, from the manifests: Regular ones of a role the user holds
+        // (directly or through a group), Base ones of no role the user holds.
+        let held = if user == admin {
+            BTreeSet::from(["Admin".to_owned()])
+        } else {
+            declared.roles_of(user)
+        };
+        for (name, spec) in &declared.rls {
+            if !str_set(&spec["datasets"]).contains(dataset_name) {
+                continue;
+            }
+            let holds = !str_set(&spec["roles"]).is_disjoint(&held);
+            let applies = if spec["filterType"] == "Base" {
+                !holds
+            } else {
+                holds
+            };
+            let clause = render(&s(&spec["clause"]), user);
+            let shown = sql.contains(&format!("({clause})"));
+            assert_eq!(
+                shown,
+                applies,
+                "{user} on {dataset_name} ({case}; holds {held:?}): RLS filter {name:?} with clause ({clause}) should {}be in the SQL:\n{sql}",
+                if applies { "" } else { "not " }
+            );
+        }
+        if let Some(clause) = must {
+            let clause = render(clause, user);
+            assert!(
+                sql.contains(&format!("({clause})")),
+                "{user} on {dataset_name} ({case}): expected ({clause}) in:\n{sql}"
+            );
+        }
+        if let Some(clause) = must_not {
+            assert!(
+                !sql.contains(clause),
+                "{user} on {dataset_name} ({case}): did not expect {clause} in:\n{sql}"
+            );
+        }
+    }
+
+    // 7. Users who used Superset can still be pruned: Superset's own user deletion
+    //    (`DELETE /api/v1/security/users/<id>`) removes their `logs` rows with them.
+    step("prune users who made requests");
+    let logged = psql(
+        &url,
+        &format!(
+            "SELECT count(*) FROM logs WHERE user_id IN ({})",
+            ["ana.alves", "svc-finance-reports"]
+                .map(|u| user_ids[u].to_string())
+                .join(",")
+        ),
+    );
+    assert_ne!(
+        logged.trim(),
+        "0",
+        "the chart-data requests left no log rows"
+    );
+    let out = steward(&[
+        "apply",
+        &empty_dir,
+        "--database",
+        &url,
+        "--allow-empty-kinds",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "pruning everything after steward's users made requests (their rows in Superset's `logs` \
+         table refer to them) should succeed like Superset's own user deletion does\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left: Vec<String> = ss
+        .users()
+        .iter()
+        .map(|u| s(&u["username"]))
+        .filter(|u| declared.users.contains_key(u))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "users left after pruning everything: {left:?}"
+    );
+
+    step("done");
+    assert!(
+        start.elapsed() < Duration::from_secs(120),
+        "the end-to-end test took {:?}",
+        start.elapsed()
+    );
+}

@@ -5,7 +5,7 @@
 use crate::diagnostic;
 use crate::model::State;
 use crate::plan::desired::{existing_names, resolve};
-use crate::plan::{Plan, PlanOptions, plan};
+use crate::plan::{Plan, PlanOptions, absorb_superset_rewrites, plan};
 use crate::spec::load::LoadedSet;
 use crate::store::{Observed, StoreError, Tx, read_observed};
 use crate::validation::finish_against;
@@ -36,12 +36,13 @@ pub async fn plan_pass(
     mut set: LoadedSet,
     options: &PlanOptions,
 ) -> Result<Planned, StoreError> {
-    let observed = read_observed(tx).await?;
+    let mut observed = read_observed(tx).await?;
     let existing = existing_names(&observed.state, &observed.ledger, &options.manager);
     finish_against(&mut set, &existing);
     let (desired, found) = resolve(&set, &observed.catalog, &observed.state);
     set.diagnostics.extend(found);
     diagnostic::sort(&mut set.diagnostics);
+    absorb_superset_rewrites(&desired, &mut observed.state);
     let plan = if set.has_errors() {
         Plan::default()
     } else {

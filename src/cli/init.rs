@@ -3,12 +3,26 @@
 
 use super::EXIT_OK;
 use super::database::{DatabaseArgs, block_on, store_failure};
+use crate::generate::OrgSize;
 use crate::store::bootstrap::{Bootstrap, ensure_superset};
 use crate::store::demo::{DemoContent, seed};
 use crate::store::migrate::migrate;
 use crate::store::{Store, StoreError};
 
-pub(super) fn run(database: &DatabaseArgs, demo: bool) -> anyhow::Result<u8> {
+/// Which demo content to seed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoSet {
+    /// The content `examples/` refers to.
+    Examples,
+    /// The content a generated organisation refers to.
+    Org,
+}
+
+pub(super) fn run(
+    database: &DatabaseArgs,
+    demo: Option<DemoSet>,
+    scale: f64,
+) -> anyhow::Result<u8> {
     block_on(async {
         let url = database.url();
         let store = match Store::connect(&url, true).await {
@@ -26,8 +40,12 @@ pub(super) fn run(database: &DatabaseArgs, demo: bool) -> anyhow::Result<u8> {
             if !migrated.is_empty() {
                 println!("ran steward migrations {migrated:?}");
             }
-            if demo {
-                let seeded = seed(&mut tx, &DemoContent::examples()).await?;
+            if let Some(set) = demo {
+                let content = match set {
+                    DemoSet::Examples => DemoContent::examples(),
+                    DemoSet::Org => DemoContent::organisation(&OrgSize::scaled(scale).content),
+                };
+                let seeded = seed(&mut tx, &content).await?;
                 println!(
                     "demo content: {} database(s), {} dataset(s), {} chart(s), {} dashboard(s) created",
                     seeded.databases, seeded.datasets, seeded.charts, seeded.dashboards

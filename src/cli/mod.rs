@@ -76,9 +76,13 @@ enum Command {
     Init {
         #[command(flatten)]
         database: database::DatabaseArgs,
-        /// Seed the database, datasets, charts and dashboards that `examples/` refers to.
-        #[arg(long)]
-        demo: bool,
+        /// Seed Superset content: `examples` (what `examples/` refers to) or `org` (what
+        /// `steward generate --scale F` refers to).
+        #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "examples")]
+        demo: Option<init::DemoSet>,
+        /// Size of the `org` content relative to org-10k.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
     },
     /// Print the CustomResourceDefinitions, or write one file per CRD into a directory.
     Crds {
@@ -127,7 +131,11 @@ pub fn run() -> ExitCode {
             plan,
             verbose,
         } => reconcile::apply(&paths, &database, &plan, verbose),
-        Command::Init { database, demo } => init::run(&database, demo),
+        Command::Init {
+            database,
+            demo,
+            scale,
+        } => init::run(&database, demo, scale),
         Command::Crds { out } => crds::run(out.as_deref()),
         Command::Generate { out, seed, scale } => generate::run(&out, seed, scale),
     };

@@ -274,6 +274,8 @@ struct Backend {
     apply_links: usize,
     apply_rss_kb: u64,
     noop_diff: Stats,
+    cold_noop_diff: Stats,
+    cold_change_diff: Stats,
     noop_diff_rss_kb: u64,
     noop_apply_wall: f64,
     noop_writes: String,
@@ -301,9 +303,16 @@ struct Run {
     rss_kb: u64,
 }
 
+/// Runs with the manifest cache disabled while set (to show cold parses next to warm ones).
+static CACHE_OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn steward(args: &[&str]) -> Run {
     let start = Instant::now();
-    let out = Command::new(TIME)
+    let mut command = Command::new(TIME);
+    if CACHE_OFF.load(std::sync::atomic::Ordering::Relaxed) {
+        command.env("STEWARD_MANIFEST_CACHE", "off");
+    }
+    let out = command
         .arg("-v")
         .arg(STEWARD)
         .args(args)
@@ -444,8 +453,37 @@ fn bench_binary<D: Db>(
         b.noop_writes
     );
 
-    for _ in 0..RUNS {
+    // The same two plans with the manifest cache off: every file parsed and checked again.
+    CACHE_OFF.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut cold_noop = Stats(Vec::new());
+    let mut cold_change = Stats(Vec::new());
+    for _ in 0..3 {
+        let run = steward(&["diff", &tree_s, "--database", &url]);
+        expect_code(&run, 0, "no-op steward diff, cache off");
+        cold_noop.push(run.wall);
         let run = steward(&["diff", &changed_s, "--database", &url]);
+        expect_code(&run, 2, "steward diff after ~1 % changes, cache off");
+        cold_change.push(run.wall);
+    }
+    CACHE_OFF.store(false, std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "  [{}] manifest cache off: no-op diff {} | ~1 % diff {}",
+        b.name,
+        fmt_stats(&cold_noop),
+        fmt_stats(&cold_change)
+    );
+    b.cold_noop_diff = cold_noop;
+    b.cold_change_diff = cold_change;
+
+    for i in 0..RUNS {
+        let run = steward(&["diff", &changed_s, "--database", &url]);
+        if i == 0 {
+            println!(
+                "  [{}] first ~1 % diff (changed files not yet cached): {:.3} s",
+                b.name,
+                run.wall.as_secs_f64()
+            );
+        }
         expect_code(
             &run,
             2,

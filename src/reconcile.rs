@@ -33,10 +33,27 @@ impl Planned {
 /// Reads the observed state in `tx` and plans `set` against it.
 pub async fn plan_pass(
     tx: &mut Tx,
-    mut set: LoadedSet,
+    set: LoadedSet,
     options: &PlanOptions,
 ) -> Result<Planned, StoreError> {
-    let mut observed = read_observed(tx).await?;
+    let observed = read_observed(tx).await?;
+    Ok(plan_against(set, observed, options))
+}
+
+/// Reads the observed state in `tx` while `loading` finishes (the manifests are parsed on
+/// another thread), then plans.
+pub async fn plan_pass_while_loading(
+    tx: &mut Tx,
+    loading: tokio::task::JoinHandle<LoadedSet>,
+    options: &PlanOptions,
+) -> Result<Planned, StoreError> {
+    let observed = read_observed(tx).await?;
+    let set = loading.await.expect("manifest loading does not panic");
+    Ok(plan_against(set, observed, options))
+}
+
+/// Plans `set` against an observed state already read.
+pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOptions) -> Planned {
     let existing = existing_names(&observed.state, &observed.ledger, &options.manager);
     finish_against(&mut set, &existing);
     let (desired, found) = resolve(&set, &observed.catalog, &observed.state);
@@ -48,10 +65,10 @@ pub async fn plan_pass(
     } else {
         plan(&desired, &observed.state, &observed.ledger, options)
     };
-    Ok(Planned {
+    Planned {
         set,
         observed,
         desired,
         plan,
-    })
+    }
 }

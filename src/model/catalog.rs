@@ -3,7 +3,7 @@
 //! state is resolved against them (a dataset reference becomes its permission pair, a chart name
 //! its uuid).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -92,23 +92,31 @@ impl Catalog {
         format!("[{name}].(id:{id})")
     }
 
-    /// The `schema_access` view menu of a schema, as this Superset names it: `[db].[schema]`,
-    /// or `[db].[catalog].[schema]` on databases with catalogs (PostgreSQL since Superset 4.1).
-    pub fn schema_view(&self, database: &str, schema: &str) -> Option<String> {
-        let plain = format!("[{database}].[{schema}]");
-        let prefix = format!("[{database}].[");
-        let suffix = format!("].[{schema}]");
-        self.permissions
+    /// Every `schema_access` view menu by `(database, schema)`, as this Superset names them:
+    /// `[db].[schema]`, or `[db].[catalog].[schema]` on databases with catalogs (PostgreSQL
+    /// since Superset 4.1).
+    pub fn schema_views(&self) -> HashMap<(String, String), String> {
+        let mut views = HashMap::new();
+        for pair in self
+            .permissions
             .iter()
             .filter(|p| p.permission == "schema_access")
-            .map(|p| p.view.as_str())
-            .find(|view| {
-                *view == plain
-                    || (view.starts_with(&prefix)
-                        && view.ends_with(&suffix)
-                        && view.matches("].[").count() == 2)
-            })
-            .map(str::to_owned)
+        {
+            let parts: Vec<&str> = pair
+                .view
+                .strip_prefix('[')
+                .and_then(|v| v.strip_suffix(']'))
+                .map(|v| v.split("].[").collect())
+                .unwrap_or_default();
+            let (database, schema) = match parts.as_slice() {
+                [database, schema] | [database, _, schema] => (*database, *schema),
+                _ => continue,
+            };
+            views
+                .entry((database.to_owned(), schema.to_owned()))
+                .or_insert_with(|| pair.view.clone());
+        }
+        views
     }
 
     /// The `datasource_access` view menu of a dataset.

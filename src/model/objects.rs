@@ -121,14 +121,14 @@ impl Recipient {
 /// Keeps scheme and host of a URL, hides the rest.
 pub fn redact_url(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = host.rsplit('@').next().unwrap_or_default();
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
     let prefix = if scheme.is_empty() {
         String::new()
     } else {
         format!("{scheme}://")
     };
-    if host.len() == rest.len() {
+    if authority.len() == rest.len() {
         format!("{prefix}{host}")
     } else {
         format!("{prefix}{host}/…")

@@ -174,6 +174,10 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
                 });
                 continue;
             };
+            let managed_here = entry.is_some_and(|e| e.manager == options.manager);
+            if managed_here && have == want {
+                continue;
+            }
             let fields = field_changes(Some(have), Some(want));
             let action = match entry {
                 Some(e) if e.manager == options.manager => Action::Update,

@@ -3,7 +3,7 @@
 //! and dashboard references become natural keys, defaults become explicit values. Everything
 //! that does not resolve is reported, with its location, and nothing is guessed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::diagnostic::{Code, Diagnostic, closest};
 use crate::model::{
@@ -38,6 +38,7 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
     let mut resolver = Resolver {
         set,
         catalog,
+        schema_views: catalog.schema_views(),
         found: Vec::new(),
     };
     let mut state = State::default();
@@ -235,6 +236,8 @@ pub fn recipients(spec: &Recipients) -> BTreeSet<Recipient> {
 struct Resolver<'a> {
     set: &'a LoadedSet,
     catalog: &'a Catalog,
+    /// `schema_access` view menus by `(database, schema)`.
+    schema_views: HashMap<(String, String), String>,
     found: Vec<Diagnostic>,
 }
 
@@ -340,8 +343,11 @@ impl Resolver<'_> {
                     );
                     continue;
                 }
-                match self.catalog.schema_view(&schema.database, &schema.schema) {
-                    Some(view) => pairs.push((field, PermissionPair::new("schema_access", view))),
+                let view = self
+                    .schema_views
+                    .get(&(schema.database.clone(), schema.schema.clone()));
+                match view {
+                    Some(view) => pairs.push((field, PermissionPair::new("schema_access", view.clone()))),
                     None => self.missing(
                         index,
                         &field,

@@ -108,9 +108,16 @@ fn concurrent_applies_end_as_one_tree() {
                         .unwrap()
                 })
                 .collect();
+            // Collect both outputs at once: a full pipe must not stall the apply holding the lock.
+            let outputs: Vec<std::process::Output> = children
+                .into_iter()
+                .map(|child| std::thread::spawn(move || child.wait_with_output().unwrap()))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(|handle| handle.join().unwrap())
+                .collect();
             let mut waited = 0;
-            for child in children {
-                let out = child.wait_with_output().unwrap();
+            for out in outputs {
                 let stderr = String::from_utf8_lossy(&out.stderr);
                 assert_eq!(
                     out.status.code(),

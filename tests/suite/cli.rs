@@ -90,3 +90,44 @@ fn crds_command_prints_every_crd() {
     assert_eq!(docs.len(), 6);
     assert!(docs.iter().all(|d| d["kind"] == "CustomResourceDefinition"));
 }
+
+#[test]
+fn manifest_cache_gives_the_same_results_and_positions() {
+    let cache = tempfile::tempdir().unwrap();
+    let run = |path: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_steward"))
+            .args(["validate", path])
+            .env("STEWARD_MANIFEST_CACHE", cache.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Errors found after loading (references) point at the same place whether the file was
+    // parsed now or came from the cache.
+    let file = repo_path("examples/invalid/unresolved-reference.yaml");
+    let first = run(&file);
+    assert_eq!(first.0, Some(1));
+    assert!(
+        std::fs::read_dir(cache.path()).unwrap().count() > 0,
+        "a file without load errors is cached"
+    );
+    assert_eq!(run(&file), first);
+    assert!(
+        first.1.contains("unresolved-reference.yaml")
+            || first.2.contains("unresolved-reference.yaml:"),
+        "{first:?}"
+    );
+    let examples = repo_path("examples");
+    let (code, stdout, _) = run(&examples);
+    assert_eq!(code, Some(0));
+    assert_eq!(run(&examples).1, stdout);
+    // A file with load errors is never cached: its errors come back every time.
+    let broken = repo_path("examples/invalid/unknown-field.yaml");
+    let before = std::fs::read_dir(cache.path()).unwrap().count();
+    assert_eq!(run(&broken), run(&broken));
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), before);
+}

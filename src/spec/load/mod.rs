@@ -2,16 +2,19 @@
 //! against each kind's strict schema and CEL rules → typed resources, each remembering where it
 //! came from so later checks can point at file:line:column.
 
+mod cache;
+mod fast_yaml;
 mod schema_check;
 pub mod source;
 pub mod yaml_tree;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::diagnostic::{Code, Diagnostic, SourceLocation, closest};
 use crate::spec::kinds::object_id;
 use crate::spec::{API_GROUP, API_GROUP_VERSION, Kind, Resource};
 
+pub use cache::Place;
 pub use source::{IGNORE_FILE, SourceFile, read_sources};
 pub use yaml_tree::{Node, NodeValue, PathStep, Position, display_path, parse_path};
 
@@ -22,8 +25,41 @@ pub struct LoadedObject {
     pub resource: Resource,
     /// Index of its source in [`LoadedSet::sources`].
     pub source: usize,
-    /// Its YAML node, for positions of fields.
-    pub node: Arc<Node>,
+    /// Where it stands in that source.
+    pub place: cache::Place,
+    /// Its YAML node, for positions of fields: kept from parsing, or parsed again from the
+    /// source when the object came from the manifest cache and a position is needed.
+    pub node: OnceLock<Arc<Node>>,
+}
+
+impl LoadedObject {
+    /// The object's YAML node.
+    pub fn node(&self, sources: &[SourceFile]) -> &Node {
+        self.node.get_or_init(|| {
+            let documents = parse_yaml(&sources[self.source].text).unwrap_or_default();
+            let document = documents.into_iter().nth(self.place.document);
+            let node = match (document, self.place.item) {
+                (Some(document), Some(item)) => match document.get("items").map(|n| &n.value) {
+                    Some(NodeValue::Seq(items)) => items.get(item).cloned(),
+                    _ => None,
+                },
+                (document, _) => document,
+            };
+            Arc::new(node.unwrap_or(Node {
+                position: Position { line: 1, column: 1 },
+                value: NodeValue::Null,
+            }))
+        })
+    }
+}
+
+/// Parses every YAML document of `text`: the fast path when it applies, else serde-saphyr (which
+/// also words the errors).
+fn parse_yaml(text: &str) -> Result<Vec<Node>, serde_saphyr::Error> {
+    match fast_yaml::parse_documents(text) {
+        Some(documents) => Ok(documents),
+        None => serde_saphyr::from_multiple_with_options(text, yaml_options()),
+    }
 }
 
 /// Everything read from a set of paths: the sources, the objects that passed the per-object
@@ -45,7 +81,7 @@ impl LoadedSet {
     /// the nearest enclosing node).
     pub fn location(&self, index: usize, path: &[PathStep]) -> SourceLocation {
         let object = &self.objects[index];
-        let (position, _) = object.node.locate(path);
+        let (position, _) = object.node(&self.sources).locate(path);
         self.source_location(object.source, position)
     }
 
@@ -142,25 +178,37 @@ fn yaml_options() -> serde_saphyr::Options {
 
 fn load_file(source: &SourceFile, index: usize) -> FileOutcome {
     let mut out = FileOutcome::default();
-    let documents: Vec<Node> =
-        match serde_saphyr::from_multiple_with_options(&source.text, yaml_options()) {
-            Ok(docs) => docs,
-            Err(e) => {
-                let location = e.location().map(|l| SourceLocation {
-                    file: source.name.clone(),
-                    line: l.line() as u32,
-                    column: l.column() as u32,
-                });
-                let message = yaml_error_message(&e);
-                out.diagnostics.push(
-                    Diagnostic::error(Code::YamlSyntax, format!("invalid YAML: {message}"))
-                        .at(location)
-                        .hint("fix the YAML syntax; nothing in this file was loaded"),
-                );
-                return out;
-            }
-        };
-    for document in documents {
+    if let Some((documents, objects)) = cache::lookup(&source.text) {
+        out.documents = documents;
+        out.objects = objects
+            .into_iter()
+            .map(|(resource, place)| LoadedObject {
+                resource,
+                source: index,
+                place,
+                node: OnceLock::new(),
+            })
+            .collect();
+        return out;
+    }
+    let documents: Vec<Node> = match parse_yaml(&source.text) {
+        Ok(docs) => docs,
+        Err(e) => {
+            let location = e.location().map(|l| SourceLocation {
+                file: source.name.clone(),
+                line: l.line() as u32,
+                column: l.column() as u32,
+            });
+            let message = yaml_error_message(&e);
+            out.diagnostics.push(
+                Diagnostic::error(Code::YamlSyntax, format!("invalid YAML: {message}"))
+                    .at(location)
+                    .hint("fix the YAML syntax; nothing in this file was loaded"),
+            );
+            return out;
+        }
+    };
+    for (number, document) in documents.into_iter().enumerate() {
         if document.value == NodeValue::Null {
             continue;
         }
@@ -168,8 +216,12 @@ fn load_file(source: &SourceFile, index: usize) -> FileOutcome {
         if is_list {
             match document.get("items").map(|n| &n.value) {
                 Some(NodeValue::Seq(items)) => {
-                    for item in items {
-                        load_object(&mut out, source, index, item.clone());
+                    for (item, node) in items.iter().enumerate() {
+                        let place = cache::Place {
+                            document: number,
+                            item: Some(item),
+                        };
+                        load_object(&mut out, source, index, place, node.clone());
                     }
                 }
                 _ => out.diagnostics.push(
@@ -182,8 +234,16 @@ fn load_file(source: &SourceFile, index: usize) -> FileOutcome {
                 ),
             }
         } else {
-            load_object(&mut out, source, index, document);
+            let place = cache::Place {
+                document: number,
+                item: None,
+            };
+            load_object(&mut out, source, index, place, document);
         }
+    }
+    if out.diagnostics.is_empty() {
+        let objects: Vec<_> = out.objects.iter().map(|o| (&o.resource, o.place)).collect();
+        cache::store(&source.text, out.documents, &objects);
     }
     out
 }
@@ -207,7 +267,13 @@ fn location_of(source: &SourceFile, position: Position) -> SourceLocation {
     }
 }
 
-fn load_object(out: &mut FileOutcome, source: &SourceFile, index: usize, node: Node) {
+fn load_object(
+    out: &mut FileOutcome,
+    source: &SourceFile,
+    index: usize,
+    place: cache::Place,
+    node: Node,
+) {
     out.documents += 1;
     let here = |path: &[PathStep]| location_of(source, node.locate(path).0);
     if !matches!(node.value, NodeValue::Map(_)) {
@@ -325,7 +391,8 @@ fn load_object(out: &mut FileOutcome, source: &SourceFile, index: usize, node: N
         Ok(resource) => out.objects.push(LoadedObject {
             resource,
             source: index,
-            node: Arc::new(node),
+            place,
+            node: OnceLock::from(Arc::new(node)),
         }),
         Err(e) => out.diagnostics.push(
             Diagnostic::error(Code::WrongType, format!("cannot read {kind}: {e}"))

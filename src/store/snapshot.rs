@@ -136,11 +136,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         );
     }
     for r in tx
-        .fetch(
-            "SELECT role_id, permission_view_id FROM ab_permission_view_role",
-            &[],
-            &[Ty::Int, Ty::Int],
-        )
+        .fetch_pairs("ab_permission_view_role", "role_id", "permission_view_id")
         .await?
     {
         let (Some(role), Some(pair)) = (
@@ -180,14 +176,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
             },
         );
     }
-    for r in tx
-        .fetch(
-            "SELECT user_id, role_id FROM ab_user_role",
-            &[],
-            &[Ty::Int, Ty::Int],
-        )
-        .await?
-    {
+    for r in tx.fetch_pairs("ab_user_role", "user_id", "role_id").await? {
         let (Some(user), Some(role)) = (
             r[0].as_int().and_then(|id| usernames.get(&id)),
             r[1].as_int().and_then(|id| role_names.get(&id)),
@@ -225,11 +214,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         );
     }
     for r in tx
-        .fetch(
-            "SELECT group_id, role_id FROM ab_group_role",
-            &[],
-            &[Ty::Int, Ty::Int],
-        )
+        .fetch_pairs("ab_group_role", "group_id", "role_id")
         .await?
     {
         let (Some(group), Some(role)) = (
@@ -243,11 +228,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         }
     }
     for r in tx
-        .fetch(
-            "SELECT group_id, user_id FROM ab_user_group",
-            &[],
-            &[Ty::Int, Ty::Int],
-        )
+        .fetch_pairs("ab_user_group", "group_id", "user_id")
         .await?
     {
         let (Some(group), Some(user)) = (
@@ -372,11 +353,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         );
     }
     for r in tx
-        .fetch(
-            "SELECT rls_filter_id, role_id FROM rls_filter_roles",
-            &[],
-            &[Ty::Int, Ty::Int],
-        )
+        .fetch_pairs("rls_filter_roles", "rls_filter_id", "role_id")
         .await?
     {
         let (Some(filter), Some(role)) = (
@@ -390,11 +367,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         }
     }
     for r in tx
-        .fetch(
-            "SELECT rls_filter_id, table_id FROM rls_filter_tables",
-            &[],
-            &[Ty::Int, Ty::Int],
-        )
+        .fetch_pairs("rls_filter_tables", "rls_filter_id", "table_id")
         .await?
     {
         let (Some(filter), Some(dataset)) = (
@@ -493,11 +466,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         }
     }
     for r in tx
-        .fetch(
-            "SELECT report_schedule_id, user_id FROM report_schedule_user",
-            &[],
-            &[Ty::Int, Ty::Int],
-        )
+        .fetch_pairs("report_schedule_user", "report_schedule_id", "user_id")
         .await?
     {
         let (Some(key), Some(user)) = (

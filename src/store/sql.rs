@@ -218,6 +218,37 @@ impl Tx {
         }
     }
 
+    /// Every `(a, b)` pair of a link table, as two-integer rows. The database aggregates the
+    /// `b`s of each `a` into one text value, so a 37,000-row table crosses the driver as about
+    /// a thousand rows (per-row cost dominates reads, notably in sqlx's SQLite driver).
+    pub async fn fetch_pairs(
+        &mut self,
+        table: &str,
+        a: &str,
+        b: &str,
+    ) -> Result<Vec<Row>, StoreError> {
+        let aggregate = match self.dialect() {
+            Dialect::Sqlite => format!("group_concat({b}, ',')"),
+            Dialect::Postgres => format!("string_agg(CAST({b} AS TEXT), ',')"),
+        };
+        let sql = format!(
+            "SELECT {a}, {aggregate} FROM {table} WHERE {a} IS NOT NULL AND {b} IS NOT NULL GROUP BY {a}"
+        );
+        let grouped = self.fetch(&sql, &[], &[Ty::Int, Ty::Text]).await?;
+        let mut rows = Vec::new();
+        for group in grouped {
+            let Some(first) = group[0].as_int() else {
+                continue;
+            };
+            for second in group[1].as_str().unwrap_or_default().split(',') {
+                if let Ok(second) = second.parse::<i64>() {
+                    rows.push(vec![Value::int(first), Value::int(second)]);
+                }
+            }
+        }
+        Ok(rows)
+    }
+
     /// Inserts `rows` into `table`, many rows per statement.
     pub async fn insert_rows(
         &mut self,

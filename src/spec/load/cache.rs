@@ -11,7 +11,10 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
-use crate::spec::{Kind, Resource};
+use crate::spec::{
+    ReportConfiguration, ReportSchedule, Resource, RowLevelSecurityFilter, SupersetGroup,
+    SupersetRole, SupersetUser,
+};
 
 /// Where one object stood in its file, to find its YAML again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,17 +25,46 @@ pub struct Place {
     pub item: Option<usize>,
 }
 
+/// One object as stored: the kind first, so it deserializes straight into its type.
 #[derive(Serialize, Deserialize)]
-struct CachedObject {
-    kind: String,
-    place: Place,
-    object: serde_json::Value,
+#[serde(tag = "kind", content = "object")]
+enum Cached {
+    SupersetUser(SupersetUser),
+    SupersetRole(SupersetRole),
+    SupersetGroup(SupersetGroup),
+    RowLevelSecurityFilter(RowLevelSecurityFilter),
+    ReportSchedule(Box<ReportSchedule>),
+    ReportConfiguration(ReportConfiguration),
+}
+
+impl Cached {
+    fn of(resource: &Resource) -> Cached {
+        match resource.clone() {
+            Resource::User(r) => Cached::SupersetUser(r),
+            Resource::Role(r) => Cached::SupersetRole(r),
+            Resource::Group(r) => Cached::SupersetGroup(r),
+            Resource::Rls(r) => Cached::RowLevelSecurityFilter(r),
+            Resource::Schedule(r) => Cached::ReportSchedule(r),
+            Resource::Config(r) => Cached::ReportConfiguration(r),
+        }
+    }
+
+    fn into_resource(self) -> Resource {
+        match self {
+            Cached::SupersetUser(r) => Resource::User(r),
+            Cached::SupersetRole(r) => Resource::Role(r),
+            Cached::SupersetGroup(r) => Resource::Group(r),
+            Cached::RowLevelSecurityFilter(r) => Resource::Rls(r),
+            Cached::ReportSchedule(r) => Resource::Schedule(r),
+            Cached::ReportConfiguration(r) => Resource::Config(r),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
 struct CachedFile {
     documents: usize,
-    objects: Vec<CachedObject>,
+    objects: Vec<(Place, Cached)>,
 }
 
 fn directory() -> Option<&'static PathBuf> {
@@ -89,11 +121,8 @@ pub fn lookup(text: &str) -> Option<(usize, Vec<(Resource, Place)>)> {
     let objects = file
         .objects
         .into_iter()
-        .map(|o| {
-            let kind = Kind::parse(&o.kind)?;
-            Some((Resource::from_json(kind, o.object).ok()?, o.place))
-        })
-        .collect::<Option<Vec<_>>>()?;
+        .map(|(place, cached)| (cached.into_resource(), place))
+        .collect();
     Some((file.documents, objects))
 }
 
@@ -105,13 +134,7 @@ pub fn store(text: &str, documents: usize, objects: &[(&Resource, Place)]) {
         documents,
         objects: objects
             .iter()
-            .filter_map(|(resource, place)| {
-                Some(CachedObject {
-                    kind: resource.kind().as_str().to_owned(),
-                    place: *place,
-                    object: serde_json::to_value(resource).ok()?,
-                })
-            })
+            .map(|(resource, place)| (*place, Cached::of(resource)))
             .collect(),
     };
     let Ok(json) = serde_json::to_vec(&file) else {

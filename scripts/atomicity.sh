@@ -11,4 +11,4 @@ if [[ -z ${STEWARD_TEST_PG_URL:-} ]]; then
   source "${STEWARD_SERVICES_DIR:-/tmp/steward-services}/env"
 fi
 STEWARD_ATOMICITY_TRIALS=${STEWARD_ATOMICITY_TRIALS:-100} \
-  cargo test --release --locked --test suite atomicity -- --nocapture --test-threads=1
+  cargo test --locked --test suite atomicity::sigkill -- --nocapture

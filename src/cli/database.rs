@@ -28,7 +28,22 @@ impl DatabaseArgs {
     }
 }
 
-/// What a plan may do (shared by `diff` and `apply`, so a diff predicts its apply).
+/// The arguments of `diff` and `apply` (the same, so a diff predicts its apply).
+#[derive(Args, Debug, Clone)]
+pub struct ReconcileArgs {
+    /// Files or directories (recursive *.yaml / *.yml; `-` reads standard input).
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Also list every field of created and deleted objects.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// What a plan may do.
 #[derive(Args, Debug, Clone)]
 pub struct PlanArgs {
     /// Do not delete managed objects that left the declared state.

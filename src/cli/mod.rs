@@ -44,33 +44,11 @@ enum Command {
     },
     /// Show what `apply` would change in Superset. Exit 0 no changes, 2 changes, 1 invalid, 3
     /// database unreachable.
-    Diff {
-        /// Files or directories (recursive *.yaml / *.yml; `-` reads standard input).
-        #[arg(required = true)]
-        paths: Vec<String>,
-        #[command(flatten)]
-        database: database::DatabaseArgs,
-        #[command(flatten)]
-        plan: database::PlanArgs,
-        /// Also list every field of created and deleted objects.
-        #[arg(long, short)]
-        verbose: bool,
-    },
+    Diff(database::ReconcileArgs),
     /// Make Superset match the manifests: plan, print, and write the plan in one transaction
     /// (all or nothing) under a lock. Exit 0 applied or nothing to do, 1 invalid or refused, 3
     /// database unreachable.
-    Apply {
-        /// Files or directories (recursive *.yaml / *.yml; `-` reads standard input).
-        #[arg(required = true)]
-        paths: Vec<String>,
-        #[command(flatten)]
-        database: database::DatabaseArgs,
-        #[command(flatten)]
-        plan: database::PlanArgs,
-        /// Also list every field of created and deleted objects.
-        #[arg(long, short)]
-        verbose: bool,
-    },
+    Apply(database::ReconcileArgs),
     /// Prepare a metadata database: Superset's tables in a new SQLite file, steward's own
     /// migrations, and with --demo the Superset content the examples refer to.
     Init {
@@ -119,18 +97,8 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate { paths, output } => validate::run(&paths, output),
-        Command::Diff {
-            paths,
-            database,
-            plan,
-            verbose,
-        } => reconcile::diff(&paths, &database, &plan, verbose),
-        Command::Apply {
-            paths,
-            database,
-            plan,
-            verbose,
-        } => reconcile::apply(&paths, &database, &plan, verbose),
+        Command::Diff(args) => reconcile::diff(&args),
+        Command::Apply(args) => reconcile::apply(&args),
         Command::Init {
             database,
             demo,

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::database::{DatabaseArgs, PlanArgs, block_on, store_failure};
+use super::database::{PlanArgs, ReconcileArgs, block_on, store_failure};
 use super::{EXIT_CHANGES, EXIT_INVALID, EXIT_OK};
 use crate::diagnostic::render_text;
 use crate::plan::render_text as render_plan;
@@ -56,12 +56,14 @@ fn report_blockers(planned: &Planned) -> bool {
     true
 }
 
-pub(super) fn diff(
-    paths: &[String],
-    database: &DatabaseArgs,
-    args: &PlanArgs,
-    verbose: bool,
-) -> anyhow::Result<u8> {
+pub(super) fn diff(reconcile: &ReconcileArgs) -> anyhow::Result<u8> {
+    let ReconcileArgs {
+        paths,
+        database,
+        plan: args,
+        verbose,
+    } = reconcile;
+    let verbose = *verbose;
     block_on(async {
         let loading = load_in_background(paths);
         let store = match Store::connect(&database.url(), false).await {
@@ -93,12 +95,14 @@ pub(super) fn diff(
     })
 }
 
-pub(super) fn apply(
-    paths: &[String],
-    database: &DatabaseArgs,
-    args: &PlanArgs,
-    verbose: bool,
-) -> anyhow::Result<u8> {
+pub(super) fn apply(reconcile: &ReconcileArgs) -> anyhow::Result<u8> {
+    let ReconcileArgs {
+        paths,
+        database,
+        plan: args,
+        verbose,
+    } = reconcile;
+    let verbose = *verbose;
     let started = Instant::now();
     block_on(async {
         let loading = load_in_background(paths);

@@ -62,14 +62,16 @@ pub struct ScratchPg {
 impl ScratchPg {
     /// Creates one.
     pub fn new(label: &str) -> ScratchPg {
+        ScratchPg::from_template(label, &env("STEWARD_TEST_SUPERSET_TEMPLATE"))
+    }
+
+    /// A copy of database `template` (which must have no open connection).
+    pub fn from_template(label: &str, template: &str) -> ScratchPg {
         let n = SCRATCH.fetch_add(1, Ordering::SeqCst);
         let name = format!("t_{label}_{}_{n}", std::process::id());
         psql(
             &env("STEWARD_TEST_PG_URL"),
-            &format!(
-                "CREATE DATABASE {name} TEMPLATE {}",
-                env("STEWARD_TEST_SUPERSET_TEMPLATE")
-            ),
+            &format!("CREATE DATABASE {name} TEMPLATE {template}"),
         );
         let url = pg_url_for(&name);
         ScratchPg { name, url }
@@ -198,16 +200,7 @@ impl Db {
                 }
                 copy
             }
-            Db::Pg(source) => {
-                let n = SCRATCH.fetch_add(1, Ordering::SeqCst);
-                let name = format!("t_{label}_{}_{n}", std::process::id());
-                psql(
-                    &env("STEWARD_TEST_PG_URL"),
-                    &format!("CREATE DATABASE {name} TEMPLATE {}", source.name),
-                );
-                let url = pg_url_for(&name);
-                Db::Pg(ScratchPg { name, url })
-            }
+            Db::Pg(source) => Db::Pg(ScratchPg::from_template(label, &source.name)),
         }
     }
 

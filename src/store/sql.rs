@@ -1,6 +1,6 @@
 //! The two backends behind one small interface: a transaction on SQLite or PostgreSQL that runs
-//! statements written once, with `$n` placeholders, over typed values. Dialect differences
-//! (placeholders, id allocation, uuid text, catalogue introspection) live here and nowhere else.
+//! statements written once, with `$n` bind parameters, over typed values. Dialect differences
+//! (parameter syntax, id allocation, uuid text, catalogue introspection) live here and nowhere else.
 
 use std::borrow::Cow;
 
@@ -309,10 +309,10 @@ impl Tx {
     ) -> Result<u64, StoreError> {
         let mut deleted = 0;
         for chunk in ids.chunks(MAX_PARAMS) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let markers: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "DELETE FROM {table} WHERE {column} IN ({})",
-                placeholders.join(", ")
+                markers.join(", ")
             );
             let params: Vec<Value> = chunk.iter().map(|i| Value::int(*i)).collect();
             deleted += self.execute(&sql, &params).await?;

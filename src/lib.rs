@@ -15,4 +15,5 @@ pub mod reconcile;
 pub mod schedule;
 pub mod spec;
 pub mod store;
+pub mod superset_config;
 pub mod validation;

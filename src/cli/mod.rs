@@ -6,6 +6,7 @@ mod database;
 mod generate;
 mod init;
 mod reconcile;
+mod render_config;
 mod validate;
 
 pub use crds::crd_files;
@@ -62,6 +63,13 @@ enum Command {
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
     },
+    /// Print the `superset_config.py` lines (ALERT_MINIMUM_INTERVAL, REPORT_MINIMUM_INTERVAL,
+    /// ALERTS_ATTACH_REPORTS) equivalent to the declared ReportConfiguration, for Superset 6.1.
+    RenderConfig {
+        /// Files or directories (recursive *.yaml / *.yml; `-` reads standard input).
+        #[arg(required = true)]
+        paths: Vec<String>,
+    },
     /// Print the CustomResourceDefinitions, or write one file per CRD into a directory.
     Crds {
         /// Write `<name>.yaml` files and a kustomization.yaml into this directory.
@@ -104,6 +112,7 @@ pub fn run() -> ExitCode {
             demo,
             scale,
         } => init::run(&database, demo, scale),
+        Command::RenderConfig { paths } => render_config::run(&paths),
         Command::Crds { out } => crds::run(out.as_deref()),
         Command::Generate { out, seed, scale } => generate::run(&out, seed, scale),
     };

@@ -4,6 +4,7 @@
 
 mod addresses;
 mod content_refs;
+pub mod domains;
 mod duplicates;
 mod references;
 mod schedules;

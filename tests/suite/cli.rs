@@ -131,3 +131,28 @@ fn manifest_cache_gives_the_same_results_and_positions() {
     assert_eq!(run(&broken), run(&broken));
     assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), before);
 }
+
+#[test]
+fn render_config_prints_superset_settings() {
+    let out = steward(&["render-config", &repo_path("examples")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "ALERT_MINIMUM_INTERVAL = 300",
+        "REPORT_MINIMUM_INTERVAL = 3600",
+        "ALERTS_ATTACH_REPORTS = True",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line} missing from:\n{text}"
+        );
+    }
+    let none = steward(&["render-config", &repo_path("examples/org/roles.yaml")]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no ReportConfiguration is declared"));
+}

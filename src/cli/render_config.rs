@@ -1,0 +1,41 @@
+//! `steward render-config`: the `superset_config.py` lines for the declared
+//! `ReportConfiguration`.
+
+use super::{EXIT_INVALID, EXIT_OK};
+use crate::diagnostic::render_text;
+use crate::spec::Resource;
+use crate::validation::validate_paths;
+
+pub(super) fn run(paths: &[String]) -> anyhow::Result<u8> {
+    let set = validate_paths(paths);
+    for d in &set.diagnostics {
+        let line = d.location.as_ref().and_then(|l| set.source_line(l));
+        eprintln!("{}", render_text(d, line));
+    }
+    if set.has_errors() {
+        return Ok(EXIT_INVALID);
+    }
+    let configs: Vec<_> = set
+        .objects
+        .iter()
+        .filter_map(|o| match &o.resource {
+            Resource::Config(c) => Some((c, &set.sources[o.source].name, o.resource.display_id())),
+            _ => None,
+        })
+        .collect();
+    let Some((config, file, id)) = configs.first() else {
+        eprintln!(
+            "error: no ReportConfiguration is declared in {}",
+            paths.join(" ")
+        );
+        eprintln!(
+            "  = hint: declare one `kind: ReportConfiguration` (see examples/org/config.yaml)"
+        );
+        return Ok(EXIT_INVALID);
+    };
+    print!(
+        "{}",
+        crate::superset_config::render(&config.spec, &format!("{id} ({file})"))
+    );
+    Ok(EXIT_OK)
+}

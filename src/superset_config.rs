@@ -1,0 +1,106 @@
+//! The `superset_config.py` lines equivalent to a `ReportConfiguration`, for Superset 6.1, which
+//! reads alert/report settings only from its config file (SIP-209's `report_config` table is not
+//! read by 6.1). Settings 6.1 has no equivalent for are listed as comments: steward enforces them.
+
+use std::fmt::Write;
+
+use crate::spec::ReportConfigurationSpec;
+
+/// Superset 6.1 ignores minimum intervals below this many seconds.
+pub const SUPERSET_MINIMUM_HONOURED: i32 = 120;
+
+/// Renders the lines; `origin` says where the configuration came from.
+pub fn render(spec: &ReportConfigurationSpec, origin: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Alerts & Reports settings for Superset 6.1, rendered by steward from {origin}."
+    );
+    let _ = writeln!(
+        out,
+        "# Superset 6.1 reads these only from superset_config.py; restart Superset after changing them."
+    );
+    let interval = |out: &mut String, name: &str, value: Option<i32>| {
+        if let Some(seconds) = value {
+            let _ = writeln!(out, "{name} = {seconds}");
+            if seconds > 0 && seconds < SUPERSET_MINIMUM_HONOURED {
+                let _ = writeln!(
+                    out,
+                    "# note: Superset 6.1 ignores values below {SUPERSET_MINIMUM_HONOURED} s; steward still enforces {seconds} s exactly"
+                );
+            }
+        }
+    };
+    interval(
+        &mut out,
+        "ALERT_MINIMUM_INTERVAL",
+        spec.alert_minimum_interval_seconds,
+    );
+    interval(
+        &mut out,
+        "REPORT_MINIMUM_INTERVAL",
+        spec.report_minimum_interval_seconds,
+    );
+    if let Some(attach) = spec.alerts_attach_reports {
+        let _ = writeln!(
+            out,
+            "ALERTS_ATTACH_REPORTS = {}",
+            if attach { "True" } else { "False" }
+        );
+    }
+    let mut enforced = Vec::new();
+    if let Some(limit) = spec.limit_recipients_to_users {
+        enforced.push(format!("limit recipients to users: {limit}"));
+    }
+    if !spec.allowed_email_domains.is_empty() {
+        enforced.push(format!(
+            "allowed e-mail domains: {}",
+            spec.allowed_email_domains.join(", ")
+        ));
+    }
+    if let Some(required) = spec.require_run_as {
+        enforced.push(format!("require runAs: {required}"));
+    }
+    if let Some(allowed) = &spec.run_as_allowed {
+        enforced.push(format!(
+            "run as only users [{}] and members of groups [{}]",
+            allowed.users.join(", "),
+            allowed.groups.join(", ")
+        ));
+    }
+    if !enforced.is_empty() {
+        let _ = writeln!(
+            out,
+            "# No Superset 6.1 setting; `steward apply` writes them to SIP-209's report_config table:"
+        );
+        for line in enforced {
+            let _ = writeln!(out, "#   {line}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_superset_61_settings() {
+        let spec = ReportConfigurationSpec {
+            alerts_attach_reports: Some(false),
+            alert_minimum_interval_seconds: Some(60),
+            report_minimum_interval_seconds: Some(3600),
+            allowed_email_domains: vec!["example.com".into(), "*.corp.example.com".into()],
+            ..ReportConfigurationSpec::default()
+        };
+        let text = render(&spec, "ReportConfiguration/global (config.yaml)");
+        assert!(text.contains(
+            "\nALERT_MINIMUM_INTERVAL = 60\n# note: Superset 6.1 ignores values below 120 s"
+        ));
+        assert!(text.contains("\nREPORT_MINIMUM_INTERVAL = 3600\n"));
+        assert!(text.contains("\nALERTS_ATTACH_REPORTS = False\n"));
+        assert!(text.contains("#   allowed e-mail domains: example.com, *.corp.example.com"));
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(lines.len(), 3, "{text}");
+    }
+}

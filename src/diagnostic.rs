@@ -71,6 +71,8 @@ pub enum Code {
     BuiltinRole,
     /// A deletion guard stopped the plan.
     PruneGuard,
+    /// An RLS clause that is not exactly one SQL condition.
+    InvalidRlsClause,
 }
 
 impl Code {
@@ -103,6 +105,7 @@ impl Code {
             Code::Conflict => "conflict",
             Code::BuiltinRole => "builtin-role",
             Code::PruneGuard => "prune-guard",
+            Code::InvalidRlsClause => "invalid-rls-clause",
         }
     }
 }

@@ -7,6 +7,7 @@ mod content_refs;
 pub mod domains;
 mod duplicates;
 mod references;
+pub mod rls_clauses;
 mod schedules;
 
 use std::collections::BTreeSet;
@@ -41,6 +42,7 @@ pub fn check_declared_against(set: &LoadedSet, existing: &Existing) -> Vec<Diagn
     schedules::check(set, &mut found);
     addresses::check(set, &mut found);
     content_refs::check(set, &mut found);
+    rls_clauses::check(set, &mut found);
     found
 }
 

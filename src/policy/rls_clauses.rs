@@ -1,0 +1,245 @@
+//! RLS clauses: Superset pastes each clause, in parentheses, into the WHERE of every query on the
+//! filtered datasets, so a clause must be exactly one SQL boolean expression: no `;`, no comments
+//! (which would swallow the closing parenthesis), nothing that closes the parenthesis early
+//! (`1=1) OR (1=1`). Jinja is allowed only as calls of Superset's user macros
+//! (`{{ current_username() }}` …), which render to a value. Parsed with `sqlparser`.
+
+use sqlparser::dialect::{Dialect, GenericDialect};
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+
+use super::locate;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::spec::Resource;
+use crate::spec::load::LoadedSet;
+
+/// Superset's Jinja macros that render to a value about the current user or request.
+const MACROS: [&str; 8] = [
+    "current_username",
+    "current_user_id",
+    "current_user_email",
+    "current_user_roles",
+    "current_user_rls_rules",
+    "url_param",
+    "filter_values",
+    "get_filters",
+];
+
+/// What is wrong with a clause, and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClauseProblem {
+    /// The problem.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+fn problem(message: impl Into<String>, hint: impl Into<String>) -> ClauseProblem {
+    ClauseProblem {
+        message: message.into(),
+        hint: hint.into(),
+    }
+}
+
+/// Replaces each allowed `{{ macro(...) }}` by a plain value; refuses other Jinja.
+fn render_jinja(clause: &str) -> Result<String, ClauseProblem> {
+    if clause.contains("{%") || clause.contains("{#") {
+        return Err(problem(
+            "Jinja statements and comments (`{% … %}`, `{# … #}`) are not allowed in an RLS clause",
+            "use a macro expression such as `{{ current_username() }}`",
+        ));
+    }
+    let mut out = String::with_capacity(clause.len());
+    let mut rest = clause;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            return Err(problem(
+                "unclosed Jinja expression `{{`",
+                "close it with `}}`",
+            ));
+        };
+        let inner = after[..end].trim();
+        let name = inner.split('(').next().unwrap_or_default().trim();
+        let args = inner.get(name.len()..).unwrap_or_default().trim();
+        let call_shaped = args.starts_with('(') && args.ends_with(')');
+        if !MACROS.contains(&name) || !call_shaped || inner.contains("__") || inner.contains("{{") {
+            return Err(problem(
+                format!(
+                    "Jinja expression `{{{{ {inner} }}}}` is not one of Superset's user macros"
+                ),
+                format!("RLS clauses may call {}", MACROS.join("(), ") + "()"),
+            ));
+        }
+        out.push_str("jinja_value");
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Checks one clause with `dialect`.
+pub fn check_clause(clause: &str, dialect: &dyn Dialect) -> Result<(), ClauseProblem> {
+    if clause.trim().is_empty() {
+        return Err(problem(
+            "the clause is empty",
+            "write a condition such as `region = 'EU'`",
+        ));
+    }
+    let sql = render_jinja(clause)?;
+    let tokens = Tokenizer::new(dialect, &sql).tokenize().map_err(|e| {
+        problem(
+            format!("the clause does not tokenize as SQL: {e}"),
+            "check quotes and brackets",
+        )
+    })?;
+    for token in &tokens {
+        match token {
+            Token::SemiColon => {
+                return Err(problem(
+                    "the clause contains `;`: it would end Superset's query",
+                    "an RLS clause is one condition, not a statement",
+                ));
+            }
+            Token::Whitespace(
+                Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_),
+            ) => {
+                return Err(problem(
+                    "the clause contains an SQL comment, which can swallow the rest of Superset's query",
+                    "remove the comment",
+                ));
+            }
+            _ => {}
+        }
+    }
+    let mut parser = Parser::new(dialect).try_with_sql(&sql).map_err(|e| {
+        problem(
+            format!("the clause is not valid SQL: {e}"),
+            "check the syntax",
+        )
+    })?;
+    parser.parse_expr().map_err(|e| {
+        problem(
+            format!("the clause is not one SQL expression: {e}"),
+            "write one condition such as `region = 'EU'`",
+        )
+    })?;
+    let next = parser.peek_token();
+    if next.token != Token::EOF {
+        return Err(problem(
+            format!(
+                "the clause goes on after a complete condition, at `{}`",
+                next.token
+            ),
+            "an unbalanced `)` would close Superset's parentheses early; balance them",
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
+    let dialect = GenericDialect {};
+    for (index, object) in set.objects.iter().enumerate() {
+        let Resource::Rls(filter) = &object.resource else {
+            continue;
+        };
+        if let Err(p) = check_clause(&filter.spec.clause, &dialect) {
+            found.push(locate(
+                set,
+                index,
+                "spec.clause",
+                Diagnostic::error(Code::InvalidRlsClause, p.message).hint(p.hint),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlparser::dialect::PostgreSqlDialect;
+
+    const REAL_WORLD: &[&str] = &[
+        "region = 'EU'",
+        "client_id = 4",
+        "department IN ('finance', 'audit')",
+        "owner = '{{ current_username() }}'",
+        "user_id = {{ current_user_id() }}",
+        "lower(email) = lower('{{ current_user_email() }}')",
+        "team_id IN (SELECT team_id FROM user_teams WHERE username = '{{ current_username() }}')",
+        "NOT confidential",
+        "confidential = false",
+        "COALESCE(amount, 0) > 5",
+        "\"Region Name\" = 'EU'",
+        "amount BETWEEN 1 AND 100",
+        "name LIKE 'A%'",
+        "deleted_at IS NULL",
+        "CASE WHEN region = 'EU' THEN 1 ELSE 0 END = 1",
+        "region = 'EU' OR region = 'UK'",
+        "(region = 'EU' AND year >= 2020) OR public",
+        "period_closed",
+        "country_code = '{{ url_param(\"country\") }}'",
+        "created_at > CURRENT_DATE - 30",
+        "status <> 'draft'",
+        "account_id IN (1, 2, 3)",
+        "manager = '{{ current_username() }}' OR owner = '{{ current_username() }}'",
+        "EXISTS (SELECT 1 FROM acl WHERE acl.row_id = id AND acl.user_name = '{{ current_username() }}')",
+        "region = 'it''s'",
+    ];
+
+    const HOSTILE: &[&str] = &[
+        "",
+        "   ",
+        "1=1) OR (1=1",
+        "region = 'EU'); DROP TABLE ab_user; --",
+        "region = 'EU'; DELETE FROM logs",
+        "1=1 --",
+        "1=1 -- ) AND secret = 0",
+        "1=1 /* ) OR (1=1 */",
+        "region = 'EU' /*",
+        "region = 'EU')",
+        "(region = 'EU'",
+        "((1=1)",
+        "1=1)) UNION SELECT password FROM ab_user WHERE ((1=1",
+        ") OR 1=1 OR (",
+        "OR 1=1",
+        "region = 'EU' AND",
+        "region = 'EU' OR",
+        "region = 'unterminated",
+        "region = 'EU';",
+        ";",
+        "SELECT * FROM ab_user",
+        "DROP TABLE tables",
+        "region = 'EU' region = 'US'",
+        "1=1) OR true OR (1=1",
+        "{% if true %}1=1{% endif %}",
+        "{# comment #} 1=1",
+        "owner = '{{ self.__init__.__globals__ }}'",
+        "owner = '{{ config }}'",
+        "owner = '{{ current_username() }'",
+        "owner = {{ current_username().__class__ }}",
+        "x = 1 ; ; y = 2",
+        "1=1\n-- trailing comment",
+    ];
+
+    #[test]
+    fn real_world_clauses_are_accepted() {
+        for clause in REAL_WORLD {
+            for dialect in [&GenericDialect {} as &dyn Dialect, &PostgreSqlDialect {}] {
+                assert_eq!(check_clause(clause, dialect), Ok(()), "{clause}");
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_clauses_are_rejected() {
+        assert!(HOSTILE.len() >= 30);
+        for clause in HOSTILE {
+            assert!(
+                check_clause(clause, &GenericDialect {}).is_err(),
+                "accepted: {clause:?}"
+            );
+        }
+    }
+}

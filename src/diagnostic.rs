@@ -73,6 +73,8 @@ pub enum Code {
     PruneGuard,
     /// An RLS clause that is not exactly one SQL condition.
     InvalidRlsClause,
+    /// A schedule breaks the global Alerts & Reports configuration.
+    PolicyViolation,
 }
 
 impl Code {
@@ -106,6 +108,7 @@ impl Code {
             Code::BuiltinRole => "builtin-role",
             Code::PruneGuard => "prune-guard",
             Code::InvalidRlsClause => "invalid-rls-clause",
+            Code::PolicyViolation => "policy-violation",
         }
     }
 }

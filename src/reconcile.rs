@@ -2,11 +2,17 @@
 //! state → validated, resolved desired state → plan. The caller owns the transaction, so `apply`
 //! plans under its lock and writes what it planned.
 
-use crate::diagnostic;
+use std::collections::HashMap;
+
+use crate::diagnostic::{self, Code, Diagnostic};
 use crate::model::State;
+use crate::model::{ObjectKey, Schedule};
+use crate::plan::Action;
 use crate::plan::desired::{existing_names, resolve};
 use crate::plan::{Plan, PlanOptions, absorb_superset_rewrites, plan};
+use crate::policy::{locate, report_rules};
 use crate::spec::load::LoadedSet;
+use crate::spec::{Kind, Resource};
 use crate::store::{Observed, StoreError, Tx, read_observed};
 use crate::validation::finish_against;
 
@@ -60,15 +66,92 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
     set.diagnostics.extend(found);
     diagnostic::sort(&mut set.diagnostics);
     absorb_superset_rewrites(&desired, &mut observed.state);
-    let plan = if set.has_errors() {
+    let mut plan = if set.has_errors() {
         Plan::default()
     } else {
         plan(&desired, &observed.state, &observed.ledger, options)
     };
+    if !set.has_errors() {
+        let after = state_after(&desired, &observed.state, &plan);
+        let declared = desired.schedules.keys().cloned().collect();
+        let violations = policy_diagnostics(&set, &report_rules::check(&after, &declared));
+        if !violations.is_empty() {
+            set.diagnostics.extend(violations);
+            diagnostic::sort(&mut set.diagnostics);
+            plan = Plan::default();
+        }
+    }
     Planned {
         set,
         observed,
         desired,
         plan,
     }
+}
+
+/// What Superset will hold after `plan` (the parts the report policy looks at).
+fn state_after(desired: &State, observed: &State, plan: &Plan) -> State {
+    let mut after = State {
+        users: observed.users.clone(),
+        groups: observed.groups.clone(),
+        schedules: observed.schedules.clone(),
+        config: observed.config.clone(),
+        ..State::default()
+    };
+    for change in &plan.changes {
+        let key = change.key.key.clone();
+        let write = matches!(
+            change.action,
+            Action::Create | Action::Update | Action::Adopt
+        );
+        match change.key.kind {
+            Kind::SupersetUser => match desired.users.get(&key).filter(|_| write) {
+                Some(u) => drop(after.users.insert(key, u.clone())),
+                None => drop(after.users.remove(&key)),
+            },
+            Kind::SupersetGroup => match desired.groups.get(&key).filter(|_| write) {
+                Some(g) => drop(after.groups.insert(key, g.clone())),
+                None => drop(after.groups.remove(&key)),
+            },
+            Kind::ReportSchedule => match desired.schedules.get(&key).filter(|_| write) {
+                Some(s) => drop(after.schedules.insert(key, s.clone())),
+                None => drop(after.schedules.remove(&key)),
+            },
+            Kind::ReportConfiguration => {
+                after.config = if write { desired.config.clone() } else { None };
+            }
+            _ => {}
+        }
+    }
+    after
+}
+
+/// Violations as errors: at the schedule's manifest when it is declared, else named as the
+/// schedule Superset holds (a configuration change may break schedules steward does not manage).
+fn policy_diagnostics(set: &LoadedSet, violations: &[report_rules::Violation]) -> Vec<Diagnostic> {
+    let declared: HashMap<String, usize> = set
+        .objects
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| match &o.resource {
+            Resource::Schedule(s) => Some((
+                Schedule::key(s.spec.schedule_type.as_str(), o.resource.superset_name()),
+                i,
+            )),
+            _ => None,
+        })
+        .collect();
+    violations
+        .iter()
+        .map(|v| {
+            let key = ObjectKey::new(Kind::ReportSchedule, v.schedule.clone());
+            let message = format!("{key}: {}: {}", v.reason.as_str(), v.detail);
+            let d = Diagnostic::error(Code::PolicyViolation, message)
+                .hint("change the schedule, or the ReportConfiguration that forbids it");
+            match declared.get(&v.schedule) {
+                Some(index) => locate(set, *index, &v.field, d),
+                None => d.on(format!("{key} (in Superset, not declared)")),
+            }
+        })
+        .collect()
 }

@@ -7,6 +7,7 @@ mod content_refs;
 pub mod domains;
 mod duplicates;
 mod references;
+pub mod report_rules;
 pub mod rls_clauses;
 mod schedules;
 

@@ -366,3 +366,69 @@ fn migrations_are_versioned_and_run_once() {
         db.sql("SELECT id, key, value, created_on, changed_on FROM report_config");
     }
 }
+
+#[test]
+fn report_policy_violations_block_diff_and_apply() {
+    for db in Db::both("policy") {
+        init_demo(&db);
+        let url = db.url();
+        // A declared schedule e-mailing outside the allowed domains, to someone who is no user.
+        let outside = edited_examples(|name, text| match name {
+            "schedules.yaml" => text.replace(
+                "cc: [ben.chen@sales.corp.example.com]",
+                "cc: [ben@gmail.com]",
+            ),
+            _ => text,
+        });
+        let before = db.dump();
+        let out = steward(&["apply", &path_str(outside.path()), "--database", &url]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("error[policy-violation]: ReportSchedule \"Daily pipeline by stage\" (Report): recipient: `ben@gmail.com` is not in an allowed e-mail domain"), "{stderr}");
+        assert!(
+            stderr.contains("is not the e-mail of an active user"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("= field: spec.recipients.email.cc[0]"),
+            "{stderr}"
+        );
+        assert!(before == db.dump(), "{}: a refused apply wrote", db.label());
+        // A configuration change that breaks a schedule Superset already holds, not declared
+        // any more (kept with --no-prune): it is listed too.
+        steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
+        let stricter = edited_examples(|name, text| match name {
+            "config.yaml" => text.replace("    - \"*.corp.example.com\"\n", ""),
+            "schedules.yaml" => {
+                let cut = text
+                    .find("name: weekly-finance-overview")
+                    .expect("example schedule");
+                let start = text[..cut].rfind("---").unwrap_or(0);
+                let end = text[cut..].find("\n---").map_or(text.len(), |e| cut + e);
+                format!("{}{}", &text[..start], &text[end..])
+            }
+            _ => text,
+        });
+        let out = steward(&[
+            "diff",
+            &path_str(stricter.path()),
+            "--database",
+            &url,
+            "--no-prune",
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(
+                "ReportSchedule \"Weekly finance overview\" (Report) (in Superset, not declared)"
+            ),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(
+                "`dmitri.brandt@finance.corp.example.com` is not in an allowed e-mail domain"
+            ),
+            "{stderr}"
+        );
+    }
+}

@@ -889,7 +889,7 @@ fn ensure_api_made(ss: &Superset, content: &Content) -> ApiMade {
                 "owners": [admin_id],
                 "recipients": [{
                     "type": "Email",
-                    "recipient_config_json": {"target": "api-made@corp.example.com"},
+                    "recipient_config_json": {"target": "ana.alves@finance.corp.example.com"},
                 }],
                 "report_format": "PNG",
                 "active": true,
@@ -968,7 +968,7 @@ fn verify_api_made(ss: &Superset, made: &ApiMade, content: &Content, label: &str
                 .unwrap_or_default()
         )
         .ok(),
-        Some(json!({"target": "api-made@corp.example.com"})),
+        Some(json!({"target": "ana.alves@finance.corp.example.com"})),
         "[{label}] recipients of the REST-made report: {report}"
     );
 }

@@ -1,6 +1,6 @@
 //! Schedule checks one object's CEL rules cannot express: crontab and timezone syntax, content
-//! formats that do not fit the content, alert-only fields on reports, and schedules that notify
-//! nobody.
+//! formats that do not fit the content, alert-only fields on reports, alert attachments the
+//! configuration turns off, and schedules that notify nobody.
 
 use std::collections::HashMap;
 
@@ -11,6 +11,10 @@ use crate::spec::load::LoadedSet;
 use crate::spec::{ReportFormat, Resource, ScheduleType};
 
 pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
+    // SIP-209: with attachments for alerts off, an alert asking for one is kept and ignored.
+    let attachments_off = set.objects.iter().any(|o| {
+        matches!(&o.resource, Resource::Config(c) if c.spec.alerts_attach_reports == Some(false))
+    });
     // Organisations reuse a handful of crontabs; parse each distinct one once.
     let mut crontabs: HashMap<&str, Result<(), String>> = HashMap::new();
     for (index, object) in set.objects.iter().enumerate() {
@@ -82,6 +86,21 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
                     ));
                 }
             }
+        }
+        if attachments_off
+            && spec.schedule_type == ScheduleType::Alert
+            && spec.attach_content == Some(true)
+        {
+            found.push(locate(
+                set,
+                index,
+                "spec.attachContent",
+                Diagnostic::warning(
+                    Code::IneffectiveField,
+                    "attachments for alerts are off in the ReportConfiguration: this alert is sent without its content",
+                )
+                .hint("remove attachContent, or set alertsAttachReports: true"),
+            ));
         }
         if spec.recipients.is_empty() {
             found.push(locate(

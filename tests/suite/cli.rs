@@ -156,3 +156,63 @@ fn render_config_prints_superset_settings() {
     assert_eq!(none.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&none.stderr).contains("no ReportConfiguration is declared"));
 }
+
+#[test]
+fn alert_attachments_turned_off_are_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("attach.yaml");
+    std::fs::write(&file, ATTACHMENTS_OFF).unwrap();
+    let out = steward(&["validate", &file.display().to_string()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning[ineffective-field]: attachments for alerts are off in the ReportConfiguration"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("attach.yaml:20:3"), "{stderr}");
+    // With attachments on, the same alert validates silently.
+    std::fs::write(
+        &file,
+        ATTACHMENTS_OFF.replace("alertsAttachReports: false", "alertsAttachReports: true"),
+    )
+    .unwrap();
+    let on = steward(&["validate", &file.display().to_string()]);
+    assert_eq!(on.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&on.stderr).contains("attachments for alerts are off"));
+}
+
+const ATTACHMENTS_OFF: &str = r#"apiVersion: steward.dev/v1alpha1
+kind: ReportConfiguration
+metadata:
+  name: default
+spec:
+  alertsAttachReports: false
+---
+apiVersion: steward.dev/v1alpha1
+kind: ReportSchedule
+metadata:
+  name: failed-payments
+  namespace: finance
+spec:
+  type: Alert
+  crontab: "*/15 * * * *"
+  chart: {name: Revenue by region}
+  database: warehouse
+  sql: SELECT count(*) FROM finance.payments WHERE status = 'failed'
+  validator: {type: Operator, operator: ">", threshold: 10}
+  attachContent: true
+  recipients:
+    email: {to: [ana@corp.example.com]}
+  owners: [ana]
+---
+apiVersion: steward.dev/v1alpha1
+kind: SupersetUser
+metadata:
+  name: ana
+spec:
+  firstName: Ana
+  lastName: Alves
+  email: ana@corp.example.com
+"#;

@@ -2,17 +2,13 @@
 //! state → validated, resolved desired state → plan. The caller owns the transaction, so `apply`
 //! plans under its lock and writes what it planned.
 
-use std::collections::HashMap;
-
-use crate::diagnostic::{self, Code, Diagnostic};
+use crate::diagnostic;
 use crate::model::State;
-use crate::model::{ObjectKey, Schedule};
-use crate::plan::Action;
 use crate::plan::desired::{existing_names, resolve};
-use crate::plan::{Plan, PlanOptions, absorb_superset_rewrites, plan};
-use crate::policy::{locate, report_rules};
+use crate::plan::{Action, Plan, PlanOptions, absorb_superset_rewrites, plan};
+use crate::policy::report_rules;
+use crate::spec::Kind;
 use crate::spec::load::LoadedSet;
-use crate::spec::{Kind, Resource};
 use crate::store::{Observed, StoreError, Tx, read_observed};
 use crate::validation::finish_against;
 
@@ -74,7 +70,8 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
     if !set.has_errors() {
         let after = state_after(&desired, &observed.state, &plan);
         let declared = desired.schedules.keys().cloned().collect();
-        let violations = policy_diagnostics(&set, &report_rules::check(&after, &declared));
+        let found = report_rules::check(&after, &declared, report_rules::Scope::AfterApply);
+        let violations = report_rules::diagnostics(&set, &found);
         if !violations.is_empty() {
             set.diagnostics.extend(violations);
             diagnostic::sort(&mut set.diagnostics);
@@ -124,34 +121,4 @@ fn state_after(desired: &State, observed: &State, plan: &Plan) -> State {
         }
     }
     after
-}
-
-/// Violations as errors: at the schedule's manifest when it is declared, else named as the
-/// schedule Superset holds (a configuration change may break schedules steward does not manage).
-fn policy_diagnostics(set: &LoadedSet, violations: &[report_rules::Violation]) -> Vec<Diagnostic> {
-    let declared: HashMap<String, usize> = set
-        .objects
-        .iter()
-        .enumerate()
-        .filter_map(|(i, o)| match &o.resource {
-            Resource::Schedule(s) => Some((
-                Schedule::key(s.spec.schedule_type.as_str(), o.resource.superset_name()),
-                i,
-            )),
-            _ => None,
-        })
-        .collect();
-    violations
-        .iter()
-        .map(|v| {
-            let key = ObjectKey::new(Kind::ReportSchedule, v.schedule.clone());
-            let message = format!("{key}: {}: {}", v.reason.as_str(), v.detail);
-            let d = Diagnostic::error(Code::PolicyViolation, message)
-                .hint("change the schedule, or the ReportConfiguration that forbids it");
-            match declared.get(&v.schedule) {
-                Some(index) => locate(set, *index, &v.field, d),
-                None => d.on(format!("{key} (in Superset, not declared)")),
-            }
-        })
-        .collect()
 }

@@ -2,7 +2,9 @@
 //! declared-set checks, stable ordering of diagnostics.
 
 use crate::diagnostic;
-use crate::policy::{Existing, check_declared_against};
+use crate::model::{Catalog, State};
+use crate::plan::desired::resolve;
+use crate::policy::{Existing, check_declared_against, report_rules};
 use crate::spec::load::{LoadedSet, load_paths};
 
 /// Loads `paths` and runs every check that needs no database.
@@ -12,9 +14,19 @@ pub fn validate_paths(paths: &[String]) -> LoadedSet {
     set
 }
 
-/// Runs the declared-set checks on an already loaded set and sorts the diagnostics.
+/// Runs the declared-set checks on an already loaded set, then the Alerts & Reports policy
+/// rules that need no database, and sorts the diagnostics.
 pub fn finish(set: &mut LoadedSet) {
     finish_against(set, &Existing::default());
+    if set.has_errors() {
+        return;
+    }
+    let (declared, _) = resolve(set, &Catalog::default(), &State::default());
+    let keys = declared.schedules.keys().cloned().collect();
+    let found = report_rules::check(&declared, &keys, report_rules::Scope::DeclaredOnly);
+    let violations = report_rules::diagnostics(set, &found);
+    set.diagnostics.extend(violations);
+    diagnostic::sort(&mut set.diagnostics);
 }
 
 /// Like [`finish`], resolving references against `existing` names too.

@@ -8,7 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::domains::{DomainPattern, address_allowed, split_addresses};
-use crate::model::{ReportConfig, Schedule, State};
+use super::locate;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::{ObjectKey, ReportConfig, Schedule, State};
+use crate::spec::load::LoadedSet;
+use crate::spec::{Kind, Resource};
 
 /// Why a schedule breaks the policy (SIP-209's reasons).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -88,14 +92,29 @@ impl Policy {
     }
 }
 
+/// What the state given to [`check`] knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything Superset will hold after an apply: every rule applies.
+    AfterApply,
+    /// Only the manifests (`validate`, no database): rules that need Superset's users and
+    /// groups are left to `diff` and `apply`.
+    DeclaredOnly,
+}
+
 /// Every violation of `state`'s own configuration by `state`'s schedules. `declared` holds the
 /// keys of schedules the manifests declare: only they must name a run-as user when the
 /// configuration requires one (Superset 6.1 cannot set run-as on the schedules it holds).
-pub fn check(state: &State, declared: &BTreeSet<String>) -> Vec<Violation> {
+pub fn check(state: &State, declared: &BTreeSet<String>, scope: Scope) -> Vec<Violation> {
     let Some(config) = &state.config else {
         return Vec::new();
     };
-    let policy = Policy::of(config);
+    let mut policy = Policy::of(config);
+    if scope == Scope::DeclaredOnly {
+        policy.limit_recipients_to_users = false;
+        policy.run_as_users.clear();
+        policy.run_as_groups.clear();
+    }
     let active_emails: BTreeSet<String> = state
         .users
         .values()
@@ -115,9 +134,48 @@ pub fn check(state: &State, declared: &BTreeSet<String>) -> Vec<Violation> {
     for (key, schedule) in &state.schedules {
         recipients(key, schedule, &policy, &active_emails, &mut found);
         let require = policy.require_run_as && declared.contains(key);
-        run_as(key, schedule, &policy, require, state, &members, &mut found);
+        if scope == Scope::AfterApply {
+            run_as(key, schedule, &policy, require, state, &members, &mut found);
+        } else if require && schedule.run_as.is_none() {
+            found.push(Violation {
+                schedule: key.clone(),
+                reason: Reason::RunAs,
+                detail: "no runAs user, and the configuration requires one".into(),
+                field: "spec.runAs".into(),
+            });
+        }
     }
     found
+}
+
+/// Violations as errors: at the schedule's manifest when it is declared, else named as the
+/// schedule Superset holds (a configuration change may break schedules steward does not manage).
+pub fn diagnostics(set: &LoadedSet, violations: &[Violation]) -> Vec<Diagnostic> {
+    let declared: BTreeMap<String, usize> = set
+        .objects
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| match &o.resource {
+            Resource::Schedule(s) => Some((
+                Schedule::key(s.spec.schedule_type.as_str(), o.resource.superset_name()),
+                i,
+            )),
+            _ => None,
+        })
+        .collect();
+    violations
+        .iter()
+        .map(|v| {
+            let key = ObjectKey::new(Kind::ReportSchedule, v.schedule.clone());
+            let message = format!("{key}: {}: {}", v.reason.as_str(), v.detail);
+            let d = Diagnostic::error(Code::PolicyViolation, message)
+                .hint("change the schedule, or the ReportConfiguration that forbids it");
+            match declared.get(&v.schedule) {
+                Some(index) => locate(set, *index, &v.field, d),
+                None => d.on(format!("{key} (in Superset, not declared)")),
+            }
+        })
+        .collect()
 }
 
 fn recipients(
@@ -343,7 +401,7 @@ mod tests {
                 .insert(Schedule::key("Report", name), schedule(name, *run_as, to));
         }
         let declared: BTreeSet<String> = state.schedules.keys().cloned().collect();
-        let found = check(&state, &declared);
+        let found = check(&state, &declared, Scope::AfterApply);
         for (name, _, _, expected) in &cases {
             let reasons: Vec<Reason> = found
                 .iter()
@@ -353,7 +411,7 @@ mod tests {
             assert_eq!(&reasons, expected, "{name}: {found:?}");
         }
         // Schedules only Superset holds cannot carry run-as in 6.1: not required of them.
-        let undeclared = check(&state, &BTreeSet::new());
+        let undeclared = check(&state, &BTreeSet::new(), Scope::AfterApply);
         assert!(!undeclared.iter().any(|v| v.detail.contains("requires one")));
     }
 }

@@ -216,3 +216,27 @@ spec:
   lastName: Alves
   email: ana@corp.example.com
 "#;
+
+#[test]
+fn validate_applies_the_report_policy_it_can_check_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo_path("examples/org")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replace(
+            "cc: [ben.chen@sales.corp.example.com]",
+            "cc: [ben@gmail.com]",
+        );
+        std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
+    }
+    let out = steward(&["validate", &dir.path().display().to_string()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error[policy-violation]: ReportSchedule \"Daily pipeline by stage\" (Report): recipient: `ben@gmail.com` is not in an allowed e-mail domain"), "{stderr}");
+    assert!(stderr.contains("schedules.yaml:44:12"), "{stderr}");
+    // Whether ben@gmail.com is a Superset user needs the database: validate does not guess.
+    assert!(
+        !stderr.contains("not the e-mail of an active user"),
+        "{stderr}"
+    );
+}

@@ -173,6 +173,47 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// A daily report with Superset's defaults and one recipient row, for tests.
+    #[cfg(test)]
+    pub fn for_test(
+        name: &str,
+        recipient_type: &str,
+        target: &str,
+        run_as: Option<&str>,
+    ) -> Schedule {
+        Schedule {
+            name: name.into(),
+            schedule_type: "Report".into(),
+            description: None,
+            message: None,
+            active: true,
+            crontab: "0 8 * * *".into(),
+            timezone: "UTC".into(),
+            chart: None,
+            dashboard: None,
+            database: None,
+            sql: None,
+            validator: None,
+            recipients: [Recipient {
+                recipient_type: recipient_type.into(),
+                config: BTreeMap::from([("target".to_owned(), target.to_owned())]),
+            }]
+            .into(),
+            owners: BTreeSet::new(),
+            run_as: run_as.map(str::to_owned),
+            run_alert_query_as: None,
+            report_format: "PNG".into(),
+            working_timeout: 3600,
+            grace_period: 14400,
+            log_retention: 90,
+            email_subject: None,
+            force_screenshot: false,
+            custom_width: None,
+            custom_height: None,
+            extra: "{}".into(),
+        }
+    }
+
     /// The natural key: names are unique per type.
     pub fn key(schedule_type: &str, name: &str) -> String {
         format!("{schedule_type}:{name}")

@@ -25,61 +25,28 @@ pub fn absorb_superset_rewrites(desired: &State, observed: &mut State) {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::model::{Recipient, Schedule};
-
-    fn schedule(recipient_type: &str, target: &str) -> Schedule {
-        Schedule {
-            name: "s".into(),
-            schedule_type: "Report".into(),
-            description: None,
-            message: None,
-            active: true,
-            crontab: "0 8 * * *".into(),
-            timezone: "UTC".into(),
-            chart: None,
-            dashboard: None,
-            database: None,
-            sql: None,
-            validator: None,
-            recipients: [Recipient {
-                recipient_type: recipient_type.into(),
-                config: BTreeMap::from([("target".to_owned(), target.to_owned())]),
-            }]
-            .into(),
-            owners: Default::default(),
-            run_as: None,
-            run_alert_query_as: None,
-            report_format: "PNG".into(),
-            working_timeout: 3600,
-            grace_period: 14400,
-            log_retention: 90,
-            email_subject: None,
-            force_screenshot: false,
-            custom_width: None,
-            custom_height: None,
-            extra: "{}".into(),
-        }
-    }
+    use crate::model::Schedule;
 
     #[test]
     fn slack_v2_upgrades_are_not_drift() {
         let mut desired = State::default();
-        desired
-            .schedules
-            .insert("Report:s".into(), schedule("Slack", "#finance"));
+        desired.schedules.insert(
+            "Report:s".into(),
+            Schedule::for_test("s", "Slack", "#finance", None),
+        );
         let mut observed = State::default();
-        observed
-            .schedules
-            .insert("Report:s".into(), schedule("SlackV2", "C0123ABC"));
+        observed.schedules.insert(
+            "Report:s".into(),
+            Schedule::for_test("s", "SlackV2", "C0123ABC", None),
+        );
         absorb_superset_rewrites(&desired, &mut observed);
         assert_eq!(observed, desired);
         // An e-mail recipient changed in Superset is drift and stays visible.
-        observed
-            .schedules
-            .insert("Report:s".into(), schedule("Email", "a@example.com"));
+        observed.schedules.insert(
+            "Report:s".into(),
+            Schedule::for_test("s", "Email", "a@example.com", None),
+        );
         absorb_superset_rewrites(&desired, &mut observed);
         assert_ne!(observed, desired);
     }

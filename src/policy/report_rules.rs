@@ -277,10 +277,8 @@ fn run_as(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::model::{Group, Recipient, User};
+    use crate::model::{Group, User};
 
     fn user(name: &str, active: bool) -> User {
         User {
@@ -290,40 +288,6 @@ mod tests {
             email: format!("{name}@corp.example.com"),
             active,
             roles: BTreeSet::new(),
-        }
-    }
-
-    fn schedule(name: &str, run_as: Option<&str>, to: &str) -> Schedule {
-        Schedule {
-            name: name.into(),
-            schedule_type: "Report".into(),
-            description: None,
-            message: None,
-            active: true,
-            crontab: "0 8 * * *".into(),
-            timezone: "UTC".into(),
-            chart: None,
-            dashboard: None,
-            database: None,
-            sql: None,
-            validator: None,
-            recipients: [Recipient {
-                recipient_type: "Email".into(),
-                config: BTreeMap::from([("target".to_owned(), to.to_owned())]),
-            }]
-            .into(),
-            owners: BTreeSet::new(),
-            run_as: run_as.map(str::to_owned),
-            run_alert_query_as: None,
-            report_format: "PNG".into(),
-            working_timeout: 3600,
-            grace_period: 14400,
-            log_retention: 90,
-            email_subject: None,
-            force_screenshot: false,
-            custom_width: None,
-            custom_height: None,
-            extra: "{}".into(),
         }
     }
 
@@ -396,9 +360,10 @@ mod tests {
             ("none", None, "svc@corp.example.com", vec![Reason::RunAs]),
         ];
         for (name, run_as, to, _) in &cases {
-            state
-                .schedules
-                .insert(Schedule::key("Report", name), schedule(name, *run_as, to));
+            state.schedules.insert(
+                Schedule::key("Report", name),
+                Schedule::for_test(name, "Email", to, *run_as),
+            );
         }
         let declared: BTreeSet<String> = state.schedules.keys().cloned().collect();
         let found = check(&state, &declared, Scope::AfterApply);

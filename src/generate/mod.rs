@@ -1,7 +1,9 @@
 //! The synthetic "org-10k" organisation for benchmarks and demos: deterministic by seed,
 //! valid by construction, written as ordinary manifests (one directory per kind, 100 objects
-//! per multi-document file). Its references to Superset content follow [`naming`].
+//! per multi-document file). Its references to Superset content follow [`naming`]. Also random
+//! crontabs, for the interval analysis' property test and benchmark.
 
+mod crontabs;
 pub mod naming;
 mod org;
 
@@ -11,6 +13,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
+pub use crontabs::random_crontab;
 pub use org::{Organisation, build_organisation};
 
 /// How many objects of each kind to generate.

@@ -6,7 +6,7 @@
 use chrono::{Datelike, NaiveDate};
 use croner::{Cron, Weekday};
 
-use super::run::{Gap, Run, chain};
+use super::run::{Run, chain, run_of};
 
 /// 1970-01-01 counted from 0001-01-01 (chrono's day 1).
 const UNIX_EPOCH_FROM_CE: i64 = 719_163;
@@ -68,9 +68,7 @@ impl MatchingDays {
             } else {
                 let lo = table.days.partition_point(|&d| i64::from(d) < from);
                 let hi = table.days.partition_point(|&d| i64::from(d) <= to);
-                table.days[lo..hi]
-                    .iter()
-                    .fold(None, |acc, &d| chain(acc, Some(Run::single(i64::from(d)))))
+                run_of(table.days[lo..hi].iter().map(|&d| i64::from(d)))
             };
             acc = chain(acc, part.map(|r| r.shifted(start)));
             start += length;
@@ -109,9 +107,7 @@ impl YearTable {
                 doy += 1;
             }
         }
-        let run = days
-            .iter()
-            .fold(None, |acc, &d| chain(acc, Some(Run::single(i64::from(d)))));
+        let run = run_of(days.iter().map(|&d| i64::from(d)));
         YearTable { bits, days, run }
     }
 }
@@ -124,6 +120,7 @@ pub(super) fn year_of(day: i64) -> (i64, i64) {
 }
 
 /// The day number of `date`.
+#[cfg(test)]
 pub(super) fn day_number(date: NaiveDate) -> i64 {
     i64::from(date.num_days_from_ce()) - UNIX_EPOCH_FROM_CE
 }
@@ -154,6 +151,7 @@ fn month_length(month: u32, leap: bool) -> u32 {
 mod tests {
     use super::*;
     use crate::schedule::crontab::parse_crontab;
+    use crate::schedule::run::Gap;
 
     fn day(y: i32, m: u32, d: u32) -> i64 {
         day_number(NaiveDate::from_ymd_opt(y, m, d).unwrap())
@@ -168,7 +166,11 @@ mod tests {
             let date = NaiveDate::from_ymd_opt(year as i32, 1, 1).unwrap()
                 + chrono::Duration::days(n - start);
             assert_eq!(day_number(date), n);
-            assert_eq!(weekday_of(n), date.weekday().num_days_from_sunday(), "{date}");
+            assert_eq!(
+                weekday_of(n),
+                date.weekday().num_days_from_sunday(),
+                "{date}"
+            );
         }
     }
 

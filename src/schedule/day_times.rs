@@ -100,13 +100,21 @@ mod tests {
 
     #[test]
     fn stretches_agree_with_a_scan() {
-        for text in ["*/7 1,2,9-11 * * *", "0,1,30,31,59 */5 * * *", "15 10 * * *"] {
+        for text in [
+            "*/7 1,2,9-11 * * *",
+            "0,1,30,31,59 */5 * * *",
+            "15 10 * * *",
+        ] {
             let times = DayTimes::new(&parse_crontab(text).unwrap());
             let all = times.times.clone();
             for from in (0..86_400).step_by(1800) {
                 for to in (from..=86_400).step_by(2700) {
                     let expected = run_of(all.iter().copied().filter(|&t| t >= from && t < to));
-                    assert_eq!(times.run_within(from, to), expected, "{text} [{from}, {to})");
+                    assert_eq!(
+                        times.run_within(from, to),
+                        expected,
+                        "{text} [{from}, {to})"
+                    );
                 }
             }
         }

@@ -131,7 +131,10 @@ impl FireTimes {
         let first_day = start.div_euclid(DAY);
         let (last_day, last_limit) = match end {
             Some(end) if end <= start => return None,
-            Some(end) => ((end - 1).div_euclid(DAY), end - (end - 1).div_euclid(DAY) * DAY),
+            Some(end) => (
+                (end - 1).div_euclid(DAY),
+                end - (end - 1).div_euclid(DAY) * DAY,
+            ),
             // The tail repeats every cycle: two cycles hold every gap it has.
             None => (first_day + 2 * DAYS_PER_CYCLE, DAY),
         };
@@ -155,7 +158,9 @@ impl FireTimes {
         if !self.days.matches(day) {
             return None;
         }
-        self.times.run_within(from, to).map(|r| r.shifted(day * DAY))
+        self.times
+            .run_within(from, to)
+            .map(|r| r.shifted(day * DAY))
     }
 
     /// Fire times on the days from `first` to `last`, whole days.
@@ -199,7 +204,9 @@ mod tests {
 
     fn gap(crontab: &str, tz: &str, from: &str) -> Option<(i64, String, String)> {
         let tz = parse_timezone(tz).unwrap();
-        let from = DateTime::parse_from_rfc3339(from).unwrap().with_timezone(&Utc);
+        let from = DateTime::parse_from_rfc3339(from)
+            .unwrap()
+            .with_timezone(&Utc);
         FireTimes::new(&parse_crontab(crontab).unwrap(), tz)
             .smallest_gap(from, None)
             .map(|g| (g.seconds, g.first.to_rfc3339(), g.second.to_rfc3339()))

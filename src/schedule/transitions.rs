@@ -35,7 +35,11 @@ const PROBE: i64 = 86_400;
 /// The offset east of UTC at `instant`, in seconds.
 pub(super) fn offset_at(tz: Tz, instant: i64) -> i64 {
     let utc = DateTime::from_timestamp(instant, 0).expect("instants stay within chrono's range");
-    i64::from(tz.offset_from_utc_datetime(&utc.naive_utc()).fix().local_minus_utc())
+    i64::from(
+        tz.offset_from_utc_datetime(&utc.naive_utc())
+            .fix()
+            .local_minus_utc(),
+    )
 }
 
 /// Every offset change of `tz` from 1970 on, in order.
@@ -93,7 +97,10 @@ mod tests {
         let spring = berlin.iter().find(|t| t.at == 1_774_746_000).unwrap();
         assert_eq!((spring.before, spring.after), (3600, 7200));
         assert!(spring.skips());
-        assert!(berlin.last().unwrap().at < 4_102_444_800, "tables end in 2099");
+        assert!(
+            berlin.last().unwrap().at < 4_102_444_800,
+            "tables end in 2099"
+        );
         let lord_howe = transitions(chrono_tz::Australia::Lord_Howe);
         assert!(lord_howe.iter().any(|t| (t.before - t.after).abs() == 1800));
         assert!(transitions(chrono_tz::Asia::Kolkata).is_empty());

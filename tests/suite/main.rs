@@ -6,6 +6,7 @@ mod crds;
 mod examples;
 mod generator;
 mod loader;
+mod min_gap;
 mod reconcile;
 mod services;
 mod superset_e2e;

@@ -70,7 +70,12 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
     if !set.has_errors() {
         let after = state_after(&desired, &observed.state, &plan);
         let declared = desired.schedules.keys().cloned().collect();
-        let found = report_rules::check(&after, &declared, report_rules::Scope::AfterApply);
+        let found = report_rules::check(
+            &after,
+            &declared,
+            report_rules::Scope::AfterApply,
+            chrono::Utc::now(),
+        );
         let violations = report_rules::diagnostics(&set, &found);
         if !violations.is_empty() {
             set.diagnostics.extend(violations);

@@ -23,7 +23,12 @@ pub fn finish(set: &mut LoadedSet) {
     }
     let (declared, _) = resolve(set, &Catalog::default(), &State::default());
     let keys = declared.schedules.keys().cloned().collect();
-    let found = report_rules::check(&declared, &keys, report_rules::Scope::DeclaredOnly);
+    let found = report_rules::check(
+        &declared,
+        &keys,
+        report_rules::Scope::DeclaredOnly,
+        chrono::Utc::now(),
+    );
     let violations = report_rules::diagnostics(set, &found);
     set.diagnostics.extend(violations);
     diagnostic::sort(&mut set.diagnostics);

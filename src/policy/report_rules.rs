@@ -1,16 +1,21 @@
 //! The global Alerts & Reports policy (SIP-209) applied to every schedule that will exist after
 //! an apply, declared or already in Superset: recipients only in allowed e-mail domains and, when
-//! so configured, only the e-mails of active users; run-as users that exist, are active, and are
-//! allowed; run-as required when so configured. Returns every violation.
+//! so configured, only the e-mails of active users; fire times never closer than the minimum
+//! interval for the schedule's type (the exact smallest gap, not a sample); run-as users that
+//! exist, are active, and are allowed; run-as required when so configured. Returns every
+//! violation.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::domains::{DomainPattern, address_allowed, split_addresses};
 use super::locate;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{ObjectKey, ReportConfig, Schedule, State};
+use crate::schedule::crontab::{parse_crontab, parse_timezone};
+use crate::schedule::min_gap::{FireGap, FireTimes, plain_duration};
 use crate::spec::load::LoadedSet;
 use crate::spec::{Kind, Resource};
 
@@ -55,6 +60,9 @@ pub struct Violation {
 pub struct Policy {
     pub allowed_domains: Vec<DomainPattern>,
     pub limit_recipients_to_users: bool,
+    /// Seconds; 0 for no minimum.
+    pub alert_minimum_interval: i64,
+    pub report_minimum_interval: i64,
     pub require_run_as: bool,
     pub run_as_users: BTreeSet<String>,
     pub run_as_groups: BTreeSet<String>,
@@ -85,6 +93,12 @@ impl Policy {
                 .collect(),
             limit_recipients_to_users: json("limit_recipients_to_users").and_then(|v| v.as_bool())
                 == Some(true),
+            alert_minimum_interval: json("alert_minimum_interval")
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0),
+            report_minimum_interval: json("report_minimum_interval")
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0),
             require_run_as: json("require_run_as").and_then(|v| v.as_bool()) == Some(true),
             run_as_users: strings(allowed.as_ref().and_then(|a| a.get("users"))),
             run_as_groups: strings(allowed.as_ref().and_then(|a| a.get("groups"))),
@@ -105,7 +119,13 @@ pub enum Scope {
 /// Every violation of `state`'s own configuration by `state`'s schedules. `declared` holds the
 /// keys of schedules the manifests declare: only they must name a run-as user when the
 /// configuration requires one (Superset 6.1 cannot set run-as on the schedules it holds).
-pub fn check(state: &State, declared: &BTreeSet<String>, scope: Scope) -> Vec<Violation> {
+/// Intervals are measured between fire times from `now` on.
+pub fn check(
+    state: &State,
+    declared: &BTreeSet<String>,
+    scope: Scope,
+    now: DateTime<Utc>,
+) -> Vec<Violation> {
     let Some(config) = &state.config else {
         return Vec::new();
     };
@@ -131,8 +151,10 @@ pub fn check(state: &State, declared: &BTreeSet<String>, scope: Scope) -> Vec<Vi
         }
     }
     let mut found = Vec::new();
+    let mut gaps = SmallestGaps::new(now);
     for (key, schedule) in &state.schedules {
         recipients(key, schedule, &policy, &active_emails, &mut found);
+        frequency(key, schedule, &policy, &mut gaps, &mut found);
         let require = policy.require_run_as && declared.contains(key);
         if scope == Scope::AfterApply {
             run_as(key, schedule, &policy, require, state, &members, &mut found);
@@ -218,6 +240,79 @@ fn recipients(
                 }
             }
         }
+    }
+}
+
+/// Smallest gaps by (crontab, timezone): organisations reuse a handful of each.
+struct SmallestGaps<'a> {
+    now: DateTime<Utc>,
+    known: HashMap<(&'a str, &'a str), Option<FireGap>>,
+}
+
+impl<'a> SmallestGaps<'a> {
+    fn new(now: DateTime<Utc>) -> Self {
+        SmallestGaps {
+            now,
+            known: HashMap::new(),
+        }
+    }
+
+    /// `None` for a crontab or timezone that does not parse (reported elsewhere) or that
+    /// fires fewer than twice.
+    fn of(&mut self, crontab: &'a str, timezone: &'a str) -> Option<&FireGap> {
+        let now = self.now;
+        self.known
+            .entry((crontab, timezone))
+            .or_insert_with(|| {
+                let cron = parse_crontab(crontab).ok()?;
+                let tz = parse_timezone(timezone).ok()?;
+                FireTimes::new(&cron, tz).smallest_gap(now, None)
+            })
+            .as_ref()
+    }
+}
+
+fn frequency<'a>(
+    key: &str,
+    schedule: &'a Schedule,
+    policy: &Policy,
+    gaps: &mut SmallestGaps<'a>,
+    found: &mut Vec<Violation>,
+) {
+    let (minimum, setting, what) = if schedule.schedule_type == "Alert" {
+        (
+            policy.alert_minimum_interval,
+            "alert_minimum_interval",
+            "alerts",
+        )
+    } else {
+        (
+            policy.report_minimum_interval,
+            "report_minimum_interval",
+            "reports",
+        )
+    };
+    if minimum <= 0 {
+        return;
+    }
+    let Some(gap) = gaps.of(&schedule.crontab, &schedule.timezone) else {
+        return;
+    };
+    if gap.seconds < minimum {
+        found.push(Violation {
+            schedule: key.to_owned(),
+            reason: Reason::Frequency,
+            detail: format!(
+                "`{}` in {} fires {} apart at its closest, first at {} and {}; {what} must be at least {} apart ({setting} {minimum} s)",
+                schedule.crontab,
+                schedule.timezone,
+                plain_duration(gap.seconds),
+                gap.first.format("%Y-%m-%d %H:%M %Z"),
+                gap.second.format("%Y-%m-%d %H:%M %Z"),
+                plain_duration(minimum),
+            ),
+            field: "spec.crontab".into(),
+        });
     }
 }
 
@@ -312,6 +407,7 @@ mod tests {
             ("limit_recipients_to_users", "true"),
             ("require_run_as", "true"),
             ("run_as_allowed", r#"{"users":[],"groups":["runners"]}"#),
+            ("report_minimum_interval", "3600"),
         ];
         state.config = Some(ReportConfig {
             entries: entries
@@ -365,9 +461,36 @@ mod tests {
                 Schedule::for_test(name, "Email", to, *run_as),
             );
         }
+        let mut too_often =
+            Schedule::for_test("too-often", "Email", "svc@corp.example.com", Some("svc"));
+        too_often.crontab = "0,30 9 * * 1-5".into();
+        too_often.timezone = "Europe/Berlin".into();
+        state
+            .schedules
+            .insert(Schedule::key("Report", "too-often"), too_often);
         let declared: BTreeSet<String> = state.schedules.keys().cloned().collect();
-        let found = check(&state, &declared, Scope::AfterApply);
+        let now = DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let found = check(&state, &declared, Scope::AfterApply, now);
+        let frequency: Vec<&Violation> = found
+            .iter()
+            .filter(|v| v.reason == Reason::Frequency)
+            .collect();
+        assert_eq!(frequency.len(), 1, "{found:?}");
+        assert_eq!(frequency[0].schedule, "Report:too-often");
+        assert_eq!(frequency[0].field, "spec.crontab");
+        assert_eq!(
+            frequency[0].detail,
+            "`0,30 9 * * 1-5` in Europe/Berlin fires 30 min apart at its closest, first at \
+             2026-11-24 09:00 CET and 2026-11-24 09:30 CET; reports must be at least 1 h apart \
+             (report_minimum_interval 3600 s)"
+        );
         for (name, _, _, expected) in &cases {
+            let found: Vec<&Violation> = found
+                .iter()
+                .filter(|v| v.reason != Reason::Frequency)
+                .collect();
             let reasons: Vec<Reason> = found
                 .iter()
                 .filter(|v| v.schedule == Schedule::key("Report", name))
@@ -376,7 +499,7 @@ mod tests {
             assert_eq!(&reasons, expected, "{name}: {found:?}");
         }
         // Schedules only Superset holds cannot carry run-as in 6.1: not required of them.
-        let undeclared = check(&state, &BTreeSet::new(), Scope::AfterApply);
+        let undeclared = check(&state, &BTreeSet::new(), Scope::AfterApply, now);
         assert!(!undeclared.iter().any(|v| v.detail.contains("requires one")));
     }
 }

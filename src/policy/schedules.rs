@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use super::locate;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::schedule::crontab::{closest_timezone, parse_crontab, parse_timezone};
+use crate::schedule::min_gap::never_fires;
 use crate::spec::load::LoadedSet;
 use crate::spec::{ReportFormat, Resource, ScheduleType};
 
@@ -16,22 +17,29 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
         matches!(&o.resource, Resource::Config(c) if c.spec.alerts_attach_reports == Some(false))
     });
     // Organisations reuse a handful of crontabs; parse each distinct one once.
-    let mut crontabs: HashMap<&str, Result<(), String>> = HashMap::new();
+    let mut crontabs: HashMap<&str, Result<(), (String, &str)>> = HashMap::new();
     for (index, object) in set.objects.iter().enumerate() {
         let Resource::Schedule(schedule) = &object.resource else {
             continue;
         };
         let spec = &schedule.spec;
-        let parsed = crontabs
-            .entry(spec.crontab.as_str())
-            .or_insert_with(|| parse_crontab(&spec.crontab).map(|_| ()));
-        if let Err(message) = parsed.clone() {
+        let parsed = crontabs.entry(spec.crontab.as_str()).or_insert_with(|| {
+            let cron = parse_crontab(&spec.crontab)
+                .map_err(|m| (m, "use five fields, e.g. `0 8 * * 1` for Mondays at 08:00"))?;
+            match never_fires(&cron) {
+                true => Err((
+                    format!("`{}` never fires: no calendar day matches it", spec.crontab),
+                    "name a day that exists, e.g. `L` for the last day of the month",
+                )),
+                false => Ok(()),
+            }
+        });
+        if let Err((message, hint)) = parsed.clone() {
             found.push(locate(
                 set,
                 index,
                 "spec.crontab",
-                Diagnostic::error(Code::InvalidCron, message)
-                    .hint("use five fields, e.g. `0 8 * * 1` for Mondays at 08:00"),
+                Diagnostic::error(Code::InvalidCron, message).hint(hint),
             ));
         }
         if let Some(tz) = &spec.timezone

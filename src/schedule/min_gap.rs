@@ -55,11 +55,6 @@ impl FireTimes {
         }
     }
 
-    /// Whether the crontab names no real day (`0 0 30 2 *`) and so never fires.
-    pub fn never_fires(&self) -> bool {
-        self.times.is_empty() || self.days.never()
-    }
-
     /// The smallest gap between consecutive fire times at or after `from` and, if given,
     /// before `until`; `None` when fewer than two fire times fall there.
     pub fn smallest_gap(
@@ -67,7 +62,7 @@ impl FireTimes {
         from: DateTime<Utc>,
         until: Option<DateTime<Utc>>,
     ) -> Option<FireGap> {
-        if self.never_fires() {
+        if self.times.is_empty() || self.days.never() {
             return None;
         }
         let gap = self
@@ -196,6 +191,36 @@ impl FireTimes {
     }
 }
 
+/// Whether `cron` names no real day or time (`0 0 30 2 *`) and so never fires.
+pub fn never_fires(cron: &Cron) -> bool {
+    DayTimes::new(cron).is_empty() || MatchingDays::new(cron).never()
+}
+
+/// A length of time for people: `1 day`, `1 h 30 min`, `45 s`.
+pub fn plain_duration(seconds: i64) -> String {
+    let mut parts = Vec::new();
+    let mut rest = seconds.abs();
+    for (unit, singular, plural) in [
+        (DAY, " day", " days"),
+        (3600, " h", " h"),
+        (60, " min", " min"),
+        (1, " s", " s"),
+    ] {
+        let count = rest / unit;
+        rest %= unit;
+        if count > 0 {
+            parts.push(format!(
+                "{count}{}",
+                if count == 1 { singular } else { plural }
+            ));
+        }
+    }
+    match parts.is_empty() {
+        true => "0 s".into(),
+        false => format!("{}{}", if seconds < 0 { "-" } else { "" }, parts.join(" ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +292,15 @@ mod tests {
             Some(3_600)
         );
         assert_eq!(gap("0 0 30 2 *", "UTC", from), None);
+    }
+
+    #[test]
+    fn durations_for_people() {
+        assert_eq!(plain_duration(86_400), "1 day");
+        assert_eq!(plain_duration(7 * 86_400), "7 days");
+        assert_eq!(plain_duration(5400), "1 h 30 min");
+        assert_eq!(plain_duration(45), "45 s");
+        assert_eq!(plain_duration(0), "0 s");
     }
 
     #[test]

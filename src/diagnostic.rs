@@ -152,6 +152,24 @@ pub struct Diagnostic {
     /// How to fix it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// For `policy-violation`: the schedule and the rule it breaks, as SIP-209 lists them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breach: Option<PolicyBreach>,
+}
+
+/// A schedule breaking the Alerts & Reports configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyBreach {
+    /// The schedule's name.
+    pub name: String,
+    /// `Alert` or `Report`.
+    #[serde(rename = "type")]
+    pub schedule_type: String,
+    /// `recipient`, `frequency` or `run_as`.
+    pub reason: String,
+    /// What exactly.
+    pub detail: String,
 }
 
 impl Diagnostic {
@@ -165,6 +183,7 @@ impl Diagnostic {
             resource: None,
             field: None,
             hint: None,
+            breach: None,
         }
     }
 
@@ -192,6 +211,12 @@ impl Diagnostic {
     pub fn field(mut self, field: impl Into<String>) -> Diagnostic {
         let field = field.into();
         self.field = (!field.is_empty()).then_some(field);
+        self
+    }
+
+    /// Sets the policy breach.
+    pub fn breach(mut self, breach: PolicyBreach) -> Diagnostic {
+        self.breach = Some(breach);
         self
     }
 

@@ -21,8 +21,11 @@ pub struct Planned {
     pub observed: Observed,
     /// What the manifests declare, resolved.
     pub desired: State,
-    /// The changes (empty when the manifests have errors).
+    /// The changes (empty when the manifests have errors or the policy is broken).
     pub plan: Plan,
+    /// Schedules that would break the Alerts & Reports configuration after the apply (each is
+    /// also an error in `set`).
+    pub policy: Vec<report_rules::Violation>,
 }
 
 impl Planned {
@@ -67,18 +70,19 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
     } else {
         plan(&desired, &observed.state, &observed.ledger, options)
     };
+    let mut policy = Vec::new();
     if !set.has_errors() {
         let after = state_after(&desired, &observed.state, &plan);
         let declared = desired.schedules.keys().cloned().collect();
-        let found = report_rules::check(
+        policy = report_rules::check(
             &after,
             &declared,
             report_rules::Scope::AfterApply,
             chrono::Utc::now(),
         );
-        let violations = report_rules::diagnostics(&set, &found);
-        if !violations.is_empty() {
-            set.diagnostics.extend(violations);
+        if !policy.is_empty() {
+            set.diagnostics
+                .extend(report_rules::diagnostics(&set, &policy));
             diagnostic::sort(&mut set.diagnostics);
             plan = Plan::default();
         }
@@ -88,6 +92,7 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
         observed,
         desired,
         plan,
+        policy,
     }
 }
 

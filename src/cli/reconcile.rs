@@ -10,6 +10,7 @@ use super::database::{PlanArgs, ReconcileArgs, block_on, store_failure};
 use super::{EXIT_CHANGES, EXIT_INVALID, EXIT_OK};
 use crate::diagnostic::render_text;
 use crate::plan::render_text as render_plan;
+use crate::policy::report_rules::render_blocking;
 use crate::reconcile::{Planned, plan_pass_while_loading};
 use crate::spec::load::{LoadedSet, load_paths};
 use crate::store::bootstrap::{Bootstrap, ensure_superset};
@@ -34,6 +35,10 @@ fn report_blockers(planned: &Planned) -> bool {
     print_diagnostics(&planned.set);
     for refusal in &planned.plan.refusals {
         eprintln!("{}", render_text(refusal, None));
+    }
+    if !planned.policy.is_empty() {
+        eprint!("{}", render_blocking(&planned.policy));
+        return false;
     }
     if planned.set.has_errors() {
         let n = planned

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::domains::{DomainPattern, address_allowed, split_addresses};
 use super::locate;
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic, PolicyBreach};
 use crate::model::{ObjectKey, ReportConfig, Schedule, State};
 use crate::schedule::crontab::{parse_crontab, parse_timezone};
 use crate::schedule::min_gap::{FireGap, FireTimes, plain_duration};
@@ -53,6 +53,57 @@ pub struct Violation {
     pub detail: String,
     /// The manifest field it concerns (`spec.recipients.email.to[0]`, `spec.runAs` …).
     pub field: String,
+}
+
+impl Violation {
+    /// The schedule's type and name.
+    pub fn type_and_name(&self) -> (&str, &str) {
+        self.schedule
+            .split_once(':')
+            .unwrap_or(("", self.schedule.as_str()))
+    }
+
+    /// As SIP-209 lists it.
+    pub fn breach(&self) -> PolicyBreach {
+        let (schedule_type, name) = self.type_and_name();
+        PolicyBreach {
+            name: name.to_owned(),
+            schedule_type: schedule_type.to_owned(),
+            reason: self.reason.as_str().to_owned(),
+            detail: self.detail.clone(),
+        }
+    }
+}
+
+/// The blocking section of `diff` and `apply`: every schedule that breaks the configuration,
+/// one line each, in columns (type, name, reason, detail).
+pub fn render_blocking(violations: &[Violation]) -> String {
+    let schedules: BTreeSet<&str> = violations.iter().map(|v| v.schedule.as_str()).collect();
+    let mut out = format!(
+        "blocked by the Alerts & Reports configuration: {} schedule{} break{} it; nothing was planned\n",
+        schedules.len(),
+        if schedules.len() == 1 { "" } else { "s" },
+        if schedules.len() == 1 { "s" } else { "" },
+    );
+    let name_width = violations
+        .iter()
+        .map(|v| v.type_and_name().1.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    out.push_str(&format!(
+        "  {:<6}  {:<name_width$}  {:<9}  DETAIL\n",
+        "TYPE", "NAME", "REASON"
+    ));
+    for v in violations {
+        let (schedule_type, name) = v.type_and_name();
+        out.push_str(&format!(
+            "  {schedule_type:<6}  {name:<name_width$}  {:<9}  {}\n",
+            v.reason.as_str(),
+            v.detail
+        ));
+    }
+    out
 }
 
 /// The policy as stored in `report_config`.
@@ -191,7 +242,8 @@ pub fn diagnostics(set: &LoadedSet, violations: &[Violation]) -> Vec<Diagnostic>
             let key = ObjectKey::new(Kind::ReportSchedule, v.schedule.clone());
             let message = format!("{key}: {}: {}", v.reason.as_str(), v.detail);
             let d = Diagnostic::error(Code::PolicyViolation, message)
-                .hint("change the schedule, or the ReportConfiguration that forbids it");
+                .hint("change the schedule, or the ReportConfiguration that forbids it")
+                .breach(v.breach());
             match declared.get(&v.schedule) {
                 Some(index) => locate(set, *index, &v.field, d),
                 None => d.on(format!("{key} (in Superset, not declared)")),

@@ -239,4 +239,27 @@ fn validate_applies_the_report_policy_it_can_check_offline() {
         !stderr.contains("not the e-mail of an active user"),
         "{stderr}"
     );
+    // The JSON report carries each breach as SIP-209 lists it.
+    let out = steward(&[
+        "validate",
+        &dir.path().display().to_string(),
+        "--output",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let breaches: Vec<&serde_json::Value> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d.get("breach"))
+        .collect();
+    assert_eq!(
+        breaches,
+        [&serde_json::json!({
+            "name": "Daily pipeline by stage",
+            "type": "Report",
+            "reason": "recipient",
+            "detail": "`ben@gmail.com` is not in an allowed e-mail domain",
+        })]
+    );
 }

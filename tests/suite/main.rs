@@ -7,8 +7,10 @@ mod examples;
 mod generator;
 mod loader;
 mod min_gap;
+mod policy_change;
 mod reconcile;
 mod services;
+mod superset_api;
 mod superset_e2e;
 
 use std::path::{Path, PathBuf};

@@ -59,7 +59,12 @@ pub async fn plan_pass_while_loading(
 
 /// Plans `set` against an observed state already read.
 pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOptions) -> Planned {
-    let existing = existing_names(&observed.state, &observed.ledger, &options.manager);
+    let existing = existing_names(
+        &observed.state,
+        &observed.catalog,
+        &observed.ledger,
+        &options.manager,
+    );
     finish_against(&mut set, &existing);
     let (desired, found) = resolve(&set, &observed.catalog, &observed.state);
     set.diagnostics.extend(found);

@@ -76,6 +76,8 @@ pub struct Dashboard {
 pub struct Catalog {
     /// Database name → id.
     pub databases: BTreeMap<String, i64>,
+    /// Database name → SQLAlchemy backend (`postgresql`, `mysql` …), from its URI's scheme.
+    pub database_backends: BTreeMap<String, String>,
     /// Datasets by `database.schema.table`.
     pub datasets: BTreeMap<String, Dataset>,
     /// Charts, in id order.

@@ -605,6 +605,7 @@ fn first_few(items: &[&str]) -> String {
 /// declaring them: everything except what `manager` manages (those are declared or pruned).
 pub fn existing_names(
     observed: &State,
+    catalog: &crate::model::Catalog,
     ledger: &super::Ledger,
     manager: &str,
 ) -> crate::policy::Existing {
@@ -628,5 +629,6 @@ pub fn existing_names(
             Kind::SupersetGroup,
             observed.groups.keys().cloned().collect(),
         ),
+        database_backends: catalog.database_backends.clone(),
     }
 }

@@ -11,7 +11,7 @@ pub mod report_rules;
 pub mod rls_clauses;
 mod schedules;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::Diagnostic;
 use crate::spec::load::{LoadedSet, parse_path};
@@ -27,6 +27,8 @@ pub struct Existing {
     pub users: BTreeSet<String>,
     /// Group names.
     pub groups: BTreeSet<String>,
+    /// Database name → SQLAlchemy backend: RLS clauses are parsed in their datasets' dialect.
+    pub database_backends: BTreeMap<String, String>,
 }
 
 /// Runs every declared-set check, resolving references against the declared set and the
@@ -43,7 +45,7 @@ pub fn check_declared_against(set: &LoadedSet, existing: &Existing) -> Vec<Diagn
     schedules::check(set, &mut found);
     addresses::check(set, &mut found);
     content_refs::check(set, &mut found);
-    rls_clauses::check(set, &mut found);
+    rls_clauses::check(set, &existing.database_backends, &mut found);
     found
 }
 

@@ -4,7 +4,9 @@
 //! (`1=1) OR (1=1`). Jinja is allowed only as calls of Superset's user macros
 //! (`{{ current_username() }}` …), which render to a value. Parsed with `sqlparser`.
 
-use sqlparser::dialect::{Dialect, GenericDialect};
+use std::collections::{BTreeMap, BTreeSet};
+
+use sqlparser::dialect::{Dialect, GenericDialect, dialect_from_str};
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
@@ -138,18 +140,68 @@ pub fn check_clause(clause: &str, dialect: &dyn Dialect) -> Result<(), ClausePro
     Ok(())
 }
 
-pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
-    let dialect = GenericDialect {};
+/// The sqlparser dialect closest to a SQLAlchemy backend, and its name for messages; `None`
+/// for backends sqlparser has no dialect for (the generic one is used).
+pub fn dialect_of_backend(backend: &str) -> Option<(Box<dyn Dialect>, &'static str)> {
+    let (dialect, name) = match backend {
+        "postgresql" | "postgres" | "cockroachdb" => ("postgresql", "PostgreSQL"),
+        "mysql" | "mariadb" => ("mysql", "MySQL"),
+        "sqlite" => ("sqlite", "SQLite"),
+        "mssql" => ("mssql", "SQL Server"),
+        "snowflake" => ("snowflake", "Snowflake"),
+        "bigquery" => ("bigquery", "BigQuery"),
+        "redshift" => ("redshift", "Redshift"),
+        "clickhouse" | "clickhousedb" => ("clickhouse", "ClickHouse"),
+        "duckdb" => ("duckdb", "DuckDB"),
+        "hive" => ("hive", "Hive"),
+        "databricks" => ("databricks", "Databricks"),
+        _ => return None,
+    };
+    Some((dialect_from_str(dialect)?, name))
+}
+
+/// Checks every declared clause in the dialect of each database its datasets live in (known
+/// from Superset's `dbs` when a database is at hand), else in the generic dialect.
+pub(super) fn check(
+    set: &LoadedSet,
+    backends: &BTreeMap<String, String>,
+    found: &mut Vec<Diagnostic>,
+) {
     for (index, object) in set.objects.iter().enumerate() {
         let Resource::Rls(filter) = &object.resource else {
             continue;
         };
-        if let Err(p) = check_clause(&filter.spec.clause, &dialect) {
+        let databases: BTreeSet<&str> = filter
+            .spec
+            .datasets
+            .iter()
+            .filter_map(|d| d.split('.').next())
+            .collect();
+        let mut dialects: Vec<(Box<dyn Dialect>, String)> = Vec::new();
+        let mut generic = databases.is_empty();
+        for database in databases {
+            match backends.get(database).and_then(|b| dialect_of_backend(b)) {
+                Some((dialect, name)) => dialects.push((
+                    dialect,
+                    format!(" (parsed as {name}, the dialect of database `{database}`)"),
+                )),
+                None => generic = true,
+            }
+        }
+        if generic {
+            dialects.insert(0, (Box::new(GenericDialect {}), String::new()));
+        }
+        if let Some((p, dialect)) = dialects.iter().find_map(|(dialect, label)| {
+            check_clause(&filter.spec.clause, dialect.as_ref())
+                .err()
+                .map(|p| (p, label))
+        }) {
             found.push(locate(
                 set,
                 index,
                 "spec.clause",
-                Diagnostic::error(Code::InvalidRlsClause, p.message).hint(p.hint),
+                Diagnostic::error(Code::InvalidRlsClause, format!("{}{dialect}", p.message))
+                    .hint(p.hint),
             ));
         }
     }
@@ -230,6 +282,17 @@ mod tests {
                 assert_eq!(check_clause(clause, dialect), Ok(()), "{clause}");
             }
         }
+    }
+
+    #[test]
+    fn dialects_follow_the_backend() {
+        let postgres = dialect_of_backend("postgresql").unwrap();
+        let mysql = dialect_of_backend("mysql").unwrap();
+        assert_eq!(postgres.1, "PostgreSQL");
+        // Backticks quote identifiers in MySQL only.
+        assert!(check_clause("`region` = 'EU'", postgres.0.as_ref()).is_err());
+        assert!(check_clause("`region` = 'EU'", mysql.0.as_ref()).is_ok());
+        assert!(dialect_of_backend("trino").is_none());
     }
 
     #[test]

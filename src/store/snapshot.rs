@@ -63,6 +63,13 @@ pub fn normalise_list(list: &str) -> String {
         .join(",")
 }
 
+/// The SQLAlchemy backend of a database URI (`postgresql` of `postgresql+psycopg2://…`).
+fn backend_of(uri: &str) -> Option<String> {
+    let scheme = uri.split_once("://")?.0;
+    let backend = scheme.split('+').next()?.trim().to_ascii_lowercase();
+    (!backend.is_empty()).then_some(backend)
+}
+
 /// Reads the observed state.
 pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
     let mut o = Observed {
@@ -243,16 +250,24 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
     }
 
     // Content.
-    let database_names = names(
-        tx.fetch(
-            "SELECT id, database_name FROM dbs",
+    let mut database_names = HashMap::new();
+    for r in tx
+        .fetch(
+            "SELECT id, database_name, sqlalchemy_uri FROM dbs",
             &[],
-            &[Ty::Int, Ty::Text],
+            &[Ty::Int, Ty::Text, Ty::Text],
         )
-        .await?,
-    );
-    for (id, name) in &database_names {
-        o.catalog.databases.insert(name.clone(), *id);
+        .await?
+    {
+        let (Some(id), Some(name)) = (r[0].as_int(), r[1].as_str()) else {
+            continue;
+        };
+        o.catalog.databases.insert(name.to_owned(), id);
+        // Only the URI's scheme is kept: the rest may hold credentials.
+        if let Some(backend) = r[2].as_str().and_then(backend_of) {
+            o.catalog.database_backends.insert(name.to_owned(), backend);
+        }
+        database_names.insert(id, name.to_owned());
     }
     let mut dataset_keys: HashMap<i64, String> = HashMap::new();
     let sql = format!(

@@ -432,3 +432,34 @@ fn report_policy_violations_block_diff_and_apply() {
         );
     }
 }
+
+#[test]
+fn rls_clauses_are_parsed_in_their_databases_dialect() {
+    // Backticks quote identifiers in MySQL and SQLite, not in PostgreSQL: the same clause is
+    // fine while the warehouse is SQLite and refused once Superset says it is PostgreSQL.
+    let db = Db::sqlite();
+    init_demo(&db);
+    let url = db.url();
+    let backticks = edited_examples(|name, text| match name {
+        "rls.yaml" => text.replace("clause: region = 'EU'", "clause: \"`region` = 'EU'\""),
+        _ => text,
+    });
+    let dir = path_str(backticks.path());
+    steward_ok(&["diff", &dir, "--database", &url], 2);
+    db.sql(
+        "UPDATE dbs SET sqlalchemy_uri = 'postgresql+psycopg2://superset:XXXXXXXXXX@db:5432/warehouse' \
+         WHERE database_name = 'warehouse'",
+    );
+    let out = steward(&["diff", &dir, "--database", &url]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error[invalid-rls-clause]: the clause is not one SQL expression"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("(parsed as PostgreSQL, the dialect of database `warehouse`)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("XXXXXXXXXX"), "{stderr}");
+}

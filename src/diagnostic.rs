@@ -75,6 +75,8 @@ pub enum Code {
     InvalidRlsClause,
     /// A schedule breaks the global Alerts & Reports configuration.
     PolicyViolation,
+    /// RLS filters that, combined on one (role, dataset), let no row through.
+    EmptyRlsCombination,
 }
 
 impl Code {
@@ -109,6 +111,7 @@ impl Code {
             Code::PruneGuard => "prune-guard",
             Code::InvalidRlsClause => "invalid-rls-clause",
             Code::PolicyViolation => "policy-violation",
+            Code::EmptyRlsCombination => "empty-rls-combination",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Checks across the declared set that one object cannot make alone: duplicates, references
-//! between objects, crontab and timezone syntax, address syntax, content references. Every
+//! between objects, crontab and timezone syntax, address syntax, content references, RLS
+//! clauses alone and combined. Every
 //! violation is returned, not the first.
 
 mod addresses;
@@ -9,6 +10,7 @@ mod duplicates;
 mod references;
 pub mod report_rules;
 pub mod rls_clauses;
+mod rls_combined;
 mod schedules;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,6 +48,7 @@ pub fn check_declared_against(set: &LoadedSet, existing: &Existing) -> Vec<Diagn
     addresses::check(set, &mut found);
     content_refs::check(set, &mut found);
     rls_clauses::check(set, &existing.database_backends, &mut found);
+    rls_combined::check(set, &mut found);
     found
 }
 

@@ -44,7 +44,7 @@ fn problem(message: impl Into<String>, hint: impl Into<String>) -> ClauseProblem
 }
 
 /// Replaces each allowed `{{ macro(...) }}` by a plain value; refuses other Jinja.
-fn render_jinja(clause: &str) -> Result<String, ClauseProblem> {
+pub(super) fn render_jinja(clause: &str) -> Result<String, ClauseProblem> {
     if clause.contains("{%") || clause.contains("{#") {
         return Err(problem(
             "Jinja statements and comments (`{% … %}`, `{# … #}`) are not allowed in an RLS clause",

@@ -1,6 +1,20 @@
-//! Random crontabs for the interval analysis' property test and benchmark.
+//! Random crontabs, and timezones with awkward clock changes, for the interval analysis'
+//! property test and benchmark.
 
+use chrono_tz::Tz;
 use rand::{Rng, RngCore};
+
+/// Timezones whose clocks change in every way the analysis must handle: Berlin and New York
+/// (an hour, at night), Lord Howe (30 minutes), Santiago (at midnight), Troll (two hours), and
+/// Kolkata (never).
+pub const AWKWARD_TIMEZONES: [Tz; 6] = [
+    chrono_tz::Europe::Berlin,
+    chrono_tz::America::New_York,
+    chrono_tz::Australia::Lord_Howe,
+    chrono_tz::America::Santiago,
+    chrono_tz::Antarctica::Troll,
+    chrono_tz::Asia::Kolkata,
+];
 
 /// A random five-field crontab of the forms people write (lists, ranges, steps, `L`, `W`, `#`,
 /// day-of-month and day-of-week together), firing at most a few dozen times a day.

@@ -13,7 +13,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
-pub use crontabs::random_crontab;
+pub use crontabs::{AWKWARD_TIMEZONES, random_crontab};
 pub use org::{Organisation, build_organisation};
 
 /// How many objects of each kind to generate.

@@ -361,8 +361,10 @@ fn rls_filters(
     (0..size.rls_filters)
         .map(|i| {
             let base = i % 10 == 9;
-            let group_key = match i % 10 {
-                0..=1 => Some("region".to_owned()),
+            // Region and tenant filters are alternatives (ORed by their group key), as in a
+            // real organisation: two ANDed region filters would let no row through.
+            let group_key = match i % 5 {
+                0 | 1 => Some("region".to_owned()),
                 2 => Some("tenant".to_owned()),
                 _ => None,
             };

@@ -1,4 +1,5 @@
-//! The synthetic organisation is valid, deterministic by seed, and the size asked for.
+//! The synthetic organisation is valid (without a warning), deterministic by seed, and the size
+//! asked for.
 
 use steward::generate::{OrgSize, write_organisation};
 use steward::spec::Kind;
@@ -52,13 +53,9 @@ fn generated_organisation_is_valid_deterministic_and_sized() {
     );
 
     let set = validate_paths(&[a.path().display().to_string()]);
-    let errors: Vec<_> = set
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .take(5)
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    // Not a warning either: the organisation is a clean example to measure and demo with.
+    let findings: Vec<_> = set.diagnostics.iter().take(5).collect();
+    assert!(findings.is_empty(), "{findings:#?}");
     let count = |kind: Kind| {
         set.objects
             .iter()

@@ -28,8 +28,9 @@ impl Transition {
 const SEARCH_FROM: i64 = 0;
 const SEARCH_TO: i64 = 7_258_118_400; // 2200-01-01
 
-/// Offset changes are months apart in the tables the search covers, so probing once a day
-/// finds each one; a binary search then finds its second.
+/// Probing once a day finds every offset change, then a binary search finds its second: since
+/// 1970 the closest two changes of any zone in chrono-tz's tables are 6.96 days apart
+/// (America/Boa_Vista, October 2000; measured by probing every 15 minutes to 2100).
 const PROBE: i64 = 86_400;
 
 /// The offset east of UTC at `instant`, in seconds.

@@ -2,7 +2,7 @@
 //! row-level security, alerts and reports, the global Alerts & Reports policy) as Kubernetes-style
 //! resources, validate them, and reconcile them into Superset's metadata database.
 //!
-//! The core (`spec` types, `model`, `policy`, `plan`, `generate`) does no IO beyond reading
+//! The core (`spec` types, `model`, `policy`, `plan`, `report`, `generate`) does no IO beyond reading
 //! manifests; adapters (`store` for the database, `cli`) live at the edges and `main` stays thin.
 
 pub mod cli;
@@ -12,6 +12,7 @@ pub mod model;
 pub mod plan;
 pub mod policy;
 pub mod reconcile;
+pub mod report;
 pub mod schedule;
 pub mod spec;
 pub mod store;

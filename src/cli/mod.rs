@@ -45,7 +45,14 @@ enum Command {
     },
     /// Show what `apply` would change in Superset. Exit 0 no changes, 2 changes, 1 invalid, 3
     /// database unreachable.
-    Diff(database::ReconcileArgs),
+    Diff {
+        #[command(flatten)]
+        args: database::ReconcileArgs,
+        /// Output format: `text` for people and CI logs, `markdown` for a pull-request comment,
+        /// `json` for machines (documented, versioned).
+        #[arg(long, short, value_enum, default_value_t = DiffOutput::Text)]
+        output: DiffOutput,
+    },
     /// Make Superset match the manifests: plan, print, and write the plan in one transaction
     /// (all or nothing) under a lock. Exit 0 applied or nothing to do, 1 invalid or refused, 3
     /// database unreachable.
@@ -100,12 +107,23 @@ pub enum Output {
     Json,
 }
 
+/// Output format of `diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffOutput {
+    /// For people and CI logs (coloured on a terminal unless `NO_COLOR` is set).
+    Text,
+    /// A pull-request comment, at most 60,000 characters.
+    Markdown,
+    /// For machines (documented, versioned).
+    Json,
+}
+
 /// Parses the command line, runs the command and returns its exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate { paths, output } => validate::run(&paths, output),
-        Command::Diff(args) => reconcile::diff(&args),
+        Command::Diff { args, output } => reconcile::diff(&args, output),
         Command::Apply(args) => reconcile::apply(&args),
         Command::Init {
             database,

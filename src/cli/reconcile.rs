@@ -7,11 +7,12 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::database::{PlanArgs, ReconcileArgs, block_on, store_failure};
-use super::{EXIT_CHANGES, EXIT_INVALID, EXIT_OK};
+use super::{DiffOutput, EXIT_CHANGES, EXIT_INVALID, EXIT_OK};
 use crate::diagnostic::render_text;
-use crate::plan::render_text as render_plan;
 use crate::policy::report_rules::render_blocking;
 use crate::reconcile::{Planned, plan_pass_while_loading};
+use crate::report::json::render_json;
+use crate::report::{Against, DiffReport, render_markdown, render_text as render_plan};
 use crate::spec::load::{LoadedSet, load_paths};
 use crate::store::bootstrap::{Bootstrap, ensure_superset};
 use crate::store::migrate::migrate;
@@ -51,7 +52,7 @@ fn report_blockers(planned: &Planned) -> bool {
         return false;
     }
     if !planned.plan.refusals.is_empty() {
-        eprint!("{}", render_plan(&planned.plan, false));
+        anstream::eprint!("{}", render_plan(&planned.plan, false));
         eprintln!(
             "refused: {} problem(s) above; nothing was written",
             planned.plan.refusals.len()
@@ -61,7 +62,7 @@ fn report_blockers(planned: &Planned) -> bool {
     true
 }
 
-pub(super) fn diff(reconcile: &ReconcileArgs) -> anyhow::Result<u8> {
+pub(super) fn diff(reconcile: &ReconcileArgs, output: DiffOutput) -> anyhow::Result<u8> {
     let ReconcileArgs {
         paths,
         database,
@@ -88,11 +89,30 @@ pub(super) fn diff(reconcile: &ReconcileArgs) -> anyhow::Result<u8> {
             Ok(p) => p,
             Err(e) => return Ok(store_failure(&e)),
         };
-        if !report_blockers(&planned) {
-            return Ok(EXIT_INVALID);
+        let against = Against {
+            kind: "database",
+            name: database.url().to_string(),
+        };
+        let report = DiffReport {
+            against: &against,
+            plan: &planned.plan,
+            policy: &planned.policy,
+            diagnostics: &planned.set.diagnostics,
+        };
+        let blocked = report.blocked();
+        match output {
+            DiffOutput::Text => {
+                if !report_blockers(&planned) {
+                    return Ok(EXIT_INVALID);
+                }
+                anstream::print!("{}", render_plan(&planned.plan, verbose));
+            }
+            DiffOutput::Markdown => print!("{}", render_markdown(&report)),
+            DiffOutput::Json => println!("{}", render_json(&report)),
         }
-        print!("{}", render_plan(&planned.plan, verbose));
-        Ok(if planned.plan.is_empty() {
+        Ok(if blocked {
+            EXIT_INVALID
+        } else if planned.plan.is_empty() {
             EXIT_OK
         } else {
             EXIT_CHANGES
@@ -176,7 +196,7 @@ async fn run_apply(
         tx.rollback().await?;
         return Err(ApplyStop::Blocked);
     }
-    print!("{}", render_plan(&planned.plan, verbose));
+    anstream::print!("{}", render_plan(&planned.plan, verbose));
     if planned.plan.is_empty() {
         if created || !migrated.is_empty() {
             tx.commit().await?;

@@ -4,9 +4,7 @@
 
 mod changes;
 pub mod desired;
-mod render;
 mod rewrites;
 
 pub use changes::{Action, Change, FieldChange, Ledger, LedgerEntry, Plan, PlanOptions, plan};
-pub use render::render_text;
 pub use rewrites::absorb_superset_rewrites;

@@ -3,6 +3,7 @@
 mod atomicity;
 mod cli;
 mod crds;
+mod diff_outputs;
 mod examples;
 mod generator;
 mod loader;

@@ -1,0 +1,86 @@
+//! `steward diff --output json`: the report as one JSON object (schema version 1; fields are only
+//! ever added within a version). Documented in the README.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{ACTIONS, DiffReport, action_verb};
+use crate::diagnostic::{Diagnostic, PolicyBreach};
+use crate::plan::{Action, FieldChange};
+
+/// Version of the JSON diff format.
+pub const DIFF_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonDiff<'a> {
+    schema_version: u32,
+    against: &'a super::Against,
+    /// Whether nothing may be applied.
+    blocked: bool,
+    summary: BTreeMap<&'static str, usize>,
+    by_kind: BTreeMap<&'static str, BTreeMap<&'static str, usize>>,
+    policy: Vec<PolicyBreach>,
+    errors: Vec<&'a Diagnostic>,
+    warnings: Vec<&'a Diagnostic>,
+    changes: Vec<JsonChange<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonChange<'a> {
+    kind: &'static str,
+    /// The object's natural key: username, role/group/filter name, `Type:name`, `report_config`.
+    name: &'a str,
+    action: Action,
+    fields: &'a [FieldChange],
+}
+
+/// The report as pretty-printed JSON.
+pub fn render_json(report: &DiffReport) -> String {
+    let counts = |counts: &[usize; 5]| -> BTreeMap<&'static str, usize> {
+        ACTIONS
+            .iter()
+            .zip(counts)
+            .map(|(a, n)| (action_verb(*a), *n))
+            .collect()
+    };
+    let mut total = [0; 5];
+    let by_kind = report
+        .counts_by_kind()
+        .into_iter()
+        .map(|(kind, c)| {
+            for (t, n) in total.iter_mut().zip(c) {
+                *t += n;
+            }
+            (kind.as_str(), counts(&c))
+        })
+        .collect();
+    let diff = JsonDiff {
+        schema_version: DIFF_SCHEMA_VERSION,
+        against: report.against,
+        blocked: report.blocked(),
+        summary: counts(&total),
+        by_kind,
+        policy: report.policy.iter().map(|v| v.breach()).collect(),
+        errors: report.blocking_errors().collect(),
+        warnings: report
+            .diagnostics
+            .iter()
+            .filter(|d| !d.is_error())
+            .collect(),
+        changes: report
+            .plan
+            .changes
+            .iter()
+            .map(|c| JsonChange {
+                kind: c.key.kind.as_str(),
+                name: &c.key.key,
+                action: c.action,
+                fields: &c.fields,
+            })
+            .collect(),
+    };
+    serde_json::to_string_pretty(&diff).expect("the report serialises")
+}

@@ -1,0 +1,338 @@
+//! `steward diff --output markdown`: a pull-request comment. A summary table of counts per kind
+//! and action comes first, then what blocks the plan (policy breaches, errors), then one
+//! collapsible section per kind; long text values as unified diffs. The comment never exceeds
+//! [`MARKDOWN_BUDGET`] characters: past it, items are left out and a note says how many, and
+//! that the JSON output holds everything.
+
+use std::fmt::Write;
+
+use super::long_text::{is_long, unified_diff};
+use super::{ACTIONS, DiffReport, action_verb};
+use crate::diagnostic::Diagnostic;
+use crate::plan::{Action, Change, FieldChange};
+use crate::spec::Kind;
+
+/// The largest comment, in characters (GitHub refuses comments over 65,536).
+pub const MARKDOWN_BUDGET: usize = 60_000;
+
+/// Kept free for closing tags and the truncation note.
+const RESERVE: usize = 1_500;
+
+/// A document that stops taking items at its budget and counts what it left out.
+struct Budgeted {
+    out: String,
+    limit: usize,
+    left_out: usize,
+}
+
+impl Budgeted {
+    /// Adds structure (headings, closing tags) whatever the budget.
+    fn always(&mut self, text: &str) {
+        self.out.push_str(text);
+    }
+
+    /// Adds one item if it fits.
+    fn item(&mut self, text: &str) {
+        if self.left_out == 0 && self.out.chars().count() + text.chars().count() <= self.limit {
+            self.out.push_str(text);
+        } else {
+            self.left_out += 1;
+        }
+    }
+}
+
+/// Renders the report as a Markdown PR comment.
+pub fn render_markdown(report: &DiffReport) -> String {
+    let mut doc = Budgeted {
+        out: String::new(),
+        limit: MARKDOWN_BUDGET - RESERVE,
+        left_out: 0,
+    };
+    doc.always(&format!(
+        "### steward diff: {}\n\nCompared with the {} {}.\n\n",
+        report.summary_line(),
+        report.against.kind,
+        code(&report.against.name)
+    ));
+    if report.blocked() {
+        doc.always(
+            "> [!CAUTION]\n> **Blocked**: nothing will be applied until the problems below are fixed.\n\n",
+        );
+    }
+    summary_table(&mut doc, report);
+    policy_section(&mut doc, report);
+    errors_section(&mut doc, report);
+    for kind in Kind::ALL {
+        let changes: Vec<&Change> = report
+            .plan
+            .changes
+            .iter()
+            .filter(|c| c.key.kind == kind)
+            .collect();
+        if changes.is_empty() {
+            continue;
+        }
+        let counts = report.counts_by_kind()[&kind];
+        let what: Vec<String> = ACTIONS
+            .iter()
+            .zip(counts)
+            .filter(|(_, n)| *n > 0)
+            .map(|(a, n)| format!("{n} to {}", action_verb(*a)))
+            .collect();
+        doc.always(&format!(
+            "<details><summary><b>{kind}</b>: {}</summary>\n\n",
+            what.join(", ")
+        ));
+        for change in changes {
+            doc.item(&change_item(change));
+        }
+        doc.always("\n</details>\n\n");
+    }
+    warnings_section(&mut doc, report);
+    if doc.left_out > 0 {
+        let _ = write!(
+            doc.out,
+            "> [!NOTE]\n> This comment stops at {MARKDOWN_BUDGET} characters: {} more item{} left out. \
+             The full report is in the JSON output (`steward diff --output json`), kept as a CI artifact.\n",
+            doc.left_out,
+            if doc.left_out == 1 { " is" } else { "s are" }
+        );
+    }
+    doc.out
+}
+
+fn summary_table(doc: &mut Budgeted, report: &DiffReport) {
+    let by_kind = report.counts_by_kind();
+    if by_kind.is_empty() {
+        doc.always("No changes: Superset matches the declared state.\n\n");
+        return;
+    }
+    doc.always("| Kind | Create | Adopt | Update | Delete | Forget |\n|---|--:|--:|--:|--:|--:|\n");
+    let mut total = [0; 5];
+    for (kind, counts) in &by_kind {
+        let cells: Vec<String> = counts.iter().map(usize::to_string).collect();
+        doc.always(&format!("| {kind} | {} |\n", cells.join(" | ")));
+        for (t, n) in total.iter_mut().zip(counts) {
+            *t += n;
+        }
+    }
+    let cells: Vec<String> = total.iter().map(|n| format!("**{n}**")).collect();
+    doc.always(&format!("| **Total** | {} |\n\n", cells.join(" | ")));
+}
+
+fn policy_section(doc: &mut Budgeted, report: &DiffReport) {
+    if report.policy.is_empty() {
+        return;
+    }
+    doc.always(&format!(
+        "#### Blocked by the Alerts & Reports configuration\n\n{} breach{} of the global configuration (SIP-209):\n\n\
+         | Type | Schedule | Reason | Detail |\n|---|---|---|---|\n",
+        report.policy.len(),
+        if report.policy.len() == 1 { "" } else { "es" }
+    ));
+    for v in report.policy {
+        let (kind, name) = v.type_and_name();
+        doc.item(&format!(
+            "| {kind} | {} | {} | {} |\n",
+            cell(name),
+            v.reason.as_str(),
+            cell(&v.detail)
+        ));
+    }
+    doc.always("\n");
+}
+
+fn errors_section(doc: &mut Budgeted, report: &DiffReport) {
+    let errors: Vec<&Diagnostic> = report.blocking_errors().collect();
+    if errors.is_empty() {
+        return;
+    }
+    doc.always(&format!("#### Errors ({})\n\n", errors.len()));
+    for d in errors {
+        doc.item(&diagnostic_item(d));
+    }
+    doc.always("\n");
+}
+
+fn warnings_section(doc: &mut Budgeted, report: &DiffReport) {
+    let warnings: Vec<&Diagnostic> = report
+        .diagnostics
+        .iter()
+        .filter(|d| !d.is_error())
+        .collect();
+    if warnings.is_empty() {
+        return;
+    }
+    doc.always(&format!(
+        "<details><summary>{} warning{}</summary>\n\n",
+        warnings.len(),
+        if warnings.len() == 1 { "" } else { "s" }
+    ));
+    for d in warnings {
+        doc.item(&diagnostic_item(d));
+    }
+    doc.always("\n</details>\n\n");
+}
+
+fn diagnostic_item(d: &Diagnostic) -> String {
+    let mut item = format!("- {} {}", code(d.code.as_str()), inline(&d.message));
+    let place: Vec<String> = [
+        d.location.as_ref().map(|l| l.to_string()),
+        d.resource.clone(),
+        d.field.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|p| code(&p))
+    .collect();
+    if !place.is_empty() {
+        let _ = write!(item, " ({})", place.join(", "));
+    }
+    if let Some(hint) = &d.hint {
+        let _ = write!(item, ". Hint: {}", inline(hint));
+    }
+    item.push('\n');
+    item
+}
+
+fn change_item(change: &Change) -> String {
+    let name = match change.key.kind {
+        Kind::ReportConfiguration => code("ReportConfiguration"),
+        Kind::ReportSchedule => match change.key.key.split_once(':') {
+            Some((kind, name)) => format!("{} ({kind})", code(name)),
+            None => code(&change.key.key),
+        },
+        _ => code(&change.key.key),
+    };
+    let mut item = format!(
+        "- **{}** {name}: {}\n",
+        change.action.sign(),
+        action_verb(change.action)
+    );
+    match change.action {
+        Action::Delete => {}
+        Action::Forget => item.push_str("  - gone from Superset; its ledger entry is removed\n"),
+        _ => {
+            for field in &change.fields {
+                field_item(&mut item, change.action, field);
+            }
+        }
+    }
+    item
+}
+
+fn field_item(out: &mut String, action: Action, field: &FieldChange) {
+    match field {
+        FieldChange::Value {
+            field,
+            before,
+            after,
+        } => {
+            let (before, after) = (before.as_deref(), after.as_deref());
+            if is_long(before) || is_long(after) {
+                let before = if action == Action::Create {
+                    None
+                } else {
+                    before
+                };
+                let diff = unified_diff(before, after);
+                let fence = fence_for(&diff);
+                let _ = write!(out, "  - {}:\n\n    {fence}diff\n", code(field));
+                for line in diff.lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+                let _ = write!(out, "    {fence}\n\n");
+                return;
+            }
+            let show = |v: Option<&str>| v.map_or("*(unset)*".to_owned(), code);
+            let _ = match action {
+                Action::Create => writeln!(out, "  - {}: {}", code(field), show(after)),
+                _ => writeln!(
+                    out,
+                    "  - {}: {} → {}",
+                    code(field),
+                    show(before),
+                    show(after)
+                ),
+            };
+        }
+        FieldChange::Members {
+            field,
+            added,
+            removed,
+        } => {
+            let list = |items: &[String]| -> String {
+                items.iter().map(|i| code(i)).collect::<Vec<_>>().join(", ")
+            };
+            let mut parts = Vec::new();
+            if !added.is_empty() {
+                parts.push(format!("added {}", list(added)));
+            }
+            if !removed.is_empty() {
+                parts.push(format!("removed {}", list(removed)));
+            }
+            let _ = writeln!(out, "  - {}: {}", code(field), parts.join("; "));
+        }
+    }
+}
+
+/// An inline code span holding `text` exactly (backticks inside need a longer fence).
+fn code(text: &str) -> String {
+    let text = text.replace(['\n', '\r'], " ");
+    let longest = longest_run(&text, '`');
+    let ticks = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') || text.is_empty() {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{text}{pad}{ticks}")
+}
+
+/// Prose on one line: Markdown's active characters escaped outside the `code spans` it holds.
+fn inline(text: &str) -> String {
+    prose(text, false)
+}
+
+/// A table cell: like [`inline`], and `|` escaped even inside code spans (GFM tables split on
+/// it first).
+fn cell(text: &str) -> String {
+    prose(text, true)
+}
+
+fn prose(text: &str, in_table: bool) -> String {
+    let text = text.replace(['\n', '\r'], " ");
+    let balanced = text.matches('`').count().is_multiple_of(2);
+    let mut out = String::with_capacity(text.len());
+    let mut in_code = false;
+    for c in text.chars() {
+        match c {
+            '`' if balanced => {
+                in_code = !in_code;
+                out.push(c);
+            }
+            '|' if in_table => out.push_str("\\|"),
+            _ if in_code => out.push(c),
+            '\\' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~' | '`' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code fence longer than any run of backticks in `text`.
+fn fence_for(text: &str) -> String {
+    "`".repeat(longest_run(text, '`').max(2) + 1)
+}
+
+fn longest_run(text: &str, c: char) -> usize {
+    let (mut longest, mut run) = (0, 0);
+    for ch in text.chars() {
+        run = if ch == c { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    longest
+}

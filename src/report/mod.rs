@@ -1,0 +1,105 @@
+//! What `diff` shows, in three forms: text for terminals and CI logs (coloured when the terminal
+//! allows), Markdown for a pull-request comment (within a size budget), and JSON for machines
+//! (a documented, versioned schema). Pure: builds strings, prints nothing.
+
+pub mod json;
+mod long_text;
+mod markdown;
+mod text;
+
+use std::collections::BTreeMap;
+
+use crate::diagnostic::Diagnostic;
+use crate::plan::{Action, Plan};
+use crate::policy::report_rules::Violation;
+use crate::spec::Kind;
+
+pub use markdown::{MARKDOWN_BUDGET, render_markdown};
+pub use text::render_text;
+
+/// What the manifests were compared with.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Against {
+    /// `database`, `snapshot` or `git revision`.
+    pub kind: &'static str,
+    /// The database URL (password removed), the snapshot file, or the revision.
+    pub name: String,
+}
+
+/// Everything one `diff` found.
+#[derive(Clone, Copy, Debug)]
+pub struct DiffReport<'a> {
+    /// What the manifests were compared with.
+    pub against: &'a Against,
+    /// The changes.
+    pub plan: &'a Plan,
+    /// Schedules that break the Alerts & Reports configuration.
+    pub policy: &'a [Violation],
+    /// Every finding about the input (errors block the plan; warnings do not).
+    pub diagnostics: &'a [Diagnostic],
+}
+
+/// The actions in display order.
+pub const ACTIONS: [Action; 5] = [
+    Action::Create,
+    Action::Adopt,
+    Action::Update,
+    Action::Delete,
+    Action::Forget,
+];
+
+impl DiffReport<'_> {
+    /// Whether nothing may be applied: input errors, policy breaches or refusals.
+    pub fn blocked(&self) -> bool {
+        !self.policy.is_empty()
+            || !self.plan.refusals.is_empty()
+            || self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// Errors and refusals, policy breaches excluded (they have their own section).
+    pub fn blocking_errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.is_error() && d.breach.is_none())
+            .chain(self.plan.refusals.iter())
+    }
+
+    /// Change counts per kind, in [`ACTIONS`] order.
+    pub fn counts_by_kind(&self) -> BTreeMap<Kind, [usize; 5]> {
+        let mut counts: BTreeMap<Kind, [usize; 5]> = BTreeMap::new();
+        for change in &self.plan.changes {
+            let slot = ACTIONS
+                .iter()
+                .position(|a| *a == change.action)
+                .expect("every action is listed");
+            counts.entry(change.key.kind).or_default()[slot] += 1;
+        }
+        counts
+    }
+
+    /// `3 to create, 1 to update`, or `no changes`.
+    pub fn summary_line(&self) -> String {
+        let parts: Vec<String> = ACTIONS
+            .iter()
+            .filter_map(|action| {
+                let n = self.plan.count(*action);
+                (n > 0).then(|| format!("{n} to {}", action_verb(*action)))
+            })
+            .collect();
+        match parts.is_empty() {
+            true => "no changes".into(),
+            false => parts.join(", "),
+        }
+    }
+}
+
+/// `create`, `adopt` …
+pub fn action_verb(action: Action) -> &'static str {
+    match action {
+        Action::Create => "create",
+        Action::Adopt => "adopt",
+        Action::Update => "update",
+        Action::Delete => "delete",
+        Action::Forget => "forget",
+    }
+}

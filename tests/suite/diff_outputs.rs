@@ -1,0 +1,220 @@
+//! `steward diff` in its three formats, as golden files, for a change touching every kind: the
+//! text plan, the Markdown PR comment (rendered by a real Markdown renderer, within budget even
+//! for an org-10k-sized change) and the versioned JSON.
+
+use std::path::{Path, PathBuf};
+
+use pulldown_cmark::{Options, Parser, html};
+
+use crate::repo;
+use crate::services::{Db, steward, steward_ok};
+
+/// The examples with one change to every kind: a user renamed, one created and one deleted, a
+/// permission dropped, a group member removed, an RLS clause and an alert's SQL rewritten, the
+/// configuration relaxed.
+fn changed_examples() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo().join("examples/org")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let edit = |text: String, from: &str, to: &str| {
+            assert!(text.contains(from), "{name}: {from:?}");
+            text.replacen(from, to, 1)
+        };
+        let text = match name.as_str() {
+            "users.yaml" => {
+                let text = edit(text, "lastName: Chen", "lastName: Chen-Wu");
+                let cut = text.find("  - apiVersion: steward.dev/v1alpha1\n    kind: SupersetUser\n    metadata:\n      name: former.employee").unwrap();
+                format!(
+                    "{}---\napiVersion: steward.dev/v1alpha1\nkind: SupersetUser\nmetadata:\n  name: new.hire\nspec:\n  firstName: New\n  lastName: Hire\n  email: new.hire@finance.corp.example.com\n",
+                    &text[..cut]
+                )
+            }
+            "roles.yaml" => edit(text, "      - warehouse.sales.opportunities\n", ""),
+            "groups.yaml" => edit(
+                text,
+                "users: [ana.alves, dmitri.brandt]",
+                "users: [ana.alves]",
+            ),
+            "rls.yaml" => edit(
+                text,
+                "clause: region = 'EU'",
+                "clause: region = 'EU' OR (region = 'UK' AND reporting_entity = 'EU-branch' AND fiscal_year >= 2020)",
+            ),
+            "schedules.yaml" => edit(
+                text,
+                "WHERE status = 'failed' AND",
+                "WHERE status IN ('failed', 'reversed') AND",
+            ),
+            "config.yaml" => edit(
+                text,
+                "reportMinimumIntervalSeconds: 3600",
+                "reportMinimumIntervalSeconds: 1800",
+            ),
+            _ => text,
+        };
+        std::fs::write(dir.path().join(&name), text).unwrap();
+    }
+    dir
+}
+
+fn golden(name: &str) -> PathBuf {
+    repo().join("tests/golden").join(name)
+}
+
+/// Compares `actual` with the golden file (`STEWARD_UPDATE_GOLDEN=1` rewrites it).
+fn assert_golden(name: &str, actual: &str) {
+    let path = golden(name);
+    if std::env::var("STEWARD_UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (STEWARD_UPDATE_GOLDEN=1 writes it)",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let diff = similar::TextDiff::from_lines(expected.as_str(), actual)
+            .unified_diff()
+            .header("golden", "actual")
+            .to_string();
+        panic!("{name} differs from its golden file:\n{diff}");
+    }
+}
+
+fn diff_output(dir: &Path, db: &Db, format: &str) -> String {
+    let out = steward(&[
+        "diff",
+        dir.to_str().unwrap(),
+        "--database",
+        &db.url(),
+        "--output",
+        format,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .replace(&db.url(), "sqlite://<db>")
+        .replace(dir.to_str().unwrap(), "<manifests>")
+}
+
+/// Markdown rendered to HTML by pulldown-cmark, with GitHub's tables.
+fn to_html(markdown: &str) -> String {
+    let mut options = Options::empty();
+    options.insert(Options::ENABLE_TABLES);
+    options.insert(Options::ENABLE_STRIKETHROUGH);
+    let mut out = String::new();
+    html::push_html(&mut out, Parser::new_ext(markdown, options));
+    out
+}
+
+#[test]
+fn diff_formats_match_their_golden_files() {
+    let db = Db::sqlite();
+    steward_ok(&["init", "--demo", "--database", &db.url()], 0);
+    let examples = repo().join("examples/org");
+    steward_ok(
+        &["apply", examples.to_str().unwrap(), "--database", &db.url()],
+        0,
+    );
+    let changed = changed_examples();
+
+    let text = diff_output(changed.path(), &db, "text");
+    assert!(!text.contains('\u{1b}'), "no colour when not on a terminal");
+    assert_golden("diff.txt", &text);
+
+    let json = diff_output(changed.path(), &db, "json");
+    assert_golden("diff.json", &json);
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed["schemaVersion"], 1);
+    let kinds: std::collections::BTreeSet<&str> = parsed["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 6, "every kind changes: {kinds:?}");
+
+    let markdown = diff_output(changed.path(), &db, "markdown");
+    assert_golden("diff.md", &markdown);
+    let html = to_html(&markdown);
+    assert_eq!(html.matches("<table>").count(), 1, "{html}");
+    assert_eq!(html.matches("<details>").count(), 6, "{html}");
+    assert!(
+        html.contains("<code class=\"language-diff\">"),
+        "long values as diffs: {html}"
+    );
+    assert_eq!(
+        html.matches("<tr>").count(),
+        8,
+        "header, six kinds, total: {html}"
+    );
+}
+
+#[test]
+fn markdown_of_an_org_10k_change_stays_within_budget() {
+    let db = Db::sqlite();
+    steward_ok(&["init", "--demo", "org", "--database", &db.url()], 0);
+    let org = tempfile::tempdir().unwrap();
+    steward_ok(&["generate", "--out", org.path().to_str().unwrap()], 0);
+    let markdown = diff_output(org.path(), &db, "markdown");
+    let chars = markdown.chars().count();
+    assert!(chars <= 60_000, "{chars} characters");
+    assert!(chars > 50_000, "the budget is used: {chars}");
+    assert!(
+        markdown.contains("This comment stops at 60000 characters"),
+        "{}",
+        &markdown[markdown.len() - 500..]
+    );
+    assert!(
+        markdown.contains("| **Total** | **10301** |"),
+        "{}",
+        &markdown[..800]
+    );
+    let html = to_html(&markdown);
+    assert_eq!(
+        html.matches("<details>").count(),
+        html.matches("</details>").count()
+    );
+}
+
+#[test]
+fn text_is_coloured_for_terminals_unless_no_color() {
+    let db = Db::sqlite();
+    steward_ok(&["init", "--demo", "--database", &db.url()], 0);
+    let changed = changed_examples();
+    let run = |env: &[(&str, &str)]| -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+            .args([
+                "diff",
+                changed.path().to_str().unwrap(),
+                "--database",
+                &db.url(),
+            ])
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // CLICOLOR_FORCE stands in for a terminal; NO_COLOR wins over it.
+    let coloured = run(&[("CLICOLOR_FORCE", "1")]);
+    assert!(
+        coloured.contains("\u{1b}[32m+\u{1b}[0m SupersetUser"),
+        "{coloured}"
+    );
+    let plain = run(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]);
+    assert!(!plain.contains('\u{1b}'), "{plain}");
+    assert_eq!(plain, run(&[]));
+}

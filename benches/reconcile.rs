@@ -605,7 +605,7 @@ fn bench_apply_phases(rt: &tokio::runtime::Runtime, b: &mut Backend, url: &str, 
             .await
             .expect("plan");
         phases.push(("plan_pass (incl. read)".into(), lap(&mut t)));
-        let text = steward::plan::render_text(&planned.plan, false);
+        let text = steward::report::render_text(&planned.plan, false);
         phases.push((
             format!("render plan ({} kB)", text.len() / 1024),
             lap(&mut t),

@@ -5,6 +5,7 @@
 use crate::diagnostic;
 use crate::model::State;
 use crate::plan::desired::{existing_names, resolve};
+use crate::plan::plan_file::fingerprint;
 use crate::plan::{Action, Plan, PlanOptions, absorb_superset_rewrites, plan};
 use crate::policy::report_rules;
 use crate::spec::Kind;
@@ -26,6 +27,8 @@ pub struct Planned {
     /// Schedules that would break the Alerts & Reports configuration after the apply (each is
     /// also an error in `set`).
     pub policy: Vec<report_rules::Violation>,
+    /// [`fingerprint`] of what the database held, for plan files.
+    pub fingerprint: String,
 }
 
 impl Planned {
@@ -59,6 +62,7 @@ pub async fn plan_pass_while_loading(
 
 /// Plans `set` against an observed state already read.
 pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOptions) -> Planned {
+    let fingerprint = fingerprint(&observed.state, &observed.catalog, &observed.ledger);
     let existing = existing_names(
         &observed.state,
         &observed.catalog,
@@ -98,6 +102,7 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
         desired,
         plan,
         policy,
+        fingerprint,
     }
 }
 

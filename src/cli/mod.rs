@@ -52,11 +52,22 @@ enum Command {
         /// `json` for machines (documented, versioned).
         #[arg(long, short, value_enum, default_value_t = DiffOutput::Text)]
         output: DiffOutput,
+        /// Also write the plan, with a fingerprint of the database, to FILE for
+        /// `apply --plan-file`.
+        #[arg(long, value_name = "FILE")]
+        out_plan: Option<std::path::PathBuf>,
     },
     /// Make Superset match the manifests: plan, print, and write the plan in one transaction
     /// (all or nothing) under a lock. Exit 0 applied or nothing to do, 1 invalid or refused, 3
     /// database unreachable.
-    Apply(database::ReconcileArgs),
+    Apply {
+        #[command(flatten)]
+        args: database::ReconcileArgs,
+        /// Apply only if the database and the manifests still give exactly the plan in FILE
+        /// (written by `diff --out-plan`).
+        #[arg(long, value_name = "FILE")]
+        plan_file: Option<std::path::PathBuf>,
+    },
     /// Prepare a metadata database: Superset's tables in a new SQLite file, steward's own
     /// migrations, and with --demo the Superset content the examples refer to.
     Init {
@@ -123,8 +134,12 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate { paths, output } => validate::run(&paths, output),
-        Command::Diff { args, output } => reconcile::diff(&args, output),
-        Command::Apply(args) => reconcile::apply(&args),
+        Command::Diff {
+            args,
+            output,
+            out_plan,
+        } => reconcile::diff(&args, output, out_plan.as_deref()),
+        Command::Apply { args, plan_file } => reconcile::apply(&args, plan_file.as_deref()),
         Command::Init {
             database,
             demo,

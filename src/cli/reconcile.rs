@@ -2,13 +2,16 @@
 //! writes the plan in the same locked transaction.
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::time::Instant;
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::database::{PlanArgs, ReconcileArgs, block_on, store_failure};
 use super::{DiffOutput, EXIT_CHANGES, EXIT_INVALID, EXIT_OK};
 use crate::diagnostic::render_text;
+use crate::plan::plan_file::PlanFile;
 use crate::policy::report_rules::render_blocking;
 use crate::reconcile::{Planned, plan_pass_while_loading};
 use crate::report::json::render_json;
@@ -62,7 +65,11 @@ fn report_blockers(planned: &Planned) -> bool {
     true
 }
 
-pub(super) fn diff(reconcile: &ReconcileArgs, output: DiffOutput) -> anyhow::Result<u8> {
+pub(super) fn diff(
+    reconcile: &ReconcileArgs,
+    output: DiffOutput,
+    out_plan: Option<&Path>,
+) -> anyhow::Result<u8> {
     let ReconcileArgs {
         paths,
         database,
@@ -100,6 +107,17 @@ pub(super) fn diff(reconcile: &ReconcileArgs, output: DiffOutput) -> anyhow::Res
             diagnostics: &planned.set.diagnostics,
         };
         let blocked = report.blocked();
+        if let Some(file) = out_plan
+            && !blocked
+        {
+            let plan_file = PlanFile::new(
+                database.url().to_string(),
+                planned.fingerprint.clone(),
+                &planned.plan.changes,
+            );
+            std::fs::write(file, serde_json::to_string_pretty(&plan_file)?)
+                .with_context(|| format!("writing the plan file {}", file.display()))?;
+        }
         match output {
             DiffOutput::Text => {
                 if !report_blockers(&planned) {
@@ -120,7 +138,7 @@ pub(super) fn diff(reconcile: &ReconcileArgs, output: DiffOutput) -> anyhow::Res
     })
 }
 
-pub(super) fn apply(reconcile: &ReconcileArgs) -> anyhow::Result<u8> {
+pub(super) fn apply(reconcile: &ReconcileArgs, plan_file: Option<&Path>) -> anyhow::Result<u8> {
     let ReconcileArgs {
         paths,
         database,
@@ -129,6 +147,14 @@ pub(super) fn apply(reconcile: &ReconcileArgs) -> anyhow::Result<u8> {
     } = reconcile;
     let verbose = *verbose;
     let started = Instant::now();
+    let reviewed = plan_file
+        .map(|file| -> anyhow::Result<PlanFile> {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading the plan file {}", file.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a steward plan file", file.display()))
+        })
+        .transpose()?;
     block_on(async {
         let loading = load_in_background(paths);
         let url = database.url();
@@ -137,7 +163,7 @@ pub(super) fn apply(reconcile: &ReconcileArgs) -> anyhow::Result<u8> {
             Err(e) => return Ok(store_failure(&e)),
         };
         let progress = Progress::new();
-        let outcome = run_apply(&store, loading, args, verbose, &progress).await;
+        let outcome = run_apply(&store, loading, args, reviewed.as_ref(), verbose, &progress).await;
         progress.finish();
         store.close().await;
         match outcome {
@@ -172,6 +198,7 @@ async fn run_apply(
     store: &Store,
     loading: tokio::task::JoinHandle<LoadedSet>,
     args: &PlanArgs,
+    reviewed: Option<&PlanFile>,
     verbose: bool,
     progress: &Progress,
 ) -> Result<Option<crate::store::ApplyReport>, ApplyStop> {
@@ -193,6 +220,13 @@ async fn run_apply(
     let planned = plan_pass_while_loading(&mut tx, loading, &args.options()).await?;
     progress.clear();
     if !report_blockers(&planned) {
+        tx.rollback().await?;
+        return Err(ApplyStop::Blocked);
+    }
+    if let Some(reviewed) = reviewed
+        && let Err(mismatch) = reviewed.matches(&planned.fingerprint, &planned.plan.changes)
+    {
+        eprintln!("error: {mismatch}; run `steward diff --out-plan` again and review the new plan");
         tx.rollback().await?;
         return Err(ApplyStop::Blocked);
     }

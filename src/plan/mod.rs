@@ -4,6 +4,7 @@
 
 mod changes;
 pub mod desired;
+pub mod plan_file;
 mod rewrites;
 
 pub use changes::{Action, Change, FieldChange, Ledger, LedgerEntry, Plan, PlanOptions, plan};

@@ -463,3 +463,83 @@ fn rls_clauses_are_parsed_in_their_databases_dialect() {
     );
     assert!(!stderr.contains("XXXXXXXXXX"), "{stderr}");
 }
+
+#[test]
+fn plan_files_apply_exactly_the_reviewed_plan() {
+    for db in Db::both("plan_file") {
+        init_demo(&db);
+        let url = db.url();
+        steward_ok(
+            &["apply", &repo_path("examples/org"), "--database", &url],
+            0,
+        );
+        let changed = edited_examples(|name, text| match name {
+            "users.yaml" => text.replace("lastName: Chen", "lastName: Chen-Wu"),
+            _ => text,
+        });
+        let dir = path_str(changed.path());
+        let plan_file = tempfile::NamedTempFile::new().unwrap();
+        let plan = plan_file.path().to_str().unwrap().to_owned();
+
+        // Reviewed, then someone changes Superset before the merge: refused, nothing written.
+        steward_ok(&["diff", &dir, "--database", &url, "--out-plan", &plan], 2);
+        let reviewed: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+        assert_eq!(reviewed["schemaVersion"], 1);
+        assert!(
+            reviewed["fingerprint"]
+                .as_str()
+                .unwrap()
+                .starts_with("sha256:")
+        );
+        db.sql("UPDATE ab_user SET first_name = 'Anna' WHERE username = 'ana.alves'");
+        let before = db.dump();
+        let out = steward(&["apply", &dir, "--database", &url, "--plan-file", &plan]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{}: {stderr}", db.label());
+        assert!(
+            stderr.contains("the database changed since the plan was made"),
+            "{stderr}"
+        );
+        assert!(before == db.dump(), "{}: a refused apply wrote", db.label());
+
+        // A plan whose manifests changed after the review: refused too.
+        steward_ok(&["diff", &dir, "--database", &url, "--out-plan", &plan], 2);
+        let more = edited_examples(|name, text| match name {
+            "users.yaml" => text
+                .replace("lastName: Chen", "lastName: Chen-Wu")
+                .replace("lastName: Iyer", "lastName: Iyer-Rao"),
+            _ => text,
+        });
+        let out = steward(&[
+            "apply",
+            &path_str(more.path()),
+            "--database",
+            &url,
+            "--plan-file",
+            &plan,
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(
+                "the manifests no longer produce the reviewed plan (2 reviewed changes, 3 now)"
+            ),
+            "{stderr}"
+        );
+
+        // Otherwise the reviewed plan lands, exactly.
+        let out = steward_ok(
+            &["apply", &dir, "--database", &url, "--plan-file", &plan],
+            0,
+        );
+        assert!(out.contains("~ SupersetUser \"ben.chen\""), "{out}");
+        assert!(out.contains("~ SupersetUser \"ana.alves\""), "{out}");
+        steward_ok(&["diff", &dir, "--database", &url], 0);
+        assert_eq!(
+            db.sql("SELECT first_name FROM ab_user WHERE username = 'ana.alves'")
+                .trim(),
+            "Ana"
+        );
+    }
+}

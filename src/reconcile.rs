@@ -3,6 +3,7 @@
 //! plans under its lock and writes what it planned.
 
 use crate::diagnostic;
+use crate::impact::AccessImpact;
 use crate::model::State;
 use crate::plan::desired::{existing_names, resolve};
 use crate::plan::plan_file::fingerprint;
@@ -29,6 +30,8 @@ pub struct Planned {
     pub policy: Vec<report_rules::Violation>,
     /// [`fingerprint`] of what the database held, for plan files.
     pub fingerprint: String,
+    /// Who gains or loses access (when the manifests have no errors).
+    pub impact: Option<AccessImpact>,
 }
 
 impl Planned {
@@ -80,8 +83,10 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
         plan(&desired, &observed.state, &observed.ledger, options)
     };
     let mut policy = Vec::new();
+    let mut impact = None;
     if !set.has_errors() {
         let after = state_after(&desired, &observed.state, &plan);
+        impact = Some(AccessImpact::between(&observed.state, &after));
         let declared = desired.schedules.keys().cloned().collect();
         policy = report_rules::check(
             &after,
@@ -103,18 +108,24 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
         plan,
         policy,
         fingerprint,
+        impact,
     }
 }
 
-/// What Superset will hold after `plan` (the parts the report policy looks at).
+/// What Superset will hold after `plan`.
 fn state_after(desired: &State, observed: &State, plan: &Plan) -> State {
-    let mut after = State {
-        users: observed.users.clone(),
-        groups: observed.groups.clone(),
-        schedules: observed.schedules.clone(),
-        config: observed.config.clone(),
-        ..State::default()
-    };
+    let mut after = observed.clone();
+    fn put<T: Clone>(
+        to: &mut std::collections::BTreeMap<String, T>,
+        from: &std::collections::BTreeMap<String, T>,
+        key: String,
+        write: bool,
+    ) {
+        match from.get(&key).filter(|_| write) {
+            Some(value) => drop(to.insert(key, value.clone())),
+            None => drop(to.remove(&key)),
+        }
+    }
     for change in &plan.changes {
         let key = change.key.key.clone();
         let write = matches!(
@@ -122,22 +133,16 @@ fn state_after(desired: &State, observed: &State, plan: &Plan) -> State {
             Action::Create | Action::Update | Action::Adopt
         );
         match change.key.kind {
-            Kind::SupersetUser => match desired.users.get(&key).filter(|_| write) {
-                Some(u) => drop(after.users.insert(key, u.clone())),
-                None => drop(after.users.remove(&key)),
-            },
-            Kind::SupersetGroup => match desired.groups.get(&key).filter(|_| write) {
-                Some(g) => drop(after.groups.insert(key, g.clone())),
-                None => drop(after.groups.remove(&key)),
-            },
-            Kind::ReportSchedule => match desired.schedules.get(&key).filter(|_| write) {
-                Some(s) => drop(after.schedules.insert(key, s.clone())),
-                None => drop(after.schedules.remove(&key)),
-            },
+            Kind::SupersetUser => put(&mut after.users, &desired.users, key, write),
+            Kind::SupersetRole => put(&mut after.roles, &desired.roles, key, write),
+            Kind::SupersetGroup => put(&mut after.groups, &desired.groups, key, write),
+            Kind::RowLevelSecurityFilter => {
+                put(&mut after.rls_filters, &desired.rls_filters, key, write)
+            }
+            Kind::ReportSchedule => put(&mut after.schedules, &desired.schedules, key, write),
             Kind::ReportConfiguration => {
                 after.config = if write { desired.config.clone() } else { None };
             }
-            _ => {}
         }
     }
     after

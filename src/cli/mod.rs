@@ -56,6 +56,10 @@ enum Command {
         /// `apply --plan-file`.
         #[arg(long, value_name = "FILE")]
         out_plan: Option<std::path::PathBuf>,
+        /// Show who gains or loses access: permissions per user, row-level-security
+        /// predicates per role and user.
+        #[arg(long, value_enum, default_value_t = Switch::On)]
+        impact: Switch,
     },
     /// Make Superset match the manifests: plan, print, and write the plan in one transaction
     /// (all or nothing) under a lock. Exit 0 applied or nothing to do, 1 invalid or refused, 3
@@ -118,6 +122,13 @@ pub enum Output {
     Json,
 }
 
+/// On or off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
 /// Output format of `diff`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum DiffOutput {
@@ -138,7 +149,8 @@ pub fn run() -> ExitCode {
             args,
             output,
             out_plan,
-        } => reconcile::diff(&args, output, out_plan.as_deref()),
+            impact,
+        } => reconcile::diff(&args, output, out_plan.as_deref(), impact == Switch::On),
         Command::Apply { args, plan_file } => reconcile::apply(&args, plan_file.as_deref()),
         Command::Init {
             database,

@@ -15,7 +15,9 @@ use crate::plan::plan_file::PlanFile;
 use crate::policy::report_rules::render_blocking;
 use crate::reconcile::{Planned, plan_pass_while_loading};
 use crate::report::json::render_json;
-use crate::report::{Against, DiffReport, render_markdown, render_text as render_plan};
+use crate::report::{
+    Against, DiffReport, render_impact, render_markdown, render_text as render_plan,
+};
 use crate::spec::load::{LoadedSet, load_paths};
 use crate::store::bootstrap::{Bootstrap, ensure_superset};
 use crate::store::migrate::migrate;
@@ -69,6 +71,7 @@ pub(super) fn diff(
     reconcile: &ReconcileArgs,
     output: DiffOutput,
     out_plan: Option<&Path>,
+    show_impact: bool,
 ) -> anyhow::Result<u8> {
     let ReconcileArgs {
         paths,
@@ -105,6 +108,7 @@ pub(super) fn diff(
             plan: &planned.plan,
             policy: &planned.policy,
             diagnostics: &planned.set.diagnostics,
+            impact: planned.impact.as_ref().filter(|_| show_impact),
         };
         let blocked = report.blocked();
         if let Some(file) = out_plan
@@ -124,6 +128,9 @@ pub(super) fn diff(
                     return Ok(EXIT_INVALID);
                 }
                 anstream::print!("{}", render_plan(&planned.plan, verbose));
+                if let Some(impact) = report.impact {
+                    anstream::print!("{}", render_impact(impact, verbose));
+                }
             }
             DiffOutput::Markdown => print!("{}", render_markdown(&report)),
             DiffOutput::Json => println!("{}", render_json(&report)),

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{ACTIONS, DiffReport, action_verb};
 use crate::diagnostic::{Diagnostic, PolicyBreach};
+use crate::impact::AccessImpact;
 use crate::plan::{Action, FieldChange};
 
 /// Version of the JSON diff format.
@@ -25,6 +26,8 @@ struct JsonDiff<'a> {
     errors: Vec<&'a Diagnostic>,
     warnings: Vec<&'a Diagnostic>,
     changes: Vec<JsonChange<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    impact: Option<&'a AccessImpact>,
 }
 
 #[derive(Serialize)]
@@ -81,6 +84,7 @@ pub fn render_json(report: &DiffReport) -> String {
                 fields: &c.fields,
             })
             .collect(),
+        impact: report.impact,
     };
     serde_json::to_string_pretty(&diff).expect("the report serialises")
 }

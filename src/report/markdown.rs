@@ -9,6 +9,7 @@ use std::fmt::Write;
 use super::long_text::{is_long, unified_diff};
 use super::{ACTIONS, DiffReport, action_verb};
 use crate::diagnostic::Diagnostic;
+use crate::impact::AccessImpact;
 use crate::plan::{Action, Change, FieldChange};
 use crate::spec::Kind;
 
@@ -21,6 +22,8 @@ const RESERVE: usize = 1_500;
 /// A document that stops taking items at its budget and counts what it left out.
 struct Budgeted {
     out: String,
+    /// Characters in `out`.
+    length: usize,
     limit: usize,
     left_out: usize,
 }
@@ -29,12 +32,15 @@ impl Budgeted {
     /// Adds structure (headings, closing tags) whatever the budget.
     fn always(&mut self, text: &str) {
         self.out.push_str(text);
+        self.length += text.chars().count();
     }
 
     /// Adds one item if it fits.
     fn item(&mut self, text: &str) {
-        if self.left_out == 0 && self.out.chars().count() + text.chars().count() <= self.limit {
+        let length = text.chars().count();
+        if self.left_out == 0 && self.length + length <= self.limit {
             self.out.push_str(text);
+            self.length += length;
         } else {
             self.left_out += 1;
         }
@@ -45,6 +51,7 @@ impl Budgeted {
 pub fn render_markdown(report: &DiffReport) -> String {
     let mut doc = Budgeted {
         out: String::new(),
+        length: 0,
         limit: MARKDOWN_BUDGET - RESERVE,
         left_out: 0,
     };
@@ -62,6 +69,9 @@ pub fn render_markdown(report: &DiffReport) -> String {
     summary_table(&mut doc, report);
     policy_section(&mut doc, report);
     errors_section(&mut doc, report);
+    if let Some(impact) = report.impact {
+        impact_section(&mut doc, impact);
+    }
     for kind in Kind::ALL {
         let changes: Vec<&Change> = report
             .plan
@@ -140,6 +150,91 @@ fn policy_section(doc: &mut Budgeted, report: &DiffReport) {
         ));
     }
     doc.always("\n");
+}
+
+/// At most this many permissions per table cell.
+const LISTED: usize = 8;
+
+fn impact_section(doc: &mut Budgeted, impact: &AccessImpact) {
+    if impact.is_empty() {
+        return;
+    }
+    doc.always("#### Access impact\n\n");
+    if !impact.users.is_empty() {
+        doc.always(&format!(
+            "<details open><summary>{} user{} gain or lose access</summary>\n\n\
+             | User | Roles | Permissions gained | Permissions lost |\n|---|---|---|---|\n",
+            impact.users.len(),
+            if impact.users.len() == 1 { "" } else { "s" }
+        ));
+        for user in &impact.users {
+            let roles: Vec<String> = user
+                .roles_gained
+                .iter()
+                .map(|r| format!("+{}", code(r)))
+                .chain(user.roles_lost.iter().map(|r| format!("−{}", code(r))))
+                .collect();
+            doc.item(&format!(
+                "| {} | {} | {} | {} |\n",
+                code(&user.username),
+                cell_codes(&roles.join(" ")),
+                listed(&user.gained),
+                listed(&user.lost)
+            ));
+        }
+        doc.always("\n</details>\n\n");
+    }
+    // One item per dataset: a section is shown whole or left out.
+    for dataset in &impact.datasets {
+        let mut section = format!(
+            "<details><summary>Row-level security on <code>{}</code></summary>\n\n| Who | Before | After |\n|---|---|---|\n",
+            html_text(&dataset.dataset)
+        );
+        let show = |p: &Option<String>| match p {
+            Some(p) => cell_codes(&code(p)),
+            None => "*(every row)*".to_owned(),
+        };
+        for (label, changes) in [("role", &dataset.roles), ("user", &dataset.users)] {
+            for change in changes {
+                let who = match change.who.as_str() {
+                    "*" => "roles no filter names".to_owned(),
+                    who => format!("{label} {}", code(who)),
+                };
+                let _ = writeln!(
+                    section,
+                    "| {who} | {} | {} |",
+                    show(&change.before),
+                    show(&change.after)
+                );
+            }
+        }
+        if dataset.more_users > 0 {
+            let _ = writeln!(section, "| … and {} more users | | |", dataset.more_users);
+        }
+        section.push_str("\n</details>\n\n");
+        doc.item(&section);
+    }
+}
+
+/// Text inside HTML (`<summary>` is not Markdown).
+fn html_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Up to [`LISTED`] items as code spans, then how many more.
+fn listed(items: &[String]) -> String {
+    let mut shown: Vec<String> = items.iter().take(LISTED).map(|i| code(i)).collect();
+    if items.len() > LISTED {
+        shown.push(format!("… and {} more", items.len() - LISTED));
+    }
+    cell_codes(&shown.join("<br>"))
+}
+
+/// Code spans inside a table cell: `|` escaped, even inside them.
+fn cell_codes(text: &str) -> String {
+    text.replace('|', "\\|")
 }
 
 fn errors_section(doc: &mut Budgeted, report: &DiffReport) {

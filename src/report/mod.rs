@@ -10,12 +10,13 @@ mod text;
 use std::collections::BTreeMap;
 
 use crate::diagnostic::Diagnostic;
+use crate::impact::AccessImpact;
 use crate::plan::{Action, Plan};
 use crate::policy::report_rules::Violation;
 use crate::spec::Kind;
 
 pub use markdown::{MARKDOWN_BUDGET, render_markdown};
-pub use text::render_text;
+pub use text::{render_impact, render_text};
 
 /// What the manifests were compared with.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -37,6 +38,8 @@ pub struct DiffReport<'a> {
     pub policy: &'a [Violation],
     /// Every finding about the input (errors block the plan; warnings do not).
     pub diagnostics: &'a [Diagnostic],
+    /// Who gains or loses access (absent when hidden with `--impact off`).
+    pub impact: Option<&'a AccessImpact>,
 }
 
 /// The actions in display order.

@@ -8,6 +8,7 @@ use std::fmt::Write;
 use anstyle::{AnsiColor, Style};
 
 use super::long_text::{is_long, unified_diff};
+use crate::impact::AccessImpact;
 use crate::plan::{Action, FieldChange, Plan};
 
 const BOLD: Style = Style::new().bold();
@@ -126,4 +127,67 @@ fn long(out: &mut String, field: &str, before: Option<&str>, after: Option<&str>
         };
         let _ = writeln!(out, "      {style}{line}{style:#}");
     }
+}
+
+/// Who gains or loses access: per user the counts (and with `verbose` every permission), per
+/// dataset the row-level-security predicate before and after for each role and user.
+pub fn render_impact(impact: &AccessImpact, verbose: bool) -> String {
+    let mut out = String::new();
+    if impact.is_empty() {
+        return out;
+    }
+    let (added, removed) = (colour(AnsiColor::Green), colour(AnsiColor::Red));
+    let _ = writeln!(out, "{BOLD}Access impact:{BOLD:#}");
+    for user in &impact.users {
+        let mut parts = Vec::new();
+        if !user.gained.is_empty() {
+            parts.push(format!(
+                "{added}+{} permission(s){added:#}",
+                user.gained.len()
+            ));
+        }
+        if !user.lost.is_empty() {
+            parts.push(format!(
+                "{removed}-{} permission(s){removed:#}",
+                user.lost.len()
+            ));
+        }
+        for role in &user.roles_gained {
+            parts.push(format!("{added}+role {role}{added:#}"));
+        }
+        for role in &user.roles_lost {
+            parts.push(format!("{removed}-role {role}{removed:#}"));
+        }
+        let _ = writeln!(out, "  user {}: {}", user.username, parts.join(", "));
+        if verbose {
+            for p in &user.gained {
+                let _ = writeln!(out, "      {added}+ {p}{added:#}");
+            }
+            for p in &user.lost {
+                let _ = writeln!(out, "      {removed}- {p}{removed:#}");
+            }
+        }
+    }
+    let show = |p: &Option<String>| p.clone().unwrap_or_else(|| "(no filter: every row)".into());
+    for dataset in &impact.datasets {
+        let _ = writeln!(out, "  row-level security on {}:", dataset.dataset);
+        for (label, changes) in [("role", &dataset.roles), ("user", &dataset.users)] {
+            for change in changes {
+                let who = match change.who.as_str() {
+                    "*" => "roles no filter names".to_owned(),
+                    who => format!("{label} {who}"),
+                };
+                let _ = writeln!(
+                    out,
+                    "    {who}:\n      {removed}- {}{removed:#}\n      {added}+ {}{added:#}",
+                    show(&change.before),
+                    show(&change.after)
+                );
+            }
+        }
+        if dataset.more_users > 0 {
+            let _ = writeln!(out, "    … and {} more users", dataset.more_users);
+        }
+    }
+    out
 }

@@ -1,0 +1,81 @@
+//! Permissions gained and lost per user: the union of the permission pairs of the user's
+//! effective roles (direct and through groups), before and after.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::effective_roles;
+use crate::model::State;
+
+/// One user's change of access.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserAccess {
+    pub username: String,
+    /// Roles gained and lost (directly or through groups).
+    pub roles_gained: Vec<String>,
+    pub roles_lost: Vec<String>,
+    /// Permission pairs (`can_read on Chart`) gained and lost.
+    pub gained: Vec<String>,
+    pub lost: Vec<String>,
+}
+
+fn permissions(state: &State, roles: &BTreeSet<&str>) -> BTreeSet<String> {
+    roles
+        .iter()
+        .filter_map(|r| state.roles.get(*r))
+        .flat_map(|r| r.permissions.iter().map(|p| p.to_string()))
+        .collect()
+}
+
+/// Every user whose roles or permissions differ between `before` and `after`. A user who does
+/// not exist (or is inactive) on one side holds nothing there.
+pub(super) fn changes(before: &State, after: &State) -> Vec<UserAccess> {
+    let (held_before, held_after) = (effective_roles(before), effective_roles(after));
+    let usernames: BTreeSet<&str> = before
+        .users
+        .keys()
+        .chain(after.users.keys())
+        .map(String::as_str)
+        .collect();
+    // Roles whose permissions change: users keeping the same roles, none of these, are left
+    // out without computing their permissions.
+    let changed_roles: BTreeSet<&str> = before
+        .roles
+        .keys()
+        .chain(after.roles.keys())
+        .filter(|r| before.roles.get(*r) != after.roles.get(*r))
+        .map(String::as_str)
+        .collect();
+    let nothing = BTreeSet::new();
+    usernames
+        .into_iter()
+        .filter_map(|user| {
+            let b = held_before.get(user).unwrap_or(&nothing);
+            let a = held_after.get(user).unwrap_or(&nothing);
+            let same = held_before.contains_key(user) == held_after.contains_key(user)
+                && a == b
+                && !b.iter().any(|r| changed_roles.contains(r));
+            if same {
+                return None;
+            }
+            let (perms_before, perms_after) = (permissions(before, b), permissions(after, a));
+            let owned = |set: std::collections::btree_set::Difference<'_, &str>| {
+                set.map(|r| r.to_string()).collect::<Vec<_>>()
+            };
+            let access = UserAccess {
+                username: user.to_owned(),
+                roles_gained: owned(a.difference(b)),
+                roles_lost: owned(b.difference(a)),
+                gained: perms_after.difference(&perms_before).cloned().collect(),
+                lost: perms_before.difference(&perms_after).cloned().collect(),
+            };
+            let changed = !(access.gained.is_empty()
+                && access.lost.is_empty()
+                && access.roles_gained.is_empty()
+                && access.roles_lost.is_empty());
+            changed.then_some(access)
+        })
+        .collect()
+}

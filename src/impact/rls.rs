@@ -1,0 +1,336 @@
+//! Row-level security as Superset applies it to a query on one dataset: the filters of a Regular
+//! type that name one of the user's roles, and of a Base type that name none of them; clauses
+//! sharing a group key are ORed, the rest ANDed, each in parentheses, the way Superset writes the
+//! WHERE clause (`(a) AND ((b) OR (c))`). Superset leaves the order of the terms to the database;
+//! here they come by group key, then filter name. For a user, `{{ current_username() }}` and
+//! `{{ current_user_email() }}` are rendered as Superset would.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::effective_roles;
+use crate::model::{RlsFilter, State, User};
+
+/// How the predicate on one dataset changes for one role or user (`None`: no filter, every row).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PredicateChange {
+    /// A role name, `*` for roles no filter on the dataset names, or a username.
+    pub who: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// A dataset whose row-level security changes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetRows {
+    /// `database.schema.table`.
+    pub dataset: String,
+    pub roles: Vec<PredicateChange>,
+    /// At most [`USERS_LISTED`] users, by username.
+    pub users: Vec<PredicateChange>,
+    /// Further users whose predicate changes, not listed.
+    pub more_users: usize,
+}
+
+/// The WHERE predicate Superset adds for someone holding `roles` on `dataset`, with Jinja
+/// rendered for `user` when given.
+pub fn predicate_for_roles(
+    state: &State,
+    dataset: &str,
+    roles: &BTreeSet<String>,
+    user: Option<&User>,
+) -> Option<String> {
+    let filters: Vec<&RlsFilter> = state
+        .rls_filters
+        .values()
+        .filter(|f| f.datasets.contains(dataset))
+        .collect();
+    let roles: BTreeSet<&str> = roles.iter().map(String::as_str).collect();
+    predicate(&filters, &roles, user)
+}
+
+/// The predicate of `filters` (all on one dataset, in name order) for someone holding `roles`.
+fn predicate(
+    filters: &[&RlsFilter],
+    roles: &BTreeSet<&str>,
+    user: Option<&User>,
+) -> Option<String> {
+    let mut ungrouped: Vec<String> = Vec::new();
+    let mut groups: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for filter in filters.iter().filter(|f| reaches(f, roles)) {
+        let clause = format!("({})", render(&filter.clause, user));
+        match filter.group_key.as_deref().filter(|k| !k.is_empty()) {
+            Some(key) => groups.entry(key).or_default().push(clause),
+            None => ungrouped.push(clause),
+        }
+    }
+    let mut terms = ungrouped;
+    let several = terms.len() + groups.len() > 1;
+    for clauses in groups.into_values() {
+        let joined = clauses.join(" OR ");
+        terms.push(if several && clauses.len() > 1 {
+            format!("({joined})")
+        } else {
+            joined
+        });
+    }
+    (!terms.is_empty()).then(|| terms.join(" AND "))
+}
+
+fn reaches(filter: &RlsFilter, roles: &BTreeSet<&str>) -> bool {
+    let holds = filter.roles.iter().any(|r| roles.contains(r.as_str()));
+    match filter.filter_type.as_str() {
+        "Base" => !holds,
+        _ => holds,
+    }
+}
+
+/// Superset's user macros with a known value for `user`; anything else is left as written.
+fn render(clause: &str, user: Option<&User>) -> String {
+    let Some(user) = user else {
+        return clause.to_owned();
+    };
+    let mut out = String::with_capacity(clause.len());
+    let mut rest = clause;
+    while let Some(start) = rest.find("{{") {
+        let Some(end) = rest[start..].find("}}") else {
+            break;
+        };
+        let inner = rest[start + 2..start + end].trim();
+        out.push_str(&rest[..start]);
+        match inner {
+            "current_username()" => out.push_str(&user.username),
+            "current_user_email()" => out.push_str(&user.email),
+            _ => out.push_str(&rest[start..start + end + 2]),
+        }
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The filters on each dataset, in name order.
+fn by_dataset(state: &State) -> BTreeMap<&str, Vec<&RlsFilter>> {
+    let mut found: BTreeMap<&str, Vec<&RlsFilter>> = BTreeMap::new();
+    for filter in state.rls_filters.values() {
+        for dataset in &filter.datasets {
+            found.entry(dataset).or_default().push(filter);
+        }
+    }
+    found
+}
+
+/// At most this many users are listed per dataset; the rest are counted.
+pub const USERS_LISTED: usize = 100;
+
+pub(super) fn changes(before: &State, after: &State) -> Vec<DatasetRows> {
+    let (on_before, on_after) = (by_dataset(before), by_dataset(after));
+    let datasets: BTreeSet<&str> = on_before.keys().chain(on_after.keys()).copied().collect();
+    let (held_before, held_after) = (effective_roles(before), effective_roles(after));
+    let usernames: BTreeSet<&str> = held_before
+        .keys()
+        .chain(held_after.keys())
+        .copied()
+        .collect();
+    // Users whose roles (or whose being able to log in) change need every dataset looked at;
+    // the others only datasets whose filters change.
+    let moved: Vec<&str> = usernames
+        .iter()
+        .copied()
+        .filter(|u| held_before.get(u) != held_after.get(u))
+        .collect();
+    let none = Vec::new();
+    let mut found = Vec::new();
+    for dataset in datasets {
+        let (fb, fa) = (
+            on_before.get(dataset).unwrap_or(&none),
+            on_after.get(dataset).unwrap_or(&none),
+        );
+        let filters_changed = fb != fa;
+        if !filters_changed && moved.is_empty() {
+            continue;
+        }
+        let named: BTreeSet<&str> = fb
+            .iter()
+            .chain(fa.iter())
+            .flat_map(|f| f.roles.iter().map(String::as_str))
+            .collect();
+        let mut rows = DatasetRows {
+            dataset: dataset.to_owned(),
+            roles: Vec::new(),
+            users: Vec::new(),
+            more_users: 0,
+        };
+        if filters_changed {
+            let cases = named
+                .iter()
+                .map(|r| (r.to_string(), BTreeSet::from([*r])))
+                .chain([("*".to_owned(), BTreeSet::new())]);
+            for (who, roles) in cases {
+                let (b, a) = (predicate(fb, &roles, None), predicate(fa, &roles, None));
+                if b != a {
+                    rows.roles.push(PredicateChange {
+                        who,
+                        before: b,
+                        after: a,
+                    });
+                }
+            }
+        }
+        // A user's predicate depends only on which of the named roles they hold: users are
+        // grouped by that, and each group's predicate is computed once.
+        let candidates: Vec<&str> = if filters_changed {
+            usernames.iter().copied().collect()
+        } else {
+            moved.clone()
+        };
+        let mut groups: BTreeMap<(BTreeSet<&str>, BTreeSet<&str>), Vec<&str>> = BTreeMap::new();
+        for user in candidates {
+            // A user who cannot log in on one side has no queries there to compare.
+            let (Some(b), Some(a)) = (held_before.get(user), held_after.get(user)) else {
+                continue;
+            };
+            let key = (
+                b.intersection(&named).copied().collect(),
+                a.intersection(&named).copied().collect(),
+            );
+            groups.entry(key).or_default().push(user);
+        }
+        for ((roles_before, roles_after), users) in groups {
+            let unchanged = predicate(fb, &roles_before, None) == predicate(fa, &roles_after, None);
+            let personal = fb.iter().chain(fa.iter()).any(|f| f.clause.contains("{{"));
+            if unchanged && !personal {
+                continue;
+            }
+            for user in users {
+                let (b, a) = (
+                    predicate(fb, &roles_before, before.users.get(user)),
+                    predicate(fa, &roles_after, after.users.get(user)),
+                );
+                if b == a {
+                    continue;
+                }
+                if rows.users.len() < USERS_LISTED {
+                    rows.users.push(PredicateChange {
+                        who: user.to_owned(),
+                        before: b,
+                        after: a,
+                    });
+                } else {
+                    rows.more_users += 1;
+                }
+            }
+        }
+        rows.users.sort_by(|x, y| x.who.cmp(&y.who));
+        if !rows.roles.is_empty() || !rows.users.is_empty() {
+            found.push(rows);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Group;
+
+    fn filter(
+        name: &str,
+        kind: &str,
+        key: Option<&str>,
+        roles: &[&str],
+        clause: &str,
+    ) -> RlsFilter {
+        RlsFilter {
+            name: name.into(),
+            description: None,
+            filter_type: kind.into(),
+            group_key: key.map(Into::into),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            datasets: BTreeSet::from(["db.s.t".to_owned()]),
+            clause: clause.into(),
+        }
+    }
+
+    fn user(name: &str, roles: &[&str]) -> User {
+        User {
+            username: name.into(),
+            first_name: "F".into(),
+            last_name: "L".into(),
+            email: format!("{name}@x.io"),
+            active: true,
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn superset_semantics() {
+        let mut state = State::default();
+        for f in [
+            filter("a-eu", "Regular", Some("region"), &["eu"], "region = 'EU'"),
+            filter("b-uk", "Regular", Some("region"), &["uk"], "region = 'UK'"),
+            filter(
+                "c-own",
+                "Regular",
+                None,
+                &["eu"],
+                "owner = '{{ current_username() }}'",
+            ),
+            filter("d-base", "Base", None, &["admin"], "public"),
+        ] {
+            state.rls_filters.insert(f.name.clone(), f);
+        }
+        let roles = |r: &[&str]| r.iter().map(|x| (*x).to_owned()).collect::<BTreeSet<_>>();
+        assert_eq!(
+            predicate_for_roles(&state, "db.s.t", &roles(&["eu", "uk"]), None).as_deref(),
+            Some(
+                "(owner = '{{ current_username() }}') AND (public) AND ((region = 'EU') OR (region = 'UK'))"
+            )
+        );
+        assert_eq!(
+            predicate_for_roles(&state, "db.s.t", &roles(&["uk"]), None).as_deref(),
+            Some("(public) AND (region = 'UK')")
+        );
+        assert_eq!(
+            predicate_for_roles(&state, "db.s.t", &roles(&["admin"]), None),
+            None
+        );
+        // Roles through groups count, and Jinja renders for the user.
+        state.users.insert("ana".into(), user("ana", &[]));
+        state.groups.insert(
+            "g".into(),
+            Group {
+                name: "g".into(),
+                label: None,
+                description: None,
+                roles: roles(&["eu", "admin"]),
+                users: BTreeSet::from(["ana".to_owned()]),
+            },
+        );
+        let ana_roles: BTreeSet<String> = effective_roles(&state)["ana"]
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(
+            predicate_for_roles(&state, "db.s.t", &ana_roles, state.users.get("ana")).as_deref(),
+            Some("(owner = 'ana') AND (region = 'EU')")
+        );
+        // Moving ana out of the group changes her predicate and nothing else.
+        let mut after = state.clone();
+        after.groups.get_mut("g").unwrap().users.clear();
+        let found = changes(&state, &after);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].roles.is_empty());
+        assert_eq!(
+            found[0].users,
+            [PredicateChange {
+                who: "ana".into(),
+                before: Some("(owner = 'ana') AND (region = 'EU')".into()),
+                after: Some("(public)".into()),
+            }]
+        );
+    }
+}

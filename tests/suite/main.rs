@@ -6,6 +6,7 @@ mod crds;
 mod diff_outputs;
 mod examples;
 mod generator;
+mod impact_e2e;
 mod loader;
 mod min_gap;
 mod policy_change;

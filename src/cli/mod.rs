@@ -3,6 +3,7 @@
 
 mod crds;
 mod database;
+mod export;
 mod generate;
 mod init;
 mod reconcile;
@@ -60,6 +61,18 @@ enum Command {
         /// predicates per role and user.
         #[arg(long, value_enum, default_value_t = Switch::On)]
         impact: Switch,
+        /// Compare with a snapshot written by `export --snapshot` instead of the database.
+        #[arg(long, value_name = "FILE", conflicts_with = "out_plan")]
+        against_snapshot: Option<std::path::PathBuf>,
+    },
+    /// Write what the database holds: with --snapshot, one JSON file for
+    /// `diff --against-snapshot` (for CI that cannot reach the database).
+    Export {
+        #[command(flatten)]
+        database: database::DatabaseArgs,
+        /// The snapshot file to write.
+        #[arg(long, value_name = "FILE", required = true)]
+        snapshot: std::path::PathBuf,
     },
     /// Make Superset match the manifests: plan, print, and write the plan in one transaction
     /// (all or nothing) under a lock. Exit 0 applied or nothing to do, 1 invalid or refused, 3
@@ -150,7 +163,15 @@ pub fn run() -> ExitCode {
             output,
             out_plan,
             impact,
-        } => reconcile::diff(&args, output, out_plan.as_deref(), impact == Switch::On),
+            against_snapshot,
+        } => reconcile::diff(
+            &args,
+            output,
+            out_plan.as_deref(),
+            impact == Switch::On,
+            against_snapshot.as_deref(),
+        ),
+        Command::Export { database, snapshot } => export::snapshot(&database, &snapshot),
         Command::Apply { args, plan_file } => reconcile::apply(&args, plan_file.as_deref()),
         Command::Init {
             database,

@@ -8,12 +8,12 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::database::{PlanArgs, ReconcileArgs, block_on, store_failure};
+use super::database::{DatabaseArgs, PlanArgs, ReconcileArgs, block_on, store_failure};
 use super::{DiffOutput, EXIT_CHANGES, EXIT_INVALID, EXIT_OK};
 use crate::diagnostic::render_text;
 use crate::plan::plan_file::PlanFile;
 use crate::policy::report_rules::render_blocking;
-use crate::reconcile::{Planned, plan_pass_while_loading};
+use crate::reconcile::{Planned, plan_against, plan_pass_while_loading};
 use crate::report::json::render_json;
 use crate::report::{
     Against, DiffReport, render_impact, render_markdown, render_text as render_plan,
@@ -21,6 +21,7 @@ use crate::report::{
 use crate::spec::load::{LoadedSet, load_paths};
 use crate::store::bootstrap::{Bootstrap, ensure_superset};
 use crate::store::migrate::migrate;
+use crate::store::snapshot_file::{SNAPSHOT_VERSION, SnapshotFile};
 use crate::store::{Store, StoreError, apply_plan};
 
 /// Loads manifests on a blocking thread while the database work goes on.
@@ -72,6 +73,7 @@ pub(super) fn diff(
     output: DiffOutput,
     out_plan: Option<&Path>,
     show_impact: bool,
+    against_snapshot: Option<&Path>,
 ) -> anyhow::Result<u8> {
     let ReconcileArgs {
         paths,
@@ -79,13 +81,96 @@ pub(super) fn diff(
         plan: args,
         verbose,
     } = reconcile;
-    let verbose = *verbose;
+    let (planned, against) = match against_snapshot {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading the snapshot {}", file.display()))?;
+            let snapshot: SnapshotFile = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a steward snapshot", file.display()))?;
+            anyhow::ensure!(
+                snapshot.schema_version == SNAPSHOT_VERSION,
+                "{} has snapshot format version {}; this steward reads version {SNAPSHOT_VERSION}",
+                file.display(),
+                snapshot.schema_version
+            );
+            let against = Against {
+                kind: "snapshot",
+                name: format!(
+                    "{} (of {}, {})",
+                    file.display(),
+                    snapshot.taken_from,
+                    snapshot.taken_at
+                ),
+            };
+            let set = load_paths(paths);
+            (
+                plan_against(set, snapshot.into_observed(), &args.options()),
+                against,
+            )
+        }
+        None => match plan_from_database(paths, database, args) {
+            Ok(planned) => (
+                planned,
+                Against {
+                    kind: "database",
+                    name: database.url().to_string(),
+                },
+            ),
+            Err(code) => return Ok(code),
+        },
+    };
+    let report = DiffReport {
+        against: &against,
+        plan: &planned.plan,
+        policy: &planned.policy,
+        diagnostics: &planned.set.diagnostics,
+        impact: planned.impact.as_ref().filter(|_| show_impact),
+    };
+    let blocked = report.blocked();
+    if let Some(file) = out_plan
+        && !blocked
+    {
+        let plan_file = PlanFile::new(
+            database.url().to_string(),
+            planned.fingerprint.clone(),
+            &planned.plan.changes,
+        );
+        std::fs::write(file, serde_json::to_string_pretty(&plan_file)?)
+            .with_context(|| format!("writing the plan file {}", file.display()))?;
+    }
+    match output {
+        DiffOutput::Text => {
+            if !report_blockers(&planned) {
+                return Ok(EXIT_INVALID);
+            }
+            anstream::print!("{}", render_plan(&planned.plan, *verbose));
+            if let Some(impact) = report.impact {
+                anstream::print!("{}", render_impact(impact, *verbose));
+            }
+        }
+        DiffOutput::Markdown => print!("{}", render_markdown(&report)),
+        DiffOutput::Json => println!("{}", render_json(&report)),
+    }
+    Ok(if blocked {
+        EXIT_INVALID
+    } else if planned.plan.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_CHANGES
+    })
+}
+
+/// Plans against the database in a read-only transaction; the exit code when it cannot be read.
+fn plan_from_database(
+    paths: &[String],
+    database: &DatabaseArgs,
+    args: &PlanArgs,
+) -> Result<Planned, u8> {
     block_on(async {
         let loading = load_in_background(paths);
-        let store = match Store::connect(&database.url(), false).await {
-            Ok(store) => store,
-            Err(e) => return Ok(store_failure(&e)),
-        };
+        let store = Store::connect(&database.url(), false)
+            .await
+            .map_err(|e| store_failure(&e))?;
         let result: Result<Planned, StoreError> = async {
             let mut tx = store.read().await?;
             ensure_superset(&mut tx, false).await?;
@@ -95,53 +180,7 @@ pub(super) fn diff(
         }
         .await;
         store.close().await;
-        let planned = match result {
-            Ok(p) => p,
-            Err(e) => return Ok(store_failure(&e)),
-        };
-        let against = Against {
-            kind: "database",
-            name: database.url().to_string(),
-        };
-        let report = DiffReport {
-            against: &against,
-            plan: &planned.plan,
-            policy: &planned.policy,
-            diagnostics: &planned.set.diagnostics,
-            impact: planned.impact.as_ref().filter(|_| show_impact),
-        };
-        let blocked = report.blocked();
-        if let Some(file) = out_plan
-            && !blocked
-        {
-            let plan_file = PlanFile::new(
-                database.url().to_string(),
-                planned.fingerprint.clone(),
-                &planned.plan.changes,
-            );
-            std::fs::write(file, serde_json::to_string_pretty(&plan_file)?)
-                .with_context(|| format!("writing the plan file {}", file.display()))?;
-        }
-        match output {
-            DiffOutput::Text => {
-                if !report_blockers(&planned) {
-                    return Ok(EXIT_INVALID);
-                }
-                anstream::print!("{}", render_plan(&planned.plan, verbose));
-                if let Some(impact) = report.impact {
-                    anstream::print!("{}", render_impact(impact, verbose));
-                }
-            }
-            DiffOutput::Markdown => print!("{}", render_markdown(&report)),
-            DiffOutput::Json => println!("{}", render_json(&report)),
-        }
-        Ok(if blocked {
-            EXIT_INVALID
-        } else if planned.plan.is_empty() {
-            EXIT_OK
-        } else {
-            EXIT_CHANGES
-        })
+        result.map_err(|e| store_failure(&e))
     })
 }
 

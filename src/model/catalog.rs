@@ -5,10 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A permission on a view menu, e.g. `can_read` on `Dashboard`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct PermissionPair {
     pub permission: String,
     pub view: String,
@@ -31,7 +31,7 @@ impl std::fmt::Display for PermissionPair {
 }
 
 /// A dataset (`tables` row).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dataset {
     pub id: i64,
     pub uuid: Option<String>,
@@ -55,7 +55,7 @@ impl Dataset {
 }
 
 /// A chart (`slices` row).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chart {
     pub id: i64,
     pub uuid: String,
@@ -63,7 +63,7 @@ pub struct Chart {
 }
 
 /// A dashboard.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dashboard {
     pub id: i64,
     pub uuid: String,
@@ -72,7 +72,7 @@ pub struct Dashboard {
 }
 
 /// Everything desired state is resolved against.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
     /// Database name → id.
     pub databases: BTreeMap<String, i64>,

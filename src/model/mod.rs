@@ -7,7 +7,7 @@ mod objects;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use catalog::{Catalog, Chart, Dashboard, Dataset, PermissionPair};
 pub use objects::{
@@ -17,7 +17,7 @@ pub use objects::{
 use crate::spec::Kind;
 
 /// Every object of the kinds steward manages, by natural key.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
     /// Users by username.
     pub users: BTreeMap<String, User>,
@@ -37,7 +37,7 @@ pub struct State {
 pub const CONFIG_KEY: &str = "report_config";
 
 /// Identity of one managed object: its kind and natural key.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ObjectKey {
     /// The kind.
     pub kind: Kind,

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::PermissionPair;
 
@@ -29,7 +29,7 @@ fn set<T: ToString>(values: impl IntoIterator<Item = T>) -> Field {
 }
 
 /// A Superset user (`ab_user` + direct roles).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub username: String,
     pub first_name: String,
@@ -40,14 +40,14 @@ pub struct User {
 }
 
 /// A Superset role and the exact permission pairs it grants.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Role {
     pub name: String,
     pub permissions: BTreeSet<PermissionPair>,
 }
 
 /// A Superset group: its roles and members.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {
     pub name: String,
     pub label: Option<String>,
@@ -58,7 +58,7 @@ pub struct Group {
 
 /// A row-level-security filter. Datasets are `database.schema.table`; an empty group key is
 /// stored as `None` (Superset treats "" and NULL alike).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RlsFilter {
     pub name: String,
     pub description: Option<String>,
@@ -70,7 +70,7 @@ pub struct RlsFilter {
 }
 
 /// An alert's validator (`validator_type` + `validator_config_json`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Validator {
     /// `operator` or `not null`, as Superset stores it.
     pub validator_type: String,
@@ -90,7 +90,7 @@ impl std::fmt::Display for Validator {
 }
 
 /// One `report_recipient` row: its type and its target lists (comma-joined, normalised).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Recipient {
     /// `Email`, `Slack`, `SlackV2` or `Webhook`.
     pub recipient_type: String,
@@ -136,7 +136,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// An alert or report (`report_schedule` + recipients + owners + SIP-209 run-as).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Schedule {
     pub name: String,
     /// `Alert` or `Report`.
@@ -221,7 +221,7 @@ impl Schedule {
 }
 
 /// The SIP-209 global configuration: `report_config` keys and their JSON values.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportConfig {
     pub entries: BTreeMap<String, String>,
 }

@@ -12,7 +12,7 @@ use crate::model::{CONFIG_KEY, ObjectKey, ObjectRef, State};
 use crate::spec::{BUILTIN_ROLES, Kind};
 
 /// One ledger row: who manages an object and the content hash last applied.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct LedgerEntry {
     /// `cli` or a custom resource's uid.
     pub manager: String,

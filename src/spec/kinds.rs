@@ -10,7 +10,9 @@ use super::{
 };
 
 /// One of the six steward kinds, in plan order (users first, configuration last).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 pub enum Kind {
     /// `SupersetUser`
     SupersetUser,

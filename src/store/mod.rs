@@ -9,6 +9,7 @@ mod connect;
 pub mod demo;
 pub mod migrate;
 mod snapshot;
+pub mod snapshot_file;
 mod sql;
 
 pub use apply::{ApplyReport, apply_plan};

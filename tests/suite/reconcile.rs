@@ -543,3 +543,52 @@ fn plan_files_apply_exactly_the_reviewed_plan() {
         );
     }
 }
+
+#[test]
+fn diff_against_a_snapshot_equals_diff_against_the_database() {
+    for db in Db::both("snapshot") {
+        init_demo(&db);
+        let url = db.url();
+        steward_ok(
+            &["apply", &repo_path("examples/org"), "--database", &url],
+            0,
+        );
+        let snapshot = tempfile::NamedTempFile::new().unwrap();
+        let file = snapshot.path().to_str().unwrap();
+        let out = steward_ok(&["export", "--database", &url, "--snapshot", file], 0);
+        assert!(out.contains("6 RLS filters, 5 schedules."), "{out}");
+        let text = std::fs::read_to_string(file).unwrap();
+        if let Some(password) = url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split_once('@'))
+            .and_then(|(user, _)| user.split_once(':'))
+            .map(|(_, password)| password)
+        {
+            assert!(
+                !text.contains(&format!(":{password}@")),
+                "{}: the password is in the snapshot",
+                db.label()
+            );
+            assert!(text.contains(":***@"), "{}", db.label());
+        }
+        let changed = edited_examples(|name, text| match name {
+            "users.yaml" => text.replace("lastName: Chen", "lastName: Chen-Wu"),
+            "rls.yaml" => text.replace("clause: region = 'EU'", "clause: region IN ('EU', 'UK')"),
+            _ => text,
+        });
+        let dir = path_str(changed.path());
+        let json = |against: &[&str]| -> serde_json::Value {
+            let mut args = vec!["diff", dir.as_str(), "--output", "json"];
+            args.extend_from_slice(against);
+            let mut report: serde_json::Value =
+                serde_json::from_str(&steward_ok(&args, 2)).unwrap();
+            report.as_object_mut().unwrap().remove("against");
+            report
+        };
+        let from_db = json(&["--database", &url]);
+        let from_snapshot = json(&["--against-snapshot", file]);
+        assert_eq!(from_db, from_snapshot, "{}", db.label());
+        assert_eq!(from_db["summary"]["update"], 2);
+        assert!(!from_db["impact"]["datasets"].as_array().unwrap().is_empty());
+    }
+}

@@ -1,0 +1,75 @@
+//! Snapshot files: what a metadata database held (managed objects, content and permission
+//! catalogue, ownership ledger) as one JSON document, so `diff --against-snapshot` can plan
+//! where the database cannot be reached. Passwords and webhook URLs are never in it.
+
+use serde::{Deserialize, Serialize};
+
+use super::Observed;
+use crate::model::{Catalog, ObjectKey, State};
+use crate::plan::LedgerEntry;
+
+/// Version of the snapshot format.
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+/// A snapshot of a metadata database.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotFile {
+    pub schema_version: u32,
+    /// The database it was taken from (password removed).
+    pub taken_from: String,
+    /// When, RFC 3339.
+    pub taken_at: String,
+    pub state: State,
+    pub catalog: Catalog,
+    pub ledger: Vec<LedgerRow>,
+    pub has_run_as: bool,
+    pub has_report_config: bool,
+}
+
+/// One ledger entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerRow {
+    pub object: ObjectKey,
+    #[serde(flatten)]
+    pub entry: LedgerEntry,
+}
+
+impl SnapshotFile {
+    /// The snapshot of `observed`, read from `taken_from` (already redacted).
+    pub fn of(observed: &Observed, taken_from: String) -> SnapshotFile {
+        SnapshotFile {
+            schema_version: SNAPSHOT_VERSION,
+            taken_from,
+            taken_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            state: observed.state.clone(),
+            catalog: observed.catalog.clone(),
+            ledger: observed
+                .ledger
+                .iter()
+                .map(|(object, entry)| LedgerRow {
+                    object: object.clone(),
+                    entry: entry.clone(),
+                })
+                .collect(),
+            has_run_as: observed.has_run_as,
+            has_report_config: observed.has_report_config,
+        }
+    }
+
+    /// What the planner needs (no database ids: a snapshot is for `diff` only).
+    pub fn into_observed(self) -> Observed {
+        Observed {
+            state: self.state,
+            catalog: self.catalog,
+            ledger: self
+                .ledger
+                .into_iter()
+                .map(|row| (row.object, row.entry))
+                .collect(),
+            has_run_as: self.has_run_as,
+            has_report_config: self.has_report_config,
+            ..Observed::default()
+        }
+    }
+}

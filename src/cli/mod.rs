@@ -64,6 +64,10 @@ enum Command {
         /// Compare with a snapshot written by `export --snapshot` instead of the database.
         #[arg(long, value_name = "FILE", conflicts_with = "out_plan")]
         against_snapshot: Option<std::path::PathBuf>,
+        /// Compare with the same paths at a git revision (`origin/main`): a spec-to-spec diff
+        /// that needs no database.
+        #[arg(long, value_name = "REV", conflicts_with_all = ["out_plan", "against_snapshot"])]
+        against_ref: Option<String>,
     },
     /// Write what the database holds: with --snapshot, one JSON file for
     /// `diff --against-snapshot` (for CI that cannot reach the database).
@@ -164,13 +168,17 @@ pub fn run() -> ExitCode {
             out_plan,
             impact,
             against_snapshot,
-        } => reconcile::diff(
-            &args,
-            output,
-            out_plan.as_deref(),
-            impact == Switch::On,
-            against_snapshot.as_deref(),
-        ),
+            against_ref,
+        } => match against_ref {
+            Some(revision) => reconcile::diff_against_revision(&args, output, &revision),
+            None => reconcile::diff(
+                &args,
+                output,
+                out_plan.as_deref(),
+                impact == Switch::On,
+                against_snapshot.as_deref(),
+            ),
+        },
         Command::Export { database, snapshot } => export::snapshot(&database, &snapshot),
         Command::Apply { args, plan_file } => reconcile::apply(&args, plan_file.as_deref()),
         Command::Init {

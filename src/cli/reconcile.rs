@@ -12,17 +12,20 @@ use super::database::{DatabaseArgs, PlanArgs, ReconcileArgs, block_on, store_fai
 use super::{DiffOutput, EXIT_CHANGES, EXIT_INVALID, EXIT_OK};
 use crate::diagnostic::render_text;
 use crate::plan::plan_file::PlanFile;
+use crate::plan::spec_diff::spec_changes;
 use crate::policy::report_rules::render_blocking;
 use crate::reconcile::{Planned, plan_against, plan_pass_while_loading};
 use crate::report::json::render_json;
 use crate::report::{
     Against, DiffReport, render_impact, render_markdown, render_text as render_plan,
 };
-use crate::spec::load::{LoadedSet, load_paths};
+use crate::spec::load::git_revision::sources_at_revision;
+use crate::spec::load::{LoadedSet, load_paths, load_sources};
 use crate::store::bootstrap::{Bootstrap, ensure_superset};
 use crate::store::migrate::migrate;
 use crate::store::snapshot_file::{SNAPSHOT_VERSION, SnapshotFile};
 use crate::store::{Store, StoreError, apply_plan};
+use crate::validation::validate_paths;
 
 /// Loads manifests on a blocking thread while the database work goes on.
 fn load_in_background(paths: &[String]) -> tokio::task::JoinHandle<LoadedSet> {
@@ -154,6 +157,53 @@ pub(super) fn diff(
     Ok(if blocked {
         EXIT_INVALID
     } else if planned.plan.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_CHANGES
+    })
+}
+
+/// `diff --against-ref`: the manifests against themselves at a git revision, no database.
+pub(super) fn diff_against_revision(
+    reconcile: &ReconcileArgs,
+    output: DiffOutput,
+    revision: &str,
+) -> anyhow::Result<u8> {
+    let new = validate_paths(&reconcile.paths);
+    let old = load_sources(
+        sources_at_revision(revision, &reconcile.paths)
+            .with_context(|| format!("reading the manifests at {revision}"))?,
+    );
+    let plan = spec_changes(&old, &new);
+    let against = Against {
+        kind: "git revision",
+        name: revision.to_owned(),
+    };
+    let report = DiffReport {
+        against: &against,
+        plan: &plan,
+        policy: &[],
+        diagnostics: &new.diagnostics,
+        impact: None,
+    };
+    match output {
+        DiffOutput::Text => {
+            for d in &new.diagnostics {
+                let line = d.location.as_ref().and_then(|l| new.source_line(l));
+                eprintln!("{}", render_text(d, line));
+            }
+            if report.blocked() {
+                eprintln!("invalid: the manifests have errors");
+                return Ok(EXIT_INVALID);
+            }
+            anstream::print!("{}", render_plan(&plan, reconcile.verbose));
+        }
+        DiffOutput::Markdown => print!("{}", render_markdown(&report)),
+        DiffOutput::Json => println!("{}", render_json(&report)),
+    }
+    Ok(if report.blocked() {
+        EXIT_INVALID
+    } else if plan.is_empty() {
         EXIT_OK
     } else {
         EXIT_CHANGES

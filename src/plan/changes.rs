@@ -2,6 +2,7 @@
 //! (users, roles, groups, RLS filters, schedules, configuration), deletes in reverse. The
 //! ledger says which objects steward manages; only those are updated or pruned.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -58,13 +59,13 @@ impl Action {
 pub enum FieldChange {
     /// A scalar.
     Value {
-        field: &'static str,
+        field: Cow<'static, str>,
         before: Option<String>,
         after: Option<String>,
     },
     /// Members added to and removed from a set.
     Members {
-        field: &'static str,
+        field: Cow<'static, str>,
         added: Vec<String>,
         removed: Vec<String>,
     },
@@ -308,7 +309,7 @@ pub fn field_changes(
         match (find(&before_fields, name), find(&after_fields, name)) {
             (b, a) if b == a => {}
             (Some(Field::Set(b)), Some(Field::Set(a))) => out.push(FieldChange::Members {
-                field: name,
+                field: name.into(),
                 added: a.difference(&b).cloned().collect(),
                 removed: b.difference(&a).cloned().collect(),
             }),
@@ -320,7 +321,7 @@ pub fn field_changes(
                 let (added, removed) = (members(a), members(b));
                 if !added.is_empty() || !removed.is_empty() {
                     out.push(FieldChange::Members {
-                        field: name,
+                        field: name.into(),
                         added,
                         removed,
                     });
@@ -334,7 +335,7 @@ pub fn field_changes(
                 let (before, after) = (text(b), text(a));
                 if before != after {
                     out.push(FieldChange::Value {
-                        field: name,
+                        field: name.into(),
                         before,
                         after,
                     });
@@ -463,19 +464,19 @@ mod tests {
         assert_eq!(plan.count(Action::Update), 2);
         let user_change = &plan.changes[0];
         assert!(user_change.fields.contains(&FieldChange::Value {
-            field: "email",
+            field: "email".into(),
             before: Some("u@example.com".into()),
             after: Some("new@example.com".into()),
         }));
         assert!(user_change.fields.contains(&FieldChange::Members {
-            field: "roles",
+            field: "roles".into(),
             added: vec!["C".into()],
             removed: vec!["A".into()],
         }));
         assert_eq!(
             plan.changes[1].fields,
             [FieldChange::Members {
-                field: "permissions",
+                field: "permissions".into(),
                 added: vec!["can_read on Dashboard".into()],
                 removed: vec!["can_write on Chart".into()],
             }]

@@ -6,6 +6,7 @@ mod changes;
 pub mod desired;
 pub mod plan_file;
 mod rewrites;
+pub mod spec_diff;
 
 pub use changes::{Action, Change, FieldChange, Ledger, LedgerEntry, Plan, PlanOptions, plan};
 pub use rewrites::absorb_superset_rewrites;

@@ -113,7 +113,7 @@ mod tests {
             key: ObjectKey::new(Kind::SupersetUser, "ana"),
             action: Action::Update,
             fields: vec![FieldChange::Value {
-                field: "last_name",
+                field: "last_name".into(),
                 before: Some("A".into()),
                 after: Some("B".into()),
             }],

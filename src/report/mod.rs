@@ -59,11 +59,12 @@ impl DiffReport<'_> {
             || self.diagnostics.iter().any(Diagnostic::is_error)
     }
 
-    /// Errors and refusals, policy breaches excluded (they have their own section).
+    /// Errors and refusals; policy breaches are left out when they have their own section.
     pub fn blocking_errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        let own_section = !self.policy.is_empty();
         self.diagnostics
             .iter()
-            .filter(|d| d.is_error() && d.breach.is_none())
+            .filter(move |d| d.is_error() && !(own_section && d.breach.is_some()))
             .chain(self.plan.refusals.iter())
     }
 

@@ -224,3 +224,102 @@ fn text_is_coloured_for_terminals_unless_no_color() {
     assert!(!plain.contains('\u{1b}'), "{plain}");
     assert_eq!(plain, run(&[]));
 }
+
+#[test]
+fn against_a_git_revision_without_a_database() {
+    let repo_dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(repo_dir.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@x.io")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@x.io")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    let org = repo_dir.path().join("org");
+    std::fs::create_dir(&org).unwrap();
+    for entry in std::fs::read_dir(repo().join("examples/org")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, org.join(path.file_name().unwrap())).unwrap();
+    }
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "base"]);
+    // The branch: a group loses a member, a filter's clause changes, the audit schedules go.
+    let edit = |file: &str, from: &str, to: &str| {
+        let path = org.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from));
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    };
+    edit(
+        "groups.yaml",
+        "users: [ana.alves, dmitri.brandt]",
+        "users: [ana.alves]",
+    );
+    edit(
+        "rls.yaml",
+        "clause: region = 'US'",
+        "clause: region IN ('US', 'CA')",
+    );
+    let run = |format: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+            .args(["diff", "org", "--against-ref", "main", "--output", format])
+            .current_dir(repo_dir.path())
+            .env_remove("STEWARD_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let out = run("json");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["against"]["kind"], "git revision");
+    assert_eq!(report["against"]["name"], "main");
+    let changes: Vec<(String, String, String)> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap().to_owned(),
+                c["name"].as_str().unwrap().to_owned(),
+                c["fields"][0]["field"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("update".into(), "finance-team".into(), "users".into()),
+            ("update".into(), "Finance US rows".into(), "clause".into()),
+        ]
+    );
+    let text = run("text");
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains("- dmitri.brandt"), "{stdout}");
+    // No such revision: a clear error, exit 1.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+        .args(["diff", "org", "--against-ref", "no-such-branch"])
+        .current_dir(repo_dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`no-such-branch` is not a commit"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -4,6 +4,7 @@
 
 mod cache;
 mod fast_yaml;
+pub mod git_revision;
 mod schema_check;
 pub mod source;
 pub mod yaml_tree;

@@ -1,0 +1,191 @@
+//! The spec-to-spec diff of `diff --against-ref`: the declared objects of two versions of the
+//! manifests, matched by kind and Superset identity, compared field by field as written (no
+//! database, so nothing is resolved). Scalars show before → after; lists show the items added
+//! and removed (list items that are objects, such as permissions, compare as compact JSON).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::{Action, Change, FieldChange, Plan};
+use crate::model::{CONFIG_KEY, ObjectKey, Schedule};
+use crate::spec::Resource;
+use crate::spec::load::LoadedSet;
+
+/// The changes from `old` to `new`, in plan order (creates and updates by kind, deletes last).
+pub fn spec_changes(old: &LoadedSet, new: &LoadedSet) -> Plan {
+    let (old, new) = (by_key(old), by_key(new));
+    let mut changes = Vec::new();
+    for (key, after) in &new {
+        match old.get(key) {
+            None => changes.push(Change {
+                key: key.clone(),
+                action: Action::Create,
+                fields: fields_between(&BTreeMap::new(), after),
+            }),
+            Some(before) => {
+                let fields = fields_between(before, after);
+                if !fields.is_empty() {
+                    changes.push(Change {
+                        key: key.clone(),
+                        action: Action::Update,
+                        fields,
+                    });
+                }
+            }
+        }
+    }
+    for (key, before) in old.iter().rev() {
+        if !new.contains_key(key) {
+            changes.push(Change {
+                key: key.clone(),
+                action: Action::Delete,
+                fields: fields_between(before, &BTreeMap::new()),
+            });
+        }
+    }
+    Plan {
+        changes,
+        refusals: Vec::new(),
+    }
+}
+
+/// A flattened spec: field path → a scalar (`Value`) or a list of items (`Members`).
+type Flat = BTreeMap<String, Flattened>;
+
+#[derive(Clone, Debug, PartialEq)]
+enum Flattened {
+    Scalar(String),
+    Items(BTreeSet<String>),
+}
+
+fn by_key(set: &LoadedSet) -> BTreeMap<ObjectKey, Flat> {
+    set.objects
+        .iter()
+        .filter_map(|o| {
+            let kind = o.resource.kind();
+            let name = o.resource.superset_name();
+            let key = match &o.resource {
+                Resource::Schedule(s) => Schedule::key(s.spec.schedule_type.as_str(), name),
+                Resource::Config(_) => CONFIG_KEY.to_owned(),
+                _ => name.to_owned(),
+            };
+            let spec = serde_json::to_value(&o.resource).ok()?.get("spec")?.clone();
+            let mut flat = Flat::new();
+            flatten("", &spec, &mut flat);
+            Some((ObjectKey::new(kind, key), flat))
+        })
+        .collect()
+}
+
+fn flatten(path: &str, value: &Value, out: &mut Flat) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let child = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                flatten(&child, v, out);
+            }
+        }
+        Value::Array(items) => {
+            let items = items
+                .iter()
+                .map(|i| match i {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            out.insert(path.to_owned(), Flattened::Items(items));
+        }
+        Value::Null => {}
+        Value::String(s) => drop(out.insert(path.to_owned(), Flattened::Scalar(s.clone()))),
+        other => drop(out.insert(path.to_owned(), Flattened::Scalar(other.to_string()))),
+    }
+}
+
+fn fields_between(before: &Flat, after: &Flat) -> Vec<FieldChange> {
+    let paths: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let mut out = Vec::new();
+    for path in paths {
+        match (before.get(path), after.get(path)) {
+            (b, a) if b == a => {}
+            (b @ (Some(Flattened::Items(_)) | None), a @ (Some(Flattened::Items(_)) | None)) => {
+                let items = |f: Option<&Flattened>| match f {
+                    Some(Flattened::Items(i)) => i.clone(),
+                    _ => BTreeSet::new(),
+                };
+                let (b, a) = (items(b), items(a));
+                out.push(FieldChange::Members {
+                    field: path.clone().into(),
+                    added: a.difference(&b).cloned().collect(),
+                    removed: b.difference(&a).cloned().collect(),
+                });
+            }
+            (b, a) => {
+                let text = |f: Option<&Flattened>| match f {
+                    Some(Flattened::Scalar(s)) => Some(s.clone()),
+                    Some(Flattened::Items(i)) => {
+                        Some(i.iter().cloned().collect::<Vec<_>>().join(", "))
+                    }
+                    None => None,
+                };
+                out.push(FieldChange::Value {
+                    field: path.clone().into(),
+                    before: text(b),
+                    after: text(a),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::load::{SourceFile, load_sources};
+
+    fn load_str(name: &str, text: &str) -> LoadedSet {
+        load_sources(vec![SourceFile {
+            name: name.into(),
+            text: text.into(),
+        }])
+    }
+
+    #[test]
+    fn objects_match_by_identity_and_compare_by_field() {
+        let old = load_str(
+            "a.yaml",
+            "apiVersion: steward.dev/v1alpha1\nkind: SupersetGroup\nmetadata: {name: team}\nspec: {roles: [Gamma], users: [ana]}\n---\napiVersion: steward.dev/v1alpha1\nkind: SupersetUser\nmetadata: {name: ana}\nspec: {firstName: Ana, lastName: A, email: ana@x.io}\n",
+        );
+        let new = load_str(
+            "a.yaml",
+            "apiVersion: steward.dev/v1alpha1\nkind: SupersetGroup\nmetadata: {name: team}\nspec: {roles: [Gamma, Alpha], users: [ana]}\n---\napiVersion: steward.dev/v1alpha1\nkind: SupersetUser\nmetadata: {name: bo}\nspec: {firstName: Bo, lastName: B, email: bo@x.io}\n",
+        );
+        let plan = spec_changes(&old, &new);
+        let summary: Vec<String> = plan
+            .changes
+            .iter()
+            .map(|c| format!("{} {}", c.action.sign(), c.key))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                "+ SupersetUser \"bo\"",
+                "~ SupersetGroup \"team\"",
+                "- SupersetUser \"ana\""
+            ]
+        );
+        assert_eq!(
+            plan.changes[1].fields,
+            [FieldChange::Members {
+                field: "roles".into(),
+                added: vec!["Alpha".into()],
+                removed: vec![],
+            }]
+        );
+    }
+}

@@ -200,3 +200,41 @@ fn errors_of_several_files_are_all_reported() {
     assert_eq!(files.len(), 2);
     assert_eq!(set.diagnostics.len(), 3);
 }
+
+#[test]
+fn the_ci_example_uses_commands_and_flags_steward_has() {
+    let text = std::fs::read_to_string(crate::repo().join("examples/ci/steward.yml")).unwrap();
+    let workflow: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    assert!(workflow["on"]["pull_request"].is_object(), "{workflow:#}");
+    let mut runs = Vec::new();
+    for job in workflow["jobs"].as_object().unwrap().values() {
+        for step in job["steps"].as_array().unwrap() {
+            if let Some(run) = step["run"].as_str() {
+                runs.extend(run.lines().map(str::trim).map(str::to_owned));
+            }
+        }
+    }
+    let commands: Vec<&String> = runs.iter().filter(|l| l.starts_with("steward ")).collect();
+    for needed in [
+        "steward validate",
+        "--output markdown",
+        "--out-plan",
+        "--plan-file",
+        "--against-ref",
+    ] {
+        assert!(
+            commands.iter().any(|c| c.contains(needed)),
+            "the workflow should use {needed}: {commands:#?}"
+        );
+    }
+    for command in commands {
+        let subcommand = command.split_whitespace().nth(1).unwrap();
+        let help = crate::services::steward_ok(&[subcommand, "--help"], 0);
+        for flag in command.split_whitespace().filter(|w| w.starts_with("--")) {
+            assert!(
+                help.contains(flag),
+                "`{command}`: `steward {subcommand}` has no {flag}"
+            );
+        }
+    }
+}

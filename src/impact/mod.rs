@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::model::State;
 
 pub use permissions::UserAccess;
-pub use rls::{DatasetRows, PredicateChange, predicate_for_roles};
+pub use rls::{DatasetRows, PredicateChange, Who, predicate_for_roles};
 
 /// The access impact of a change.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

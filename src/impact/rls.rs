@@ -35,6 +35,37 @@ pub struct DatasetRows {
     pub more_users: usize,
 }
 
+/// Whose predicate changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Who<'a> {
+    Role(&'a str),
+    /// Roles no filter on the dataset names.
+    OtherRoles,
+    User(&'a str),
+}
+
+impl Who<'_> {
+    /// `role X`, `user X` (names shown through `name`), or `roles no filter names`.
+    pub fn describe(self, name: impl Fn(&str) -> String) -> String {
+        match self {
+            Who::Role(r) => format!("role {}", name(r)),
+            Who::OtherRoles => "roles no filter names".to_owned(),
+            Who::User(u) => format!("user {}", name(u)),
+        }
+    }
+}
+
+impl DatasetRows {
+    /// Every change, roles first, with whose it is.
+    pub fn changes(&self) -> impl Iterator<Item = (Who<'_>, &PredicateChange)> {
+        let roles = self.roles.iter().map(|c| match c.who.as_str() {
+            "*" => (Who::OtherRoles, c),
+            role => (Who::Role(role), c),
+        });
+        roles.chain(self.users.iter().map(|c| (Who::User(&c.who), c)))
+    }
+}
+
 /// The WHERE predicate Superset adds for someone holding `roles` on `dataset`, with Jinja
 /// rendered for `user` when given.
 pub fn predicate_for_roles(

@@ -194,19 +194,14 @@ fn impact_section(doc: &mut Budgeted, impact: &AccessImpact) {
             Some(p) => cell_codes(&code(p)),
             None => "*(every row)*".to_owned(),
         };
-        for (label, changes) in [("role", &dataset.roles), ("user", &dataset.users)] {
-            for change in changes {
-                let who = match change.who.as_str() {
-                    "*" => "roles no filter names".to_owned(),
-                    who => format!("{label} {}", code(who)),
-                };
-                let _ = writeln!(
-                    section,
-                    "| {who} | {} | {} |",
-                    show(&change.before),
-                    show(&change.after)
-                );
-            }
+        for (who, change) in dataset.changes() {
+            let _ = writeln!(
+                section,
+                "| {} | {} | {} |",
+                who.describe(code),
+                show(&change.before),
+                show(&change.after)
+            );
         }
         if dataset.more_users > 0 {
             let _ = writeln!(section, "| … and {} more users | | |", dataset.more_users);

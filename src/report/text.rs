@@ -171,19 +171,14 @@ pub fn render_impact(impact: &AccessImpact, verbose: bool) -> String {
     let show = |p: &Option<String>| p.clone().unwrap_or_else(|| "(no filter: every row)".into());
     for dataset in &impact.datasets {
         let _ = writeln!(out, "  row-level security on {}:", dataset.dataset);
-        for (label, changes) in [("role", &dataset.roles), ("user", &dataset.users)] {
-            for change in changes {
-                let who = match change.who.as_str() {
-                    "*" => "roles no filter names".to_owned(),
-                    who => format!("{label} {who}"),
-                };
-                let _ = writeln!(
-                    out,
-                    "    {who}:\n      {removed}- {}{removed:#}\n      {added}+ {}{added:#}",
-                    show(&change.before),
-                    show(&change.after)
-                );
-            }
+        for (who, change) in dataset.changes() {
+            let _ = writeln!(
+                out,
+                "    {}:\n      {removed}- {}{removed:#}\n      {added}+ {}{added:#}",
+                who.describe(str::to_owned),
+                show(&change.before),
+                show(&change.after)
+            );
         }
         if dataset.more_users > 0 {
             let _ = writeln!(out, "    … and {} more users", dataset.more_users);

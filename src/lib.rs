@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod diagnostic;
+pub mod export;
 pub mod generate;
 pub mod impact;
 pub mod model;

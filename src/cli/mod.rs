@@ -69,14 +69,26 @@ enum Command {
         #[arg(long, value_name = "REV", conflicts_with_all = ["out_plan", "against_snapshot"])]
         against_ref: Option<String>,
     },
-    /// Write what the database holds: with --snapshot, one JSON file for
-    /// `diff --against-snapshot` (for CI that cannot reach the database).
+    /// Write what the database holds as manifests (one file per object, ready for
+    /// `apply --adopt`), or with --snapshot as one JSON file for `diff --against-snapshot`.
     Export {
         #[command(flatten)]
         database: database::DatabaseArgs,
-        /// The snapshot file to write.
-        #[arg(long, value_name = "FILE", required = true)]
-        snapshot: std::path::PathBuf,
+        /// The directory to write manifests into (`users/`, `roles/` … one file per object).
+        #[arg(required_unless_present = "snapshot", conflicts_with = "snapshot")]
+        dir: Option<std::path::PathBuf>,
+        /// Write a snapshot file instead.
+        #[arg(long, value_name = "FILE")]
+        snapshot: Option<std::path::PathBuf>,
+        /// Only these kinds, comma-separated: users, roles, groups, rls, schedules, config.
+        #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+        kinds: Vec<String>,
+        /// Only objects whose Superset name matches this glob (`Finance*`).
+        #[arg(long, value_name = "GLOB")]
+        selector: Option<String>,
+        /// Also export Superset's built-in roles (Admin, Alpha, Gamma, sql_lab, Public).
+        #[arg(long)]
+        include_builtin_roles: bool,
     },
     /// Make Superset match the manifests: plan, print, and write the plan in one transaction
     /// (all or nothing) under a lock. Exit 0 applied or nothing to do, 1 invalid or refused, 3
@@ -179,7 +191,24 @@ pub fn run() -> ExitCode {
                 against_snapshot.as_deref(),
             ),
         },
-        Command::Export { database, snapshot } => export::snapshot(&database, &snapshot),
+        Command::Export {
+            database,
+            dir,
+            snapshot,
+            kinds,
+            selector,
+            include_builtin_roles,
+        } => match (snapshot, dir) {
+            (Some(file), _) => export::snapshot(&database, &file),
+            (None, Some(dir)) => export::manifests(
+                &database,
+                &dir,
+                &kinds,
+                selector.as_deref(),
+                include_builtin_roles,
+            ),
+            (None, None) => unreachable!("clap requires a directory or --snapshot"),
+        },
         Command::Apply { args, plan_file } => reconcile::apply(&args, plan_file.as_deref()),
         Command::Init {
             database,

@@ -592,3 +592,64 @@ fn diff_against_a_snapshot_equals_diff_against_the_database() {
         assert!(!from_db["impact"]["datasets"].as_array().unwrap().is_empty());
     }
 }
+
+#[test]
+fn an_export_is_what_the_database_holds() {
+    for db in Db::both("export") {
+        init_demo(&db);
+        let url = db.url();
+        steward_ok(
+            &["apply", &repo_path("examples/org"), "--database", &url],
+            0,
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let out = steward_ok(&["export", &path_str(dir.path()), "--database", &url], 0);
+        // The PostgreSQL template also holds Superset's `admin`, which steward does not manage.
+        let admin = dir.path().join("users/admin.yaml");
+        let expected = if admin.exists() { 35 } else { 34 };
+        assert!(
+            out.contains(&format!("Exported {expected} object(s)")),
+            "{out}"
+        );
+        let _ = std::fs::remove_file(admin);
+        steward_ok(&["validate", &path_str(dir.path())], 0);
+        // The database already holds exactly what the export says.
+        steward_ok(&["diff", &path_str(dir.path()), "--database", &url], 0);
+        let role = std::fs::read_to_string(dir.path().join("roles/finance-analyst.yaml")).unwrap();
+        assert!(
+            role.contains("  name: Finance Analyst\n  includes:\n  - Gamma\n"),
+            "{role}"
+        );
+        // --kinds and --selector narrow it down.
+        let some = tempfile::tempdir().unwrap();
+        steward_ok(
+            &[
+                "export",
+                &path_str(some.path()),
+                "--database",
+                &url,
+                "--kinds",
+                "roles,groups",
+                "--selector",
+                "Finance*",
+            ],
+            0,
+        );
+        let names: Vec<String> = crate::yaml_files(&some.path().join("roles"))
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["finance-analyst.yaml", "finance-controller.yaml"]);
+        assert!(!some.path().join("users").exists());
+        let out = steward(&[
+            "export",
+            &path_str(some.path()),
+            "--database",
+            &url,
+            "--kinds",
+            "people",
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("`people` is not a kind"));
+    }
+}

@@ -65,6 +65,43 @@ impl ScratchPg {
         ScratchPg::from_template(label, &env("STEWARD_TEST_SUPERSET_TEMPLATE"))
     }
 
+    /// A copy of the database at `source`, which may have open connections (Superset's own):
+    /// `pg_dump` into a new, empty database.
+    pub fn dumped_from(label: &str, source: &str) -> ScratchPg {
+        let n = SCRATCH.fetch_add(1, Ordering::SeqCst);
+        let name = format!("t_{label}_{}_{n}", std::process::id());
+        psql(
+            &env("STEWARD_TEST_PG_URL"),
+            &format!("CREATE DATABASE {name}"),
+        );
+        let url = pg_url_for(&name);
+        let pg_dump = std::path::Path::new(&env("STEWARD_TEST_PSQL")).with_file_name("pg_dump");
+        let dump = Command::new(pg_dump)
+            .args(["--no-owner", "--no-privileges", source])
+            .output()
+            .unwrap();
+        assert!(
+            dump.status.success(),
+            "pg_dump: {}",
+            String::from_utf8_lossy(&dump.stderr)
+        );
+        let mut restore = Command::new(env("STEWARD_TEST_PSQL"))
+            .args([url.as_str(), "-X", "-q", "-v", "ON_ERROR_STOP=1"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        restore
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(&dump.stdout)
+            .unwrap();
+        assert!(restore.wait().unwrap().success(), "restoring into {name}");
+        ScratchPg { name, url }
+    }
+
     /// A copy of database `template` (which must have no open connection).
     pub fn from_template(label: &str, template: &str) -> ScratchPg {
         let n = SCRATCH.fetch_add(1, Ordering::SeqCst);

@@ -7,7 +7,9 @@ use crate::impact::AccessImpact;
 use crate::model::State;
 use crate::plan::desired::{existing_names, resolve};
 use crate::plan::plan_file::fingerprint;
-use crate::plan::{Action, Plan, PlanOptions, absorb_superset_rewrites, plan};
+use crate::plan::{
+    Action, Plan, PlanOptions, absorb_superset_rewrites, plan, restore_webhook_urls,
+};
 use crate::policy::report_rules;
 use crate::spec::Kind;
 use crate::spec::load::LoadedSet;
@@ -77,6 +79,7 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
     set.diagnostics.extend(found);
     diagnostic::sort(&mut set.diagnostics);
     absorb_superset_rewrites(&desired, &mut observed.state);
+    restore_webhook_urls(&desired, &mut observed.state);
     let mut plan = if set.has_errors() {
         Plan::default()
     } else {

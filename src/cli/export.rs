@@ -159,6 +159,12 @@ pub(super) fn manifests(
                 .with_context(|| format!("creating {}", parent.display()))?;
         }
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        if !resource["spec"]["recipients"]["webhook"].is_null() {
+            eprintln!(
+                "warning: {} holds a webhook URL, which may carry a token: keep it out of version control or replace it before committing",
+                path.display()
+            );
+        }
     }
     println!(
         "Exported {} object(s) from {url} into {}.",

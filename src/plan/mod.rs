@@ -9,4 +9,4 @@ mod rewrites;
 pub mod spec_diff;
 
 pub use changes::{Action, Change, FieldChange, Ledger, LedgerEntry, Plan, PlanOptions, plan};
-pub use rewrites::absorb_superset_rewrites;
+pub use rewrites::{absorb_superset_rewrites, restore_webhook_urls, webhook_digest};

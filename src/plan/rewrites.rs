@@ -23,6 +23,48 @@ pub fn absorb_superset_rewrites(desired: &State, observed: &mut State) {
     }
 }
 
+/// How a snapshot file holds a webhook URL (which may carry a token): its SHA-256.
+pub fn webhook_digest(url: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(url.as_bytes());
+    format!(
+        "sha256:{}",
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+/// Replaces, in `observed` (read from a snapshot), each webhook URL kept as its digest by the
+/// declared URL with that digest, so an unchanged webhook is not drift.
+pub fn restore_webhook_urls(desired: &State, observed: &mut State) {
+    for (key, have) in observed.schedules.iter_mut() {
+        let Some(want) = desired.schedules.get(key) else {
+            continue;
+        };
+        for declared in want
+            .recipients
+            .iter()
+            .filter(|r| r.recipient_type == "Webhook")
+        {
+            let Some(url) = declared.config.get("target") else {
+                continue;
+            };
+            let digest = webhook_digest(url);
+            let kept = have
+                .recipients
+                .iter()
+                .find(|r| r.recipient_type == "Webhook" && r.config.get("target") == Some(&digest))
+                .cloned();
+            if let Some(kept) = kept {
+                have.recipients.remove(&kept);
+                have.recipients.insert(declared.clone());
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,12 +1,13 @@
 //! Snapshot files: what a metadata database held (managed objects, content and permission
 //! catalogue, ownership ledger) as one JSON document, so `diff --against-snapshot` can plan
-//! where the database cannot be reached. Passwords and webhook URLs are never in it.
+//! where the database cannot be reached. Passwords are never in it, and webhook URLs (which may
+//! carry tokens) only as their SHA-256, matched against the declared URLs when planning.
 
 use serde::{Deserialize, Serialize};
 
 use super::Observed;
 use crate::model::{Catalog, ObjectKey, State};
-use crate::plan::LedgerEntry;
+use crate::plan::{LedgerEntry, webhook_digest};
 
 /// Version of the snapshot format.
 pub const SNAPSHOT_VERSION: u32 = 1;
@@ -35,6 +36,25 @@ pub struct LedgerRow {
     pub entry: LedgerEntry,
 }
 
+/// `state` with every webhook URL replaced by its digest.
+fn without_webhook_urls(state: &State) -> State {
+    let mut state = state.clone();
+    for schedule in state.schedules.values_mut() {
+        schedule.recipients = std::mem::take(&mut schedule.recipients)
+            .into_iter()
+            .map(|mut r| {
+                if r.recipient_type == "Webhook"
+                    && let Some(url) = r.config.get_mut("target")
+                {
+                    *url = webhook_digest(url);
+                }
+                r
+            })
+            .collect();
+    }
+    state
+}
+
 impl SnapshotFile {
     /// The snapshot of `observed`, read from `taken_from` (already redacted).
     pub fn of(observed: &Observed, taken_from: String) -> SnapshotFile {
@@ -42,7 +62,7 @@ impl SnapshotFile {
             schema_version: SNAPSHOT_VERSION,
             taken_from,
             taken_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            state: observed.state.clone(),
+            state: without_webhook_urls(&observed.state),
             catalog: observed.catalog.clone(),
             ledger: observed
                 .ledger

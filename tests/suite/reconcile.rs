@@ -549,10 +549,19 @@ fn diff_against_a_snapshot_equals_diff_against_the_database() {
     for db in Db::both("snapshot") {
         init_demo(&db);
         let url = db.url();
-        steward_ok(
-            &["apply", &repo_path("examples/org"), "--database", &url],
-            0,
-        );
+        // A webhook whose URL carries a token: the snapshot must not hold it.
+        let with_hook = |text: String| {
+            text.replacen(
+                "      bcc: [svc-finance-reports@corp.example.com]\n",
+                "      bcc: [svc-finance-reports@corp.example.com]\n    webhook:\n      url: https://hooks.example.com/services/T0/B0/SECRETTOKEN\n",
+                1,
+            )
+        };
+        let base = edited_examples(|name, text| match name {
+            "schedules.yaml" => with_hook(text),
+            _ => text,
+        });
+        steward_ok(&["apply", &path_str(base.path()), "--database", &url], 0);
         let snapshot = tempfile::NamedTempFile::new().unwrap();
         let file = snapshot.path().to_str().unwrap();
         let out = steward_ok(&["export", "--database", &url, "--snapshot", file], 0);
@@ -571,9 +580,15 @@ fn diff_against_a_snapshot_equals_diff_against_the_database() {
             );
             assert!(text.contains(":***@"), "{}", db.label());
         }
+        assert!(
+            !text.contains("SECRETTOKEN"),
+            "{}: a webhook token in the snapshot",
+            db.label()
+        );
         let changed = edited_examples(|name, text| match name {
             "users.yaml" => text.replace("lastName: Chen", "lastName: Chen-Wu"),
             "rls.yaml" => text.replace("clause: region = 'EU'", "clause: region IN ('EU', 'UK')"),
+            "schedules.yaml" => with_hook(text),
             _ => text,
         });
         let dir = path_str(changed.path());

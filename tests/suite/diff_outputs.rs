@@ -143,6 +143,23 @@ fn diff_formats_match_their_golden_files() {
         .map(|c| c["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds.len(), 6, "every kind changes: {kinds:?}");
+    assert!(
+        parsed["impact"]["users"]
+            .as_array()
+            .is_some_and(|u| !u.is_empty())
+    );
+    let out = steward(&[
+        "diff",
+        changed.path().to_str().unwrap(),
+        "--database",
+        &db.url(),
+        "--output",
+        "json",
+        "--impact",
+        "off",
+    ]);
+    let hidden: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(hidden.get("impact").is_none(), "--impact off hides it");
 
     let markdown = diff_output(changed.path(), &db, "markdown");
     assert_golden("diff.md", &markdown);

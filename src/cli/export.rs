@@ -60,14 +60,7 @@ fn kind_named(name: &str) -> anyhow::Result<Kind> {
     Kind::ALL
         .into_iter()
         .find(|k| {
-            let short = match k {
-                Kind::SupersetUser => "users",
-                Kind::SupersetRole => "roles",
-                Kind::SupersetGroup => "groups",
-                Kind::RowLevelSecurityFilter => "rls",
-                Kind::ReportSchedule => "schedules",
-                Kind::ReportConfiguration => "config",
-            };
+            let short = k.short_name();
             name == short || name == k.as_str().to_ascii_lowercase()
         })
         .ok_or_else(|| {

@@ -47,14 +47,7 @@ pub struct Exported {
 impl Exported {
     /// `kind-dir/metadata-name.yaml`.
     pub fn file_name(&self) -> String {
-        let dir = match self.kind {
-            Kind::SupersetUser => "users",
-            Kind::SupersetRole => "roles",
-            Kind::SupersetGroup => "groups",
-            Kind::RowLevelSecurityFilter => "rls",
-            Kind::ReportSchedule => "schedules",
-            Kind::ReportConfiguration => "config",
-        };
+        let dir = self.kind.short_name();
         let name = self.resource["metadata"]["name"]
             .as_str()
             .unwrap_or("object");

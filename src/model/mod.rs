@@ -135,7 +135,11 @@ impl ObjectRef<'_> {
     pub fn content_hash(&self) -> String {
         use sha2::Digest;
         let json = serde_json::to_vec(self).expect("model objects serialise");
-        let digest = sha2::Sha256::digest(&json);
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        hex(&sha2::Sha256::digest(&json))
     }
+}
+
+/// Bytes as lower-case hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -87,14 +87,7 @@ pub fn fingerprint(state: &State, catalog: &Catalog, ledger: &Ledger) -> String 
             entry.manager, entry.content_hash
         ));
     }
-    let digest = hash.finalize();
-    format!(
-        "sha256:{}",
-        digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    )
+    format!("sha256:{}", crate::model::hex(&hash.finalize()))
 }
 
 #[cfg(test)]

@@ -26,13 +26,9 @@ pub fn absorb_superset_rewrites(desired: &State, observed: &mut State) {
 /// How a snapshot file holds a webhook URL (which may carry a token): its SHA-256.
 pub fn webhook_digest(url: &str) -> String {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(url.as_bytes());
     format!(
         "sha256:{}",
-        digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
+        crate::model::hex(&sha2::Sha256::digest(url.as_bytes()))
     )
 }
 

@@ -77,6 +77,19 @@ impl Kind {
     }
 
     /// What the Superset name of this kind is called in messages.
+    /// The short plural name of exports and `--kinds`: `users`, `roles`, `groups`, `rls`,
+    /// `schedules`, `config`.
+    pub fn short_name(self) -> &'static str {
+        match self {
+            Kind::SupersetUser => "users",
+            Kind::SupersetRole => "roles",
+            Kind::SupersetGroup => "groups",
+            Kind::RowLevelSecurityFilter => "rls",
+            Kind::ReportSchedule => "schedules",
+            Kind::ReportConfiguration => "config",
+        }
+    }
+
     pub fn superset_name_field(self) -> &'static str {
         match self {
             Kind::SupersetUser => "spec.username",

@@ -30,8 +30,9 @@ pub struct Planned {
     /// Schedules that would break the Alerts & Reports configuration after the apply (each is
     /// also an error in `set`).
     pub policy: Vec<report_rules::Violation>,
-    /// [`fingerprint`] of what the database held, for plan files.
-    pub fingerprint: String,
+    /// [`fingerprint`] of what the database held, when [`PlanOptions::fingerprint`] asks for
+    /// it (plan files).
+    pub fingerprint: Option<String>,
     /// Who gains or loses access (when the manifests have no errors).
     pub impact: Option<AccessImpact>,
 }
@@ -67,7 +68,9 @@ pub async fn plan_pass_while_loading(
 
 /// Plans `set` against an observed state already read.
 pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOptions) -> Planned {
-    let fingerprint = fingerprint(&observed.state, &observed.catalog, &observed.ledger);
+    let fingerprint = options
+        .fingerprint
+        .then(|| fingerprint(&observed.state, &observed.catalog, &observed.ledger));
     let existing = existing_names(
         &observed.state,
         &observed.catalog,
@@ -88,8 +91,15 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
     let mut policy = Vec::new();
     let mut impact = None;
     if !set.has_errors() {
-        let after = state_after(&desired, &observed.state, &plan);
-        impact = Some(AccessImpact::between(&observed.state, &after));
+        // With nothing to change, Superset after the apply is Superset now.
+        let after = match plan.is_empty() {
+            true => std::borrow::Cow::Borrowed(&observed.state),
+            false => std::borrow::Cow::Owned(state_after(&desired, &observed.state, &plan)),
+        };
+        impact = Some(match plan.is_empty() {
+            true => AccessImpact::default(),
+            false => AccessImpact::between(&observed.state, &after),
+        });
         let declared = desired.schedules.keys().cloned().collect();
         policy = report_rules::check(
             &after,

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::database::{DatabaseArgs, PlanArgs, ReconcileArgs, block_on, store_failure};
 use super::{DiffOutput, EXIT_CHANGES, EXIT_INVALID, EXIT_OK};
 use crate::diagnostic::render_text;
+use crate::plan::PlanOptions;
 use crate::plan::plan_file::PlanFile;
 use crate::plan::spec_diff::spec_changes;
 use crate::policy::report_rules::render_blocking;
@@ -111,7 +112,7 @@ pub(super) fn diff(
                 against,
             )
         }
-        None => match plan_from_database(paths, database, args) {
+        None => match plan_from_database(paths, database, args, out_plan.is_some()) {
             Ok(planned) => (
                 planned,
                 Against {
@@ -135,7 +136,10 @@ pub(super) fn diff(
     {
         let plan_file = PlanFile::new(
             database.url().to_string(),
-            planned.fingerprint.clone(),
+            planned
+                .fingerprint
+                .clone()
+                .expect("asked for with --out-plan"),
             &planned.plan.changes,
         );
         std::fs::write(file, serde_json::to_string_pretty(&plan_file)?)
@@ -215,7 +219,12 @@ fn plan_from_database(
     paths: &[String],
     database: &DatabaseArgs,
     args: &PlanArgs,
+    fingerprint: bool,
 ) -> Result<Planned, u8> {
+    let options = PlanOptions {
+        fingerprint,
+        ..args.options()
+    };
     block_on(async {
         let loading = load_in_background(paths);
         let store = Store::connect(&database.url(), false)
@@ -224,7 +233,7 @@ fn plan_from_database(
         let result: Result<Planned, StoreError> = async {
             let mut tx = store.read().await?;
             ensure_superset(&mut tx, false).await?;
-            let planned = plan_pass_while_loading(&mut tx, loading, &args.options()).await?;
+            let planned = plan_pass_while_loading(&mut tx, loading, &options).await?;
             tx.rollback().await?;
             Ok(planned)
         }
@@ -313,14 +322,21 @@ async fn run_apply(
     }
     let migrated = migrate(&mut tx).await?;
     progress.say("reading Superset's state");
-    let planned = plan_pass_while_loading(&mut tx, loading, &args.options()).await?;
+    let options = PlanOptions {
+        fingerprint: reviewed.is_some(),
+        ..args.options()
+    };
+    let planned = plan_pass_while_loading(&mut tx, loading, &options).await?;
     progress.clear();
     if !report_blockers(&planned) {
         tx.rollback().await?;
         return Err(ApplyStop::Blocked);
     }
     if let Some(reviewed) = reviewed
-        && let Err(mismatch) = reviewed.matches(&planned.fingerprint, &planned.plan.changes)
+        && let Err(mismatch) = reviewed.matches(
+            planned.fingerprint.as_deref().unwrap_or_default(),
+            &planned.plan.changes,
+        )
     {
         eprintln!("error: {mismatch}; run `steward diff --out-plan` again and review the new plan");
         tx.rollback().await?;

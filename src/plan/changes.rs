@@ -99,6 +99,8 @@ pub struct PlanOptions {
     pub max_deletions: Option<usize>,
     /// Allow pruning every managed object of a kind whose desired set is empty.
     pub allow_empty_kinds: bool,
+    /// Also fingerprint the observed state (for plan files).
+    pub fingerprint: bool,
 }
 
 impl Default for PlanOptions {
@@ -111,6 +113,7 @@ impl Default for PlanOptions {
             allow_builtin_roles: false,
             max_deletions: None,
             allow_empty_kinds: false,
+            fingerprint: false,
         }
     }
 }

@@ -33,7 +33,8 @@ pub struct Planned {
     /// [`fingerprint`] of what the database held, when [`PlanOptions::fingerprint`] asks for
     /// it (plan files).
     pub fingerprint: Option<String>,
-    /// Who gains or loses access (when the manifests have no errors).
+    /// Who gains or loses access (when [`PlanOptions::impact`] asks and the manifests have no
+    /// errors).
     pub impact: Option<AccessImpact>,
 }
 
@@ -96,10 +97,12 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
             true => std::borrow::Cow::Borrowed(&observed.state),
             false => std::borrow::Cow::Owned(state_after(&desired, &observed.state, &plan)),
         };
-        impact = Some(match plan.is_empty() {
-            true => AccessImpact::default(),
-            false => AccessImpact::between(&observed.state, &after),
-        });
+        if options.impact {
+            impact = Some(match plan.is_empty() {
+                true => AccessImpact::default(),
+                false => AccessImpact::between(&observed.state, &after),
+            });
+        }
         let declared = desired.schedules.keys().cloned().collect();
         policy = report_rules::check(
             &after,

@@ -107,12 +107,16 @@ pub(super) fn diff(
                 ),
             };
             let set = load_paths(paths);
+            let options = PlanOptions {
+                impact: show_impact,
+                ..args.options()
+            };
             (
-                plan_against(set, snapshot.into_observed(), &args.options()),
+                plan_against(set, snapshot.into_observed(), &options),
                 against,
             )
         }
-        None => match plan_from_database(paths, database, args, out_plan.is_some()) {
+        None => match plan_from_database(paths, database, args, out_plan.is_some(), show_impact) {
             Ok(planned) => (
                 planned,
                 Against {
@@ -128,7 +132,7 @@ pub(super) fn diff(
         plan: &planned.plan,
         policy: &planned.policy,
         diagnostics: &planned.set.diagnostics,
-        impact: planned.impact.as_ref().filter(|_| show_impact),
+        impact: planned.impact.as_ref(),
     };
     let blocked = report.blocked();
     if let Some(file) = out_plan
@@ -220,9 +224,11 @@ fn plan_from_database(
     database: &DatabaseArgs,
     args: &PlanArgs,
     fingerprint: bool,
+    impact: bool,
 ) -> Result<Planned, u8> {
     let options = PlanOptions {
         fingerprint,
+        impact,
         ..args.options()
     };
     block_on(async {

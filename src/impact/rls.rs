@@ -166,13 +166,34 @@ pub(super) fn changes(before: &State, after: &State) -> Vec<DatasetRows> {
         .chain(held_after.keys())
         .copied()
         .collect();
-    // Users whose roles (or whose being able to log in) change need every dataset looked at;
-    // the others only datasets whose filters change.
-    let moved: Vec<&str> = usernames
-        .iter()
-        .copied()
-        .filter(|u| held_before.get(u) != held_after.get(u))
-        .collect();
+    // A user whose roles change can only see another predicate on a dataset with a filter that
+    // names one of the roles gained or lost: index those datasets by role, then users by
+    // dataset. (Users who cannot log in on one side have no queries there to compare.)
+    let mut datasets_of_role: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (dataset, filters) in on_before.iter().chain(on_after.iter()) {
+        for role in filters.iter().flat_map(|f| f.roles.iter()) {
+            datasets_of_role.entry(role).or_default().insert(dataset);
+        }
+    }
+    let mut holders_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for held in [&held_before, &held_after] {
+        for (user, roles) in held.iter() {
+            for role in roles {
+                holders_of.entry(role).or_default().insert(user);
+            }
+        }
+    }
+    let mut moved: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for user in &usernames {
+        let (Some(b), Some(a)) = (held_before.get(user), held_after.get(user)) else {
+            continue;
+        };
+        for role in b.symmetric_difference(a) {
+            for dataset in datasets_of_role.get(role).into_iter().flatten() {
+                moved.entry(dataset).or_default().insert(user);
+            }
+        }
+    }
     let none = Vec::new();
     let mut found = Vec::new();
     for dataset in datasets {
@@ -181,7 +202,7 @@ pub(super) fn changes(before: &State, after: &State) -> Vec<DatasetRows> {
             on_after.get(dataset).unwrap_or(&none),
         );
         let filters_changed = fb != fa;
-        if !filters_changed && moved.is_empty() {
+        if !filters_changed && !moved.contains_key(dataset) {
             continue;
         }
         let named: BTreeSet<&str> = fb
@@ -213,10 +234,20 @@ pub(super) fn changes(before: &State, after: &State) -> Vec<DatasetRows> {
         }
         // A user's predicate depends only on which of the named roles they hold: users are
         // grouped by that, and each group's predicate is computed once.
-        let candidates: Vec<&str> = if filters_changed {
+        // When the filters change, a Base filter reaches nearly everyone; Regular ones only
+        // the holders of the roles they name.
+        let has_base = fb.iter().chain(fa.iter()).any(|f| f.filter_type == "Base");
+        let candidates: Vec<&str> = if filters_changed && has_base {
             usernames.iter().copied().collect()
+        } else if filters_changed {
+            let mut holders: BTreeSet<&str> = named
+                .iter()
+                .flat_map(|r| holders_of.get(r).into_iter().flatten().copied())
+                .collect();
+            holders.extend(moved.get(dataset).into_iter().flatten().copied());
+            holders.into_iter().collect()
         } else {
-            moved.clone()
+            moved[dataset].iter().copied().collect()
         };
         let mut groups: BTreeMap<(BTreeSet<&str>, BTreeSet<&str>), Vec<&str>> = BTreeMap::new();
         for user in candidates {
@@ -230,28 +261,48 @@ pub(super) fn changes(before: &State, after: &State) -> Vec<DatasetRows> {
             );
             groups.entry(key).or_default().push(user);
         }
+        let personal = fb.iter().chain(fa.iter()).any(|f| f.clause.contains("{{"));
         for ((roles_before, roles_after), users) in groups {
             let unchanged = predicate(fb, &roles_before, None) == predicate(fa, &roles_after, None);
-            let personal = fb.iter().chain(fa.iter()).any(|f| f.clause.contains("{{"));
-            if unchanged && !personal {
-                continue;
-            }
+            // Same clauses for the same roles: only a user whose rendered macros differ (an
+            // e-mail that changed) can see another predicate.
+            let users: Vec<&str> = match (unchanged, personal) {
+                (true, false) => continue,
+                (true, true) => users
+                    .into_iter()
+                    .filter(|u| {
+                        before.users.get(*u).map(|x| &x.email)
+                            != after.users.get(*u).map(|x| &x.email)
+                    })
+                    .collect(),
+                (false, _) => users,
+            };
+            // Without macros every user of the group sees the group's predicates; with them only
+            // the listed users' are rendered (the others are counted).
+            let shared = (!personal).then(|| {
+                (
+                    predicate(fb, &roles_before, None),
+                    predicate(fa, &roles_after, None),
+                )
+            });
             for user in users {
-                let (b, a) = (
-                    predicate(fb, &roles_before, before.users.get(user)),
-                    predicate(fa, &roles_after, after.users.get(user)),
-                );
-                if b == a {
+                if rows.users.len() >= USERS_LISTED {
+                    rows.more_users += 1;
                     continue;
                 }
-                if rows.users.len() < USERS_LISTED {
+                let (b, a) = match &shared {
+                    Some(pair) => pair.clone(),
+                    None => (
+                        predicate(fb, &roles_before, before.users.get(user)),
+                        predicate(fa, &roles_after, after.users.get(user)),
+                    ),
+                };
+                if b != a {
                     rows.users.push(PredicateChange {
                         who: user.to_owned(),
                         before: b,
                         after: a,
                     });
-                } else {
-                    rows.more_users += 1;
                 }
             }
         }

@@ -101,6 +101,8 @@ pub struct PlanOptions {
     pub allow_empty_kinds: bool,
     /// Also fingerprint the observed state (for plan files).
     pub fingerprint: bool,
+    /// Also work out who gains or loses access (`diff` shows it; `apply` does not need it).
+    pub impact: bool,
 }
 
 impl Default for PlanOptions {
@@ -114,6 +116,7 @@ impl Default for PlanOptions {
             max_deletions: None,
             allow_empty_kinds: false,
             fingerprint: false,
+            impact: false,
         }
     }
 }

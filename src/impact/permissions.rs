@@ -1,7 +1,7 @@
 //! Permissions gained and lost per user: the union of the permission pairs of the user's
 //! effective roles (direct and through groups), before and after.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -49,6 +49,8 @@ pub(super) fn changes(before: &State, after: &State) -> Vec<UserAccess> {
         .map(String::as_str)
         .collect();
     let nothing = BTreeSet::new();
+    let mut cache_before: BTreeMap<BTreeSet<&str>, BTreeSet<String>> = BTreeMap::new();
+    let mut cache_after: BTreeMap<BTreeSet<&str>, BTreeSet<String>> = BTreeMap::new();
     usernames
         .into_iter()
         .filter_map(|user| {
@@ -60,7 +62,15 @@ pub(super) fn changes(before: &State, after: &State) -> Vec<UserAccess> {
             if same {
                 return None;
             }
-            let (perms_before, perms_after) = (permissions(before, b), permissions(after, a));
+            // Users share role sets: each set's permissions are listed once per side.
+            let perms_before = cache_before
+                .entry(b.clone())
+                .or_insert_with(|| permissions(before, b))
+                .clone();
+            let perms_after = cache_after
+                .entry(a.clone())
+                .or_insert_with(|| permissions(after, a))
+                .clone();
             let owned = |set: std::collections::btree_set::Difference<'_, &str>| {
                 set.map(|r| r.to_string()).collect::<Vec<_>>()
             };

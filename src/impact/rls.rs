@@ -249,17 +249,47 @@ pub(super) fn changes(before: &State, after: &State) -> Vec<DatasetRows> {
         } else {
             moved[dataset].iter().copied().collect()
         };
+        // Which of the named roles a user holds, as bits (a filter names a handful of roles;
+        // past 64 the grouping falls back to sets).
+        let named_list: Vec<&str> = named.iter().copied().collect();
+        let bits = |held: &BTreeSet<&str>| -> Option<u64> {
+            (named_list.len() <= 64).then(|| {
+                named_list
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| held.contains(*r))
+                    .fold(0u64, |acc, (i, _)| acc | 1 << i)
+            })
+        };
+        let roles_of_bits = |mask: u64| -> BTreeSet<&str> {
+            named_list
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, r)| *r)
+                .collect()
+        };
+        let mut by_mask: BTreeMap<(u64, u64), Vec<&str>> = BTreeMap::new();
         let mut groups: BTreeMap<(BTreeSet<&str>, BTreeSet<&str>), Vec<&str>> = BTreeMap::new();
         for user in candidates {
             // A user who cannot log in on one side has no queries there to compare.
             let (Some(b), Some(a)) = (held_before.get(user), held_after.get(user)) else {
                 continue;
             };
-            let key = (
-                b.intersection(&named).copied().collect(),
-                a.intersection(&named).copied().collect(),
-            );
-            groups.entry(key).or_default().push(user);
+            match (bits(b), bits(a)) {
+                (Some(mb), Some(ma)) => by_mask.entry((mb, ma)).or_default().push(user),
+                _ => groups
+                    .entry((
+                        b.intersection(&named).copied().collect(),
+                        a.intersection(&named).copied().collect(),
+                    ))
+                    .or_default()
+                    .push(user),
+            }
+        }
+        for ((mb, ma), users) in by_mask {
+            let key = (roles_of_bits(mb), roles_of_bits(ma));
+            groups.entry(key).or_default().extend(users);
         }
         let personal = fb.iter().chain(fa.iter()).any(|f| f.clause.contains("{{"));
         for ((roles_before, roles_after), users) in groups {

@@ -5,7 +5,8 @@ use clap::Args;
 
 use super::{EXIT_INVALID, EXIT_UNREACHABLE};
 use crate::plan::PlanOptions;
-use crate::store::{DatabaseUrl, StoreError};
+use crate::store::bootstrap::ensure_superset;
+use crate::store::{DatabaseUrl, Observed, Store, StoreError, read_observed};
 
 /// The metadata database to use.
 #[derive(Args, Debug, Clone)]
@@ -79,6 +80,26 @@ impl PlanArgs {
             ..PlanOptions::default()
         }
     }
+}
+
+/// Reads what the database holds in a read-only transaction, or the exit code (reported) when
+/// it cannot.
+pub fn read_database(url: &DatabaseUrl) -> Result<Observed, u8> {
+    block_on(async {
+        let store = Store::connect(url, false)
+            .await
+            .map_err(|e| store_failure(&e))?;
+        let result: Result<Observed, StoreError> = async {
+            let mut tx = store.read().await?;
+            ensure_superset(&mut tx, false).await?;
+            let observed = read_observed(&mut tx).await?;
+            tx.rollback().await?;
+            Ok(observed)
+        }
+        .await;
+        store.close().await;
+        result.map_err(|e| store_failure(&e))
+    })
 }
 
 /// Runs an async command on a fresh runtime.

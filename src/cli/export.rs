@@ -7,35 +7,14 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::EXIT_OK;
-use super::database::{DatabaseArgs, block_on, store_failure};
+use super::database::{DatabaseArgs, read_database};
 use crate::export::{export, to_yaml};
 use crate::spec::{BUILTIN_ROLES, Kind};
-use crate::store::bootstrap::ensure_superset;
 use crate::store::snapshot_file::SnapshotFile;
-use crate::store::{DatabaseUrl, Observed, Store, StoreError, read_observed};
-
-/// Reads what the database holds (read-only), or the exit code when it cannot.
-fn observe(url: &DatabaseUrl) -> Result<Observed, u8> {
-    block_on(async {
-        let store = Store::connect(url, false)
-            .await
-            .map_err(|e| store_failure(&e))?;
-        let result: Result<Observed, StoreError> = async {
-            let mut tx = store.read().await?;
-            ensure_superset(&mut tx, false).await?;
-            let observed = read_observed(&mut tx).await?;
-            tx.rollback().await?;
-            Ok(observed)
-        }
-        .await;
-        store.close().await;
-        result.map_err(|e| store_failure(&e))
-    })
-}
 
 pub(super) fn snapshot(database: &DatabaseArgs, file: &Path) -> anyhow::Result<u8> {
     let url = database.url();
-    let observed = match observe(&url) {
+    let observed = match read_database(&url) {
         Ok(observed) => observed,
         Err(code) => return Ok(code),
     };
@@ -92,7 +71,7 @@ pub(super) fn manifests(
         })
         .transpose()?;
     let url = database.url();
-    let observed = match observe(&url) {
+    let observed = match read_database(&url) {
         Ok(observed) => observed,
         Err(code) => return Ok(code),
     };

@@ -8,7 +8,9 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::database::{DatabaseArgs, PlanArgs, ReconcileArgs, block_on, store_failure};
+use super::database::{
+    DatabaseArgs, PlanArgs, ReconcileArgs, block_on, read_database, store_failure,
+};
 use super::{DiffOutput, EXIT_CHANGES, EXIT_INVALID, EXIT_OK};
 use crate::diagnostic::render_text;
 use crate::plan::PlanOptions;
@@ -27,6 +29,14 @@ use crate::store::migrate::migrate;
 use crate::store::snapshot_file::{SNAPSHOT_VERSION, SnapshotFile};
 use crate::store::{Store, StoreError, apply_plan};
 use crate::validation::validate_paths;
+
+/// A steward JSON file (`what`: `snapshot`, `plan file`), with errors that name it.
+fn read_json<T: serde::de::DeserializeOwned>(file: &Path, what: &str) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading the {what} {}", file.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a steward {what}", file.display()))
+}
 
 /// Loads manifests on a blocking thread while the database work goes on.
 fn load_in_background(paths: &[String]) -> tokio::task::JoinHandle<LoadedSet> {
@@ -87,10 +97,7 @@ pub(super) fn diff(
     } = reconcile;
     let (planned, against) = match against_snapshot {
         Some(file) => {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("reading the snapshot {}", file.display()))?;
-            let snapshot: SnapshotFile = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a steward snapshot", file.display()))?;
+            let snapshot: SnapshotFile = read_json(file, "snapshot")?;
             anyhow::ensure!(
                 snapshot.schema_version == SNAPSHOT_VERSION,
                 "{} has snapshot format version {}; this steward reads version {SNAPSHOT_VERSION}",
@@ -231,22 +238,12 @@ fn plan_from_database(
         impact,
         ..args.options()
     };
-    block_on(async {
-        let loading = load_in_background(paths);
-        let store = Store::connect(&database.url(), false)
-            .await
-            .map_err(|e| store_failure(&e))?;
-        let result: Result<Planned, StoreError> = async {
-            let mut tx = store.read().await?;
-            ensure_superset(&mut tx, false).await?;
-            let planned = plan_pass_while_loading(&mut tx, loading, &options).await?;
-            tx.rollback().await?;
-            Ok(planned)
-        }
-        .await;
-        store.close().await;
-        result.map_err(|e| store_failure(&e))
-    })
+    // The manifests load on another thread while the database is read.
+    let owned = paths.to_vec();
+    let loading = std::thread::spawn(move || load_paths(&owned));
+    let observed = read_database(&database.url())?;
+    let set = loading.join().expect("manifest loading does not panic");
+    Ok(plan_against(set, observed, &options))
 }
 
 pub(super) fn apply(reconcile: &ReconcileArgs, plan_file: Option<&Path>) -> anyhow::Result<u8> {
@@ -259,12 +256,7 @@ pub(super) fn apply(reconcile: &ReconcileArgs, plan_file: Option<&Path>) -> anyh
     let verbose = *verbose;
     let started = Instant::now();
     let reviewed = plan_file
-        .map(|file| -> anyhow::Result<PlanFile> {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("reading the plan file {}", file.display()))?;
-            serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a steward plan file", file.display()))
-        })
+        .map(|file| read_json::<PlanFile>(file, "plan file"))
         .transpose()?;
     block_on(async {
         let loading = load_in_background(paths);

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::model::State;
 
 pub use permissions::UserAccess;
-pub use rls::{DatasetRows, PredicateChange, Who, predicate_for_roles};
+pub use rls::{DatasetRows, PredicateChange, Who};
 
 /// The access impact of a change.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -28,9 +28,10 @@ pub struct AccessImpact {
 impl AccessImpact {
     /// The impact of going from `before` to `after`.
     pub fn between(before: &State, after: &State) -> AccessImpact {
+        let held = (effective_roles(before), effective_roles(after));
         AccessImpact {
-            users: permissions::changes(before, after),
-            datasets: rls::changes(before, after),
+            users: permissions::changes(before, after, &held),
+            datasets: rls::changes(before, after, &held),
         }
     }
 
@@ -40,8 +41,11 @@ impl AccessImpact {
     }
 }
 
+/// Each active user's effective roles, by username.
+pub(crate) type Held<'a> = BTreeMap<&'a str, BTreeSet<&'a str>>;
+
 /// Every active user's effective roles: held directly or through groups.
-pub(crate) fn effective_roles(state: &State) -> BTreeMap<&str, BTreeSet<&str>> {
+pub(crate) fn effective_roles(state: &State) -> Held<'_> {
     let mut roles: BTreeMap<&str, BTreeSet<&str>> = state
         .users
         .values()

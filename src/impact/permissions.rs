@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::effective_roles;
+use super::Held;
 use crate::model::State;
 
 /// One user's change of access.
@@ -31,8 +31,9 @@ fn permissions(state: &State, roles: &BTreeSet<&str>) -> BTreeSet<String> {
 
 /// Every user whose roles or permissions differ between `before` and `after`. A user who does
 /// not exist (or is inactive) on one side holds nothing there.
-pub(super) fn changes(before: &State, after: &State) -> Vec<UserAccess> {
-    let (held_before, held_after) = (effective_roles(before), effective_roles(after));
+/// `held` is every user's effective roles before and after.
+pub(super) fn changes(before: &State, after: &State, held: &(Held, Held)) -> Vec<UserAccess> {
+    let (held_before, held_after) = held;
     let usernames: BTreeSet<&str> = before
         .users
         .keys()
@@ -65,12 +66,10 @@ pub(super) fn changes(before: &State, after: &State) -> Vec<UserAccess> {
             // Users share role sets: each set's permissions are listed once per side.
             let perms_before = cache_before
                 .entry(b.clone())
-                .or_insert_with(|| permissions(before, b))
-                .clone();
+                .or_insert_with(|| permissions(before, b));
             let perms_after = cache_after
                 .entry(a.clone())
-                .or_insert_with(|| permissions(after, a))
-                .clone();
+                .or_insert_with(|| permissions(after, a));
             let owned = |set: std::collections::btree_set::Difference<'_, &str>| {
                 set.map(|r| r.to_string()).collect::<Vec<_>>()
             };
@@ -78,8 +77,8 @@ pub(super) fn changes(before: &State, after: &State) -> Vec<UserAccess> {
                 username: user.to_owned(),
                 roles_gained: owned(a.difference(b)),
                 roles_lost: owned(b.difference(a)),
-                gained: perms_after.difference(&perms_before).cloned().collect(),
-                lost: perms_before.difference(&perms_after).cloned().collect(),
+                gained: perms_after.difference(perms_before).cloned().collect(),
+                lost: perms_before.difference(perms_after).cloned().collect(),
             };
             let changed = !(access.gained.is_empty()
                 && access.lost.is_empty()

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::effective_roles;
+use super::Held;
 use crate::model::{RlsFilter, State, User};
 
 /// How the predicate on one dataset changes for one role or user (`None`: no filter, every row).
@@ -68,7 +68,8 @@ impl DatasetRows {
 
 /// The WHERE predicate Superset adds for someone holding `roles` on `dataset`, with Jinja
 /// rendered for `user` when given.
-pub fn predicate_for_roles(
+#[cfg(test)]
+fn predicate_for_roles(
     state: &State,
     dataset: &str,
     roles: &BTreeSet<String>,
@@ -157,10 +158,15 @@ fn by_dataset(state: &State) -> BTreeMap<&str, Vec<&RlsFilter>> {
 /// At most this many users are listed per dataset; the rest are counted.
 pub const USERS_LISTED: usize = 100;
 
-pub(super) fn changes(before: &State, after: &State) -> Vec<DatasetRows> {
+/// `held` is every user's effective roles before and after.
+pub(super) fn changes<'a>(
+    before: &'a State,
+    after: &'a State,
+    held: &'a (Held<'a>, Held<'a>),
+) -> Vec<DatasetRows> {
     let (on_before, on_after) = (by_dataset(before), by_dataset(after));
     let datasets: BTreeSet<&str> = on_before.keys().chain(on_after.keys()).copied().collect();
-    let (held_before, held_after) = (effective_roles(before), effective_roles(after));
+    let (held_before, held_after) = held;
     let usernames: BTreeSet<&str> = held_before
         .keys()
         .chain(held_after.keys())
@@ -347,6 +353,7 @@ pub(super) fn changes(before: &State, after: &State) -> Vec<DatasetRows> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::impact::effective_roles;
     use crate::model::Group;
 
     fn filter(
@@ -433,7 +440,8 @@ mod tests {
         // Moving ana out of the group changes her predicate and nothing else.
         let mut after = state.clone();
         after.groups.get_mut("g").unwrap().users.clear();
-        let found = changes(&state, &after);
+        let held = (effective_roles(&state), effective_roles(&after));
+        let found = changes(&state, &after, &held);
         assert_eq!(found.len(), 1);
         assert!(found[0].roles.is_empty());
         assert_eq!(

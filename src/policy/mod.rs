@@ -47,8 +47,8 @@ pub fn check_declared_against(set: &LoadedSet, existing: &Existing) -> Vec<Diagn
     schedules::check(set, &mut found);
     addresses::check(set, &mut found);
     content_refs::check(set, &mut found);
-    rls_clauses::check(set, &existing.database_backends, &mut found);
-    rls_combined::check(set, &mut found);
+    let clauses = rls_clauses::check(set, &existing.database_backends, &mut found);
+    rls_combined::check(set, &clauses, &mut found);
     found
 }
 

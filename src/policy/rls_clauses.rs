@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use sqlparser::ast::Expr;
 use sqlparser::dialect::{Dialect, GenericDialect, dialect_from_str};
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
@@ -44,7 +45,7 @@ fn problem(message: impl Into<String>, hint: impl Into<String>) -> ClauseProblem
 }
 
 /// Replaces each allowed `{{ macro(...) }}` by a plain value; refuses other Jinja.
-pub(super) fn render_jinja(clause: &str) -> Result<String, ClauseProblem> {
+fn render_jinja(clause: &str) -> Result<String, ClauseProblem> {
     if clause.contains("{%") || clause.contains("{#") {
         return Err(problem(
             "Jinja statements and comments (`{% … %}`, `{# … #}`) are not allowed in an RLS clause",
@@ -83,6 +84,11 @@ pub(super) fn render_jinja(clause: &str) -> Result<String, ClauseProblem> {
 
 /// Checks one clause with `dialect`.
 pub fn check_clause(clause: &str, dialect: &dyn Dialect) -> Result<(), ClauseProblem> {
+    parse_clause(clause, dialect).map(|_| ())
+}
+
+/// Parses one clause with `dialect` (Jinja macros standing for a value) into its expression.
+pub fn parse_clause(clause: &str, dialect: &dyn Dialect) -> Result<Expr, ClauseProblem> {
     if clause.trim().is_empty() {
         return Err(problem(
             "the clause is empty",
@@ -121,7 +127,7 @@ pub fn check_clause(clause: &str, dialect: &dyn Dialect) -> Result<(), ClausePro
             "check the syntax",
         )
     })?;
-    parser.parse_expr().map_err(|e| {
+    let expr = parser.parse_expr().map_err(|e| {
         problem(
             format!("the clause is not one SQL expression: {e}"),
             "write one condition such as `region = 'EU'`",
@@ -137,7 +143,7 @@ pub fn check_clause(clause: &str, dialect: &dyn Dialect) -> Result<(), ClausePro
             "an unbalanced `)` would close Superset's parentheses early; balance them",
         ));
     }
-    Ok(())
+    Ok(expr)
 }
 
 /// The sqlparser dialect closest to a SQLAlchemy backend, and its name for messages; `None`
@@ -161,12 +167,14 @@ pub fn dialect_of_backend(backend: &str) -> Option<(Box<dyn Dialect>, &'static s
 }
 
 /// Checks every declared clause in the dialect of each database its datasets live in (known
-/// from Superset's `dbs` when a database is at hand), else in the generic dialect.
+/// from Superset's `dbs` when a database is at hand), else in the generic dialect. Returns the
+/// expression of every clause that parses, by object index.
 pub(super) fn check(
     set: &LoadedSet,
     backends: &BTreeMap<String, String>,
     found: &mut Vec<Diagnostic>,
-) {
+) -> BTreeMap<usize, Expr> {
+    let mut parsed = BTreeMap::new();
     for (index, object) in set.objects.iter().enumerate() {
         let Resource::Rls(filter) = &object.resource else {
             continue;
@@ -191,20 +199,28 @@ pub(super) fn check(
         if generic {
             dialects.insert(0, (Box::new(GenericDialect {}), String::new()));
         }
-        if let Some((p, dialect)) = dialects.iter().find_map(|(dialect, label)| {
-            check_clause(&filter.spec.clause, dialect.as_ref())
-                .err()
-                .map(|p| (p, label))
-        }) {
-            found.push(locate(
-                set,
-                index,
-                "spec.clause",
-                Diagnostic::error(Code::InvalidRlsClause, format!("{}{dialect}", p.message))
-                    .hint(p.hint),
-            ));
+        let mut expr = None;
+        for (dialect, label) in &dialects {
+            match parse_clause(&filter.spec.clause, dialect.as_ref()) {
+                Ok(e) => expr = expr.or(Some(e)),
+                Err(p) => {
+                    found.push(locate(
+                        set,
+                        index,
+                        "spec.clause",
+                        Diagnostic::error(Code::InvalidRlsClause, format!("{}{label}", p.message))
+                            .hint(p.hint),
+                    ));
+                    expr = None;
+                    break;
+                }
+            }
+        }
+        if let Some(expr) = expr {
+            parsed.insert(index, expr);
         }
     }
+    parsed
 }
 
 #[cfg(test)]

@@ -7,11 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sqlparser::ast::{BinaryOperator, Expr, Value};
-use sqlparser::dialect::GenericDialect;
-use sqlparser::parser::Parser;
 
 use super::locate;
-use super::rls_clauses::render_jinja;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::spec::load::LoadedSet;
 use crate::spec::{FilterType, Resource, RowLevelSecurityFilterSpec};
@@ -62,14 +59,10 @@ impl Rows {
     }
 }
 
-/// What a clause lets through; any row when it does not parse (reported elsewhere).
+/// What a clause lets through; any row when it does not parse.
+#[cfg(test)]
 fn rows_of_clause(clause: &str) -> Rows {
-    let Ok(sql) = render_jinja(clause) else {
-        return Rows::any();
-    };
-    Parser::new(&GenericDialect {})
-        .try_with_sql(&sql)
-        .and_then(|mut p| p.parse_expr())
+    super::rls_clauses::parse_clause(clause, &sqlparser::dialect::GenericDialect {})
         .map_or_else(|_| Rows::any(), |e| rows_of(&e))
 }
 
@@ -175,7 +168,9 @@ fn combined(filters: &[&Filter]) -> Rows {
     groups.into_values().fold(all, Rows::and)
 }
 
-pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
+/// `parsed` holds the expression of every clause that parses (the others, reported by the
+/// clause check, let any row through here).
+pub(super) fn check(set: &LoadedSet, parsed: &BTreeMap<usize, Expr>, found: &mut Vec<Diagnostic>) {
     let filters: Vec<Filter> = set
         .objects
         .iter()
@@ -185,7 +180,7 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
                 index,
                 spec: &f.spec,
                 name: o.resource.superset_name(),
-                rows: rows_of_clause(&f.spec.clause),
+                rows: parsed.get(&index).map_or_else(Rows::any, rows_of),
             }),
             _ => None,
         })

@@ -77,6 +77,10 @@ pub enum Code {
     PolicyViolation,
     /// RLS filters that, combined on one (role, dataset), let no row through.
     EmptyRlsCombination,
+    /// A source that is not UTF-8 text.
+    Encoding,
+    /// A path (or all paths) holding no manifest at all.
+    NoManifests,
 }
 
 impl Code {
@@ -112,6 +116,8 @@ impl Code {
             Code::InvalidRlsClause => "invalid-rls-clause",
             Code::PolicyViolation => "policy-violation",
             Code::EmptyRlsCombination => "empty-rls-combination",
+            Code::Encoding => "encoding",
+            Code::NoManifests => "no-manifests",
         }
     }
 }

@@ -69,6 +69,9 @@ pub async fn plan_pass_while_loading(
 
 /// Plans `set` against an observed state already read.
 pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOptions) -> Planned {
+    if options.allow_empty_kinds {
+        set.allow_no_manifests();
+    }
     let fingerprint = options
         .fingerprint
         .then(|| fingerprint(&observed.state, &observed.catalog, &observed.ledger));

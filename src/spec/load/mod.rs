@@ -3,6 +3,8 @@
 //! came from so later checks can point at file:line:column.
 
 mod cache;
+mod documents;
+mod encoding;
 mod fast_yaml;
 pub mod git_revision;
 mod schema_check;
@@ -51,6 +53,15 @@ impl LoadedObject {
                 value: NodeValue::Null,
             }))
         })
+    }
+}
+
+/// Parses every YAML document of `text` like [`parse_yaml`], and says whether the fast path
+/// was taken (it refuses duplicate keys, so only the other path's trees can hold them).
+fn parse_yaml_checked(text: &str) -> Result<(Vec<Node>, bool), serde_saphyr::Error> {
+    match fast_yaml::parse_documents(text) {
+        Some(documents) => Ok((documents, true)),
+        None => serde_saphyr::from_multiple_with_options(text, yaml_options()).map(|d| (d, false)),
     }
 }
 
@@ -106,13 +117,29 @@ impl LoadedSet {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
+
+    /// Accepts empty input on purpose (`--allow-empty-kinds`: every managed object is to go):
+    /// "no manifests found" becomes a warning.
+    pub fn allow_no_manifests(&mut self) {
+        for d in &mut self.diagnostics {
+            if d.code == Code::NoManifests {
+                d.severity = crate::diagnostic::Severity::Warning;
+                d.hint = Some("--allow-empty-kinds: every object steward manages is deleted".into());
+            }
+        }
+    }
 }
 
-/// Reads and checks every manifest under `paths`.
+/// Reads and checks every manifest under `paths`. Input with no manifest at all (an empty
+/// directory, a file with no document) is an error, so a mistyped path does not pass.
 pub fn load_paths(paths: &[String]) -> LoadedSet {
     let (sources, diagnostics) = read_sources(paths);
     let mut set = load_sources(sources);
     set.diagnostics.splice(0..0, diagnostics);
+    if set.documents == 0 && !set.has_errors() {
+        set.diagnostics
+            .push(source::no_manifests_in(&paths.join(" ")));
+    }
     set
 }
 
@@ -169,6 +196,7 @@ fn yaml_options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         strict_booleans: true,
         with_snippet: false,
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
         budget: serde_saphyr::budget! {
             max_documents: 1_000_000,
             max_nodes: 100_000_000,
@@ -192,28 +220,16 @@ fn load_file(source: &SourceFile, index: usize) -> FileOutcome {
             .collect();
         return out;
     }
-    let documents: Vec<Node> = match parse_yaml(&source.text) {
-        Ok(docs) => docs,
-        Err(e) => {
-            let location = e.location().map(|l| SourceLocation {
-                file: source.name.clone(),
-                line: l.line() as u32,
-                column: l.column() as u32,
-            });
-            let message = yaml_error_message(&e);
-            out.diagnostics.push(
-                Diagnostic::error(Code::YamlSyntax, format!("invalid YAML: {message}"))
-                    .at(location)
-                    .hint("fix the YAML syntax; nothing in this file was loaded"),
-            );
-            return out;
-        }
-    };
+    let (documents, unique_keys) = parse_each_document(source, &mut out);
     for (number, document) in documents.into_iter().enumerate() {
         if document.value == NodeValue::Null {
             continue;
         }
         let is_list = document.get("kind").and_then(Node::as_str) == Some("List");
+        if !unique_keys && report_duplicate_keys(&mut out, source, &document, !is_list) {
+            out.documents += 1;
+            continue;
+        }
         if is_list {
             match document.get("items").map(|n| &n.value) {
                 Some(NodeValue::Seq(items)) => {
@@ -222,6 +238,10 @@ fn load_file(source: &SourceFile, index: usize) -> FileOutcome {
                             document: number,
                             item: Some(item),
                         };
+                        if !unique_keys && report_duplicate_keys(&mut out, source, node, true) {
+                            out.documents += 1;
+                            continue;
+                        }
                         load_object(&mut out, source, index, place, node.clone());
                     }
                 }
@@ -247,6 +267,82 @@ fn load_file(source: &SourceFile, index: usize) -> FileOutcome {
         cache::store(&source.text, out.documents, &objects);
     }
     out
+}
+
+/// The documents of a source. When the stream does not parse as a whole, each document is
+/// parsed on its own (YAML ends a document at a `---` line whatever came before), so one broken
+/// document costs only itself. Also whether the trees are known free of duplicate keys.
+fn parse_each_document(source: &SourceFile, out: &mut FileOutcome) -> (Vec<Node>, bool) {
+    let whole = match parse_yaml_checked(&source.text) {
+        Ok(parsed) => return parsed,
+        Err(e) => e,
+    };
+    let pieces = documents::split(&source.text);
+    let several = pieces.len() > 1;
+    let mut documents = Vec::new();
+    let mut failed = false;
+    for piece in pieces {
+        match parse_yaml_checked(&piece) {
+            Ok((found, _)) => documents.extend(found),
+            Err(e) => {
+                failed = true;
+                out.diagnostics.push(yaml_error(source, &e, several));
+            }
+        }
+    }
+    if !failed {
+        out.diagnostics.push(yaml_error(source, &whole, false));
+        documents.clear();
+    }
+    (documents, false)
+}
+
+fn yaml_error(source: &SourceFile, e: &serde_saphyr::Error, several: bool) -> Diagnostic {
+    let location = e.location().map(|l| SourceLocation {
+        file: source.name.clone(),
+        line: l.line() as u32,
+        column: l.column() as u32,
+    });
+    let hint = if several {
+        "fix the YAML syntax; this document was not loaded (the file's other documents were)"
+    } else {
+        "fix the YAML syntax; nothing in this file was loaded"
+    };
+    Diagnostic::error(
+        Code::YamlSyntax,
+        format!("invalid YAML: {}", yaml_error_message(e)),
+    )
+    .at(location)
+    .hint(hint)
+}
+
+/// Reports keys set twice in `node` (the whole tree when `deep`); whether there were any.
+fn report_duplicate_keys(
+    out: &mut FileOutcome,
+    source: &SourceFile,
+    node: &Node,
+    deep: bool,
+) -> bool {
+    let found = node.duplicate_keys(deep);
+    for (path, first, again) in &found {
+        let shown = display_path(path);
+        out.diagnostics.push(
+            Diagnostic::error(
+                Code::YamlSyntax,
+                format!(
+                    "duplicate key `{shown}`: set on line {} and again on line {}",
+                    first.line, again.line
+                ),
+            )
+            .at(Some(location_of(source, *again)))
+            .field(shown.clone())
+            .hint(format!(
+                "a key may appear once in a mapping; keep one of the two (lines {} and {}); this document was not loaded",
+                first.line, again.line
+            )),
+        );
+    }
+    !found.is_empty()
 }
 
 fn yaml_error_message(e: &serde_saphyr::Error) -> String {

@@ -174,14 +174,7 @@ pub(super) fn structural(kind: Kind, json: &Value, node: &Node) -> Vec<Problem> 
                     }
                     _ => format!("`{shown}`: {error}"),
                 };
-                let hint = if shown == "metadata.name" {
-                    Some(
-                        "metadata.name is the Kubernetes name; put the Superset name in spec.name"
-                            .to_owned(),
-                    )
-                } else {
-                    None
-                };
+                let hint = (shown == "metadata.name").then(|| name_hint(kind).to_owned());
                 problems.push(Problem {
                     position: node.locate_value(&path),
                     diagnostic: Diagnostic::error(Code::OutOfRange, message)
@@ -192,6 +185,19 @@ pub(super) fn structural(kind: Kind, json: &Value, node: &Node) -> Vec<Problem> 
         }
     }
     problems
+}
+
+/// Where the Superset name goes when `metadata.name` (the Kubernetes name) is refused.
+fn name_hint(kind: Kind) -> &'static str {
+    match kind {
+        Kind::SupersetUser => {
+            "metadata.name is the Kubernetes name; put the Superset username in spec.username"
+        }
+        Kind::ReportConfiguration => {
+            "metadata.name is the Kubernetes name: lowercase letters, digits, '-' and '.'"
+        }
+        _ => "metadata.name is the Kubernetes name; put the Superset name in spec.name",
+    }
 }
 
 fn where_(shown: &str) -> String {

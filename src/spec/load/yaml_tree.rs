@@ -115,6 +115,49 @@ impl Node {
         self.walk(path).0.position
     }
 
+    /// Keys set twice in one mapping (YAML requires them unique; the parser passes both
+    /// through so both places can be named): the path of the second, and the first's position.
+    /// With `deep` false only this node's own keys are looked at.
+    pub fn duplicate_keys(&self, deep: bool) -> Vec<(Vec<PathStep>, Position, Position)> {
+        let mut found = Vec::new();
+        self.collect_duplicates(&mut Vec::new(), deep, &mut found);
+        found
+    }
+
+    fn collect_duplicates(
+        &self,
+        path: &mut Vec<PathStep>,
+        deep: bool,
+        found: &mut Vec<(Vec<PathStep>, Position, Position)>,
+    ) {
+        match &self.value {
+            NodeValue::Map(entries) => {
+                let mut seen = std::collections::HashMap::with_capacity(entries.len());
+                for (key, value) in entries {
+                    if let Some(first) = seen.insert(key.name.as_str(), key.position) {
+                        seen.insert(key.name.as_str(), first);
+                        let mut at = path.clone();
+                        at.push(PathStep::Key(key.name.clone()));
+                        found.push((at, first, key.position));
+                    }
+                    if deep {
+                        path.push(PathStep::Key(key.name.clone()));
+                        value.collect_duplicates(path, deep, found);
+                        path.pop();
+                    }
+                }
+            }
+            NodeValue::Seq(items) if deep => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(PathStep::Index(i));
+                    item.collect_duplicates(path, deep, found);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// The node as JSON (the form the schema checks and serde work on).
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value;

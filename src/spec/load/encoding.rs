@@ -96,9 +96,21 @@ fn looks_like_latin1(mut bytes: &[u8]) -> bool {
     }
 }
 
-/// The Latin-1 character of a high byte (0xA0..=0xFF); Windows-1252's 0x80..=0x9F are not named.
+/// The character of a high byte in Windows-1252 (Latin-1 from 0xA0; the typographic marks
+/// word processors put in 0x80..=0x9F).
 fn latin1_char(byte: u8) -> Option<char> {
-    (byte >= 0xA0).then(|| char::from(byte))
+    match byte {
+        0x80 => Some('€'),
+        0x85 => Some('…'),
+        0x91 => Some('‘'),
+        0x92 => Some('’'),
+        0x93 => Some('“'),
+        0x94 => Some('”'),
+        0x96 => Some('–'),
+        0x97 => Some('—'),
+        0xA0.. => Some(char::from(byte)),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -326,20 +326,22 @@ fn report_duplicate_keys(
     let found = node.duplicate_keys(deep);
     for (path, first, again) in &found {
         let shown = display_path(path);
+        let (first_at, again_at) = if first.line == again.line {
+            (
+                format!("line {}, column {}", first.line, first.column),
+                format!("column {}", again.column),
+            )
+        } else {
+            (format!("line {}", first.line), format!("line {}", again.line))
+        };
         out.diagnostics.push(
             Diagnostic::error(
                 Code::YamlSyntax,
-                format!(
-                    "duplicate key `{shown}`: set on line {} and again on line {}",
-                    first.line, again.line
-                ),
+                format!("duplicate key `{shown}`: set on {first_at} and again on {again_at}"),
             )
             .at(Some(location_of(source, *again)))
             .field(shown.clone())
-            .hint(format!(
-                "a key may appear once in a mapping; keep one of the two (lines {} and {}); this document was not loaded",
-                first.line, again.line
-            )),
+            .hint("a key may appear once in a mapping: keep one of the two; this document was not loaded"),
         );
     }
     !found.is_empty()

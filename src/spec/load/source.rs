@@ -170,6 +170,14 @@ fn link_loop(child: &Path, ancestor: &Path) -> Diagnostic {
 
 /// Why `path` cannot be read, telling a dangling symbolic link from a missing path.
 fn unreadable(path: &Path, name: &str, error: &std::io::Error) -> Diagnostic {
+    // `ErrorKind::FilesystemLoop` is not stable yet; its name is.
+    if format!("{:?}", error.kind()) == "FilesystemLoop" {
+        return Diagnostic::error(
+            Code::Io,
+            format!("{name} is a symbolic link loop (its links never reach a file)"),
+        )
+        .hint("fix or remove the link: steward does not skip what it cannot read");
+    }
     if let Ok(target) = std::fs::read_link(path)
         && !path.exists()
     {
@@ -181,6 +189,11 @@ fn unreadable(path: &Path, name: &str, error: &std::io::Error) -> Diagnostic {
             ),
         )
         .hint("fix or remove the link: steward does not skip what it cannot read");
+    }
+    if error.kind() == std::io::ErrorKind::NotFound {
+        return Diagnostic::error(Code::Io, format!("cannot read {name}: {error}")).hint(
+            "check the path (a shell glob that matched nothing reaches steward as written)",
+        );
     }
     io_error(name, &error.to_string())
 }

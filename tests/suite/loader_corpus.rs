@@ -63,7 +63,10 @@ fn run_class(class: &str, at_least: usize, extra: &[(&str, PathBuf)]) {
         .map(|case| (expect_file(&case), case))
         .collect();
     for (name, path) in extra {
-        let expect = repo().join("tests/corpus").join(class).join(format!("{name}.expect"));
+        let expect = repo()
+            .join("tests/corpus")
+            .join(class)
+            .join(format!("{name}.expect"));
         all.push((expect, path.clone()));
     }
     for (expect, case) in all {
@@ -98,7 +101,11 @@ fn first_use_duplicate_keys() {
     run_class("first-use/duplicate-keys", 7, &[]);
     // No library advice leaks into what users read.
     for case in cases("first-use/duplicate-keys") {
-        assert!(!outcome(&case).contains("DuplicateKeyPolicy"), "{}", case.display());
+        assert!(
+            !outcome(&case).contains("DuplicateKeyPolicy"),
+            "{}",
+            case.display()
+        );
     }
 }
 
@@ -131,7 +138,10 @@ fn first_use_no_manifests() {
 fn build_layout(text: &str, dir: &Path) -> (PathBuf, Vec<String>) {
     let mut root = dir.to_path_buf();
     let mut expect = Vec::new();
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let (verb, rest) = line.split_once(' ').unwrap();
         match verb {
             "file" => {
@@ -187,7 +197,11 @@ fn hostile_symlink_layouts() {
             layout.display()
         );
         for (error, want) in errors.iter().zip(&wanted) {
-            assert!(error.starts_with(want), "{}: `{error}` is not `{want}…`", layout.display());
+            assert!(
+                error.starts_with(want),
+                "{}: `{error}` is not `{want}…`",
+                layout.display()
+            );
         }
         let objects = expect
             .iter()

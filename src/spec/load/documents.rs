@@ -24,10 +24,10 @@ pub fn split(text: &str) -> Vec<String> {
             (start, current, has_content) = (number + 1, String::new(), false);
             continue;
         }
-        let trimmed = line.trim_start();
-        has_content |= !(trimmed.is_empty() || trimmed.starts_with('#') || line.starts_with('%'));
         // A `---` line starts a document: what follows it on the line is that document's.
-        has_content |= marker("---") && !line[3..].trim().is_empty();
+        let rest = if marker("---") { &line[3..] } else { line };
+        let trimmed = rest.trim_start();
+        has_content |= !(trimmed.is_empty() || trimmed.starts_with('#') || rest.starts_with('%'));
     }
     if has_content {
         pieces.push(padded(start, &current));

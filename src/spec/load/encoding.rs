@@ -127,7 +127,10 @@ mod tests {
         assert!(e.hint.as_deref().unwrap().contains("Latin-1"), "{e:?}");
         assert!(e.hint.as_deref().unwrap().contains("`\u{e9}`"), "{e:?}");
         let e = decode("b.yaml", b"\xFF\xFEa\x00:\x00".to_vec()).unwrap_err();
-        assert_eq!(e.message, "b.yaml is UTF-16LE (with a byte-order mark), not UTF-8");
+        assert_eq!(
+            e.message,
+            "b.yaml is UTF-16LE (with a byte-order mark), not UTF-8"
+        );
         assert_eq!(
             decode("c.yaml", b"\xEF\xBB\xBFa: 1\n".to_vec()).unwrap(),
             "a: 1\n"

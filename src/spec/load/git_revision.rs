@@ -52,7 +52,12 @@ pub fn sources_at_revision(revision: &str, paths: &[String]) -> Result<Vec<Sourc
     let here = std::env::current_dir()?;
     let commit = git_text(
         &here,
-        &["rev-parse", "--verify", "--quiet", &format!("{revision}^{{commit}}")],
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{revision}^{{commit}}"),
+        ],
     )
     .map_err(|_| GitError::Failed {
         command: format!("rev-parse {revision}"),
@@ -104,13 +109,18 @@ pub fn sources_at_revision(revision: &str, paths: &[String]) -> Result<Vec<Sourc
 /// `path` (as the user gave it, from `here`) relative to the repository root, `""` for the root.
 fn repository_path(root: &Path, here: &Path, path: &str) -> Result<String, GitError> {
     let absolute = normalise(&here.join(path));
-    let relative = absolute.strip_prefix(root).map(Path::to_path_buf).or_else(|_| {
-        let real = absolute.canonicalize()?;
-        let real_root = root.canonicalize()?;
-        real.strip_prefix(&real_root)
-            .map(Path::to_path_buf)
-            .map_err(|_| GitError::OutsideRepository(path.to_owned(), root.display().to_string()))
-    })?;
+    let relative = absolute
+        .strip_prefix(root)
+        .map(Path::to_path_buf)
+        .or_else(|_| {
+            let real = absolute.canonicalize()?;
+            let real_root = root.canonicalize()?;
+            real.strip_prefix(&real_root)
+                .map(Path::to_path_buf)
+                .map_err(|_| {
+                    GitError::OutsideRepository(path.to_owned(), root.display().to_string())
+                })
+        })?;
     Ok(relative.to_string_lossy().into_owned())
 }
 
@@ -192,7 +202,9 @@ impl Tree {
             .range(path.to_owned()..)
             .map(|(p, _)| p)
             .take_while(|p| p.starts_with(path))
-            .filter(|p| path.is_empty() || p.len() == path.len() || p[path.len()..].starts_with('/'))
+            .filter(|p| {
+                path.is_empty() || p.len() == path.len() || p[path.len()..].starts_with('/')
+            })
             .cloned()
             .collect();
         if under.is_empty() {
@@ -200,7 +212,11 @@ impl Tree {
             let mut ancestor = Path::new(path);
             while let Some(parent) = ancestor.parent() {
                 let text = parent.to_string_lossy();
-                if self.entries.get(text.as_ref()).is_some_and(|e| e.mode == SYMLINK) {
+                if self
+                    .entries
+                    .get(text.as_ref())
+                    .is_some_and(|e| e.mode == SYMLINK)
+                {
                     // The link, and everything it points to.
                     self.want(&text.clone(), depth + 1);
                     return;
@@ -243,7 +259,11 @@ impl Tree {
     }
 
     fn read_link(&self, path: &str) -> Option<String> {
-        let blob = git(&self.root, &["cat-file", "blob", &self.entries.get(path)?.object]).ok()?;
+        let blob = git(
+            &self.root,
+            &["cat-file", "blob", &self.entries.get(path)?.object],
+        )
+        .ok()?;
         String::from_utf8(blob).ok()
     }
 
@@ -263,7 +283,11 @@ impl Tree {
             }
             std::fs::write(at, content)?;
         }
-        for path in self.chosen.iter().filter(|p| self.entries[*p].mode == SYMLINK) {
+        for path in self
+            .chosen
+            .iter()
+            .filter(|p| self.entries[*p].mode == SYMLINK)
+        {
             let Some(target) = self.read_link(path) else {
                 continue;
             };
@@ -275,7 +299,12 @@ impl Tree {
             let target = if stays_inside {
                 PathBuf::from(target)
             } else {
-                normalise(&self.root.join(Path::new(path).parent().unwrap_or(Path::new(""))).join(target))
+                normalise(
+                    &self
+                        .root
+                        .join(Path::new(path).parent().unwrap_or(Path::new("")))
+                        .join(target),
+                )
             };
             std::os::unix::fs::symlink(target, at)?;
         }

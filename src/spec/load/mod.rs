@@ -124,7 +124,8 @@ impl LoadedSet {
         for d in &mut self.diagnostics {
             if d.code == Code::NoManifests {
                 d.severity = crate::diagnostic::Severity::Warning;
-                d.hint = Some("--allow-empty-kinds: every object steward manages is deleted".into());
+                d.hint =
+                    Some("--allow-empty-kinds: every object steward manages is deleted".into());
             }
         }
     }
@@ -332,7 +333,10 @@ fn report_duplicate_keys(
                 format!("column {}", again.column),
             )
         } else {
-            (format!("line {}", first.line), format!("line {}", again.line))
+            (
+                format!("line {}", first.line),
+                format!("line {}", again.line),
+            )
         };
         out.diagnostics.push(
             Diagnostic::error(

@@ -62,7 +62,8 @@ pub(super) fn structural(kind: Kind, json: &Value, node: &Node) -> Vec<Problem> 
                 for field in unexpected {
                     let mut field_path = path.clone();
                     field_path.push(PathStep::Key(field.clone()));
-                    let user_name = kind == Kind::SupersetUser && shown == "spec" && field == "name";
+                    let user_name =
+                        kind == Kind::SupersetUser && shown == "spec" && field == "name";
                     let hint = match closest(field, known.iter().map(String::as_str)) {
                         _ if user_name => "a user's Superset name is `spec.username`".to_owned(),
                         Some(c) => format!("did you mean `{c}`?"),

@@ -191,9 +191,8 @@ fn unreadable(path: &Path, name: &str, error: &std::io::Error) -> Diagnostic {
         .hint("fix or remove the link: steward does not skip what it cannot read");
     }
     if error.kind() == std::io::ErrorKind::NotFound {
-        return Diagnostic::error(Code::Io, format!("cannot read {name}: {error}")).hint(
-            "check the path (a shell glob that matched nothing reaches steward as written)",
-        );
+        return Diagnostic::error(Code::Io, format!("cannot read {name}: {error}"))
+            .hint("check the path (a shell glob that matched nothing reaches steward as written)");
     }
     io_error(name, &error.to_string())
 }

@@ -150,7 +150,7 @@ struct Tree {
     entries: BTreeMap<String, Entry>,
     chosen: BTreeSet<String>,
     visited: BTreeSet<String>,
-    links: BTreeMap<String, String>,
+    followed: BTreeSet<String>,
     commit: String,
     root: PathBuf,
 }
@@ -185,7 +185,7 @@ impl Tree {
             entries,
             chosen: BTreeSet::new(),
             visited: BTreeSet::new(),
-            links: BTreeMap::new(),
+            followed: BTreeSet::new(),
             commit: commit.to_owned(),
             root: root.to_path_buf(),
         })
@@ -226,11 +226,11 @@ impl Tree {
             return;
         }
         for file in under {
-            if self.entries[&file].mode == SYMLINK && !self.links.contains_key(&file) {
-                if let Some(target) = self.link_target(&file) {
-                    self.links.insert(file.clone(), target.clone());
-                    self.want(&target, depth + 1);
-                }
+            if self.entries[&file].mode == SYMLINK
+                && self.followed.insert(file.clone())
+                && let Some(target) = self.link_target(&file)
+            {
+                self.want(&target, depth + 1);
             }
             self.chosen.insert(file);
         }

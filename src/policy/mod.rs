@@ -10,6 +10,7 @@ mod duplicates;
 mod references;
 pub mod report_rules;
 pub mod rls_clauses;
+pub mod rls_jinja;
 mod rls_combined;
 mod schedules;
 

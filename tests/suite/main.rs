@@ -12,6 +12,7 @@ mod loader;
 mod min_gap;
 mod policy_change;
 mod reconcile;
+mod rls_jinja;
 mod services;
 mod superset_api;
 mod superset_e2e;

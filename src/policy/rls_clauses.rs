@@ -263,7 +263,6 @@ mod tests {
         "region = 'EU' OR region = 'UK'",
         "(region = 'EU' AND year >= 2020) OR public",
         "period_closed",
-        "country_code = '{{ url_param(\"country\") }}'",
         "created_at > CURRENT_DATE - 30",
         "status <> 'draft'",
         "account_id IN (1, 2, 3)",
@@ -303,6 +302,8 @@ mod tests {
         "owner = '{{ config }}'",
         "owner = '{{ current_username() }'",
         "owner = {{ current_username().__class__ }}",
+        "country_code = '{{ url_param(\"country\") }}'",
+        "id = {{ current_user_id() ~ ') OR (1=1 OR ' ~ current_user_id() }}",
         "x = 1 ; ; y = 2",
         "1=1\n-- trailing comment",
     ];

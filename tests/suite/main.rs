@@ -2,8 +2,10 @@
 
 mod atomicity;
 mod cli;
+mod corpus;
 mod crds;
 mod diff_outputs;
+mod duplicates;
 mod examples;
 mod export_roundtrip;
 mod generator;

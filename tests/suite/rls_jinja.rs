@@ -1,53 +1,22 @@
-//! Jinja in RLS clauses: every file of the hostile corpus `tests/corpus/hostile/rls-jinja/` is
-//! validated and must end as its `# expect:` line says: `valid` (the accepted forms, `ok-*`), or
-//! `error <code> <part of the message>`.
-
-use std::path::Path;
+//! Jinja in RLS clauses: every file of the hostile corpus `tests/corpus/hostile/rls-jinja/` ends
+//! as its `# expect:` line says ([`corpus`]); the `ok-*` files are the accepted forms.
 
 use steward::diagnostic::Severity;
 use steward::validation::validate_paths;
 
-use crate::{repo, yaml_files};
-
-/// What one corpus file expects, and what validating it gave when that differs.
-fn mismatch(file: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(file).unwrap();
-    let expect = text
-        .lines()
-        .find_map(|l| l.strip_prefix("# expect: "))
-        .unwrap_or_else(|| panic!("{} has no `# expect:` line", file.display()));
-    let set = validate_paths(&[file.display().to_string()]);
-    let errors: Vec<String> = set
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .map(|d| format!("{} {}", d.code.as_str(), d.message))
-        .collect();
-    let ok = match expect.strip_prefix("error ") {
-        None => {
-            assert_eq!(expect, "valid", "{}", file.display());
-            errors.is_empty()
-        }
-        Some(wanted) => {
-            let (code, part) = wanted.split_once(' ').unwrap();
-            !errors.is_empty()
-                && errors.iter().all(|e| e.starts_with(code))
-                && errors.iter().any(|e| e.contains(part))
-        }
-    };
-    (!ok).then(|| format!("{}: expected {expect}, got {errors:?}", file.display()))
-}
+use crate::corpus;
+use crate::repo;
 
 #[test]
 fn hostile_rls_jinja_corpus() {
-    let files = yaml_files(&repo().join("tests/corpus/hostile/rls-jinja"));
+    let files = corpus::files("hostile/rls-jinja");
     let accepted = files
         .iter()
         .filter(|f| f.file_name().unwrap().to_string_lossy().starts_with("ok-"))
         .count();
     assert!(files.len() - accepted >= 25, "hostile variants");
     assert!(accepted >= 10, "accepted forms");
-    let failures: Vec<String> = files.iter().filter_map(|f| mismatch(f)).collect();
+    let failures = corpus::mismatches("hostile/rls-jinja");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

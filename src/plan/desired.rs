@@ -625,7 +625,10 @@ pub fn existing_names(
     crate::policy::Existing {
         from_database: true,
         roles: unmanaged(Kind::SupersetRole, observed.roles.keys().cloned().collect()),
-        user_emails: users.iter().map(|n| (n.clone(), observed.users[n].email.clone())).collect(),
+        user_emails: users
+            .iter()
+            .map(|n| (n.clone(), observed.users[n].email.clone()))
+            .collect(),
         users,
         groups: unmanaged(
             Kind::SupersetGroup,

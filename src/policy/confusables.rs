@@ -7,13 +7,13 @@
 //! after Unicode normalisation (NFKC: NFC against NFD, full-width letters) look the same but are
 //! stored as two: an error for every kind.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use unicode_normalization::UnicodeNormalization;
 
 use super::{Existing, locate};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::spec::load::LoadedSet;
+use crate::spec::load::{LoadedSet, parse_path};
 use crate::spec::{Kind, Resource};
 
 /// The name as a reader sees it: NFKC.
@@ -81,8 +81,13 @@ fn identity(resource: &Resource) -> Option<(Kind, String, &'static str)> {
 /// and declared users, roles and groups that fold to a different name Superset already holds.
 pub(super) fn check(set: &LoadedSet, existing: &Existing, found: &mut Vec<Diagnostic>) {
     let mut first: HashMap<(Kind, String), (usize, &str)> = HashMap::new();
+    let mut manifests = HashSet::new();
     for (index, object) in set.objects.iter().enumerate() {
         let resource = &object.resource;
+        if !manifests.insert(resource.display_id()) {
+            // The same manifest twice: `duplicates` reports it.
+            continue;
+        }
         let Some((kind, key, field)) = identity(resource) else {
             continue;
         };
@@ -90,7 +95,7 @@ pub(super) fn check(set: &LoadedSet, existing: &Existing, found: &mut Vec<Diagno
         match first.get(&(kind, key.clone())) {
             Some(&(at, other)) if other != name => {
                 let (why, error) = consequence(kind, name, other);
-                let location = set.location(at, &[]);
+                let location = set.location(at, &parse_path(field));
                 found.push(locate(
                     set,
                     index,
@@ -104,7 +109,10 @@ pub(super) fn check(set: &LoadedSet, existing: &Existing, found: &mut Vec<Diagno
                             difference(name, other)
                         ),
                     )
-                    .hint(format!("`{}` is declared at {location}; use one spelling", other.escape_debug())),
+                    .hint(format!(
+                        "`{}` is declared at {location}; use one spelling",
+                        other.escape_debug()
+                    )),
                 ));
             }
             Some(_) => {}
@@ -117,7 +125,7 @@ pub(super) fn check(set: &LoadedSet, existing: &Existing, found: &mut Vec<Diagno
 }
 
 /// Names Superset holds (and this apply does not manage) of `kind`.
-fn held(existing: &Existing, kind: Kind) -> Option<&std::collections::BTreeSet<String>> {
+fn held(existing: &Existing, kind: Kind) -> Option<&BTreeSet<String>> {
     match kind {
         Kind::SupersetUser => Some(&existing.users),
         Kind::SupersetRole => Some(&existing.roles),
@@ -126,7 +134,12 @@ fn held(existing: &Existing, kind: Kind) -> Option<&std::collections::BTreeSet<S
     }
 }
 
-fn against_superset(set: &LoadedSet, existing: &Existing, index: usize, found: &mut Vec<Diagnostic>) {
+fn against_superset(
+    set: &LoadedSet,
+    existing: &Existing,
+    index: usize,
+    found: &mut Vec<Diagnostic>,
+) {
     let resource = &set.objects[index].resource;
     let kind = resource.kind();
     let name = resource.superset_name();
@@ -159,10 +172,9 @@ fn against_superset(set: &LoadedSet, existing: &Existing, index: usize, found: &
         return;
     };
     let email = folded(&user.spec.email);
-    let clash = existing
-        .user_emails
-        .iter()
-        .find(|(holder, held)| *holder != name && **held != user.spec.email && folded(held) == email);
+    let clash = existing.user_emails.iter().find(|(holder, held)| {
+        *holder != name && **held != user.spec.email && folded(held) == email
+    });
     if let Some((holder, held)) = clash {
         found.push(locate(
             set,

@@ -11,8 +11,8 @@ mod duplicates;
 mod references;
 pub mod report_rules;
 pub mod rls_clauses;
-pub mod rls_jinja;
 mod rls_combined;
+pub mod rls_jinja;
 mod schedules;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -14,8 +14,8 @@ use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 use super::locate;
 use super::rls_jinja::{self, MacroUse, Placement};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::spec::{Resource, RlsTemplating};
 use crate::spec::load::LoadedSet;
+use crate::spec::{Resource, RlsTemplating};
 
 /// What is wrong with a clause, and how to fix it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,7 +115,8 @@ fn check_placements(uses: &[MacroUse], tokens: &[Token]) -> Result<(), ClausePro
     for used in uses {
         let call = format!("{{{{ {}() }}}}", used.name);
         let mut places = tokens.iter().filter_map(|t| {
-            let alone = matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value == used.marker);
+            let alone =
+                matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value == used.marker);
             let quoted = matches!(t, Token::SingleQuotedString(s) if s.contains(&used.marker));
             if alone || quoted {
                 Some(Ok(alone))
@@ -125,20 +126,25 @@ fn check_placements(uses: &[MacroUse], tokens: &[Token]) -> Result<(), ClausePro
                 None
             }
         });
-        let hint = format!("write `'{call}'` (inside single quotes) or, for a number, the call alone");
+        let hint =
+            format!("write `'{call}'` (inside single quotes) or, for a number, the call alone");
         match (places.next(), places.next()) {
             (Some(Ok(false)), None) => {}
             (Some(Ok(true)), None) if used.placement == Placement::Value => {}
             (Some(Ok(true)), None) => {
                 return Err(problem(
-                    format!("`{call}` renders text that Superset does not quote, outside a string: the text itself would become SQL"),
+                    format!(
+                        "`{call}` renders text that Superset does not quote, outside a string: the text itself would become SQL"
+                    ),
                     format!("write it inside single quotes: `'{call}'`"),
                 ));
             }
             (Some(Err(token)), None) => {
                 let token = token.to_string().replace(&used.marker, &call);
                 return Err(problem(
-                    format!("`{call}` is glued to other SQL (`{token}`), where its value can change the SQL around it"),
+                    format!(
+                        "`{call}` is glued to other SQL (`{token}`), where its value can change the SQL around it"
+                    ),
                     hint,
                 ));
             }

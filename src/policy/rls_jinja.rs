@@ -20,7 +20,12 @@ pub const USER_MACROS: [&str; 3] = ["current_user_id", "current_username", "curr
 
 /// Superset 6.1's macros whose value comes from the request (URL, form data, filters), which
 /// any viewer controls.
-pub const VIEWER_CONTROLLED: [&str; 4] = ["url_param", "filter_values", "get_filters", "get_time_filter"];
+pub const VIEWER_CONTROLLED: [&str; 4] = [
+    "url_param",
+    "filter_values",
+    "get_filters",
+    "get_time_filter",
+];
 
 /// Superset 6.1's user macros that render a Python list (with its own quotes), not a value.
 const LIST_MACROS: [&str; 2] = ["current_user_roles", "current_user_rls_rules"];
@@ -71,7 +76,10 @@ fn allow_hint(allowed: &RlsTemplating) -> String {
 pub fn check_allowed(allowed: &RlsTemplating) -> Vec<(usize, ClauseProblem)> {
     let mut found = Vec::new();
     for (i, name) in allowed.allow_macros.iter().enumerate() {
-        let identifier = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        let identifier = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !identifier {
             found.push((
@@ -114,7 +122,12 @@ fn refuse_markers(clause: &str) -> Result<(), ClauseProblem> {
 /// Checks that every `{{`/`}}` is exactly that: no `-`/`+` whitespace control, which changes
 /// the SQL around the call (and which Jinja2 and minijinja read differently).
 fn refuse_whitespace_control(clause: &str) -> Result<(), ClauseProblem> {
-    for token in tokenize(clause, false, SyntaxConfig::default(), WhitespaceConfig::default()) {
+    for token in tokenize(
+        clause,
+        false,
+        SyntaxConfig::default(),
+        WhitespaceConfig::default(),
+    ) {
         let (token, span) = token.map_err(|e| syntax_problem(&e))?;
         let text = clause
             .get(span.start_offset as usize..span.end_offset as usize)
@@ -135,7 +148,10 @@ fn refuse_whitespace_control(clause: &str) -> Result<(), ClauseProblem> {
 }
 
 fn syntax_problem(e: &minijinja::Error) -> ClauseProblem {
-    let line = e.line().map(|l| format!(" (line {l} of the clause)")).unwrap_or_default();
+    let line = e
+        .line()
+        .map(|l| format!(" (line {l} of the clause)"))
+        .unwrap_or_default();
     problem(
         format!(
             "the clause is not valid Jinja: {}{line}",
@@ -164,10 +180,18 @@ pub fn render(clause: &str, allowed: &RlsTemplating) -> Result<Rendered, ClauseP
     }
     refuse_markers(clause)?;
     refuse_whitespace_control(clause)?;
-    let template = parse(clause, "clause", SyntaxConfig::default(), WhitespaceConfig::default())
-        .map_err(|e| syntax_problem(&e))?;
+    let template = parse(
+        clause,
+        "clause",
+        SyntaxConfig::default(),
+        WhitespaceConfig::default(),
+    )
+    .map_err(|e| syntax_problem(&e))?;
     let Stmt::Template(template) = template else {
-        return Err(problem("the clause is not a Jinja template", "check `{{` and `}}`"));
+        return Err(problem(
+            "the clause is not a Jinja template",
+            "check `{{` and `}}`",
+        ));
     };
     let base = marker_base(clause);
     let mut sql = String::with_capacity(clause.len());
@@ -248,8 +272,12 @@ fn allowed_call(
         (Placement::Value, Arguments::Literals)
     } else if LIST_MACROS.contains(&name) {
         return Err(problem(
-            format!("`{name}()` renders a Python list with its own quotes, not a value an RLS clause can compare with"),
-            format!("compare with a single value instead; or, if your deployment relies on it, list `{name}` in `spec.templating.allowMacros`"),
+            format!(
+                "`{name}()` renders a Python list with its own quotes, not a value an RLS clause can compare with"
+            ),
+            format!(
+                "compare with a single value instead; or, if your deployment relies on it, list `{name}` in `spec.templating.allowMacros`"
+            ),
         ));
     } else {
         return Err(problem(

@@ -22,7 +22,11 @@ pub fn mismatch(file: &Path) -> Option<String> {
         .lines()
         .filter_map(|l| l.strip_prefix("# expect: "))
         .collect();
-    assert!(!expects.is_empty(), "{} has no `# expect:` line", file.display());
+    assert!(
+        !expects.is_empty(),
+        "{} has no `# expect:` line",
+        file.display()
+    );
     let set = validate_paths(&[file.display().to_string()]);
     let found: Vec<String> = set
         .diagnostics

@@ -36,7 +36,12 @@ fn refused(db: &Db, manifests: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("set.yaml");
     std::fs::write(&file, manifests).unwrap();
-    let out = steward(&["apply", &file.display().to_string(), "--database", &db.url()]);
+    let out = steward(&[
+        "apply",
+        &file.display().to_string(),
+        "--database",
+        &db.url(),
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{}: {stderr}", db.label());
     stderr
@@ -67,7 +72,8 @@ fn a_username_or_email_superset_holds_in_another_case_is_refused() {
             "{}: {stderr}",
             db.label()
         );
-        let same = db.sql("SELECT count(*) FROM ab_user WHERE lower(username) IN ('ana.alves', 'bob')");
+        let same =
+            db.sql("SELECT count(*) FROM ab_user WHERE lower(username) IN ('ana.alves', 'bob')");
         assert_eq!(same.trim(), "1", "{}: nothing was written", db.label());
     }
 }

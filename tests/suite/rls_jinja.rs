@@ -32,5 +32,9 @@ fn concatenation_through_a_user_macro_is_refused() {
         .expect("the clause is refused");
     assert_eq!(error.code.as_str(), "invalid-rls-clause");
     assert_eq!(error.field.as_deref(), Some("spec.clause"));
-    assert!(error.message.contains("not a bare macro call"), "{}", error.message);
+    assert!(
+        error.message.contains("not a bare macro call"),
+        "{}",
+        error.message
+    );
 }

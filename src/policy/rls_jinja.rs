@@ -102,6 +102,13 @@ pub fn check_allowed(allowed: &RlsTemplating) -> Vec<(usize, ClauseProblem)> {
     found
 }
 
+/// Jinja2's default delimiters, as Superset uses them. (`SyntaxConfig` is a unit struct unless
+/// minijinja's `custom_syntax` feature is on; `default()` works either way.)
+#[allow(clippy::default_constructed_unit_structs)]
+fn jinja_syntax() -> SyntaxConfig {
+    SyntaxConfig::default()
+}
+
 /// Refuses the Jinja markers a clause may not contain at all.
 fn refuse_markers(clause: &str) -> Result<(), ClauseProblem> {
     if clause.contains("{%") {
@@ -125,7 +132,7 @@ fn refuse_whitespace_control(clause: &str) -> Result<(), ClauseProblem> {
     for token in tokenize(
         clause,
         false,
-        SyntaxConfig::default(),
+        jinja_syntax(),
         WhitespaceConfig::default(),
     ) {
         let (token, span) = token.map_err(|e| syntax_problem(&e))?;
@@ -183,7 +190,7 @@ pub fn render(clause: &str, allowed: &RlsTemplating) -> Result<Rendered, ClauseP
     let template = parse(
         clause,
         "clause",
-        SyntaxConfig::default(),
+        jinja_syntax(),
         WhitespaceConfig::default(),
     )
     .map_err(|e| syntax_problem(&e))?;

@@ -129,12 +129,7 @@ fn refuse_markers(clause: &str) -> Result<(), ClauseProblem> {
 /// Checks that every `{{`/`}}` is exactly that: no `-`/`+` whitespace control, which changes
 /// the SQL around the call (and which Jinja2 and minijinja read differently).
 fn refuse_whitespace_control(clause: &str) -> Result<(), ClauseProblem> {
-    for token in tokenize(
-        clause,
-        false,
-        jinja_syntax(),
-        WhitespaceConfig::default(),
-    ) {
+    for token in tokenize(clause, false, jinja_syntax(), WhitespaceConfig::default()) {
         let (token, span) = token.map_err(|e| syntax_problem(&e))?;
         let text = clause
             .get(span.start_offset as usize..span.end_offset as usize)

@@ -399,6 +399,7 @@ fn rls_filters(
                     roles: filter_roles,
                     datasets,
                     clause,
+                    templating: None,
                 },
             );
             filter.metadata.namespace = Some(team(i).to_owned());

@@ -621,10 +621,15 @@ pub fn existing_names(
             })
             .collect()
     };
+    let users = unmanaged(Kind::SupersetUser, observed.users.keys().cloned().collect());
     crate::policy::Existing {
         from_database: true,
         roles: unmanaged(Kind::SupersetRole, observed.roles.keys().cloned().collect()),
-        users: unmanaged(Kind::SupersetUser, observed.users.keys().cloned().collect()),
+        user_emails: users
+            .iter()
+            .map(|n| (n.clone(), observed.users[n].email.clone()))
+            .collect(),
+        users,
         groups: unmanaged(
             Kind::SupersetGroup,
             observed.groups.keys().cloned().collect(),

@@ -1,9 +1,11 @@
 //! Duplicate declarations: the same manifest twice, two objects Superset would see as one
 //! (same role/group/filter name, username, user e-mail, schedule name and type), and more than
-//! one `ReportConfiguration`.
+//! one `ReportConfiguration`. E-mails compare folded (lower case, NFKC); other names that differ
+//! only in case or Unicode form are `confusables`' concern.
 
 use std::collections::HashMap;
 
+use super::confusables::folded;
 use super::locate;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::spec::Resource;
@@ -84,8 +86,15 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
             superset.insert(key, index);
         }
         if let Resource::User(user) = resource {
-            let email = user.spec.email.to_lowercase();
+            let email = folded(&user.spec.email);
             if let Some(&first) = emails.get(&email) {
+                let spelled = match &set.objects[first].resource {
+                    Resource::User(u) if u.spec.email != user.spec.email => format!(
+                        " (`{}` there: e-mails are compared lower-cased)",
+                        u.spec.email.escape_debug()
+                    ),
+                    _ => String::new(),
+                };
                 found.push(locate(
                     set,
                     index,
@@ -94,10 +103,10 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
                         Code::Duplicate,
                         format!(
                             "e-mail `{}` belongs to two users (Superset requires unique e-mails)",
-                            user.spec.email
+                            user.spec.email.escape_debug()
                         ),
                     )
-                    .hint(first_at(first)),
+                    .hint(format!("{}{spelled}", first_at(first))),
                 ));
             } else {
                 emails.insert(email, index);

@@ -4,6 +4,7 @@
 //! violation is returned, not the first.
 
 mod addresses;
+mod confusables;
 mod content_refs;
 pub mod domains;
 mod duplicates;
@@ -11,6 +12,7 @@ mod references;
 pub mod report_rules;
 pub mod rls_clauses;
 mod rls_combined;
+pub mod rls_jinja;
 mod schedules;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,6 +31,8 @@ pub struct Existing {
     pub users: BTreeSet<String>,
     /// Group names.
     pub groups: BTreeSet<String>,
+    /// Username → e-mail of the users in `users`.
+    pub user_emails: BTreeMap<String, String>,
     /// Database name → SQLAlchemy backend: RLS clauses are parsed in their datasets' dialect.
     pub database_backends: BTreeMap<String, String>,
 }
@@ -43,6 +47,7 @@ pub fn check_declared(set: &LoadedSet) -> Vec<Diagnostic> {
 pub fn check_declared_against(set: &LoadedSet, existing: &Existing) -> Vec<Diagnostic> {
     let mut found = Vec::new();
     duplicates::check(set, &mut found);
+    confusables::check(set, existing, &mut found);
     references::check(set, existing, &mut found);
     schedules::check(set, &mut found);
     addresses::check(set, &mut found);

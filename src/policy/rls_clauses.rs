@@ -1,8 +1,8 @@
 //! RLS clauses: Superset pastes each clause, in parentheses, into the WHERE of every query on the
 //! filtered datasets, so a clause must be exactly one SQL boolean expression: no `;`, no comments
 //! (which would swallow the closing parenthesis), nothing that closes the parenthesis early
-//! (`1=1) OR (1=1`). Jinja is allowed only as calls of Superset's user macros
-//! (`{{ current_username() }}` …), which render to a value. Parsed with `sqlparser`.
+//! (`1=1) OR (1=1`). Jinja is allowed only as bare calls of value macros ([`rls_jinja`]), each
+//! standing where its value is safe. Parsed with `sqlparser`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,21 +12,10 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
 use super::locate;
+use super::rls_jinja::{self, MacroUse, Placement};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::spec::Resource;
 use crate::spec::load::LoadedSet;
-
-/// Superset's Jinja macros that render to a value about the current user or request.
-const MACROS: [&str; 8] = [
-    "current_username",
-    "current_user_id",
-    "current_user_email",
-    "current_user_roles",
-    "current_user_rls_rules",
-    "url_param",
-    "filter_values",
-    "get_filters",
-];
+use crate::spec::{Resource, RlsTemplating};
 
 /// What is wrong with a clause, and how to fix it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,65 +26,38 @@ pub struct ClauseProblem {
     pub hint: String,
 }
 
-fn problem(message: impl Into<String>, hint: impl Into<String>) -> ClauseProblem {
+pub(super) fn problem(message: impl Into<String>, hint: impl Into<String>) -> ClauseProblem {
     ClauseProblem {
         message: message.into(),
         hint: hint.into(),
     }
 }
 
-/// Replaces each allowed `{{ macro(...) }}` by a plain value; refuses other Jinja.
-fn render_jinja(clause: &str) -> Result<String, ClauseProblem> {
-    if clause.contains("{%") || clause.contains("{#") {
-        return Err(problem(
-            "Jinja statements and comments (`{% … %}`, `{# … #}`) are not allowed in an RLS clause",
-            "use a macro expression such as `{{ current_username() }}`",
-        ));
-    }
-    let mut out = String::with_capacity(clause.len());
-    let mut rest = clause;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            return Err(problem(
-                "unclosed Jinja expression `{{`",
-                "close it with `}}`",
-            ));
-        };
-        let inner = after[..end].trim();
-        let name = inner.split('(').next().unwrap_or_default().trim();
-        let args = inner.get(name.len()..).unwrap_or_default().trim();
-        let call_shaped = args.starts_with('(') && args.ends_with(')');
-        if !MACROS.contains(&name) || !call_shaped || inner.contains("__") || inner.contains("{{") {
-            return Err(problem(
-                format!(
-                    "Jinja expression `{{{{ {inner} }}}}` is not one of Superset's user macros"
-                ),
-                format!("RLS clauses may call {}", MACROS.join("(), ") + "()"),
-            ));
-        }
-        out.push_str("jinja_value");
-        rest = &after[end + 2..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-/// Checks one clause with `dialect`.
+/// Checks one clause with `dialect`, with no extra Jinja allowed.
 pub fn check_clause(clause: &str, dialect: &dyn Dialect) -> Result<(), ClauseProblem> {
     parse_clause(clause, dialect).map(|_| ())
 }
 
-/// Parses one clause with `dialect` (Jinja macros standing for a value) into its expression.
+/// Parses one clause with `dialect`, with no extra Jinja allowed, into its expression.
 pub fn parse_clause(clause: &str, dialect: &dyn Dialect) -> Result<Expr, ClauseProblem> {
+    parse_clause_with(clause, &RlsTemplating::default(), dialect)
+}
+
+/// Parses one clause with `dialect` into its expression, each allowed Jinja macro call
+/// standing for a value ([`rls_jinja`]).
+pub fn parse_clause_with(
+    clause: &str,
+    allowed: &RlsTemplating,
+    dialect: &dyn Dialect,
+) -> Result<Expr, ClauseProblem> {
     if clause.trim().is_empty() {
         return Err(problem(
             "the clause is empty",
             "write a condition such as `region = 'EU'`",
         ));
     }
-    let sql = render_jinja(clause)?;
+    let rendered = rls_jinja::render(clause, allowed)?;
+    let sql = rendered.sql;
     let tokens = Tokenizer::new(dialect, &sql).tokenize().map_err(|e| {
         problem(
             format!("the clause does not tokenize as SQL: {e}"),
@@ -121,6 +83,7 @@ pub fn parse_clause(clause: &str, dialect: &dyn Dialect) -> Result<Expr, ClauseP
             _ => {}
         }
     }
+    check_placements(&rendered.uses, &tokens)?;
     let mut parser = Parser::new(dialect).try_with_sql(&sql).map_err(|e| {
         problem(
             format!("the clause is not valid SQL: {e}"),
@@ -144,6 +107,56 @@ pub fn parse_clause(clause: &str, dialect: &dyn Dialect) -> Result<Expr, ClauseP
         ));
     }
     Ok(expr)
+}
+
+/// Checks that each macro call stands where its value is safe: text only inside a
+/// single-quoted SQL string, a number there or alone; never glued to other SQL.
+fn check_placements(uses: &[MacroUse], tokens: &[Token]) -> Result<(), ClauseProblem> {
+    for used in uses {
+        let call = format!("{{{{ {}() }}}}", used.name);
+        let mut places = tokens.iter().filter_map(|t| {
+            let alone =
+                matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value == used.marker);
+            let quoted = matches!(t, Token::SingleQuotedString(s) if s.contains(&used.marker));
+            if alone || quoted {
+                Some(Ok(alone))
+            } else if t.to_string().contains(&used.marker) {
+                Some(Err(t))
+            } else {
+                None
+            }
+        });
+        let hint =
+            format!("write `'{call}'` (inside single quotes) or, for a number, the call alone");
+        match (places.next(), places.next()) {
+            (Some(Ok(false)), None) => {}
+            (Some(Ok(true)), None) if used.placement == Placement::Value => {}
+            (Some(Ok(true)), None) => {
+                return Err(problem(
+                    format!(
+                        "`{call}` renders text that Superset does not quote, outside a string: the text itself would become SQL"
+                    ),
+                    format!("write it inside single quotes: `'{call}'`"),
+                ));
+            }
+            (Some(Err(token)), None) => {
+                let token = token.to_string().replace(&used.marker, &call);
+                return Err(problem(
+                    format!(
+                        "`{call}` is glued to other SQL (`{token}`), where its value can change the SQL around it"
+                    ),
+                    hint,
+                ));
+            }
+            _ => {
+                return Err(problem(
+                    format!("`{call}` does not stand as one SQL value"),
+                    hint,
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The sqlparser dialect closest to a SQLAlchemy backend, and its name for messages; `None`
@@ -199,9 +212,18 @@ pub(super) fn check(
         if generic {
             dialects.insert(0, (Box::new(GenericDialect {}), String::new()));
         }
+        let allowed = filter.spec.templating.clone().unwrap_or_default();
+        for (i, p) in rls_jinja::check_allowed(&allowed) {
+            found.push(locate(
+                set,
+                index,
+                &format!("spec.templating.allowMacros[{i}]"),
+                Diagnostic::error(Code::InvalidRlsClause, p.message).hint(p.hint),
+            ));
+        }
         let mut expr = None;
         for (dialect, label) in &dialects {
-            match parse_clause(&filter.spec.clause, dialect.as_ref()) {
+            match parse_clause_with(&filter.spec.clause, &allowed, dialect.as_ref()) {
                 Ok(e) => expr = expr.or(Some(e)),
                 Err(p) => {
                     found.push(locate(
@@ -247,7 +269,6 @@ mod tests {
         "region = 'EU' OR region = 'UK'",
         "(region = 'EU' AND year >= 2020) OR public",
         "period_closed",
-        "country_code = '{{ url_param(\"country\") }}'",
         "created_at > CURRENT_DATE - 30",
         "status <> 'draft'",
         "account_id IN (1, 2, 3)",
@@ -287,6 +308,8 @@ mod tests {
         "owner = '{{ config }}'",
         "owner = '{{ current_username() }'",
         "owner = {{ current_username().__class__ }}",
+        "country_code = '{{ url_param(\"country\") }}'",
+        "id = {{ current_user_id() ~ ') OR (1=1 OR ' ~ current_user_id() }}",
         "x = 1 ; ; y = 2",
         "1=1\n-- trailing comment",
     ];

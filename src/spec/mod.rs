@@ -16,7 +16,7 @@ pub mod user;
 pub use config::{ReportConfiguration, ReportConfigurationSpec, RunAsAllowList};
 pub use group::{SupersetGroup, SupersetGroupSpec};
 pub use kinds::{Kind, Resource};
-pub use rls::{FilterType, RowLevelSecurityFilter, RowLevelSecurityFilterSpec};
+pub use rls::{FilterType, RlsTemplating, RowLevelSecurityFilter, RowLevelSecurityFilterSpec};
 pub use role::{Action, DataAccess, RawPermission, SupersetRole, SupersetRoleSpec, ViewPermission};
 pub use schedule::{
     AlertValidator, ChartRef, DashboardRef, EmailRecipients, Recipients, ReportFormat,

@@ -49,10 +49,30 @@ pub struct RowLevelSecurityFilterSpec {
     /// filter applies nowhere.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub datasets: Vec<String>,
-    /// SQL boolean expression added to the WHERE clause (Jinja such as
-    /// `{{ current_username() }}` allowed), e.g. `region = 'EU'`.
+    /// SQL boolean expression added to the WHERE clause, e.g. `region = 'EU'`. Jinja only as bare
+    /// calls of Superset's user macros (`'{{ current_username() }}'`, `{{ current_user_id() }}`,
+    /// `'{{ current_user_email() }}'`) and of the macros `templating` allows.
     #[schemars(length(min = 1))]
     pub clause: String,
+    /// Jinja the clause may use beyond Superset's user macros. Declared on the filter so that
+    /// every widening shows in the review of the clause it widens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub templating: Option<RlsTemplating>,
+}
+
+/// What Jinja an RLS clause may use beyond Superset's user macros. Every macro is still a bare
+/// call: no operators, filters, attribute access or expression arguments.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RlsTemplating {
+    /// Names of extra macros the deployment defines (`JINJA_CONTEXT_ADDONS`), e.g. `tenant_id`.
+    /// They may take literal arguments (strings, numbers, booleans).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_macros: Vec<String>,
+    /// Allow `url_param('name')` and `filter_values('column')`, whose values any viewer
+    /// controls (a URL parameter, a dashboard filter), inside single-quoted SQL strings.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_viewer_controlled: bool,
 }
 
 /// How an RLS filter selects the users it applies to.

@@ -2,8 +2,10 @@
 
 mod atomicity;
 mod cli;
+mod corpus;
 mod crds;
 mod diff_outputs;
+mod duplicates;
 mod examples;
 mod export_roundtrip;
 mod generator;
@@ -13,6 +15,7 @@ mod loader_corpus;
 mod min_gap;
 mod policy_change;
 mod reconcile;
+mod rls_jinja;
 mod services;
 mod superset_api;
 mod superset_e2e;

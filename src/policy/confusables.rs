@@ -1,0 +1,195 @@
+//! Names Superset or a reviewer would take for one another, in the declared set and against
+//! what Superset already holds. Flask-AppBuilder looks usernames up case-insensitively
+//! (`AUTH_USERNAME_CI`, on by default: `lower(username) = lower(:name)`, one row expected), so
+//! `Ana.Alves` next to `ana.alves` locks both out; Superset matches e-mail recipients
+//! lower-cased. Role, group, filter and schedule names are compared exactly by Superset and by
+//! the databases' unique constraints, so a case-only difference there is a warning. Names equal
+//! after Unicode normalisation (NFKC: NFC against NFD, full-width letters) look the same but are
+//! stored as two: an error for every kind.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use unicode_normalization::UnicodeNormalization;
+
+use super::{Existing, locate};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::spec::load::{LoadedSet, parse_path};
+use crate::spec::{Kind, Resource};
+
+/// The name as a reader sees it: NFKC.
+fn normalised(name: &str) -> String {
+    name.nfkc().collect()
+}
+
+/// The name as Flask-AppBuilder's case-insensitive lookup and a reader see it.
+pub fn folded(name: &str) -> String {
+    normalised(&normalised(name).to_lowercase())
+}
+
+/// How two different spellings of one folded name differ.
+fn difference(a: &str, b: &str) -> &'static str {
+    if normalised(a) == normalised(b) {
+        "are the same text in different Unicode forms (NFC/NFD or compatibility characters): they look identical but are stored as two"
+    } else {
+        "differ only in letter case"
+    }
+}
+
+/// Why the difference matters for `kind`, and whether it is an error.
+fn consequence(kind: Kind, a: &str, b: &str) -> (&'static str, bool) {
+    let unicode = normalised(a) == normalised(b);
+    match kind {
+        Kind::SupersetUser if !unicode => (
+            "Flask-AppBuilder looks usernames up case-insensitively, so neither account could log in",
+            true,
+        ),
+        _ if unicode => ("a reviewer cannot tell them apart", true),
+        _ => (
+            "Superset keeps both, as names are compared exactly, but they are easy to confuse",
+            false,
+        ),
+    }
+}
+
+fn diagnostic(error: bool, message: String) -> Diagnostic {
+    match error {
+        true => Diagnostic::error(Code::Duplicate, message),
+        false => Diagnostic::warning(Code::Duplicate, message),
+    }
+}
+
+/// The Superset identity of a declared object, folded, with its kind and field; `None` for the
+/// configuration singleton.
+fn identity(resource: &Resource) -> Option<(Kind, String, &'static str)> {
+    let name = resource.superset_name();
+    match resource {
+        Resource::Config(_) => None,
+        Resource::Schedule(s) => Some((
+            Kind::ReportSchedule,
+            format!("{}|{}", s.spec.schedule_type.as_str(), folded(name)),
+            "spec.name",
+        )),
+        _ => Some((
+            resource.kind(),
+            folded(name),
+            resource.kind().superset_name_field(),
+        )),
+    }
+}
+
+/// Reports declared names that fold to one another (exact repeats are `duplicates`' concern),
+/// and declared users, roles and groups that fold to a different name Superset already holds.
+pub(super) fn check(set: &LoadedSet, existing: &Existing, found: &mut Vec<Diagnostic>) {
+    let mut first: HashMap<(Kind, String), (usize, &str)> = HashMap::new();
+    let mut manifests = HashSet::new();
+    for (index, object) in set.objects.iter().enumerate() {
+        let resource = &object.resource;
+        if !manifests.insert(resource.display_id()) {
+            // The same manifest twice: `duplicates` reports it.
+            continue;
+        }
+        let Some((kind, key, field)) = identity(resource) else {
+            continue;
+        };
+        let name = resource.superset_name();
+        match first.get(&(kind, key.clone())) {
+            Some(&(at, other)) if other != name => {
+                let (why, error) = consequence(kind, name, other);
+                let location = set.location(at, &parse_path(field));
+                found.push(locate(
+                    set,
+                    index,
+                    field,
+                    diagnostic(
+                        error,
+                        format!(
+                            "{kind} `{}` and `{}` {}: {why}",
+                            name.escape_debug(),
+                            other.escape_debug(),
+                            difference(name, other)
+                        ),
+                    )
+                    .hint(format!(
+                        "`{}` is declared at {location}; use one spelling",
+                        other.escape_debug()
+                    )),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                first.insert((kind, key), (index, name));
+            }
+        }
+        against_superset(set, existing, index, found);
+    }
+}
+
+/// Names Superset holds (and this apply does not manage) of `kind`.
+fn held(existing: &Existing, kind: Kind) -> Option<&BTreeSet<String>> {
+    match kind {
+        Kind::SupersetUser => Some(&existing.users),
+        Kind::SupersetRole => Some(&existing.roles),
+        Kind::SupersetGroup => Some(&existing.groups),
+        _ => None,
+    }
+}
+
+fn against_superset(
+    set: &LoadedSet,
+    existing: &Existing,
+    index: usize,
+    found: &mut Vec<Diagnostic>,
+) {
+    let resource = &set.objects[index].resource;
+    let kind = resource.kind();
+    let name = resource.superset_name();
+    let key = folded(name);
+    if let Some(names) = held(existing, kind) {
+        let clash = names.iter().find(|n| *n != name && folded(n) == key);
+        if let Some(other) = clash.filter(|_| !names.contains(name)) {
+            let (why, error) = consequence(kind, name, other);
+            found.push(locate(
+                set,
+                index,
+                kind.superset_name_field(),
+                diagnostic(
+                    error,
+                    format!(
+                        "{kind} `{}` and `{}`, which Superset already holds, {}: {why}",
+                        name.escape_debug(),
+                        other.escape_debug(),
+                        difference(name, other)
+                    ),
+                )
+                .hint(format!(
+                    "declare it as `{}` (and adopt it with `--adopt`), or rename one of them",
+                    other.escape_debug()
+                )),
+            ));
+        }
+    }
+    let Resource::User(user) = resource else {
+        return;
+    };
+    let email = folded(&user.spec.email);
+    let clash = existing.user_emails.iter().find(|(holder, held)| {
+        *holder != name && **held != user.spec.email && folded(held) == email
+    });
+    if let Some((holder, held)) = clash {
+        found.push(locate(
+            set,
+            index,
+            "spec.email",
+            Diagnostic::error(
+                Code::Duplicate,
+                format!(
+                    "e-mail `{}` is Superset's user `{}`'s `{}` but for letter case or Unicode form: Superset matches e-mails lower-cased, so recipients and logins by e-mail would be ambiguous",
+                    user.spec.email.escape_debug(),
+                    holder.escape_debug(),
+                    held.escape_debug()
+                ),
+            )
+            .hint("give this user its own e-mail address"),
+        ));
+    }
+}

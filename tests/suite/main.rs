@@ -5,6 +5,7 @@ mod cli;
 mod crds;
 mod diff_outputs;
 mod examples;
+mod export_hardening;
 mod export_roundtrip;
 mod generator;
 mod impact_e2e;

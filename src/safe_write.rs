@@ -289,3 +289,54 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     dir.stage(name, bytes)?.commit()?;
     dir.sync()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_staged_file_is_invisible_until_committed_and_gone_when_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = SafeDir::open(tmp.path(), false).unwrap().unwrap();
+        std::fs::write(tmp.path().join("a.yaml"), "old").unwrap();
+        let staged = dir.stage("a.yaml", b"new").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(tmp.path().join("a.yaml")).unwrap(),
+            "old"
+        );
+        drop(staged);
+        let names: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "the temporary file is left: {names:?}");
+        dir.stage("a.yaml", b"new").unwrap().commit().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(tmp.path().join("a.yaml")).unwrap(),
+            "new"
+        );
+    }
+
+    #[test]
+    fn symbolic_links_are_refused_never_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("target");
+        std::fs::write(&target, "outside").unwrap();
+        std::os::unix::fs::symlink(&target, tmp.path().join("file")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), tmp.path().join("sub")).unwrap();
+        let dir = SafeDir::open(tmp.path(), false).unwrap().unwrap();
+        assert!(matches!(
+            dir.stage("file", b"x"),
+            Err(SafeWriteError::Symlink(_))
+        ));
+        assert!(matches!(dir.read("file"), Err(SafeWriteError::Symlink(_))));
+        assert!(matches!(
+            dir.subdir("sub", true),
+            Err(SafeWriteError::Symlink(_))
+        ));
+        assert!(matches!(
+            write_atomically(&tmp.path().join("file"), b"x"),
+            Err(SafeWriteError::Symlink(_))
+        ));
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "outside");
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
+    }
+}

@@ -106,7 +106,13 @@ pub fn next(
             files.insert(path.clone(), entry.clone());
         }
     }
-    (Marker { format: FORMAT, files }, stale)
+    (
+        Marker {
+            format: FORMAT,
+            files,
+        },
+        stale,
+    )
 }
 
 #[cfg(test)]
@@ -156,7 +162,10 @@ mod tests {
         );
         assert_eq!(
             stale,
-            [("roles/old.yaml".to_owned(), entry(Kind::SupersetRole, "Old"))]
+            [(
+                "roles/old.yaml".to_owned(),
+                entry(Kind::SupersetRole, "Old")
+            )]
         );
     }
 }

@@ -47,7 +47,10 @@ fn corpus() -> Vec<(String, Variant)> {
                 "{}: expect `exported` or `refused`",
                 p.display()
             );
-            (p.file_stem().unwrap().to_string_lossy().into_owned(), variant)
+            (
+                p.file_stem().unwrap().to_string_lossy().into_owned(),
+                variant,
+            )
         })
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -185,8 +188,11 @@ fn hostile_names_export_as_themselves_or_are_refused_never_as_other_documents() 
         // Every name goes to a report schedule (Superset's UI names them freely), and to a role
         // when Superset's role column takes it (64 characters).
         let fits_role = |v: &Variant| v.name.chars().count() <= 64;
-        let roles: Vec<&(String, Variant)> =
-            variants.iter().copied().filter(|(_, v)| fits_role(v)).collect();
+        let roles: Vec<&(String, Variant)> = variants
+            .iter()
+            .copied()
+            .filter(|(_, v)| fits_role(v))
+            .collect();
         org_database(&db, roles.len(), variants.len());
         for (i, (_, v)) in roles.iter().enumerate() {
             db.sql(&format!(
@@ -248,7 +254,12 @@ fn hostile_names_export_as_themselves_or_are_refused_never_as_other_documents() 
                 v.description
             );
             if fits_role(v) {
-                assert_eq!(count(Kind::SupersetRole), expected, "{} {slug}: role", db.label());
+                assert_eq!(
+                    count(Kind::SupersetRole),
+                    expected,
+                    "{} {slug}: role",
+                    db.label()
+                );
             }
             if v.expect == "refused" {
                 let named = format!("error: ReportSchedule {}", quoted(&v.name, 120));
@@ -262,7 +273,11 @@ fn hostile_names_export_as_themselves_or_are_refused_never_as_other_documents() 
             .filter(|o| o.resource.kind() == Kind::SupersetGroup)
             .map(|o| o.resource.superset_name().to_owned())
             .collect();
-        assert!(groups.is_subset(&groups_before), "{}: {groups:?}", db.label());
+        assert!(
+            groups.is_subset(&groups_before),
+            "{}: {groups:?}",
+            db.label()
+        );
         assert!(!groups.contains("pwned"));
         steward_ok(&["validate", &path_str(dir.path())], 0);
 
@@ -270,7 +285,13 @@ fn hostile_names_export_as_themselves_or_are_refused_never_as_other_documents() 
         // what the export says.
         let url = db.url();
         steward_ok(
-            &["apply", &path_str(dir.path()), "--adopt", "--database", &url],
+            &[
+                "apply",
+                &path_str(dir.path()),
+                "--adopt",
+                "--database",
+                &url,
+            ],
             0,
         );
         steward_ok(&["diff", &path_str(dir.path()), "--database", &url], 0);
@@ -352,7 +373,11 @@ fn export_refuses_symbolic_links_in_the_target_directory_and_changes_nothing() {
         &path_str(&plan),
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("is a symbolic link"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is a symbolic link"),
+        "{}",
+        stderr(&out)
+    );
     let snapshot = link(dir.path(), "snap.json", &secret);
     let out = steward(&[
         "export",
@@ -362,7 +387,11 @@ fn export_refuses_symbolic_links_in_the_target_directory_and_changes_nothing() {
         &url,
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("is a symbolic link"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is a symbolic link"),
+        "{}",
+        stderr(&out)
+    );
     assert_unchanged(outside.path(), &outside_before, "outside");
 }
 
@@ -409,10 +438,19 @@ fn a_second_export_removes_the_files_no_object_matches_and_keeps_everything_else
         );
         assert!(path("roles/finance-controllers.yaml").is_file());
         // Kept: the user's files and the edited one, each with a warning.
-        assert_eq!(std::fs::read_to_string(path("roles/mine.yaml")).unwrap(), mine);
-        assert_eq!(std::fs::read_to_string(path("NOTES.md")).unwrap(), "my notes\n");
+        assert_eq!(
+            std::fs::read_to_string(path("roles/mine.yaml")).unwrap(),
+            mine
+        );
+        assert_eq!(
+            std::fs::read_to_string(path("NOTES.md")).unwrap(),
+            "my notes\n"
+        );
         assert_eq!(std::fs::read_to_string(&schedule).unwrap(), edited);
-        for warned in ["roles/mine.yaml\" was not written by steward export (validate and apply read it", "NOTES.md\" was not written by steward export: kept"] {
+        for warned in [
+            "roles/mine.yaml\" was not written by steward export (validate and apply read it",
+            "NOTES.md\" was not written by steward export: kept",
+        ] {
             assert!(err.contains(warned), "{warned}: {err}");
         }
         assert!(
@@ -431,7 +469,10 @@ fn a_second_export_removes_the_files_no_object_matches_and_keeps_everything_else
             &["diff", &path_str(dir.path()), "--adopt", "--database", &url],
             2,
         );
-        assert!(plan.contains("& SupersetRole \"Finance Controllers\""), "{plan}");
+        assert!(
+            plan.contains("& SupersetRole \"Finance Controllers\""),
+            "{plan}"
+        );
         assert!(!plan.lines().any(|l| l.starts_with("+ ")), "{plan}");
 
         // A file the export would write that the user wrote is not overwritten.
@@ -504,7 +545,9 @@ fn a_full_disk_leaves_the_previous_export_and_plan_file_intact() {
         assert!(
             err.contains(&format!(
                 "writing {}",
-                dir.path().join("schedules/daily-pipeline-by-stage.yaml").display()
+                dir.path()
+                    .join("schedules/daily-pipeline-by-stage.yaml")
+                    .display()
             )),
             "{err}"
         );

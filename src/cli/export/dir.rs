@@ -89,7 +89,8 @@ pub(super) fn write(
         for file in files {
             let (dir, name) = split_path(&file.path).expect("export paths are export paths");
             if let Some(dir) = subdirs.get(dir)
-                && let Err(problem) = may_replace(dir, name, previous.files.contains_key(&file.path))
+                && let Err(problem) =
+                    may_replace(dir, name, previous.files.contains_key(&file.path))
             {
                 problems.push(problem);
             }
@@ -167,7 +168,10 @@ fn may_replace(dir: &SafeDir, name: &str, recorded: bool) -> Result<(), String> 
         Entry::Missing => Ok(()),
         Entry::File if recorded => Ok(()),
         Entry::File => {
-            let bytes = dir.read(name).map_err(|e| e.to_string())?.unwrap_or_default();
+            let bytes = dir
+                .read(name)
+                .map_err(|e| e.to_string())?
+                .unwrap_or_default();
             if bytes.starts_with(HEADER_START.as_bytes()) {
                 Ok(())
             } else {
@@ -177,7 +181,9 @@ fn may_replace(dir: &SafeDir, name: &str, recorded: bool) -> Result<(), String> 
                 ))
             }
         }
-        Entry::Symlink => Err(crate::safe_write::SafeWriteError::Symlink(dir.join(name)).to_string()),
+        Entry::Symlink => {
+            Err(crate::safe_write::SafeWriteError::Symlink(dir.join(name)).to_string())
+        }
         Entry::Dir | Entry::Other => Err(format!(
             "{} is not a regular file: move it away, or export into another directory",
             dir.join(name).display()

@@ -129,6 +129,15 @@ fn org_database(db: &Db, roles: usize, schedules: usize) {
     );
 }
 
+/// [`org_database`] without extra objects, exported into a new directory.
+fn exported_org(db: &Db) -> tempfile::TempDir {
+    org_database(db, 0, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let out = export(dir.path(), &db.url(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    dir
+}
+
 /// Every entry under `dir` (hidden ones too) by relative path: a file's bytes, a symbolic link's
 /// target, `<dir>` for a directory.
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -398,11 +407,8 @@ fn export_refuses_symbolic_links_in_the_target_directory_and_changes_nothing() {
 #[test]
 fn a_second_export_removes_the_files_no_object_matches_and_keeps_everything_else() {
     for db in Db::both("export_stale") {
-        org_database(&db, 0, 0);
+        let dir = exported_org(&db);
         let url = db.url();
-        let dir = tempfile::tempdir().unwrap();
-        let out = export(dir.path(), &url, &[]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let path = |rel: &str| dir.path().join(rel);
         assert!(path("roles/finance-controller.yaml").is_file());
 
@@ -521,11 +527,8 @@ fn steward_with_file_limit(args: &[&str], max_bytes: u64) -> Output {
 #[test]
 fn a_full_disk_leaves_the_previous_export_and_plan_file_intact() {
     for db in Db::both("export_full") {
-        org_database(&db, 0, 0);
+        let dir = exported_org(&db);
         let url = db.url();
-        let dir = tempfile::tempdir().unwrap();
-        let out = export(dir.path(), &url, &[]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let before = tree(dir.path());
         let largest = before.values().map(Vec::len).max().unwrap() as u64;
 

@@ -95,7 +95,12 @@ pub(super) fn manifests(
     let (files, mut refused) = export_files(&exported, &url.to_string());
     let (files, unreadable) = read_back(files);
     refused.extend(unreadable);
-    let outcome = dir::write(dir, &files, in_scope)?;
+    // A refused object still exists: the file an earlier export wrote for it is not stale.
+    let refused_names: std::collections::BTreeSet<(Kind, &str)> =
+        refused.iter().map(|r| (r.kind, r.name.as_str())).collect();
+    let outcome = dir::write(dir, &files, |kind, name| {
+        in_scope(kind, name) && !refused_names.contains(&(kind, name))
+    })?;
     for file in files.iter().filter(|f| f.has_webhook) {
         eprintln!(
             "warning: {} holds a webhook URL, which may carry a token: keep it out of version control or replace it before committing",

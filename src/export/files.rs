@@ -64,7 +64,7 @@ pub fn export_files(objects: &[Exported], source: &str) -> (Vec<ExportFile>, Vec
                 kind: object.kind,
                 name: object.name.clone(),
                 reason: format!(
-                    "its name holds the control character U+{:04X} at byte {at}, which manifests do not allow in names; rename it in Superset",
+                    "its name holds the control character U+{:04X} at byte {at}, and steward writes no name with control characters into a manifest; rename it in Superset",
                     c as u32
                 ),
             });

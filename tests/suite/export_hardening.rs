@@ -501,6 +501,35 @@ fn a_second_export_removes_the_files_no_object_matches_and_keeps_everything_else
     }
 }
 
+#[test]
+fn an_object_export_refuses_keeps_the_file_an_earlier_export_wrote_for_it() {
+    for db in Db::both("export_refused") {
+        let dir = exported_org(&db);
+        let file = dir
+            .path()
+            .join("schedules/failed-payments-above-threshold.yaml");
+        let before = tree(dir.path());
+        // An empty crontab (Superset's column allows it) fits no manifest.
+        db.sql("UPDATE report_schedule SET crontab = '' WHERE name = 'Failed payments above threshold'");
+        let out = export(dir.path(), &db.url(), &[]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{}: {err}", db.label());
+        assert!(
+            err.contains("error: ReportSchedule \"Failed payments above threshold\" was not exported: its manifest would not validate"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            before[&path_str(file.strip_prefix(dir.path()).unwrap())]
+        );
+        let record = std::fs::read_to_string(dir.path().join(".steward-export.json")).unwrap();
+        assert!(
+            record.contains("schedules/failed-payments-above-threshold.yaml"),
+            "{record}"
+        );
+    }
+}
+
 /// Runs `steward` with files limited to `max_bytes` (writing past it fails with EFBIG, as on a
 /// full disk; SIGXFSZ ignored so the process sees the error).
 fn steward_with_file_limit(args: &[&str], max_bytes: u64) -> Output {

@@ -15,6 +15,7 @@ pub mod plan;
 pub mod policy;
 pub mod reconcile;
 pub mod report;
+pub mod safe_write;
 pub mod schedule;
 pub mod spec;
 pub mod store;

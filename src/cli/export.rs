@@ -1,14 +1,20 @@
 //! `steward export DIR`: what the database holds as manifests, one file per object, with a
-//! header saying where it came from; `steward export --snapshot FILE`: the same as one JSON file
-//! for `diff --against-snapshot`.
+//! header saying where it came from (written by [`dir`]: atomically, never through a symbolic
+//! link, stale files of an earlier export removed); `steward export --snapshot FILE`: the same
+//! as one JSON file for `diff --against-snapshot`, written atomically.
 
 use std::path::Path;
 
 use anyhow::Context;
 
-use super::EXIT_OK;
+mod dir;
+
 use super::database::{DatabaseArgs, read_database};
-use crate::export::{export, to_yaml};
+use super::{EXIT_INVALID, EXIT_OK};
+use crate::export::check::read_back;
+use crate::export::export;
+use crate::export::files::export_files;
+use crate::safe_write::write_atomically;
 use crate::spec::{BUILTIN_ROLES, Kind};
 use crate::store::snapshot_file::SnapshotFile;
 
@@ -19,8 +25,8 @@ pub(super) fn snapshot(database: &DatabaseArgs, file: &Path) -> anyhow::Result<u
         Err(code) => return Ok(code),
     };
     let snapshot = SnapshotFile::of(&observed, url.to_string());
-    std::fs::write(file, serde_json::to_string_pretty(&snapshot)?)
-        .with_context(|| format!("writing the snapshot {}", file.display()))?;
+    write_atomically(file, serde_json::to_string_pretty(&snapshot)?.as_bytes())
+        .context("writing the snapshot")?;
     println!(
         "Wrote a snapshot of {url} to {}: {} users, {} roles, {} groups, {} RLS filters, {} schedules.",
         file.display(),
@@ -70,78 +76,60 @@ pub(super) fn manifests(
                 .with_context(|| format!("`{glob}` is not a glob pattern"))
         })
         .transpose()?;
+    let in_scope = |kind: Kind, name: &str| {
+        kinds.contains(&kind)
+            && selector.as_ref().is_none_or(|s| s.is_match(name))
+            && (include_builtin_roles
+                || kind != Kind::SupersetRole
+                || !BUILTIN_ROLES.contains(&name))
+    };
     let url = database.url();
     let observed = match read_database(&url) {
         Ok(observed) => observed,
         Err(code) => return Ok(code),
     };
-    let exported = export(&observed.state, &observed.catalog, &kinds, |name| {
-        selector.as_ref().is_none_or(|s| s.is_match(name))
-    });
-    let mut written = std::collections::BTreeSet::new();
-    for object in &exported {
-        if object.kind == Kind::SupersetRole
-            && !include_builtin_roles
-            && BUILTIN_ROLES.contains(&object.name.as_str())
-        {
-            continue;
-        }
-        // Two names that make one file name (`Finance Analyst`, `finance-analyst`) get -2 …
-        let base = object.file_name();
-        let mut file = base.clone();
-        let mut n = 2;
-        while !written.insert(file.clone()) {
-            file = base.replace(".yaml", &format!("-{n}.yaml"));
-            n += 1;
-        }
-        let mut resource = object.resource.clone();
-        if file != base {
-            let name = file
-                .rsplit('/')
-                .next()
-                .unwrap_or(&file)
-                .trim_end_matches(".yaml");
-            resource["metadata"]["name"] = serde_json::json!(name);
-            if resource["spec"].get("name").is_none() && resource["spec"].get("username").is_none()
-            {
-                let field = if object.kind == Kind::SupersetUser {
-                    "username"
-                } else {
-                    "name"
-                };
-                resource["spec"][field] = serde_json::json!(object.name);
-            }
-        }
-        let yaml = to_yaml(object.kind, &resource).map_err(|e| {
-            anyhow::anyhow!(
-                "{} \"{}\" does not fit its schema: {e}",
-                object.kind,
-                object.name
-            )
-        })?;
-        let text = format!(
-            "# Exported by steward {} from {url}: {} \"{}\".\n# `steward apply --adopt` takes ownership of it.\n{yaml}",
-            env!("CARGO_PKG_VERSION"),
-            object.kind,
-            object.name
+    let exported: Vec<_> = export(&observed.state, &observed.catalog, &kinds, |_| true)
+        .into_iter()
+        .filter(|o| in_scope(o.kind, &o.name))
+        .collect();
+    let (files, mut refused) = export_files(&exported, &url.to_string());
+    let (files, unreadable) = read_back(files);
+    refused.extend(unreadable);
+    // A refused object still exists: the file an earlier export wrote for it is not stale.
+    let refused_names: std::collections::BTreeSet<(Kind, &str)> =
+        refused.iter().map(|r| (r.kind, r.name.as_str())).collect();
+    let outcome = dir::write(dir, &files, |kind, name| {
+        in_scope(kind, name) && !refused_names.contains(&(kind, name))
+    })?;
+    for file in files.iter().filter(|f| f.has_webhook) {
+        eprintln!(
+            "warning: {} holds a webhook URL, which may carry a token: keep it out of version control or replace it before committing",
+            dir.join(&file.path).display()
         );
-        let path = dir.join(&file);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
-        }
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-        if !resource["spec"]["recipients"]["webhook"].is_null() {
-            eprintln!(
-                "warning: {} holds a webhook URL, which may carry a token: keep it out of version control or replace it before committing",
-                path.display()
-            );
-        }
+    }
+    for warning in &outcome.warnings {
+        eprintln!("warning: {warning}");
+    }
+    for removed in &outcome.removed {
+        println!(
+            "Removed {}: written by an earlier export, no object matches it any more.",
+            dir.join(removed).display()
+        );
     }
     println!(
         "Exported {} object(s) from {url} into {}.",
-        written.len(),
+        files.len(),
         dir.display()
     );
-    Ok(EXIT_OK)
+    if refused.is_empty() {
+        return Ok(EXIT_OK);
+    }
+    for refusal in &refused {
+        eprintln!("error: {refusal}");
+    }
+    eprintln!(
+        "error: {} object(s) were not exported; the rest were",
+        refused.len()
+    );
+    Ok(EXIT_INVALID)
 }

@@ -153,8 +153,11 @@ pub(super) fn diff(
                 .expect("asked for with --out-plan"),
             &planned.plan.changes,
         );
-        std::fs::write(file, serde_json::to_string_pretty(&plan_file)?)
-            .with_context(|| format!("writing the plan file {}", file.display()))?;
+        crate::safe_write::write_atomically(
+            file,
+            serde_json::to_string_pretty(&plan_file)?.as_bytes(),
+        )
+        .context("writing the plan file")?;
     }
     match output {
         DiffOutput::Text => {

@@ -3,6 +3,9 @@
 //! export changes nothing and the files read like hand-written ones. Pure: state in, resources
 //! (as JSON values) out.
 
+pub mod check;
+pub mod files;
+pub mod marker;
 mod roles;
 mod schedules;
 
@@ -42,17 +45,6 @@ pub struct Exported {
     pub name: String,
     /// The resource: `apiVersion`, `kind`, `metadata`, `spec`.
     pub resource: Value,
-}
-
-impl Exported {
-    /// `kind-dir/metadata-name.yaml`.
-    pub fn file_name(&self) -> String {
-        let dir = self.kind.short_name();
-        let name = self.resource["metadata"]["name"]
-            .as_str()
-            .unwrap_or("object");
-        format!("{dir}/{name}.yaml")
-    }
 }
 
 /// Every object of `kinds` whose Superset name `select` accepts.
@@ -192,7 +184,12 @@ fn resource(kind: Kind, name: &str, mut spec: Value) -> Value {
     })
 }
 
-/// Lower case, letters, digits, `-` and `.`; other runs become one `-`.
+/// The longest `metadata.name` an export makes: with `-N.yaml` after it, still a file name every
+/// file system takes (255 bytes).
+const MAX_OBJECT_NAME: usize = 200;
+
+/// Lower case, letters, digits, `-` and `.`; other runs become one `-`; at most
+/// [`MAX_OBJECT_NAME`] characters.
 pub fn object_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
@@ -203,10 +200,15 @@ pub fn object_name(name: &str) -> String {
             out.push('-');
         }
     }
-    let trimmed = out.trim_matches(|c| c == '-' || c == '.');
+    let cut: String = out
+        .trim_matches(|c| c == '-' || c == '.')
+        .chars()
+        .take(MAX_OBJECT_NAME)
+        .collect();
+    let trimmed = cut.trim_end_matches(['-', '.']);
     if trimmed.is_empty() {
         "object".to_owned()
     } else {
-        trimmed.chars().take(253).collect()
+        trimmed.to_owned()
     }
 }

@@ -11,11 +11,15 @@ use serde_json::{Value, json};
 use crate::services::{ScratchPg, env, steward, steward_ok};
 use crate::superset_api::{Content, Superset, clean_start, exclusive};
 
-/// Every file under `dir`, by relative path, without the header line that names the database.
+/// Every manifest under `dir`, by relative path, without the header line that names the
+/// database (the export's hidden record of what it wrote is left out).
 fn files(dir: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for kind in std::fs::read_dir(dir).unwrap() {
         let kind = kind.unwrap().path();
+        if !kind.is_dir() {
+            continue;
+        }
         for file in std::fs::read_dir(&kind).unwrap() {
             let file = file.unwrap().path();
             let text = std::fs::read_to_string(&file).unwrap();

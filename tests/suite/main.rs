@@ -7,6 +7,7 @@ mod crds;
 mod diff_outputs;
 mod duplicates;
 mod examples;
+mod export_hardening;
 mod export_roundtrip;
 mod generator;
 mod impact_e2e;

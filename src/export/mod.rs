@@ -12,6 +12,7 @@ mod schedules;
 use serde_json::{Map, Value, json};
 
 use crate::model::{Catalog, RlsFilter, State};
+use crate::policy::rls_jinja::templating_needed;
 use crate::spec::Kind;
 
 /// `resource` as YAML, through the typed kind so fields come in their declared order (and an
@@ -149,6 +150,11 @@ fn rls_spec(filter: &RlsFilter) -> Value {
     spec.insert("roles".into(), json!(filter.roles));
     spec.insert("datasets".into(), json!(filter.datasets));
     spec.insert("clause".into(), json!(filter.clause));
+    put(
+        &mut spec,
+        "templating",
+        templating_needed(&filter.clause).map(|t| json!(t)),
+    );
     Value::Object(spec)
 }
 

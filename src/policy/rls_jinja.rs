@@ -225,6 +225,47 @@ pub fn render(clause: &str, allowed: &RlsTemplating) -> Result<Rendered, ClauseP
     Ok(Rendered { sql, uses })
 }
 
+/// The least `spec.templating` under which `clause`'s bare macro calls are allowed: the extra
+/// macros it calls and whether it calls a viewer-controlled one. `None` when Superset's user
+/// macros suffice, or when the clause is not a template of bare calls (the check then reports
+/// it as it is). Export uses it, so a filter made in Superset's UI exports to a manifest that
+/// says, for review, which macros it relies on.
+pub fn templating_needed(clause: &str) -> Option<RlsTemplating> {
+    if !clause.contains('{') || render(clause, &RlsTemplating::default()).is_ok() {
+        return None;
+    }
+    let Ok(Stmt::Template(template)) = parse(
+        clause,
+        "clause",
+        jinja_syntax(),
+        WhitespaceConfig::default(),
+    ) else {
+        return None;
+    };
+    let mut needed = RlsTemplating::default();
+    for child in &template.children {
+        let Stmt::EmitExpr(emit) = child else {
+            continue;
+        };
+        let Expr::Call(call) = &emit.expr else {
+            continue;
+        };
+        let Expr::Var(var) = &call.expr else {
+            continue;
+        };
+        match var.id {
+            "url_param" | "filter_values" => needed.allow_viewer_controlled = true,
+            name if USER_MACROS.contains(&name) || VIEWER_CONTROLLED.contains(&name) => {}
+            name => {
+                if !needed.allow_macros.iter().any(|m| m == name) {
+                    needed.allow_macros.push(name.to_owned());
+                }
+            }
+        }
+    }
+    (needed != RlsTemplating::default()).then_some(needed)
+}
+
 /// The macro `expr` calls and where its value may stand, if `expr` is an allowed bare call.
 fn allowed_call(
     expr: &Expr<'_>,
@@ -347,5 +388,31 @@ impl Arguments {
             ),
         };
         Err(problem(message, hint))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templating_needed_names_exactly_what_a_clause_relies_on() {
+        assert_eq!(
+            templating_needed("owner = '{{ current_username() }}'"),
+            None
+        );
+        assert_eq!(templating_needed("region = 'EU'"), None);
+        let needed = templating_needed(
+            "tenant = {{ tenant_id() }} AND team = '{{ url_param('team') }}' AND t2 = {{ tenant_id() }}",
+        )
+        .expect("extra macros need templating");
+        assert_eq!(needed.allow_macros, vec!["tenant_id".to_owned()]);
+        assert!(needed.allow_viewer_controlled);
+        // The widest templating still refuses expressions: the exported manifest is then
+        // reported by validation, not made valid.
+        let clause = "id = {{ current_user_id() ~ ') OR (1=1' }}";
+        assert_eq!(templating_needed(clause), None);
+        let needed = templating_needed("x = {{ tenant_id() }}").expect("needed");
+        assert!(render("x = {{ tenant_id() }}", &needed).is_ok());
     }
 }

@@ -4,6 +4,7 @@ mod atomicity;
 mod cli;
 mod crds;
 mod diff_outputs;
+mod escaping;
 mod examples;
 mod export_roundtrip;
 mod generator;

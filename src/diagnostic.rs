@@ -78,6 +78,8 @@ pub enum Code {
     PolicyViolation,
     /// RLS filters that, combined on one (role, dataset), let no row through.
     EmptyRlsCombination,
+    /// A name holds a control, bidi or invisible character.
+    ControlCharacter,
 }
 
 impl Code {
@@ -113,6 +115,7 @@ impl Code {
             Code::InvalidRlsClause => "invalid-rls-clause",
             Code::PolicyViolation => "policy-violation",
             Code::EmptyRlsCombination => "empty-rls-combination",
+            Code::ControlCharacter => "control-character",
         }
     }
 }

@@ -7,6 +7,7 @@ mod addresses;
 mod content_refs;
 pub mod domains;
 mod duplicates;
+mod names;
 mod references;
 pub mod report_rules;
 pub mod rls_clauses;
@@ -43,6 +44,7 @@ pub fn check_declared(set: &LoadedSet) -> Vec<Diagnostic> {
 pub fn check_declared_against(set: &LoadedSet, existing: &Existing) -> Vec<Diagnostic> {
     let mut found = Vec::new();
     duplicates::check(set, &mut found);
+    names::check(set, &mut found);
     references::check(set, existing, &mut found);
     schedules::check(set, &mut found);
     addresses::check(set, &mut found);

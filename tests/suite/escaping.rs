@@ -19,6 +19,7 @@ use steward::report::{Against, DiffReport, render_impact, render_markdown, rende
 use steward::spec::Kind;
 
 use crate::repo;
+use crate::services::{Db, steward, steward_ok};
 
 /// Every hostile name of the corpus, with its file name.
 pub fn hostile_names() -> Vec<(String, String)> {
@@ -194,7 +195,7 @@ fn parse(markdown: &str) -> Rendered {
     let mut items: Vec<String> = Vec::new();
     let mut styled: Vec<String> = Vec::new();
     let mut in_block = false;
-    let mut push_text = |text: &str,
+    let push_text = |text: &str,
                          cell: &mut Option<String>,
                          items: &mut Vec<String>,
                          styled: &mut Vec<String>| {
@@ -476,5 +477,222 @@ fn json_carries_hostile_names_exactly() {
             format!("unknown role `{name}`").as_str(),
             "{label}"
         );
+    }
+}
+
+/// Asserts that `out`'s streams hold no raw control, bidi or invisible character.
+fn assert_no_raw_controls(what: &str, out: &std::process::Output) {
+    for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let text = String::from_utf8_lossy(bytes);
+        assert_eq!(
+            raw_controls(&text),
+            Vec::<char>::new(),
+            "{what}: {stream}:\n{text}"
+        );
+    }
+}
+
+/// What a Superset admin can type into its UI: a role name and a first name that redraw the
+/// line, ring the bell, send a C1 CSI and reverse the text after them.
+const FROM_THE_UI: &str = "evil\u{1b}[2K\r+ SupersetRole \"Admin\"\u{7}\u{9b}\u{202e}";
+
+#[test]
+fn names_from_the_database_are_escaped_in_diff_and_apply() {
+    let org = crate::repo_path("examples/org");
+    let quoted = FROM_THE_UI.replace('\'', "''");
+    for db in Db::both("escape") {
+        let url = db.url();
+        steward_ok(&["init", "--demo", "--database", &url], 0);
+        steward_ok(&["apply", &org, "--database", &url], 0);
+        db.sql(&format!(
+            "UPDATE ab_user SET first_name = '{quoted}' WHERE username = 'ana.alves'"
+        ));
+        db.sql(&format!(
+            "INSERT INTO ab_role (id, name) SELECT MAX(id) + 1, '{quoted}' FROM ab_role"
+        ));
+        db.sql(&format!(
+            "INSERT INTO ab_user_role (id, user_id, role_id) \
+             SELECT (SELECT MAX(id) + 1 FROM ab_user_role), u.id, r.id FROM ab_user u, ab_role r \
+             WHERE u.username = 'ana.alves' AND r.name = '{quoted}'"
+        ));
+        let shown = terminal(FROM_THE_UI).into_owned();
+        let diff = steward(&["diff", &org, "--database", &url]);
+        assert_eq!(diff.status.code(), Some(2), "{}", db.label());
+        assert_no_raw_controls(&format!("{}: diff", db.label()), &diff);
+        let stdout = String::from_utf8_lossy(&diff.stdout);
+        assert!(
+            stdout.contains(&format!("- {shown}")),
+            "{}: the role leaves: {stdout}",
+            db.label()
+        );
+        assert!(
+            stdout.contains(&format!("-role {shown}")),
+            "{}: the access impact: {stdout}",
+            db.label()
+        );
+        assert!(
+            stdout.contains("\"evil\\u{1b}[2K\\r+ SupersetRole \\\"Admin\\\"\\u{7}\\u{9b}\\u{202e}\" → \"Ana\""),
+            "{}: the first name: {stdout}",
+            db.label()
+        );
+
+        let markdown = steward(&["diff", &org, "--database", &url, "--output", "markdown"]);
+        let r = parse(&String::from_utf8_lossy(&markdown.stdout));
+        assert!(r.code.contains(&shown), "{}: {:?}", db.label(), r.code);
+        assert_eq!(r.links, 0, "{}", db.label());
+
+        let apply = steward(&["apply", &org, "--database", &url]);
+        assert_eq!(apply.status.code(), Some(0), "{}", db.label());
+        assert_no_raw_controls(&format!("{}: apply", db.label()), &apply);
+        assert!(
+            String::from_utf8_lossy(&apply.stdout).contains(&format!("- {shown}")),
+            "{}",
+            db.label()
+        );
+    }
+}
+
+/// `text` as a YAML double-quoted scalar, every character outside printable ASCII escaped.
+fn yaml_quoted(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            c => out.push_str(&format!("\\U{:08x}", u32::from(c))),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A role named `name`, given by `scalar`, and a group that refers to it.
+fn role_and_group(scalar: &str) -> String {
+    format!(
+        "apiVersion: steward.dev/v1alpha1\nkind: SupersetRole\nmetadata:\n  name: hostile\nspec:\n  name: {scalar}\n---\n\
+         apiVersion: steward.dev/v1alpha1\nkind: SupersetGroup\nmetadata:\n  name: hostile-group\nspec:\n  roles:\n    - {scalar}\n"
+    )
+}
+
+#[test]
+fn validation_refuses_control_characters_in_names() {
+    for (label, name) in hostile_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("roles.yaml");
+        std::fs::write(&file, role_and_group(&yaml_quoted(&name))).unwrap();
+        let path = file.to_str().unwrap();
+        let out = steward(&["validate", path]);
+        assert_no_raw_controls(&label, &out);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let refused = name.chars().any(is_hidden);
+        assert_eq!(
+            stderr.contains("error[control-character]"),
+            refused,
+            "{label}:\n{stderr}"
+        );
+        if !refused {
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(1), "{label}:\n{stderr}");
+        for field in ["= field: spec.name\n", "= field: spec.roles[0]\n"] {
+            assert!(stderr.contains(field), "{label}: {field}\n{stderr}");
+        }
+        assert!(stderr.contains("= hint: names may hold no control characters"));
+        assert!(stderr.contains(&format!("`{}`", terminal(&name))), "{label}:\n{stderr}");
+        let json = steward(&["validate", path, "--output", "json"]);
+        let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        let found: Vec<(&serde_json::Value, &serde_json::Value)> = report["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["code"] == "control-character")
+            .map(|d| (&d["field"], &d["location"]["line"]))
+            .collect();
+        // The group's reference always; the role's own name unless a longer-than-allowed name
+        // already rejected the role (`out-of-range`).
+        assert!(
+            found.contains(&(&"spec.roles[0]".into(), &14.into())),
+            "{label}: {report:#}"
+        );
+        let too_long = name.chars().count() > 64;
+        assert_eq!(
+            found.contains(&(&"spec.name".into(), &6.into())),
+            !too_long,
+            "{label}: {report:#}"
+        );
+    }
+}
+
+/// The names written raw into the manifest: whatever the YAML parser makes of them, nothing
+/// reaches the terminal raw, including the echoed source line.
+#[test]
+fn raw_names_in_manifests_reach_no_terminal_raw() {
+    for (label, name) in hostile_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("roles.yaml");
+        std::fs::write(&file, role_and_group(&format!("'{}'", name.replace('\'', "''")))).unwrap();
+        let out = steward(&["validate", file.to_str().unwrap()]);
+        assert_no_raw_controls(&label, &out);
+        if name.chars().any(|c| is_hidden(c) && !matches!(c, '\n' | '\r')) {
+            assert_eq!(out.status.code(), Some(1), "{label}");
+        }
+    }
+}
+
+/// Manifests whose error sits on a line holding a secret (`tests/corpus/hostile/source-echo/`,
+/// every secret marked `tok3n`): the line is echoed with the secret redacted.
+#[test]
+fn echoed_source_lines_hold_no_secret() {
+    let dir = repo().join("tests/corpus/hostile/source-echo");
+    let files = crate::yaml_files(&dir);
+    assert!(files.len() >= 5, "{}", dir.display());
+    for file in files {
+        let out = steward(&["validate", file.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{}:\n{stderr}", file.display());
+        assert!(!stderr.contains("tok3n"), "{}:\n{stderr}", file.display());
+        assert!(
+            stderr.contains(steward::excerpt::REDACTED),
+            "{}: the line is shown, redacted:\n{stderr}",
+            file.display()
+        );
+    }
+}
+
+/// A 10 MB scalar on the line of an error: the echo is cut around the column, the message
+/// capped, so standard error stays small.
+#[test]
+fn a_huge_scalar_is_not_echoed_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = "x".repeat(10 << 20);
+    let cases = [
+        // An unknown field after the scalar, on its line.
+        format!(
+            "apiVersion: steward.dev/v1alpha1\nkind: SupersetUser\nmetadata:\n  name: ana.alves\n\
+             spec: {{firstName: {huge}, lastName: A, email: a@b.example, bogus: 1}}\n"
+        ),
+        // The scalar itself is the error (a name far too long), quoted in the message.
+        format!(
+            "apiVersion: steward.dev/v1alpha1\nkind: SupersetRole\nmetadata:\n  name: r\nspec:\n  name: {huge}\n"
+        ),
+        // Not YAML at all: the parser's error on the scalar's line.
+        format!("apiVersion: steward.dev/v1alpha1\nkind: SupersetRole\n{huge}: [: }}\n"),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        let file = dir.path().join(format!("huge-{i}.yaml"));
+        std::fs::write(&file, text).unwrap();
+        let out = steward(&["validate", file.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "case {i}");
+        assert!(
+            out.stderr.len() < 16 * 1024,
+            "case {i}: {} bytes of stderr: {}",
+            out.stderr.len(),
+            &stderr[..stderr.len().min(2000)]
+        );
+        assert!(stderr.contains('…'), "case {i}: {stderr}");
     }
 }

@@ -696,3 +696,23 @@ fn a_huge_scalar_is_not_echoed_whole() {
         assert!(stderr.contains('…'), "case {i}: {stderr}");
     }
 }
+
+/// A tampered plan file is untrusted too: its fingerprint, quoted in the refusal, is escaped.
+#[test]
+fn a_tampered_plan_file_reaches_no_terminal_raw() {
+    let db = Db::sqlite();
+    let url = db.url();
+    let org = crate::repo_path("examples/org");
+    steward_ok(&["init", "--demo", "--database", &url], 0);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let plan_path = plan.to_str().unwrap();
+    steward_ok(&["diff", &org, "--database", &url, "--out-plan", plan_path], 2);
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    json["fingerprint"] = FROM_THE_UI.into();
+    std::fs::write(&plan, json.to_string()).unwrap();
+    let out = steward(&["apply", &org, "--database", &url, "--plan-file", plan_path]);
+    assert_ne!(out.status.code(), Some(0));
+    assert_no_raw_controls("apply --plan-file", &out);
+}

@@ -96,7 +96,11 @@ pub fn md_text(text: &str) -> String {
     let text = terminal(text);
     let body = text.trim_matches(' ');
     let lead = text.len() - text.trim_start_matches(' ').len();
-    let trail = if body.is_empty() { 0 } else { text.len() - text.trim_end_matches(' ').len() };
+    let trail = if body.is_empty() {
+        0
+    } else {
+        text.len() - text.trim_end_matches(' ').len()
+    };
     let mut out = String::with_capacity(text.len() + 16);
     out.push_str(&"&#32;".repeat(lead));
     for (i, c) in body.char_indices() {

@@ -119,7 +119,10 @@ fn secret_values(line: &str) -> Vec<(usize, usize)> {
     let bytes = line.as_bytes();
     let mut spans = Vec::new();
     for (colon, _) in line.match_indices(':') {
-        if bytes.get(colon + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
+        if bytes
+            .get(colon + 1)
+            .is_some_and(|b| !b.is_ascii_whitespace())
+        {
             continue;
         }
         let key_start = line[..colon]
@@ -129,7 +132,8 @@ fn secret_values(line: &str) -> Vec<(usize, usize)> {
             .trim_matches(|c| c == '"' || c == '\'')
             .to_ascii_lowercase();
         if !key.is_empty() && SECRET_KEYS.iter().any(|k| key.contains(k)) {
-            let value = colon + 1 + (line[colon + 1..].len() - line[colon + 1..].trim_start().len());
+            let value =
+                colon + 1 + (line[colon + 1..].len() - line[colon + 1..].trim_start().len());
             if value < line.len() {
                 spans.push((value, line.len()));
             }
@@ -145,7 +149,9 @@ fn url_secrets(line: &str) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
     for (sep, _) in line.match_indices("://") {
         let authority = sep + 3;
-        let end = line[authority..].find(ends_url).map_or(line.len(), |i| authority + i);
+        let end = line[authority..]
+            .find(ends_url)
+            .map_or(line.len(), |i| authority + i);
         // A password may hold `/`, `?` or `#`: the user info runs to the last `@`.
         let host = match line[authority..end].rfind('@') {
             Some(at) => {
@@ -154,7 +160,9 @@ fn url_secrets(line: &str) -> Vec<(usize, usize)> {
             }
             None => authority,
         };
-        let host_end = line[host..end].find(['/', '?', '#']).map_or(end, |i| host + i);
+        let host_end = line[host..end]
+            .find(['/', '?', '#'])
+            .map_or(end, |i| host + i);
         if host_end < end {
             spans.push((host_end, end));
         }
@@ -199,7 +207,11 @@ mod tests {
     fn long_lines_are_cut_around_the_column() {
         let line = format!("name: {}X{}", "a".repeat(10_000), "b".repeat(10_000));
         let e = excerpt(&line, 10_007);
-        assert!(e.text.starts_with('…') && e.text.ends_with('…'), "{}", e.text);
+        assert!(
+            e.text.starts_with('…') && e.text.ends_with('…'),
+            "{}",
+            e.text
+        );
         assert!(e.text.chars().count() <= WIDTH + 2);
         assert_eq!(e.text.chars().nth(e.caret), Some('X'));
     }
@@ -212,9 +224,20 @@ mod tests {
             "  webhook: {url: 'https://u:pw@hooks.example/abc', extra: 1}",
             50,
         );
-        assert!(!e.text.contains("abc") && !e.text.contains("pw"), "{}", e.text);
-        let e = excerpt("  note: see postgres://user:s3/cret@db.example/x?sslpassword=q", 3);
-        assert!(!e.text.contains("s3") && !e.text.contains("q"), "{}", e.text);
+        assert!(
+            !e.text.contains("abc") && !e.text.contains("pw"),
+            "{}",
+            e.text
+        );
+        let e = excerpt(
+            "  note: see postgres://user:s3/cret@db.example/x?sslpassword=q",
+            3,
+        );
+        assert!(
+            !e.text.contains("s3") && !e.text.contains("q"),
+            "{}",
+            e.text
+        );
         assert!(e.text.contains("postgres://"), "{}", e.text);
         assert_eq!(e.caret, 2);
     }

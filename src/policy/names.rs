@@ -12,8 +12,7 @@ use crate::spec::load::LoadedSet;
 pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
     for (index, object) in set.objects.iter().enumerate() {
         for (field, name) in names(&object.resource) {
-            let Some((position, c)) = name.chars().enumerate().find(|(_, c)| is_hidden(*c))
-            else {
+            let Some((position, c)) = name.chars().enumerate().find(|(_, c)| is_hidden(*c)) else {
                 continue;
             };
             let message = format!(

@@ -176,7 +176,11 @@ fn impact_section(doc: &mut Budgeted, impact: &AccessImpact) {
                 .roles_gained
                 .iter()
                 .map(|r| format!("+{}", md_cell_code(r)))
-                .chain(user.roles_lost.iter().map(|r| format!("−{}", md_cell_code(r))))
+                .chain(
+                    user.roles_lost
+                        .iter()
+                        .map(|r| format!("−{}", md_cell_code(r))),
+                )
                 .collect();
             doc.item(&format!(
                 "| {} | {} | {} | {} |\n",

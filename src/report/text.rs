@@ -81,7 +81,9 @@ fn write_field(out: &mut String, action: Action, field: &FieldChange) {
         } => {
             let (before, after) = (before.as_deref(), after.as_deref());
             let show = |v: Option<&str>| {
-                v.map_or("(unset)".to_owned(), |v| terminal(&format!("{v:?}")).into_owned())
+                v.map_or("(unset)".to_owned(), |v| {
+                    terminal(&format!("{v:?}")).into_owned()
+                })
             };
             match action {
                 Action::Create if is_long(after) => long(out, field, None, after),

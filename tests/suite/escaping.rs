@@ -54,13 +54,12 @@ struct Fixture {
 
 fn fixture(name: &str) -> Fixture {
     let key = |kind: Kind, key: String| ObjectKey { kind, key };
-    let value = |field: &'static str, before: Option<&str>, after: Option<&str>| {
-        FieldChange::Value {
+    let value =
+        |field: &'static str, before: Option<&str>, after: Option<&str>| FieldChange::Value {
             field: field.into(),
             before: before.map(str::to_owned),
             after: after.map(str::to_owned),
-        }
-    };
+        };
     let plan = Plan {
         changes: vec![
             Change {
@@ -87,23 +86,23 @@ fn fixture(name: &str) -> Fixture {
             },
         ],
         refusals: vec![
-            Diagnostic::error(Code::Conflict, format!("role `{name}` is managed elsewhere"))
-                .on(format!("SupersetRole/{name}")),
+            Diagnostic::error(
+                Code::Conflict,
+                format!("role `{name}` is managed elsewhere"),
+            )
+            .on(format!("SupersetRole/{name}")),
         ],
     };
     let diagnostics = vec![
-        Diagnostic::error(
-            Code::UnresolvedReference,
-            format!("unknown role `{name}`"),
-        )
-        .at(Some(SourceLocation {
-            file: "roles.yaml".into(),
-            line: 3,
-            column: 5,
-        }))
-        .on(format!("SupersetGroup/{name}"))
-        .field("spec.roles[0]")
-        .hint(format!("declare `{name}` or remove it")),
+        Diagnostic::error(Code::UnresolvedReference, format!("unknown role `{name}`"))
+            .at(Some(SourceLocation {
+                file: "roles.yaml".into(),
+                line: 3,
+                column: 5,
+            }))
+            .on(format!("SupersetGroup/{name}"))
+            .field("spec.roles[0]")
+            .hint(format!("declare `{name}` or remove it")),
         Diagnostic::warning(Code::IneffectiveField, format!("`{name}` has no effect")),
     ];
     let policy = vec![Violation {
@@ -196,9 +195,9 @@ fn parse(markdown: &str) -> Rendered {
     let mut styled: Vec<String> = Vec::new();
     let mut in_block = false;
     let push_text = |text: &str,
-                         cell: &mut Option<String>,
-                         items: &mut Vec<String>,
-                         styled: &mut Vec<String>| {
+                     cell: &mut Option<String>,
+                     items: &mut Vec<String>,
+                     styled: &mut Vec<String>| {
         let text = text.replace(LINK_BREAK, "");
         if let Some(c) = cell.as_mut() {
             c.push_str(&text);
@@ -218,10 +217,14 @@ fn parse(markdown: &str) -> Rendered {
             Event::End(TagEnd::TableCell) => row.as_mut().unwrap().push(cell.take().unwrap()),
             Event::Start(Tag::Item) => items.push(String::new()),
             Event::End(TagEnd::Item) => r.items.push(items.pop().unwrap()),
-            Event::Start(Tag::Heading { .. } | Tag::Emphasis | Tag::Strong | Tag::Strikethrough) => {
+            Event::Start(
+                Tag::Heading { .. } | Tag::Emphasis | Tag::Strong | Tag::Strikethrough,
+            ) => {
                 styled.push(String::new());
             }
-            Event::End(TagEnd::Heading(_) | TagEnd::Emphasis | TagEnd::Strong | TagEnd::Strikethrough) => {
+            Event::End(
+                TagEnd::Heading(_) | TagEnd::Emphasis | TagEnd::Strong | TagEnd::Strikethrough,
+            ) => {
                 r.styled.push(styled.pop().unwrap());
             }
             Event::Start(Tag::Link { .. } | Tag::Image { .. }) => r.links += 1,
@@ -280,7 +283,11 @@ fn markdown_keeps_every_hostile_name_in_its_cell_and_span() {
             }
         }
         let policy = &r.tables[1];
-        assert_eq!(policy[0], ["Type", "Schedule", "Reason", "Detail"], "{context}");
+        assert_eq!(
+            policy[0],
+            ["Type", "Schedule", "Reason", "Detail"],
+            "{context}"
+        );
         assert_eq!(
             policy[1],
             [
@@ -329,11 +336,25 @@ fn markdown_keeps_every_hostile_name_in_its_cell_and_span() {
         let mut depth = 0i32;
         for html in &r.html {
             let mut rest = html.clone();
-            for tag in ["<details open>", "<details>", "</details>", "<summary>", "</summary>", "<b>", "</b>", "<code>", "</code>", "<br>"] {
+            for tag in [
+                "<details open>",
+                "<details>",
+                "</details>",
+                "<summary>",
+                "</summary>",
+                "<b>",
+                "</b>",
+                "<code>",
+                "</code>",
+                "<br>",
+            ] {
                 rest = rest.replace(tag, "");
             }
             let rest = rest.replace(&steward::escape::html_text(&name), "");
-            assert!(!rest.contains(['<', '>']), "foreign HTML {html:?}: {context}");
+            assert!(
+                !rest.contains(['<', '>']),
+                "foreign HTML {html:?}: {context}"
+            );
             depth += html.matches("<details").count() as i32;
             depth -= html.matches("</details>").count() as i32;
             assert!(depth >= 0, "{context}");
@@ -376,10 +397,7 @@ fn markdown_keeps_every_hostile_name_in_its_cell_and_span() {
         // The name is shown exactly where it stands: the compared database, the changes, the
         // members, the diagnostics.
         assert!(r.code.contains(&shown(&name)), "{context}");
-        assert!(
-            r.code.contains(&shown(&format!("{name}-old"))),
-            "{context}"
-        );
+        assert!(r.code.contains(&shown(&format!("{name}-old"))), "{context}");
         let unknown = format!("unknown role `{}`", shown(&name));
         assert!(
             r.items.iter().any(|i| i.contains(&unknown)),
@@ -411,7 +429,9 @@ fn a_role_name_with_pipes_cannot_forge_every_row() {
 
 /// Raw characters that drive a terminal or reorder text.
 fn raw_controls(text: &str) -> Vec<char> {
-    text.chars().filter(|c| is_hidden(*c) && *c != '\n').collect()
+    text.chars()
+        .filter(|c| is_hidden(*c) && *c != '\n')
+        .collect()
 }
 
 #[test]
@@ -531,7 +551,9 @@ fn names_from_the_database_are_escaped_in_diff_and_apply() {
             db.label()
         );
         assert!(
-            stdout.contains("\"evil\\u{1b}[2K\\r+ SupersetRole \\\"Admin\\\"\\u{7}\\u{9b}\\u{202e}\" → \"Ana\""),
+            stdout.contains(
+                "\"evil\\u{1b}[2K\\r+ SupersetRole \\\"Admin\\\"\\u{7}\\u{9b}\\u{202e}\" → \"Ana\""
+            ),
             "{}: the first name: {stdout}",
             db.label()
         );
@@ -601,7 +623,10 @@ fn validation_refuses_control_characters_in_names() {
             assert!(stderr.contains(field), "{label}: {field}\n{stderr}");
         }
         assert!(stderr.contains("= hint: names may hold no control characters"));
-        assert!(stderr.contains(&format!("`{}`", terminal(&name))), "{label}:\n{stderr}");
+        assert!(
+            stderr.contains(&format!("`{}`", terminal(&name))),
+            "{label}:\n{stderr}"
+        );
         let json = steward(&["validate", path, "--output", "json"]);
         let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
         let found: Vec<(&serde_json::Value, &serde_json::Value)> = report["diagnostics"]
@@ -633,10 +658,17 @@ fn raw_names_in_manifests_reach_no_terminal_raw() {
     for (label, name) in hostile_names() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("roles.yaml");
-        std::fs::write(&file, role_and_group(&format!("'{}'", name.replace('\'', "''")))).unwrap();
+        std::fs::write(
+            &file,
+            role_and_group(&format!("'{}'", name.replace('\'', "''"))),
+        )
+        .unwrap();
         let out = steward(&["validate", file.to_str().unwrap()]);
         assert_no_raw_controls(&label, &out);
-        if name.chars().any(|c| is_hidden(c) && !matches!(c, '\n' | '\r')) {
+        if name
+            .chars()
+            .any(|c| is_hidden(c) && !matches!(c, '\n' | '\r'))
+        {
             assert_eq!(out.status.code(), Some(1), "{label}");
         }
     }
@@ -707,7 +739,10 @@ fn a_tampered_plan_file_reaches_no_terminal_raw() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.json");
     let plan_path = plan.to_str().unwrap();
-    steward_ok(&["diff", &org, "--database", &url, "--out-plan", plan_path], 2);
+    steward_ok(
+        &["diff", &org, "--database", &url, "--out-plan", plan_path],
+        2,
+    );
     let mut json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
     json["fingerprint"] = FROM_THE_UI.into();

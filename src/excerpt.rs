@@ -114,44 +114,51 @@ const SECRET_KEYS: [&str; 7] = [
     "credential",
 ];
 
-/// The value (to the end of the line) after every `key:` whose key names a secret.
+/// The value (to the end of the line) after the first `key:` whose key names a secret. One
+/// pass, however long the line.
 fn secret_values(line: &str) -> Vec<(usize, usize)> {
-    let bytes = line.as_bytes();
-    let mut spans = Vec::new();
-    for (colon, _) in line.match_indices(':') {
-        if bytes
-            .get(colon + 1)
-            .is_some_and(|b| !b.is_ascii_whitespace())
-        {
+    let mut key_start = 0;
+    let mut chars = line.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c.is_whitespace() || matches!(c, '{' | ',' | '-' | '[') {
+            key_start = i + c.len_utf8();
             continue;
         }
-        let key_start = line[..colon]
-            .rfind(|c: char| c.is_whitespace() || matches!(c, '{' | ',' | '-' | '['))
-            .map_or(0, |i| i + 1);
-        let key = line[key_start..colon]
+        if c != ':' || chars.peek().is_some_and(|(_, next)| !next.is_whitespace()) {
+            continue;
+        }
+        let key = line[key_start..i]
             .trim_matches(|c| c == '"' || c == '\'')
             .to_ascii_lowercase();
         if !key.is_empty() && SECRET_KEYS.iter().any(|k| key.contains(k)) {
-            let value =
-                colon + 1 + (line[colon + 1..].len() - line[colon + 1..].trim_start().len());
-            if value < line.len() {
-                spans.push((value, line.len()));
-            }
-            break;
+            let rest = &line[i + 1..];
+            let value = i + 1 + (rest.len() - rest.trim_start().len());
+            return if value < line.len() {
+                vec![(value, line.len())]
+            } else {
+                Vec::new()
+            };
         }
+        key_start = i + 1;
     }
-    spans
+    Vec::new()
 }
 
-/// For every `scheme://` URL: its user info, and its path, query and fragment.
+/// For every `scheme://` URL: its user info, and its path, query and fragment. A separator
+/// inside a URL already seen starts none, so the line is read once.
 fn url_secrets(line: &str) -> Vec<(usize, usize)> {
     let ends_url = |c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`');
     let mut spans = Vec::new();
+    let mut seen = 0;
     for (sep, _) in line.match_indices("://") {
+        if sep < seen {
+            continue;
+        }
         let authority = sep + 3;
         let end = line[authority..]
             .find(ends_url)
             .map_or(line.len(), |i| authority + i);
+        seen = end;
         // A password may hold `/`, `?` or `#`: the user info runs to the last `@`.
         let host = match line[authority..end].rfind('@') {
             Some(at) => {
@@ -240,6 +247,13 @@ mod tests {
         );
         assert!(e.text.contains("postgres://"), "{}", e.text);
         assert_eq!(e.caret, 2);
+    }
+
+    #[test]
+    fn lines_full_of_separators_are_read_once() {
+        let line = "a: ".repeat(1 << 18) + &"x://".repeat(1 << 18);
+        let e = excerpt(&line, 3 << 18);
+        assert!(e.text.chars().count() <= WIDTH + 2 + REDACTED.len());
     }
 
     #[test]

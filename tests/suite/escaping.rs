@@ -751,3 +751,56 @@ fn a_tampered_plan_file_reaches_no_terminal_raw() {
     assert_ne!(out.status.code(), Some(0));
     assert_no_raw_controls("apply --plan-file", &out);
 }
+
+/// Item 3 end to end: the crafted role declared with a deny-all filter, planned against a real
+/// database on both backends; the PR comment shows the filter where it is.
+#[test]
+fn the_pr_comment_shows_a_crafted_roles_real_filter() {
+    let name = "x | *(every row)* | *(every row)* |";
+    let dir = tempfile::tempdir().unwrap();
+    for file in crate::yaml_files(&repo().join("examples/org")) {
+        std::fs::copy(&file, dir.path().join(file.file_name().unwrap())).unwrap();
+    }
+    let scalar = yaml_quoted(name);
+    std::fs::write(
+        dir.path().join("attack.yaml"),
+        format!(
+            "apiVersion: steward.dev/v1alpha1\nkind: SupersetRole\nmetadata:\n  name: attack\n\
+             spec:\n  name: {scalar}\n  includes: [Gamma]\n---\n\
+             apiVersion: steward.dev/v1alpha1\nkind: RowLevelSecurityFilter\nmetadata:\n  \
+             name: deny-all\n  namespace: finance\nspec:\n  name: Deny all\n  filterType: Regular\n  \
+             roles: [{scalar}]\n  datasets: [warehouse.finance.invoices]\n  clause: 1 = 0\n"
+        ),
+    )
+    .unwrap();
+    let org = crate::repo_path("examples/org");
+    for db in Db::both("crafted") {
+        let url = db.url();
+        steward_ok(&["init", "--demo", "--database", &url], 0);
+        steward_ok(&["apply", &org, "--database", &url], 0);
+        let out = steward(&[
+            "diff",
+            dir.path().to_str().unwrap(),
+            "--database",
+            &url,
+            "--output",
+            "markdown",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{}", db.label());
+        let markdown = String::from_utf8(out.stdout).unwrap();
+        let r = parse(&markdown);
+        let who = format!("role {}", span(name));
+        let row = r
+            .tables
+            .iter()
+            .flatten()
+            .find(|row| row[0] == who)
+            .unwrap_or_else(|| panic!("{}: no row for the role:\n{markdown}", db.label()));
+        assert_eq!(
+            row,
+            &[who.clone(), "(every row)".to_owned(), span("(1 = 0)")],
+            "{}:\n{markdown}",
+            db.label()
+        );
+    }
+}

@@ -79,6 +79,8 @@ fn write_field(out: &mut String, action: Action, field: &FieldChange) {
             before,
             after,
         } => {
+            // Configuration keys come from the database: escaped like values.
+            let field = &*terminal(field);
             let (before, after) = (before.as_deref(), after.as_deref());
             let show = |v: Option<&str>| {
                 v.map_or("(unset)".to_owned(), |v| {
@@ -110,7 +112,7 @@ fn write_field(out: &mut String, action: Action, field: &FieldChange) {
             added: plus,
             removed: minus,
         } => {
-            let _ = writeln!(out, "    {field}:");
+            let _ = writeln!(out, "    {}:", terminal(field));
             for member in plus {
                 let _ = writeln!(out, "      {added}+ {}{added:#}", terminal(member));
             }

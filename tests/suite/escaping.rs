@@ -67,6 +67,12 @@ fn fixture(name: &str) -> Fixture {
                 action: Action::Update,
                 fields: vec![
                     value("firstName", Some(name), Some("Ana")),
+                    // Configuration keys come from the database.
+                    FieldChange::Value {
+                        field: name.to_owned().into(),
+                        before: Some("1".into()),
+                        after: Some("2".into()),
+                    },
                     FieldChange::Members {
                         field: "roles".into(),
                         added: vec![name.to_owned()],

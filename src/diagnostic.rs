@@ -1,5 +1,6 @@
 //! Diagnostics: what is wrong, where (file:line:column and field path), and a hint. Shared by
-//! the loader and every check, rendered as text for people and as versioned JSON for machines.
+//! the loader and every check, rendered as text for people (escaped and capped) and as
+//! versioned JSON for machines.
 
 use std::fmt::Write as _;
 
@@ -81,6 +82,8 @@ pub enum Code {
     Encoding,
     /// A path (or all paths) holding no manifest at all.
     NoManifests,
+    /// A name holds a control, bidi or invisible character.
+    ControlCharacter,
 }
 
 impl Code {
@@ -118,6 +121,7 @@ impl Code {
             Code::EmptyRlsCombination => "empty-rls-combination",
             Code::Encoding => "encoding",
             Code::NoManifests => "no-manifests",
+            Code::ControlCharacter => "control-character",
         }
     }
 }
@@ -262,39 +266,60 @@ pub fn sort(diagnostics: &mut [Diagnostic]) {
     });
 }
 
+/// The most characters of a message, hint, object or field path shown in text output (a
+/// message can quote a value, and a value can be megabytes long).
+pub const SHOWN_CHARS: usize = 1_000;
+
 /// Renders one diagnostic for a terminal: a headline, the location, the source line with a
-/// caret when the source text is known, the field and the hint.
+/// caret when the source text is known, the field and the hint. Everything quoted from the
+/// input is escaped ([`crate::escape::terminal`]) and capped; the source line is an
+/// [`excerpt`](crate::excerpt::excerpt): secrets redacted, cut around the column.
 pub fn render_text(d: &Diagnostic, source_line: Option<&str>) -> String {
     let severity = match d.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let mut out = format!("{severity}[{}]: {}\n", d.code.as_str(), d.message);
+    let mut out = format!("{severity}[{}]: {}\n", d.code.as_str(), shown(&d.message));
     if let Some(loc) = &d.location {
-        let _ = writeln!(out, "  --> {loc}");
+        let _ = writeln!(out, "  --> {}", shown(&loc.to_string()));
         if let Some(line) = source_line {
+            let excerpt = crate::excerpt::excerpt(line, loc.column as usize);
             let gutter = loc.line.to_string();
             let pad = " ".repeat(gutter.len());
-            let caret_pad: String = line
+            let caret_pad: String = excerpt
+                .text
                 .chars()
-                .take(loc.column.saturating_sub(1) as usize)
+                .take(excerpt.caret)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             let _ = writeln!(out, "   {pad}|");
-            let _ = writeln!(out, "   {gutter}| {line}");
+            let _ = writeln!(out, "   {gutter}| {}", excerpt.text);
             let _ = writeln!(out, "   {pad}| {caret_pad}^");
         }
     }
     if let Some(resource) = &d.resource {
-        let _ = writeln!(out, "   = in: {resource}");
+        let _ = writeln!(out, "   = in: {}", shown(resource));
     }
     if let Some(field) = &d.field {
-        let _ = writeln!(out, "   = field: {field}");
+        let _ = writeln!(out, "   = field: {}", shown(field));
     }
     if let Some(hint) = &d.hint {
-        let _ = writeln!(out, "   = hint: {hint}");
+        let _ = writeln!(out, "   = hint: {}", shown(hint));
     }
     out
+}
+
+/// `text` escaped for a terminal and cut to [`SHOWN_CHARS`] characters.
+fn shown(text: &str) -> String {
+    let escaped = crate::escape::terminal(text);
+    match escaped.char_indices().nth(SHOWN_CHARS) {
+        None => escaped.into_owned(),
+        Some((cut, _)) => format!(
+            "{}… ({} more characters)",
+            &escaped[..cut],
+            escaped[cut..].chars().count()
+        ),
+    }
 }
 
 /// The closest candidate to `wrong` among `candidates`, for "did you mean" hints: a

@@ -7,6 +7,8 @@
 
 pub mod cli;
 pub mod diagnostic;
+pub mod escape;
+pub mod excerpt;
 pub mod export;
 pub mod generate;
 pub mod impact;

@@ -114,7 +114,8 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
 
 /// Reports a store error and returns its exit code (3 when the database cannot be reached).
 pub fn store_failure(error: &StoreError) -> u8 {
-    eprintln!("error: {error}");
+    // Database errors quote names and values: shown escaped.
+    eprintln!("error: {}", crate::escape::terminal(&error.to_string()));
     match error {
         StoreError::Unreachable { .. }
         | StoreError::UnsupportedUrl(_)

@@ -222,7 +222,7 @@ pub fn run() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", crate::escape::terminal(&format!("{error:#}")));
             ExitCode::from(EXIT_INVALID)
         }
     }

@@ -339,7 +339,10 @@ async fn run_apply(
             &planned.plan.changes,
         )
     {
-        eprintln!("error: {mismatch}; run `steward diff --out-plan` again and review the new plan");
+        eprintln!(
+            "error: {}; run `steward diff --out-plan` again and review the new plan",
+            crate::escape::terminal(&mismatch.to_string())
+        );
         tx.rollback().await?;
         return Err(ApplyStop::Blocked);
     }

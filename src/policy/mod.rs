@@ -8,6 +8,7 @@ mod confusables;
 mod content_refs;
 pub mod domains;
 mod duplicates;
+mod names;
 mod references;
 pub mod report_rules;
 pub mod rls_clauses;
@@ -48,6 +49,7 @@ pub fn check_declared_against(set: &LoadedSet, existing: &Existing) -> Vec<Diagn
     let mut found = Vec::new();
     duplicates::check(set, &mut found);
     confusables::check(set, existing, &mut found);
+    names::check(set, &mut found);
     references::check(set, existing, &mut found);
     schedules::check(set, &mut found);
     addresses::check(set, &mut found);

@@ -85,9 +85,17 @@ pub fn render_blocking(violations: &[Violation]) -> String {
         if schedules.len() == 1 { "" } else { "s" },
         if schedules.len() == 1 { "s" } else { "" },
     );
-    let name_width = violations
+    // Names and details are untrusted: shown escaped, so they cannot drive the terminal.
+    let rows: Vec<[String; 3]> = violations
         .iter()
-        .map(|v| v.type_and_name().1.chars().count())
+        .map(|v| {
+            let (schedule_type, name) = v.type_and_name();
+            [schedule_type, name, &v.detail].map(|t| crate::escape::terminal(t).into_owned())
+        })
+        .collect();
+    let name_width = rows
+        .iter()
+        .map(|r| r[1].chars().count())
         .max()
         .unwrap_or(0)
         .max(4);
@@ -95,12 +103,10 @@ pub fn render_blocking(violations: &[Violation]) -> String {
         "  {:<6}  {:<name_width$}  {:<9}  DETAIL\n",
         "TYPE", "NAME", "REASON"
     ));
-    for v in violations {
-        let (schedule_type, name) = v.type_and_name();
+    for (v, [schedule_type, name, detail]) in violations.iter().zip(&rows) {
         out.push_str(&format!(
-            "  {schedule_type:<6}  {name:<name_width$}  {:<9}  {}\n",
+            "  {schedule_type:<6}  {name:<name_width$}  {:<9}  {detail}\n",
             v.reason.as_str(),
-            v.detail
         ));
     }
     out

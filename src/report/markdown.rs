@@ -2,13 +2,16 @@
 //! and action comes first, then what blocks the plan (policy breaches, errors), then one
 //! collapsible section per kind; long text values as unified diffs. The comment never exceeds
 //! [`MARKDOWN_BUDGET`] characters: past it, items are left out and a note says how many, and
-//! that the JSON output holds everything.
+//! that the JSON output holds everything. Every name and value from manifests or Superset is
+//! untrusted: it lands in code spans (pipes escaped in table cells), escaped prose or escaped
+//! HTML text (`crate::escape`), never raw.
 
 use std::fmt::Write;
 
 use super::long_text::{is_long, unified_diff};
 use super::{ACTIONS, DiffReport, action_verb};
 use crate::diagnostic::Diagnostic;
+use crate::escape::{html_text, md_cell_code, md_code as code, md_fence, md_text, terminal_code};
 use crate::impact::AccessImpact;
 use crate::plan::{Action, Change, FieldChange};
 use crate::spec::Kind;
@@ -143,10 +146,11 @@ fn policy_section(doc: &mut Budgeted, report: &DiffReport) {
     for v in report.policy {
         let (kind, name) = v.type_and_name();
         doc.item(&format!(
-            "| {kind} | {} | {} | {} |\n",
-            cell(name),
+            "| {} | {} | {} | {} |\n",
+            md_text(kind),
+            md_cell_code(name),
             v.reason.as_str(),
-            cell(&v.detail)
+            md_text(&v.detail)
         ));
     }
     doc.always("\n");
@@ -171,13 +175,17 @@ fn impact_section(doc: &mut Budgeted, impact: &AccessImpact) {
             let roles: Vec<String> = user
                 .roles_gained
                 .iter()
-                .map(|r| format!("+{}", code(r)))
-                .chain(user.roles_lost.iter().map(|r| format!("−{}", code(r))))
+                .map(|r| format!("+{}", md_cell_code(r)))
+                .chain(
+                    user.roles_lost
+                        .iter()
+                        .map(|r| format!("−{}", md_cell_code(r))),
+                )
                 .collect();
             doc.item(&format!(
                 "| {} | {} | {} | {} |\n",
-                code(&user.username),
-                cell_codes(&roles.join(" ")),
+                md_cell_code(&user.username),
+                roles.join(" "),
                 listed(&user.gained),
                 listed(&user.lost)
             ));
@@ -191,14 +199,14 @@ fn impact_section(doc: &mut Budgeted, impact: &AccessImpact) {
             html_text(&dataset.dataset)
         );
         let show = |p: &Option<String>| match p {
-            Some(p) => cell_codes(&code(p)),
+            Some(p) => md_cell_code(p),
             None => "*(every row)*".to_owned(),
         };
         for (who, change) in dataset.changes() {
             let _ = writeln!(
                 section,
                 "| {} | {} | {} |",
-                who.describe(code),
+                who.describe(md_cell_code),
                 show(&change.before),
                 show(&change.after)
             );
@@ -211,25 +219,13 @@ fn impact_section(doc: &mut Budgeted, impact: &AccessImpact) {
     }
 }
 
-/// Text inside HTML (`<summary>` is not Markdown).
-fn html_text(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// Up to [`LISTED`] items as code spans, then how many more.
+/// Up to [`LISTED`] items as code spans in a table cell, then how many more.
 fn listed(items: &[String]) -> String {
-    let mut shown: Vec<String> = items.iter().take(LISTED).map(|i| code(i)).collect();
+    let mut shown: Vec<String> = items.iter().take(LISTED).map(|i| md_cell_code(i)).collect();
     if items.len() > LISTED {
         shown.push(format!("… and {} more", items.len() - LISTED));
     }
-    cell_codes(&shown.join("<br>"))
-}
-
-/// Code spans inside a table cell: `|` escaped, even inside them.
-fn cell_codes(text: &str) -> String {
-    text.replace('|', "\\|")
+    shown.join("<br>")
 }
 
 fn errors_section(doc: &mut Budgeted, report: &DiffReport) {
@@ -265,7 +261,7 @@ fn warnings_section(doc: &mut Budgeted, report: &DiffReport) {
 }
 
 fn diagnostic_item(d: &Diagnostic) -> String {
-    let mut item = format!("- {} {}", code(d.code.as_str()), inline(&d.message));
+    let mut item = format!("- {} {}", code(d.code.as_str()), md_text(&d.message));
     let place: Vec<String> = [
         d.location.as_ref().map(|l| l.to_string()),
         d.resource.clone(),
@@ -279,7 +275,7 @@ fn diagnostic_item(d: &Diagnostic) -> String {
         let _ = write!(item, " ({})", place.join(", "));
     }
     if let Some(hint) = &d.hint {
-        let _ = write!(item, ". Hint: {}", inline(hint));
+        let _ = write!(item, ". Hint: {}", md_text(hint));
     }
     item.push('\n');
     item
@@ -289,7 +285,7 @@ fn change_item(change: &Change) -> String {
     let name = match change.key.kind {
         Kind::ReportConfiguration => code("ReportConfiguration"),
         Kind::ReportSchedule => match change.key.key.split_once(':') {
-            Some((kind, name)) => format!("{} ({kind})", code(name)),
+            Some((kind, name)) => format!("{} ({})", code(name), md_text(kind)),
             None => code(&change.key.key),
         },
         _ => code(&change.key.key),
@@ -326,10 +322,10 @@ fn field_item(out: &mut String, action: Action, field: &FieldChange) {
                     before
                 };
                 let diff = unified_diff(before, after);
-                let fence = fence_for(&diff);
+                let fence = md_fence(&diff);
                 let _ = write!(out, "  - {}:\n\n    {fence}diff\n", code(field));
                 for line in diff.lines() {
-                    let _ = writeln!(out, "    {line}");
+                    let _ = writeln!(out, "    {}", terminal_code(line));
                 }
                 let _ = write!(out, "    {fence}\n\n");
                 return;
@@ -364,65 +360,4 @@ fn field_item(out: &mut String, action: Action, field: &FieldChange) {
             let _ = writeln!(out, "  - {}: {}", code(field), parts.join("; "));
         }
     }
-}
-
-/// An inline code span holding `text` exactly (backticks inside need a longer fence).
-fn code(text: &str) -> String {
-    let text = text.replace(['\n', '\r'], " ");
-    let longest = longest_run(&text, '`');
-    let ticks = "`".repeat(longest + 1);
-    let pad = if text.starts_with('`') || text.ends_with('`') || text.is_empty() {
-        " "
-    } else {
-        ""
-    };
-    format!("{ticks}{pad}{text}{pad}{ticks}")
-}
-
-/// Prose on one line: Markdown's active characters escaped outside the `code spans` it holds.
-fn inline(text: &str) -> String {
-    prose(text, false)
-}
-
-/// A table cell: like [`inline`], and `|` escaped even inside code spans (GFM tables split on
-/// it first).
-fn cell(text: &str) -> String {
-    prose(text, true)
-}
-
-fn prose(text: &str, in_table: bool) -> String {
-    let text = text.replace(['\n', '\r'], " ");
-    let balanced = text.matches('`').count().is_multiple_of(2);
-    let mut out = String::with_capacity(text.len());
-    let mut in_code = false;
-    for c in text.chars() {
-        match c {
-            '`' if balanced => {
-                in_code = !in_code;
-                out.push(c);
-            }
-            '|' if in_table => out.push_str("\\|"),
-            _ if in_code => out.push(c),
-            '\\' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~' | '`' => {
-                out.push('\\');
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// A code fence longer than any run of backticks in `text`.
-fn fence_for(text: &str) -> String {
-    "`".repeat(longest_run(text, '`').max(2) + 1)
-}
-
-fn longest_run(text: &str, c: char) -> usize {
-    let (mut longest, mut run) = (0, 0);
-    for ch in text.chars() {
-        run = if ch == c { run + 1 } else { 0 };
-        longest = longest.max(run);
-    }
-    longest
 }

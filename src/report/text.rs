@@ -1,13 +1,16 @@
 //! The plan as text for a terminal or a CI log: a summary line, then one block per change with
 //! its field-level detail; long text values as unified diffs. Styled with ANSI colours, which
 //! the CLI's output stream strips when it is not a terminal or `NO_COLOR` is set. Webhook URLs
-//! are already redacted by the model.
+//! are already redacted by the model. Names and values are untrusted: control, bidi and
+//! invisible characters in them are shown escaped (`crate::escape::terminal`), so they can
+//! neither drive the terminal nor start a line of their own.
 
 use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
 use super::long_text::{is_long, unified_diff};
+use crate::escape::{terminal, terminal_code};
 use crate::impact::AccessImpact;
 use crate::plan::{Action, FieldChange, Plan};
 
@@ -49,7 +52,7 @@ pub fn render_text(plan: &Plan, verbose: bool) -> String {
             out,
             "{style}{}{style:#} {}",
             change.action.sign(),
-            change.key
+            terminal(&change.key.to_string())
         );
         let detail = verbose || matches!(change.action, Action::Update | Action::Adopt);
         if change.action == Action::Forget {
@@ -76,8 +79,14 @@ fn write_field(out: &mut String, action: Action, field: &FieldChange) {
             before,
             after,
         } => {
+            // Configuration keys come from the database: escaped like values.
+            let field = &*terminal(field);
             let (before, after) = (before.as_deref(), after.as_deref());
-            let show = |v: Option<&str>| v.map_or("(unset)".to_owned(), |v| format!("{v:?}"));
+            let show = |v: Option<&str>| {
+                v.map_or("(unset)".to_owned(), |v| {
+                    terminal(&format!("{v:?}")).into_owned()
+                })
+            };
             match action {
                 Action::Create if is_long(after) => long(out, field, None, after),
                 Action::Delete if is_long(before) => long(out, field, before, None),
@@ -103,12 +112,12 @@ fn write_field(out: &mut String, action: Action, field: &FieldChange) {
             added: plus,
             removed: minus,
         } => {
-            let _ = writeln!(out, "    {field}:");
+            let _ = writeln!(out, "    {}:", terminal(field));
             for member in plus {
-                let _ = writeln!(out, "      {added}+ {member}{added:#}");
+                let _ = writeln!(out, "      {added}+ {}{added:#}", terminal(member));
             }
             for member in minus {
-                let _ = writeln!(out, "      {removed}- {member}{removed:#}");
+                let _ = writeln!(out, "      {removed}- {}{removed:#}", terminal(member));
             }
         }
     }
@@ -125,7 +134,7 @@ fn long(out: &mut String, field: &str, before: Option<&str>, after: Option<&str>
             Some('@') => DIM,
             _ => Style::new(),
         };
-        let _ = writeln!(out, "      {style}{line}{style:#}");
+        let _ = writeln!(out, "      {style}{}{style:#}", terminal_code(line));
     }
 }
 
@@ -153,29 +162,43 @@ pub fn render_impact(impact: &AccessImpact, verbose: bool) -> String {
             ));
         }
         for role in &user.roles_gained {
-            parts.push(format!("{added}+role {role}{added:#}"));
+            parts.push(format!("{added}+role {}{added:#}", terminal(role)));
         }
         for role in &user.roles_lost {
-            parts.push(format!("{removed}-role {role}{removed:#}"));
+            parts.push(format!("{removed}-role {}{removed:#}", terminal(role)));
         }
-        let _ = writeln!(out, "  user {}: {}", user.username, parts.join(", "));
+        let _ = writeln!(
+            out,
+            "  user {}: {}",
+            terminal(&user.username),
+            parts.join(", ")
+        );
         if verbose {
             for p in &user.gained {
-                let _ = writeln!(out, "      {added}+ {p}{added:#}");
+                let _ = writeln!(out, "      {added}+ {}{added:#}", terminal(p));
             }
             for p in &user.lost {
-                let _ = writeln!(out, "      {removed}- {p}{removed:#}");
+                let _ = writeln!(out, "      {removed}- {}{removed:#}", terminal(p));
             }
         }
     }
-    let show = |p: &Option<String>| p.clone().unwrap_or_else(|| "(no filter: every row)".into());
+    let show = |p: &Option<String>| -> String {
+        p.as_deref().map_or_else(
+            || "(no filter: every row)".into(),
+            |p| terminal(p).into_owned(),
+        )
+    };
     for dataset in &impact.datasets {
-        let _ = writeln!(out, "  row-level security on {}:", dataset.dataset);
+        let _ = writeln!(
+            out,
+            "  row-level security on {}:",
+            terminal(&dataset.dataset)
+        );
         for (who, change) in dataset.changes() {
             let _ = writeln!(
                 out,
                 "    {}:\n      {removed}- {}{removed:#}\n      {added}+ {}{added:#}",
-                who.describe(str::to_owned),
+                who.describe(|name| terminal(name).into_owned()),
                 show(&change.before),
                 show(&change.after)
             );

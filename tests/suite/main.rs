@@ -6,6 +6,7 @@ mod corpus;
 mod crds;
 mod diff_outputs;
 mod duplicates;
+mod escaping;
 mod examples;
 mod export_hardening;
 mod export_roundtrip;

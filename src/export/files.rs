@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use super::{Exported, to_yaml};
+use crate::escape::is_hidden;
 use crate::spec::Kind;
 
 /// The first words of every file an export writes: how a file export wrote is recognised.
@@ -59,12 +60,12 @@ pub fn export_files(objects: &[Exported], source: &str) -> (Vec<ExportFile>, Vec
     let mut refused = Vec::new();
     let mut taken = BTreeSet::new();
     for object in objects {
-        if let Some((at, c)) = object.name.char_indices().find(|(_, c)| c.is_control()) {
+        if let Some((at, c)) = object.name.char_indices().find(|(_, c)| is_hidden(*c)) {
             refused.push(Refusal {
                 kind: object.kind,
                 name: object.name.clone(),
                 reason: format!(
-                    "its name holds the control character U+{:04X} at byte {at}, and steward writes no name with control characters into a manifest; rename it in Superset",
+                    "its name holds the control or invisible character U+{:04X} at byte {at}, which manifests may not hold (validation refuses them); rename it in Superset",
                     c as u32
                 ),
             });

@@ -7,21 +7,24 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::EXIT_OK;
-use super::database::{DatabaseArgs, read_database};
+use super::database::{DatabaseArgs, read_database, read_identified_database};
 use crate::export::{export, to_yaml};
 use crate::spec::{BUILTIN_ROLES, Kind};
 use crate::store::snapshot_file::SnapshotFile;
 
 pub(super) fn snapshot(database: &DatabaseArgs, file: &Path) -> anyhow::Result<u8> {
     let url = database.url();
-    let observed = match read_database(&url) {
-        Ok(observed) => observed,
+    let (observed, identity) = match read_identified_database(database) {
+        Ok(read) => read,
         Err(code) => return Ok(code),
     };
-    let snapshot = SnapshotFile::of(&observed, url.to_string());
+    let snapshot = SnapshotFile {
+        database_id: Some(identity),
+        ..SnapshotFile::of(&observed, url.to_string())
+    };
     std::fs::write(file, serde_json::to_string_pretty(&snapshot)?)
         .with_context(|| format!("writing the snapshot {}", file.display()))?;
-    println!(
+    outln!(
         "Wrote a snapshot of {url} to {}: {} users, {} roles, {} groups, {} RLS filters, {} schedules.",
         file.display(),
         snapshot.state.users.len(),
@@ -71,7 +74,7 @@ pub(super) fn manifests(
         })
         .transpose()?;
     let url = database.url();
-    let observed = match read_database(&url) {
+    let observed = match read_database(database) {
         Ok(observed) => observed,
         Err(code) => return Ok(code),
     };
@@ -132,13 +135,13 @@ pub(super) fn manifests(
         }
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         if !resource["spec"]["recipients"]["webhook"].is_null() {
-            eprintln!(
+            errln!(
                 "warning: {} holds a webhook URL, which may carry a token: keep it out of version control or replace it before committing",
                 path.display()
             );
         }
     }
-    println!(
+    outln!(
         "Exported {} object(s) from {url} into {}.",
         written.len(),
         dir.display()

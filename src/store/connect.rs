@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{AssertSqlSafe, PgPool, SqlitePool};
+use sqlx::{AssertSqlSafe, Connection as _, PgPool, SqlitePool};
 
 use super::StoreError;
 use super::database_url::{self, Target};
@@ -118,9 +118,16 @@ impl Store {
         create: bool,
         lock_timeout: Duration,
     ) -> Result<Store, StoreError> {
-        let unreachable = |source: sqlx::Error| StoreError::Unreachable {
-            url: url.redacted(),
-            reason: url.scrub(&source.to_string()),
+        let unreachable = |source: sqlx::Error| match is_lock_timeout(&source) {
+            true => StoreError::LockTimeout {
+                seconds: lock_timeout.as_secs_f64(),
+                what: "the SQLite file's lock, held by another process (a steward apply, or Superset)"
+                    .to_owned(),
+            },
+            false => StoreError::Unreachable {
+                url: url.redacted(),
+                reason: url.scrub(&source.to_string()),
+            },
         };
         let pool = match url.target()? {
             Target::Sqlite { file, driver_url } => {
@@ -149,6 +156,12 @@ impl Store {
                     .map_err(unreachable)?
                     .application_name("steward")
                     .options([("lock_timeout", format!("{}", lock_timeout.as_millis()))]);
+                // One connection first: the pool would retry until its timeout and then say
+                // only that it timed out, not why (refused, authentication failed…).
+                let probe = sqlx::PgConnection::connect_with(&options)
+                    .await
+                    .map_err(unreachable)?;
+                let _ = probe.close().await;
                 Pool::Postgres(
                     PgPoolOptions::new()
                         .max_connections(2)

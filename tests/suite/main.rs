@@ -13,6 +13,7 @@ mod min_gap;
 mod policy_change;
 mod reconcile;
 mod services;
+mod store_edge;
 mod superset_api;
 mod superset_e2e;
 

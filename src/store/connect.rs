@@ -386,7 +386,8 @@ impl Store {
     }
 }
 
-/// What backend `pid` waits for, if it waits for a lock.
+/// What backend `pid` waits for, if it waits for a lock (steward's own apply lock is announced
+/// by [`Store::write`]).
 async fn current_wait(pool: &PgPool, pid: i64) -> Result<Option<String>, sqlx::Error> {
     let row: Option<(String, Option<String>, Option<i32>, String, String, String)> =
         sqlx::query_as(
@@ -394,14 +395,13 @@ async fn current_wait(pool: &PgPool, pid: i64) -> Result<Option<String>, sqlx::E
                     COALESCE(b.state, ''), l.mode \
              FROM pg_locks l LEFT JOIN pg_class c ON c.oid = l.relation \
              LEFT JOIN pg_stat_activity b ON b.pid = (pg_blocking_pids(l.pid))[1] \
-             WHERE l.pid = $1 AND NOT l.granted LIMIT 1",
+             WHERE l.pid = $1 AND NOT l.granted AND l.locktype <> 'advisory' LIMIT 1",
         )
         .bind(pid as i32)
         .fetch_optional(pool)
         .await?;
     Ok(row.map(|(locktype, table, blocker, app, state, mode)| {
         let what = match (locktype.as_str(), table) {
-            ("advisory", _) => "steward's apply lock".to_owned(),
             (_, Some(table)) => format!("a lock on table {table}"),
             (kind, None) => format!("a {kind} lock"),
         };

@@ -65,14 +65,16 @@ pub(super) fn apply(
     let started = Instant::now();
     let reviewed = plan_file.map(read_plan_file).transpose()?;
     let mut reconcile = reconcile.clone();
-    if let Some(reviewed) = &reviewed {
-        if let Err(message) = take_from_plan(&mut reconcile, reviewed) {
-            errln!("error: {message}");
-            return Ok(EXIT_USAGE);
-        }
+    if let Some(reviewed) = &reviewed
+        && let Err(message) = take_from_plan(&mut reconcile, reviewed)
+    {
+        errln!("error: {message}");
+        return Ok(EXIT_USAGE);
     }
     if reconcile.paths.is_empty() {
-        errln!("error: no manifest paths given: `steward apply PATH…` or `steward apply --plan-file FILE`");
+        errln!(
+            "error: no manifest paths given: `steward apply PATH…` or `steward apply --plan-file FILE`"
+        );
         return Ok(EXIT_USAGE);
     }
     let ReconcileArgs {

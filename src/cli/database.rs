@@ -24,7 +24,11 @@ pub struct DatabaseArgs {
     /// SQLAlchemy URLs from superset_config.py (`postgresql+psycopg2://…`,
     /// `sqlite+pysqlite:///FILE`) work as they are. Only `steward init` creates a SQLite file;
     /// the other commands refuse a missing one (exit 3). Passwords are never printed.
-    #[arg(long = "database", env = "STEWARD_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long = "database",
+        env = "STEWARD_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub url: Option<String>,
     /// How long to wait for a lock another session holds (another apply, or a table lock)
     /// before giving up with exit 3: `30s`, `2m`, `500ms` or seconds.
@@ -68,7 +72,9 @@ pub fn scrub_secrets(text: &str) -> String {
     std::env::args()
         .skip(1)
         .chain(std::env::var("STEWARD_DATABASE_URL").ok())
-        .fold(text.to_owned(), |text, arg| database_url::scrub(&arg, &text))
+        .fold(text.to_owned(), |text, arg| {
+            database_url::scrub(&arg, &text)
+        })
 }
 
 /// The arguments of `diff` and `apply` (the same, so a diff predicts its apply).

@@ -5,10 +5,10 @@
 use super::EXIT_OK;
 use super::database::{DatabaseArgs, block_on, store_failure};
 use crate::generate::OrgSize;
+use crate::store::StoreError;
 use crate::store::bootstrap::{Bootstrap, ensure_superset};
 use crate::store::demo::{DemoContent, seed};
 use crate::store::migrate::migrate;
-use crate::store::StoreError;
 
 /// Which demo content to seed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -13,13 +13,18 @@ use crate::spec::load::LoadedSet;
 pub fn read_plan_file(file: &Path) -> anyhow::Result<PlanFile> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("reading the plan file {}", file.display()))?;
-    PlanFile::parse(&text)
-        .map_err(|problem| anyhow::anyhow!("{} is not a steward plan file: {problem}", file.display()))
+    PlanFile::parse(&text).map_err(|problem| {
+        anyhow::anyhow!("{} is not a steward plan file: {problem}", file.display())
+    })
 }
 
 /// The digest of the manifests a set was loaded from.
 pub fn set_digest(set: &LoadedSet) -> String {
-    manifest_digest(set.sources.iter().map(|s| (s.name.as_str(), s.text.as_str())))
+    manifest_digest(
+        set.sources
+            .iter()
+            .map(|s| (s.name.as_str(), s.text.as_str())),
+    )
 }
 
 /// Writes the plan file for `changes`, computed from `set` (loaded from `paths`) with

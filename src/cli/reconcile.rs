@@ -147,10 +147,20 @@ pub(super) fn diff(
         let computed = Computed {
             shown,
             identity,
-            fingerprint: planned.fingerprint.clone().expect("asked for with --out-plan"),
+            fingerprint: planned
+                .fingerprint
+                .clone()
+                .expect("asked for with --out-plan"),
         };
         let options = args.options();
-        write_plan_file(file, computed, paths, &planned.set, &options, &planned.plan.changes)?;
+        write_plan_file(
+            file,
+            computed,
+            paths,
+            &planned.set,
+            &options,
+            &planned.plan.changes,
+        )?;
     }
     match output {
         DiffOutput::Text => {

@@ -28,9 +28,7 @@ pub(super) fn run(paths: &[String]) -> anyhow::Result<u8> {
             "error: no ReportConfiguration is declared in {}",
             paths.join(" ")
         );
-        errln!(
-            "  = hint: declare one `kind: ReportConfiguration` (see examples/org/config.yaml)"
-        );
+        errln!("  = hint: declare one `kind: ReportConfiguration` (see examples/org/config.yaml)");
         return Ok(EXIT_INVALID);
     };
     out!(

@@ -46,7 +46,10 @@ pub struct Manifests {
 
 impl Manifests {
     /// The paths and the digest of the `(name, text)` files read from them.
-    pub fn of<'a>(paths: &[String], files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Manifests {
+    pub fn of<'a>(
+        paths: &[String],
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Manifests {
         Manifests {
             paths: paths.to_vec(),
             digest: manifest_digest(files),
@@ -155,7 +158,9 @@ impl PlanFile {
     /// Reads a plan file's text; a file of another format version is refused as such.
     pub fn parse(text: &str) -> Result<PlanFile, String> {
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        let version = value.get("schemaVersion").and_then(serde_json::Value::as_u64);
+        let version = value
+            .get("schemaVersion")
+            .and_then(serde_json::Value::as_u64);
         match version {
             Some(v) if v == u64::from(PLAN_FILE_VERSION) => {
                 serde_json::from_value(value).map_err(|e| e.to_string())
@@ -274,9 +279,16 @@ mod tests {
             reread.matches("sha256:f", &edited, &[]),
             Err(PlanFileMismatch::ManifestsChanged { .. })
         ));
-        assert_ne!(manifest_digest([("ab", "c")]), manifest_digest([("a", "bc")]));
+        assert_ne!(
+            manifest_digest([("ab", "c")]),
+            manifest_digest([("a", "bc")])
+        );
         let old = text.replace("\"schemaVersion\":2", "\"schemaVersion\":1");
-        assert!(PlanFile::parse(&old).unwrap_err().contains("format version 1"));
+        assert!(
+            PlanFile::parse(&old)
+                .unwrap_err()
+                .contains("format version 1")
+        );
     }
 
     #[test]

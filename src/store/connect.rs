@@ -121,8 +121,9 @@ impl Store {
         let unreachable = |source: sqlx::Error| match is_lock_timeout(&source) {
             true => StoreError::LockTimeout {
                 seconds: lock_timeout.as_secs_f64(),
-                what: "the SQLite file's lock, held by another process (a steward apply, or Superset)"
-                    .to_owned(),
+                what:
+                    "the SQLite file's lock, held by another process (a steward apply, or Superset)"
+                        .to_owned(),
             },
             false => StoreError::Unreachable {
                 url: url.redacted(),
@@ -273,7 +274,9 @@ impl Store {
                     tx.execute("SELECT pg_advisory_xact_lock($1)", &[Value::int(LOCK_KEY)])
                         .await
                         .map_err(|e| match e.is_lock_timeout() {
-                            true => self.timed_out("steward's apply lock, held by another steward apply".into()),
+                            true => self.timed_out(
+                                "steward's apply lock, held by another steward apply".into(),
+                            ),
                             false => e,
                         })?;
                 }
@@ -386,20 +389,22 @@ impl Store {
     }
 }
 
+/// A lock wait: lock type, table, blocking pid, its application name and state, mode wanted.
+type Wait = (String, Option<String>, Option<i32>, String, String, String);
+
 /// What backend `pid` waits for, if it waits for a lock (steward's own apply lock is announced
 /// by [`Store::write`]).
 async fn current_wait(pool: &PgPool, pid: i64) -> Result<Option<String>, sqlx::Error> {
-    let row: Option<(String, Option<String>, Option<i32>, String, String, String)> =
-        sqlx::query_as(
-            "SELECT l.locktype, c.relname::text, b.pid, COALESCE(b.application_name, ''), \
+    let row: Option<Wait> = sqlx::query_as(
+        "SELECT l.locktype, c.relname::text, b.pid, COALESCE(b.application_name, ''), \
                     COALESCE(b.state, ''), l.mode \
              FROM pg_locks l LEFT JOIN pg_class c ON c.oid = l.relation \
              LEFT JOIN pg_stat_activity b ON b.pid = (pg_blocking_pids(l.pid))[1] \
              WHERE l.pid = $1 AND NOT l.granted AND l.locktype <> 'advisory' LIMIT 1",
-        )
-        .bind(pid as i32)
-        .fetch_optional(pool)
-        .await?;
+    )
+    .bind(pid as i32)
+    .fetch_optional(pool)
+    .await?;
     Ok(row.map(|(locktype, table, blocker, app, state, mode)| {
         let what = match (locktype.as_str(), table) {
             (_, Some(table)) => format!("a lock on table {table}"),
@@ -440,9 +445,7 @@ fn is_sqlite_busy(e: &sqlx::Error) -> bool {
 /// busy).
 pub(super) fn is_lock_timeout(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::Database(db) => {
-            db.code().as_deref() == Some("55P03") || is_sqlite_busy(e)
-        }
+        sqlx::Error::Database(db) => db.code().as_deref() == Some("55P03") || is_sqlite_busy(e),
         _ => false,
     }
 }

@@ -309,7 +309,9 @@ pub fn redact(url: &str) -> String {
     let after = match rest.rfind('@') {
         Some(at) => {
             let userinfo = &rest[..at];
-            let end = userinfo.find([':', '/', '?', '#']).unwrap_or(userinfo.len());
+            let end = userinfo
+                .find([':', '/', '?', '#'])
+                .unwrap_or(userinfo.len());
             out.push_str(&userinfo[..end]);
             if end < userinfo.len() {
                 out.push_str(":***");
@@ -367,7 +369,10 @@ mod tests {
             driver_url("postgresql+psycopg://u:p%40ss@db/superset?sslmode=require"),
             "postgres://u:p%40ss@db/superset?sslmode=require"
         );
-        assert_eq!(driver_url("postgres://u@[::1]:5433/x"), "postgres://u@[::1]:5433/x");
+        assert_eq!(
+            driver_url("postgres://u@[::1]:5433/x"),
+            "postgres://u@[::1]:5433/x"
+        );
         let file = |url: &str| match parse(url).unwrap() {
             Target::Sqlite { file, .. } => file,
             other => panic!("{other:?}"),
@@ -376,7 +381,10 @@ mod tests {
         assert_eq!(file("sqlite:///tmp/s.db"), PathBuf::from("/tmp/s.db"));
         assert_eq!(file("sqlite:////tmp/s.db"), PathBuf::from("/tmp/s.db"));
         assert_eq!(file("sqlite+pysqlite:///s.db"), PathBuf::from("s.db"));
-        assert_eq!(file("sqlite+pysqlite:////tmp/s.db"), PathBuf::from("/tmp/s.db"));
+        assert_eq!(
+            file("sqlite+pysqlite:////tmp/s.db"),
+            PathBuf::from("/tmp/s.db")
+        );
         assert_eq!(file("sqlite:s.db"), PathBuf::from("s.db"));
     }
 
@@ -411,7 +419,7 @@ mod tests {
             let shown = redact(url);
             assert!(!shown.contains(secret), "{url} → {shown}");
             assert!(shown.contains("***"), "{url} → {shown}");
-            assert_eq!(scrub(url, &format!("x {url} y")).contains(secret), false);
+            assert!(!scrub(url, &format!("x {url} y")).contains(secret));
         }
         assert_eq!(
             redact("postgres://steward:s3cret@127.0.0.1:5432/superset"),

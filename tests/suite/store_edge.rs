@@ -155,7 +155,10 @@ fn database_url_forms_of_the_first_use_corpus() {
             assert!(stderr.contains(&row[2]), "{}: {stderr}", row[0]);
         }
         if code == 2 {
-            assert!(stdout.contains("+ SupersetRole \"Edge readers\""), "{stdout}");
+            assert!(
+                stdout.contains("+ SupersetRole \"Edge readers\""),
+                "{stdout}"
+            );
         }
     }
     // No typo left a file behind.
@@ -215,7 +218,10 @@ fn only_init_creates_a_sqlite_file_and_nothing_leaves_debris() {
     assert!(!dir.path().join("no").exists());
     // What --help promises is what happens.
     let help = steward_ok(&["diff", "--help"], 0);
-    assert!(help.contains("Only `steward init` creates a SQLite file"), "{help}");
+    assert!(
+        help.contains("Only `steward init` creates a SQLite file"),
+        "{help}"
+    );
 }
 
 #[test]
@@ -245,7 +251,8 @@ fn steward_into_closed_pipe(args: &[&str]) -> Output {
     let mut fds = [0; 2];
     assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
     unsafe { libc::close(fds[0]) };
-    let write_end = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
+    let write_end =
+        unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
     Command::new(env!("CARGO_BIN_EXE_steward"))
         .args(args)
         .env_remove("STEWARD_DATABASE_URL")
@@ -271,7 +278,12 @@ fn a_closed_standard_output_never_panics() {
             let out = steward_into_closed_pipe(&args);
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-            assert_eq!(out.status.code(), Some(code), "{} {args:?}: {stderr}", db.label());
+            assert_eq!(
+                out.status.code(),
+                Some(code),
+                "{} {args:?}: {stderr}",
+                db.label()
+            );
         }
         // The apply committed though nobody read its output.
         steward_ok(&["diff", &examples, "--database", &url], 0);
@@ -389,13 +401,25 @@ fn plan_files_are_bound_to_their_database_and_enough_on_their_own() {
         let examples = repo_path("examples");
         let plan = path_str(&work.path().join("plan.json"));
         steward_ok(
-            &["diff", &examples, "--database", &db.url(), "--out-plan", &plan],
+            &[
+                "diff",
+                &examples,
+                "--database",
+                &db.url(),
+                "--out-plan",
+                &plan,
+            ],
             2,
         );
         let text_of_plan = std::fs::read_to_string(&plan).unwrap();
         assert!(!text_of_plan.contains("steward:steward@"), "{text_of_plan}");
         let reviewed: serde_json::Value = serde_json::from_str(&text_of_plan).unwrap();
-        assert!(reviewed["databaseId"].as_str().unwrap().starts_with("sha256:"));
+        assert!(
+            reviewed["databaseId"]
+                .as_str()
+                .unwrap()
+                .starts_with("sha256:")
+        );
         assert_eq!(reviewed["manifests"]["paths"][0], examples.as_str());
         let before = twin.dump();
         let out = steward(&["apply", "--plan-file", &plan, "--database", &twin.url()]);
@@ -405,7 +429,11 @@ fn plan_files_are_bound_to_their_database_and_enough_on_their_own() {
             stderr.contains("the plan was made against another database"),
             "{stderr}"
         );
-        assert!(before == twin.dump(), "{}: a refused apply wrote", db.label());
+        assert!(
+            before == twin.dump(),
+            "{}: a refused apply wrote",
+            db.label()
+        );
         // The plan file alone is enough: the paths (and, for a URL without a password, the
         // database) come from it.
         let mut args = vec!["apply", "--plan-file", plan.as_str()];
@@ -429,7 +457,10 @@ fn edited_manifests_refuse_a_plan_file() {
     let set = small_set();
     let dir = path_str(set.path());
     let plan = path_str(&set.path().join("plan.json.out"));
-    steward_ok(&["diff", &dir, "--database", &db.url(), "--out-plan", &plan], 2);
+    steward_ok(
+        &["diff", &dir, "--database", &db.url(), "--out-plan", &plan],
+        2,
+    );
     // A comment changes no change, but the reviewed text is not the text applied.
     let file = set.path().join("set.yaml");
     let edited = format!("# reviewed? no\n{SMALL_SET}");

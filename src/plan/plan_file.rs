@@ -227,11 +227,45 @@ fn short(digest: &str) -> String {
     digest.chars().take("sha256:".len() + 12).collect()
 }
 
+/// `state` with webhook URLs as their digests, as a snapshot holds them, so that a plan made
+/// against a snapshot and applied to its database sees the same fingerprint.
+fn with_webhook_digests(state: &State) -> std::borrow::Cow<'_, State> {
+    let raw = |r: &crate::model::Recipient| {
+        r.recipient_type == "Webhook"
+            && r.config
+                .get("target")
+                .is_some_and(|t| !t.starts_with("sha256:"))
+    };
+    if !state
+        .schedules
+        .values()
+        .any(|s| s.recipients.iter().any(raw))
+    {
+        return std::borrow::Cow::Borrowed(state);
+    }
+    let mut state = state.clone();
+    for schedule in state.schedules.values_mut() {
+        schedule.recipients = std::mem::take(&mut schedule.recipients)
+            .into_iter()
+            .map(|mut recipient| {
+                if raw(&recipient)
+                    && let Some(target) = recipient.config.get_mut("target")
+                {
+                    *target = super::webhook_digest(target);
+                }
+                recipient
+            })
+            .collect();
+    }
+    std::borrow::Cow::Owned(state)
+}
+
 /// A digest of everything a plan depends on in the database: the managed objects, the content
 /// and permission catalogue, and the ledger (`sha256:` and 64 hex digits).
 pub fn fingerprint(state: &State, catalog: &Catalog, ledger: &Ledger) -> String {
     let mut hash = sha2::Sha256::new();
-    hash.update(serde_json::to_vec(state).expect("the state serialises"));
+    let state = with_webhook_digests(state);
+    hash.update(serde_json::to_vec(state.as_ref()).expect("the state serialises"));
     hash.update(serde_json::to_vec(catalog).expect("the catalog serialises"));
     for (key, entry) in ledger {
         hash.update(format!(

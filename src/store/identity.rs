@@ -18,14 +18,8 @@ pub async fn database_identity(
 ) -> Result<String, StoreError> {
     let mut parts: Vec<String> = Vec::new();
     if tx.has_table(INSTANCE_TABLE).await? {
-        let rows = tx
-            .fetch(
-                &format!("SELECT id FROM {INSTANCE_TABLE} ORDER BY id"),
-                &[],
-                &[Ty::Text],
-            )
-            .await?;
-        parts.extend(rows.into_iter().filter_map(|mut r| r.remove(0).into_text()));
+        let sql = format!("SELECT id FROM {INSTANCE_TABLE} ORDER BY id");
+        parts.extend(texts(tx, &sql).await?);
     }
     match tx.dialect() {
         Dialect::Sqlite => {
@@ -41,14 +35,8 @@ pub async fn database_identity(
                 )
                 .await?;
             if readable.first().and_then(|r| r[0].as_bool()) == Some(true) {
-                let rows = tx
-                    .fetch(
-                        "SELECT system_identifier::text FROM pg_control_system()",
-                        &[],
-                        &[Ty::Text],
-                    )
-                    .await?;
-                parts.extend(rows.into_iter().filter_map(|mut r| r.remove(0).into_text()));
+                let sql = "SELECT system_identifier::text FROM pg_control_system()";
+                parts.extend(texts(tx, sql).await?);
             }
             let rows = tx
                 .fetch(
@@ -72,4 +60,13 @@ pub async fn database_identity(
         hash.update(b"\n");
     }
     Ok(format!("sha256:{}", crate::model::hex(&hash.finalize())))
+}
+
+/// The text values of a one-column query.
+async fn texts(tx: &mut Tx, sql: &str) -> Result<Vec<String>, StoreError> {
+    let rows = tx.fetch(sql, &[], &[Ty::Text]).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|mut r| r.remove(0).into_text())
+        .collect())
 }

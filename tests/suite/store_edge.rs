@@ -540,10 +540,34 @@ fn apply_reports_json_with_superset_ids() {
     }
 }
 
+/// A copy of `examples/org` with a webhook (whose URL a snapshot keeps only as a digest) and
+/// `edit` applied to each file's text.
+fn org_with_webhook(edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo_path("examples/org")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        if path.ends_with("schedules.yaml") {
+            text = text.replacen(
+                "      bcc: [svc-finance-reports@corp.example.com]\n",
+                "      bcc: [svc-finance-reports@corp.example.com]\n    webhook:\n      url: https://hooks.example.com/services/T0/B0/T0KEN\n",
+                1,
+            );
+        }
+        std::fs::write(dir.path().join(path.file_name().unwrap()), edit(text)).unwrap();
+    }
+    dir
+}
+
 #[test]
 fn a_snapshot_diff_writes_a_plan_file_for_its_database() {
     for db in Db::both("snapplan") {
         steward_ok(&["init", "--demo", "--database", &db.url()], 0);
+        let base = org_with_webhook(|text| text);
+        steward_ok(
+            &["apply", &path_str(base.path()), "--database", &db.url()],
+            0,
+        );
         let work = tempfile::tempdir().unwrap();
         let snapshot = path_str(&work.path().join("snap.json"));
         let plan = path_str(&work.path().join("plan.json"));
@@ -551,11 +575,12 @@ fn a_snapshot_diff_writes_a_plan_file_for_its_database() {
             &["export", "--snapshot", &snapshot, "--database", &db.url()],
             0,
         );
-        let examples = repo_path("examples");
+        let changed = org_with_webhook(|text| text.replace("lastName: Chen", "lastName: Chen-Wu"));
+        let changed = path_str(changed.path());
         steward_ok(
             &[
                 "diff",
-                &examples,
+                &changed,
                 "--against-snapshot",
                 &snapshot,
                 "--out-plan",
@@ -563,10 +588,16 @@ fn a_snapshot_diff_writes_a_plan_file_for_its_database() {
             ],
             2,
         );
+        assert!(!std::fs::read_to_string(&plan).unwrap().contains("T0KEN"));
         let twin = db.copy("snaptwin");
         let out = steward(&["apply", "--plan-file", &plan, "--database", &twin.url()]);
         assert_eq!(out.status.code(), Some(1), "{}", text(&out).1);
+        assert!(
+            text(&out).1.contains("another database"),
+            "{}",
+            text(&out).1
+        );
         let out = steward_ok(&["apply", "--plan-file", &plan, "--database", &db.url()], 0);
-        assert!(out.contains("Applied 34 change(s)"), "{out}");
+        assert!(out.contains("Applied 1 change(s)"), "{}: {out}", db.label());
     }
 }

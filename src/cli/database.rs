@@ -35,6 +35,7 @@ pub struct DatabaseArgs {
     #[arg(
         long,
         env = "STEWARD_LOCK_TIMEOUT",
+        hide_env_values = true,
         value_name = "DURATION",
         default_value = "60s",
         value_parser = parse_duration

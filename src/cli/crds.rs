@@ -9,7 +9,7 @@ use crate::spec::crd::{all_crds, all_crds_yaml, crd_file_name, crd_yaml};
 
 pub(super) fn run(out: Option<&Path>) -> anyhow::Result<u8> {
     let Some(dir) = out else {
-        print!("{}", all_crds_yaml());
+        out!("{}", all_crds_yaml());
         return Ok(EXIT_OK);
     };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -17,7 +17,7 @@ pub(super) fn run(out: Option<&Path>) -> anyhow::Result<u8> {
         let path = dir.join(&name);
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
-    eprintln!(
+    errln!(
         "wrote {} CRDs and kustomization.yaml to {}",
         all_crds().len(),
         dir.display()

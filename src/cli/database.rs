@@ -1,39 +1,88 @@
-//! Command-line pieces shared by the commands that talk to a database: the `--database` flag,
-//! the plan guardrail flags, the async runtime, and turning store errors into exit codes.
+//! Command-line pieces shared by the commands that talk to a database: the `--database` and
+//! `--lock-timeout` flags, the plan guardrail flags, the async runtime, turning store errors
+//! into exit codes, and scrubbing database secrets from anything printed.
+
+use std::time::Duration;
 
 use clap::Args;
 
 use super::{EXIT_INVALID, EXIT_UNREACHABLE};
 use crate::plan::PlanOptions;
 use crate::store::bootstrap::ensure_superset;
-use crate::store::{DatabaseUrl, Observed, Store, StoreError, read_observed};
+use crate::store::{
+    DatabaseUrl, Observed, Store, StoreError, database_identity, database_url, read_observed,
+};
+
+/// The database used when neither `--database` nor `STEWARD_DATABASE_URL` names one.
+pub const DEFAULT_DATABASE: &str = "sqlite://steward.db";
 
 /// The metadata database to use.
 #[derive(Args, Debug, Clone)]
 pub struct DatabaseArgs {
-    /// Superset's metadata database: `sqlite://FILE` (the embedded default, created with
-    /// Superset's schema when missing) or `postgres://USER:PASSWORD@HOST:PORT/DB`.
+    /// Superset's metadata database [default: sqlite://steward.db]: `sqlite://FILE`
+    /// (`sqlite:////ABS/PATH`), or `postgresql://USER:PASSWORD@HOST:PORT/DB` (`postgres://`).
+    /// SQLAlchemy URLs from superset_config.py (`postgresql+psycopg2://…`,
+    /// `sqlite+pysqlite:///FILE`) work as they are. Only `steward init` creates a SQLite file;
+    /// the other commands refuse a missing one (exit 3). Passwords are never printed.
     #[arg(
         long = "database",
         env = "STEWARD_DATABASE_URL",
-        default_value = "sqlite://steward.db",
         hide_env_values = true
     )]
-    pub url: String,
+    pub url: Option<String>,
+    /// How long to wait for a lock another session holds (another apply, or a table lock)
+    /// before giving up with exit 3: `30s`, `2m`, `500ms` or seconds.
+    #[arg(
+        long,
+        env = "STEWARD_LOCK_TIMEOUT",
+        hide_env_values = true,
+        value_name = "DURATION",
+        default_value = "60s",
+        value_parser = parse_duration
+    )]
+    pub lock_timeout: Duration,
 }
 
 impl DatabaseArgs {
     /// The URL (printed only redacted).
     pub fn url(&self) -> DatabaseUrl {
-        DatabaseUrl::new(self.url.clone())
+        DatabaseUrl::new(self.url.as_deref().unwrap_or(DEFAULT_DATABASE))
     }
+
+    /// Connects (see [`Store::connect_waiting`]).
+    pub async fn connect(&self, create: bool) -> Result<Store, StoreError> {
+        Store::connect_waiting(&self.url(), create, self.lock_timeout).await
+    }
+}
+
+/// A duration: `30s`, `2m`, `1m30s`, `500ms`, or a number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    let duration: jiff::SignedDuration = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; write e.g. 30s, 2m or 500ms"))?;
+    Duration::try_from(duration).map_err(|_| format!("`{text}` is negative"))
+}
+
+/// `text` with the secrets of every database URL this process was given (on the command line
+/// or in `STEWARD_DATABASE_URL`) replaced by `***`.
+pub fn scrub_secrets(text: &str) -> String {
+    std::env::args()
+        .skip(1)
+        .chain(std::env::var("STEWARD_DATABASE_URL").ok())
+        .fold(text.to_owned(), |text, arg| {
+            database_url::scrub(&arg, &text)
+        })
 }
 
 /// The arguments of `diff` and `apply` (the same, so a diff predicts its apply).
 #[derive(Args, Debug, Clone)]
 pub struct ReconcileArgs {
-    /// Files or directories (recursive *.yaml / *.yml; `-` reads standard input).
-    #[arg(required = true)]
+    /// Files or directories (recursive *.yaml / *.yml; `-` reads standard input). `apply
+    /// --plan-file` takes them from the plan file when none are given.
     pub paths: Vec<String>,
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -84,19 +133,31 @@ impl PlanArgs {
 
 /// Reads what the database holds in a read-only transaction, or the exit code (reported) when
 /// it cannot.
-pub fn read_database(url: &DatabaseUrl) -> Result<Observed, u8> {
+pub fn read_database(database: &DatabaseArgs) -> Result<Observed, u8> {
+    read_identified_database(database).map(|(observed, _)| observed)
+}
+
+/// [`read_database`], with the database's identity (for plan files and snapshots).
+pub fn read_identified_database(database: &DatabaseArgs) -> Result<(Observed, String), u8> {
     block_on(async {
-        let store = Store::connect(url, false)
+        let store = database
+            .connect(false)
             .await
             .map_err(|e| store_failure(&e))?;
-        let result: Result<Observed, StoreError> = async {
+        let file = database.url().sqlite_file();
+        let result: Result<(Observed, String), StoreError> = async {
             let mut tx = store.read().await?;
             ensure_superset(&mut tx, false).await?;
+            let identity = database_identity(&mut tx, file.as_deref()).await?;
             let observed = read_observed(&mut tx).await?;
             tx.rollback().await?;
-            Ok(observed)
+            Ok((observed, identity))
         }
         .await;
+        let result = match result {
+            Ok(read) => Ok(read),
+            Err(e) => Err(store.explain(e).await),
+        };
         store.close().await;
         result.map_err(|e| store_failure(&e))
     })
@@ -114,12 +175,12 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
 
 /// Reports a store error and returns its exit code (3 when the database cannot be reached).
 pub fn store_failure(error: &StoreError) -> u8 {
-    // Database errors quote names and values: shown escaped.
-    eprintln!("error: {}", crate::escape::terminal(&error.to_string()));
-    match error {
-        StoreError::Unreachable { .. }
-        | StoreError::UnsupportedUrl(_)
-        | StoreError::NotSuperset(_) => EXIT_UNREACHABLE,
-        _ => EXIT_INVALID,
+    errln!(
+        "error: {}",
+        crate::escape::terminal(&scrub_secrets(&error.to_string()))
+    );
+    match error.is_unreachable() {
+        true => EXIT_UNREACHABLE,
+        false => EXIT_INVALID,
     }
 }

@@ -9,7 +9,7 @@ use anyhow::Context;
 
 mod dir;
 
-use super::database::{DatabaseArgs, read_database};
+use super::database::{DatabaseArgs, read_database, read_identified_database};
 use super::{EXIT_INVALID, EXIT_OK};
 use crate::export::check::read_back;
 use crate::export::export;
@@ -20,14 +20,17 @@ use crate::store::snapshot_file::SnapshotFile;
 
 pub(super) fn snapshot(database: &DatabaseArgs, file: &Path) -> anyhow::Result<u8> {
     let url = database.url();
-    let observed = match read_database(&url) {
-        Ok(observed) => observed,
+    let (observed, identity) = match read_identified_database(database) {
+        Ok(read) => read,
         Err(code) => return Ok(code),
     };
-    let snapshot = SnapshotFile::of(&observed, url.to_string());
+    let snapshot = SnapshotFile {
+        database_id: Some(identity),
+        ..SnapshotFile::of(&observed, url.to_string())
+    };
     write_atomically(file, serde_json::to_string_pretty(&snapshot)?.as_bytes())
         .context("writing the snapshot")?;
-    println!(
+    outln!(
         "Wrote a snapshot of {url} to {}: {} users, {} roles, {} groups, {} RLS filters, {} schedules.",
         file.display(),
         snapshot.state.users.len(),
@@ -84,7 +87,7 @@ pub(super) fn manifests(
                 || !BUILTIN_ROLES.contains(&name))
     };
     let url = database.url();
-    let observed = match read_database(&url) {
+    let observed = match read_database(database) {
         Ok(observed) => observed,
         Err(code) => return Ok(code),
     };
@@ -102,21 +105,21 @@ pub(super) fn manifests(
         in_scope(kind, name) && !refused_names.contains(&(kind, name))
     })?;
     for file in files.iter().filter(|f| f.has_webhook) {
-        eprintln!(
+        errln!(
             "warning: {} holds a webhook URL, which may carry a token: keep it out of version control or replace it before committing",
             dir.join(&file.path).display()
         );
     }
     for warning in &outcome.warnings {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     for removed in &outcome.removed {
-        println!(
+        outln!(
             "Removed {}: written by an earlier export, no object matches it any more.",
             dir.join(removed).display()
         );
     }
-    println!(
+    outln!(
         "Exported {} object(s) from {url} into {}.",
         files.len(),
         dir.display()
@@ -125,9 +128,9 @@ pub(super) fn manifests(
         return Ok(EXIT_OK);
     }
     for refusal in &refused {
-        eprintln!("error: {refusal}");
+        errln!("error: {refusal}");
     }
-    eprintln!(
+    errln!(
         "error: {} object(s) were not exported; the rest were",
         refused.len()
     );

@@ -12,6 +12,6 @@ pub(super) fn run(out: &Path, seed: u64, scale: f64) -> anyhow::Result<u8> {
     );
     let size = OrgSize::scaled(scale);
     let summary = write_organisation(out, seed, &size)?;
-    eprintln!("{summary}");
+    errln!("{summary}");
     Ok(EXIT_OK)
 }

@@ -1,13 +1,14 @@
 //! `steward init`: prepare a metadata database: Superset's tables in a new SQLite file, steward's
-//! migrations, and with `--demo` the content the examples refer to.
+//! migrations, and with `--demo` the content the examples refer to. It is the only command that
+//! creates a SQLite file, and it leaves none behind when it fails.
 
 use super::EXIT_OK;
 use super::database::{DatabaseArgs, block_on, store_failure};
 use crate::generate::OrgSize;
+use crate::store::StoreError;
 use crate::store::bootstrap::{Bootstrap, ensure_superset};
 use crate::store::demo::{DemoContent, seed};
 use crate::store::migrate::migrate;
-use crate::store::{Store, StoreError};
 
 /// Which demo content to seed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -25,20 +26,44 @@ pub(super) fn run(
 ) -> anyhow::Result<u8> {
     block_on(async {
         let url = database.url();
-        let store = match Store::connect(&url, true).await {
+        // A file this run creates is removed again if the run fails: no debris.
+        let new_file = url.sqlite_file().filter(|f| !f.exists());
+        let remove_new_file = || {
+            if let Some(file) = &new_file {
+                for suffix in ["", "-journal", "-wal", "-shm"] {
+                    let mut path = file.clone().into_os_string();
+                    path.push(suffix);
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+        };
+        if let Some(dir) = new_file.as_ref().and_then(|f| f.parent())
+            && !dir.as_os_str().is_empty()
+            && !dir.is_dir()
+        {
+            errln!(
+                "error: cannot create {url}: the directory {} does not exist",
+                dir.display()
+            );
+            return Ok(super::EXIT_UNREACHABLE);
+        }
+        let store = match database.connect(true).await {
             Ok(store) => store,
-            Err(e) => return Ok(store_failure(&e)),
+            Err(e) => {
+                remove_new_file();
+                return Ok(store_failure(&e));
+            }
         };
         let result: Result<(), StoreError> = async {
             let mut tx = store
-                .write(|| eprintln!("waiting for lock: another steward apply is writing to {url}"))
+                .write(|| errln!("waiting for lock: another steward apply is writing to {url}"))
                 .await?;
             if ensure_superset(&mut tx, true).await? == Bootstrap::Created {
-                println!("created Superset 6.1's metadata tables, permission catalogue and built-in roles");
+                outln!("created Superset 6.1's metadata tables, permission catalogue and built-in roles");
             }
             let migrated = migrate(&mut tx).await?;
             if !migrated.is_empty() {
-                println!("ran steward migrations {migrated:?}");
+                outln!("ran steward migrations {migrated:?}");
             }
             if let Some(set) = demo {
                 let content = match set {
@@ -46,7 +71,7 @@ pub(super) fn run(
                     DemoSet::Org => DemoContent::organisation(&OrgSize::scaled(scale).content),
                 };
                 let seeded = seed(&mut tx, &content).await?;
-                println!(
+                outln!(
                     "demo content: {} database(s), {} dataset(s), {} chart(s), {} dashboard(s) created",
                     seeded.databases, seeded.datasets, seeded.charts, seeded.dashboards
                 );
@@ -54,13 +79,20 @@ pub(super) fn run(
             tx.commit().await
         }
         .await;
+        let result = match result {
+            Ok(()) => Ok(()),
+            Err(e) => Err(store.explain(e).await),
+        };
         store.close().await;
         match result {
             Ok(()) => {
-                println!("{url} is ready");
+                outln!("{url} is ready");
                 Ok(EXIT_OK)
             }
-            Err(e) => Ok(store_failure(&e)),
+            Err(e) => {
+                remove_new_file();
+                Ok(store_failure(&e))
+            }
         }
     })
 }

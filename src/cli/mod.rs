@@ -1,11 +1,16 @@
 //! The command line: clap definitions and one function per command. Errors are reported here,
 //! with context, and turned into exit codes.
 
+#[macro_use]
+mod output;
+
+mod apply;
 mod crds;
 mod database;
 mod export;
 mod generate;
 mod init;
+mod plan_files;
 mod reconcile;
 mod render_config;
 mod validate;
@@ -22,12 +27,25 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_INVALID: u8 = 1;
 /// Exit code: changes present (diff).
 pub const EXIT_CHANGES: u8 = 2;
-/// Exit code: the database cannot be reached.
+/// Exit code: the database cannot be reached or used (missing SQLite file, bad URL, not a
+/// Superset database), or a lock was not released within `--lock-timeout`.
 pub const EXIT_UNREACHABLE: u8 = 3;
+/// Exit code: the command line is wrong (unknown flag, missing argument): sysexits' EX_USAGE,
+/// so it cannot be read as success or as "changes".
+pub const EXIT_USAGE: u8 = 64;
 
 /// steward: Apache Superset access and reporting configuration as code.
 #[derive(Parser, Debug)]
-#[command(name = "steward", version, about, long_about = None)]
+#[command(
+    name = "steward",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 success / valid / no changes; 1 invalid input, policy violation \
+                  or refused plan; 2 `diff` found changes; 3 the database cannot be reached or \
+                  used, or a lock was not released within --lock-timeout; 64 usage error (wrong \
+                  flags or arguments)."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -45,7 +63,7 @@ enum Command {
         output: Output,
     },
     /// Show what `apply` would change in Superset. Exit 0 no changes, 2 changes, 1 invalid, 3
-    /// database unreachable.
+    /// database unreachable or locked past --lock-timeout, 64 usage error.
     Diff {
         #[command(flatten)]
         args: database::ReconcileArgs,
@@ -61,8 +79,9 @@ enum Command {
         /// predicates per role and user.
         #[arg(long, value_enum, default_value_t = Switch::On)]
         impact: Switch,
-        /// Compare with a snapshot written by `export --snapshot` instead of the database.
-        #[arg(long, value_name = "FILE", conflicts_with = "out_plan")]
+        /// Compare with a snapshot written by `export --snapshot` instead of the database
+        /// (with --out-plan, the plan file is bound to the database the snapshot was taken of).
+        #[arg(long, value_name = "FILE")]
         against_snapshot: Option<std::path::PathBuf>,
         /// Compare with the same paths at a git revision (`origin/main`): a spec-to-spec diff
         /// that needs no database.
@@ -92,14 +111,20 @@ enum Command {
     },
     /// Make Superset match the manifests: plan, print, and write the plan in one transaction
     /// (all or nothing) under a lock. Exit 0 applied or nothing to do, 1 invalid or refused, 3
-    /// database unreachable.
+    /// database unreachable or locked past --lock-timeout, 64 usage error.
     Apply {
         #[command(flatten)]
         args: database::ReconcileArgs,
-        /// Apply only if the database and the manifests still give exactly the plan in FILE
-        /// (written by `diff --out-plan`).
+        /// Apply the plan in FILE (written by `diff --out-plan`), only to the database it was
+        /// made against, and only if that database and the manifests are unchanged. The paths
+        /// and plan options come from the file; --database from the file too when its URL holds
+        /// no password.
         #[arg(long, value_name = "FILE")]
         plan_file: Option<std::path::PathBuf>,
+        /// Output format: `text`, or `json` (each object's kind, name, action and Superset id
+        /// after the apply).
+        #[arg(long, short, value_enum, default_value_t = Output::Text)]
+        output: Output,
     },
     /// Prepare a metadata database: Superset's tables in a new SQLite file, steward's own
     /// migrations, and with --demo the Superset content the examples refer to.
@@ -171,9 +196,28 @@ pub enum DiffOutput {
 
 /// Parses the command line, runs the command and returns its exit code.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let text = database::scrub_secrets(&error.render().ansi().to_string());
+            return match error.use_stderr() {
+                false => {
+                    out!("{text}");
+                    ExitCode::from(EXIT_OK)
+                }
+                true => {
+                    err!("{text}");
+                    ExitCode::from(EXIT_USAGE)
+                }
+            };
+        }
+    };
     let result = match cli.command {
         Command::Validate { paths, output } => validate::run(&paths, output),
+        Command::Diff { args, .. } if args.paths.is_empty() => {
+            errln!("error: no manifest paths given: `steward diff PATH…`");
+            Ok(EXIT_USAGE)
+        }
         Command::Diff {
             args,
             output,
@@ -209,7 +253,11 @@ pub fn run() -> ExitCode {
             ),
             (None, None) => unreachable!("clap requires a directory or --snapshot"),
         },
-        Command::Apply { args, plan_file } => reconcile::apply(&args, plan_file.as_deref()),
+        Command::Apply {
+            args,
+            plan_file,
+            output,
+        } => apply::apply(&args, plan_file.as_deref(), output),
         Command::Init {
             database,
             demo,
@@ -222,7 +270,10 @@ pub fn run() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("error: {}", crate::escape::terminal(&format!("{error:#}")));
+            errln!(
+                "error: {}",
+                crate::escape::terminal(&database::scrub_secrets(&format!("{error:#}")))
+            );
             ExitCode::from(EXIT_INVALID)
         }
     }

@@ -1,33 +1,26 @@
-//! `steward diff` and `steward apply`: one reconciliation pass against the database; apply then
-//! writes the plan in the same locked transaction.
+//! `steward diff`: one reconciliation pass against the database (or a snapshot, or a git
+//! revision), and the blocker reporting `apply` (in `apply`) shares.
 
-use std::io::IsTerminal;
 use std::path::Path;
-use std::time::Instant;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
 
-use super::database::{
-    DatabaseArgs, PlanArgs, ReconcileArgs, block_on, read_database, store_failure,
-};
+use super::database::{DatabaseArgs, PlanArgs, ReconcileArgs, read_identified_database};
+use super::plan_files::write_plan_file;
 use super::{DiffOutput, EXIT_CHANGES, EXIT_INVALID, EXIT_OK};
 use crate::diagnostic::render_text;
 use crate::plan::PlanOptions;
-use crate::plan::plan_file::PlanFile;
+use crate::plan::plan_file::Computed;
 use crate::plan::spec_diff::spec_changes;
 use crate::policy::report_rules::render_blocking;
-use crate::reconcile::{Planned, plan_against, plan_pass_while_loading};
+use crate::reconcile::{Planned, plan_against};
 use crate::report::json::render_json;
 use crate::report::{
     Against, DiffReport, render_impact, render_markdown, render_text as render_plan,
 };
 use crate::spec::load::git_revision::sources_at_revision;
 use crate::spec::load::{LoadedSet, load_paths, load_sources};
-use crate::store::bootstrap::{Bootstrap, ensure_superset};
-use crate::store::migrate::migrate;
 use crate::store::snapshot_file::{SNAPSHOT_VERSION, SnapshotFile};
-use crate::store::{Store, StoreError, apply_plan};
 use crate::validation::validate_paths;
 
 /// A steward JSON file (`what`: `snapshot`, `plan file`), with errors that name it.
@@ -39,7 +32,7 @@ fn read_json<T: serde::de::DeserializeOwned>(file: &Path, what: &str) -> anyhow:
 }
 
 /// Loads manifests on a blocking thread while the database work goes on.
-fn load_in_background(paths: &[String]) -> tokio::task::JoinHandle<LoadedSet> {
+pub(super) fn load_in_background(paths: &[String]) -> tokio::task::JoinHandle<LoadedSet> {
     let paths = paths.to_vec();
     tokio::task::spawn_blocking(move || load_paths(&paths))
 }
@@ -47,18 +40,18 @@ fn load_in_background(paths: &[String]) -> tokio::task::JoinHandle<LoadedSet> {
 fn print_diagnostics(set: &LoadedSet) {
     for d in &set.diagnostics {
         let line = d.location.as_ref().and_then(|l| set.source_line(l));
-        eprintln!("{}", render_text(d, line));
+        errln!("{}", render_text(d, line));
     }
 }
 
 /// Prints diagnostics and refusals; returns whether the pass may go on.
-fn report_blockers(planned: &Planned) -> bool {
+pub(super) fn report_blockers(planned: &Planned) -> bool {
     print_diagnostics(&planned.set);
     for refusal in &planned.plan.refusals {
-        eprintln!("{}", render_text(refusal, None));
+        errln!("{}", render_text(refusal, None));
     }
     if !planned.policy.is_empty() {
-        eprint!("{}", render_blocking(&planned.policy));
+        err!("{}", render_blocking(&planned.policy));
         return false;
     }
     if planned.set.has_errors() {
@@ -68,12 +61,12 @@ fn report_blockers(planned: &Planned) -> bool {
             .iter()
             .filter(|d| d.is_error())
             .count();
-        eprintln!("invalid: {n} error(s); nothing was planned");
+        errln!("invalid: {n} error(s); nothing was planned");
         return false;
     }
     if !planned.plan.refusals.is_empty() {
-        anstream::eprint!("{}", render_plan(&planned.plan, false));
-        eprintln!(
+        err!("{}", render_plan(&planned.plan, false));
+        errln!(
             "refused: {} problem(s) above; nothing was written",
             planned.plan.refusals.len()
         );
@@ -95,7 +88,7 @@ pub(super) fn diff(
         plan: args,
         verbose,
     } = reconcile;
-    let (planned, against) = match against_snapshot {
+    let (planned, against, (shown, identity)) = match against_snapshot {
         Some(file) => {
             let snapshot: SnapshotFile = read_json(file, "snapshot")?;
             anyhow::ensure!(
@@ -116,20 +109,21 @@ pub(super) fn diff(
             let set = load_paths(paths);
             let options = PlanOptions {
                 impact: show_impact,
+                fingerprint: out_plan.is_some(),
                 ..args.options()
             };
-            (
-                plan_against(set, snapshot.into_observed(), &options),
-                against,
-            )
+            let source = (snapshot.taken_from.clone(), snapshot.database_id.clone());
+            let planned = plan_against(set, snapshot.into_observed(), &options);
+            (planned, against, source)
         }
         None => match plan_from_database(paths, database, args, out_plan.is_some(), show_impact) {
-            Ok(planned) => (
+            Ok((planned, identity)) => (
                 planned,
                 Against {
                     kind: "database",
                     name: database.url().to_string(),
                 },
+                (database.url().to_string(), identity),
             ),
             Err(code) => return Ok(code),
         },
@@ -145,32 +139,41 @@ pub(super) fn diff(
     if let Some(file) = out_plan
         && !blocked
     {
-        let plan_file = PlanFile::new(
-            database.url().to_string(),
-            planned
+        let Some(identity) = identity else {
+            anyhow::bail!(
+                "the snapshot does not record which database it was taken of, so a plan file made from it could be applied anywhere; take it again with `steward export --snapshot`"
+            );
+        };
+        let computed = Computed {
+            shown,
+            identity,
+            fingerprint: planned
                 .fingerprint
                 .clone()
                 .expect("asked for with --out-plan"),
-            &planned.plan.changes,
-        );
-        crate::safe_write::write_atomically(
+        };
+        let options = args.options();
+        write_plan_file(
             file,
-            serde_json::to_string_pretty(&plan_file)?.as_bytes(),
-        )
-        .context("writing the plan file")?;
+            computed,
+            paths,
+            &planned.set,
+            &options,
+            &planned.plan.changes,
+        )?;
     }
     match output {
         DiffOutput::Text => {
             if !report_blockers(&planned) {
                 return Ok(EXIT_INVALID);
             }
-            anstream::print!("{}", render_plan(&planned.plan, *verbose));
+            out!("{}", render_plan(&planned.plan, *verbose));
             if let Some(impact) = report.impact {
-                anstream::print!("{}", render_impact(impact, *verbose));
+                out!("{}", render_impact(impact, *verbose));
             }
         }
-        DiffOutput::Markdown => print!("{}", render_markdown(&report)),
-        DiffOutput::Json => println!("{}", render_json(&report)),
+        DiffOutput::Markdown => out!("{}", render_markdown(&report)),
+        DiffOutput::Json => outln!("{}", render_json(&report)),
     }
     Ok(if blocked {
         EXIT_INVALID
@@ -208,16 +211,16 @@ pub(super) fn diff_against_revision(
         DiffOutput::Text => {
             for d in &new.diagnostics {
                 let line = d.location.as_ref().and_then(|l| new.source_line(l));
-                eprintln!("{}", render_text(d, line));
+                errln!("{}", render_text(d, line));
             }
             if report.blocked() {
-                eprintln!("invalid: the manifests have errors");
+                errln!("invalid: the manifests have errors");
                 return Ok(EXIT_INVALID);
             }
-            anstream::print!("{}", render_plan(&plan, reconcile.verbose));
+            out!("{}", render_plan(&plan, reconcile.verbose));
         }
-        DiffOutput::Markdown => print!("{}", render_markdown(&report)),
-        DiffOutput::Json => println!("{}", render_json(&report)),
+        DiffOutput::Markdown => out!("{}", render_markdown(&report)),
+        DiffOutput::Json => outln!("{}", render_json(&report)),
     }
     Ok(if report.blocked() {
         EXIT_INVALID
@@ -235,7 +238,7 @@ fn plan_from_database(
     args: &PlanArgs,
     fingerprint: bool,
     impact: bool,
-) -> Result<Planned, u8> {
+) -> Result<(Planned, Option<String>), u8> {
     let options = PlanOptions {
         fingerprint,
         impact,
@@ -244,170 +247,7 @@ fn plan_from_database(
     // The manifests load on another thread while the database is read.
     let owned = paths.to_vec();
     let loading = std::thread::spawn(move || load_paths(&owned));
-    let observed = read_database(&database.url())?;
+    let (observed, identity) = read_identified_database(database)?;
     let set = loading.join().expect("manifest loading does not panic");
-    Ok(plan_against(set, observed, &options))
-}
-
-pub(super) fn apply(reconcile: &ReconcileArgs, plan_file: Option<&Path>) -> anyhow::Result<u8> {
-    let ReconcileArgs {
-        paths,
-        database,
-        plan: args,
-        verbose,
-    } = reconcile;
-    let verbose = *verbose;
-    let started = Instant::now();
-    let reviewed = plan_file
-        .map(|file| read_json::<PlanFile>(file, "plan file"))
-        .transpose()?;
-    block_on(async {
-        let loading = load_in_background(paths);
-        let url = database.url();
-        let store = match Store::connect(&url, true).await {
-            Ok(store) => store,
-            Err(e) => return Ok(store_failure(&e)),
-        };
-        let progress = Progress::new();
-        let outcome = run_apply(&store, loading, args, reviewed.as_ref(), verbose, &progress).await;
-        progress.finish();
-        store.close().await;
-        match outcome {
-            Ok(Some(report)) => {
-                println!(
-                    "Applied {} change(s) ({} permission/membership/recipient rows) to {url} in {:.2} s.",
-                    report.objects,
-                    report.links,
-                    started.elapsed().as_secs_f64()
-                );
-                Ok(EXIT_OK)
-            }
-            Ok(None) => Ok(EXIT_OK),
-            Err(ApplyStop::Blocked) => Ok(EXIT_INVALID),
-            Err(ApplyStop::Store(e)) => Ok(store_failure(&e)),
-        }
-    })
-}
-
-enum ApplyStop {
-    Blocked,
-    Store(StoreError),
-}
-
-impl From<StoreError> for ApplyStop {
-    fn from(e: StoreError) -> Self {
-        ApplyStop::Store(e)
-    }
-}
-
-async fn run_apply(
-    store: &Store,
-    loading: tokio::task::JoinHandle<LoadedSet>,
-    args: &PlanArgs,
-    reviewed: Option<&PlanFile>,
-    verbose: bool,
-    progress: &Progress,
-) -> Result<Option<crate::store::ApplyReport>, ApplyStop> {
-    progress.say("waiting for the database lock");
-    let mut tx = store
-        .write(|| {
-            eprintln!(
-                "waiting for lock: another steward apply is writing to {}",
-                store.url()
-            )
-        })
-        .await?;
-    let created = ensure_superset(&mut tx, true).await? == Bootstrap::Created;
-    if created {
-        eprintln!("created Superset 6.1's metadata tables in {}", store.url());
-    }
-    let migrated = migrate(&mut tx).await?;
-    progress.say("reading Superset's state");
-    let options = PlanOptions {
-        fingerprint: reviewed.is_some(),
-        ..args.options()
-    };
-    let planned = plan_pass_while_loading(&mut tx, loading, &options).await?;
-    progress.clear();
-    if !report_blockers(&planned) {
-        tx.rollback().await?;
-        return Err(ApplyStop::Blocked);
-    }
-    if let Some(reviewed) = reviewed
-        && let Err(mismatch) = reviewed.matches(
-            planned.fingerprint.as_deref().unwrap_or_default(),
-            &planned.plan.changes,
-        )
-    {
-        eprintln!(
-            "error: {}; run `steward diff --out-plan` again and review the new plan",
-            crate::escape::terminal(&mismatch.to_string())
-        );
-        tx.rollback().await?;
-        return Err(ApplyStop::Blocked);
-    }
-    anstream::print!("{}", render_plan(&planned.plan, verbose));
-    if planned.plan.is_empty() {
-        if created || !migrated.is_empty() {
-            tx.commit().await?;
-        } else {
-            tx.rollback().await?;
-        }
-        exit_without_freeing(planned);
-        return Ok(None);
-    }
-    let mut step = |message: &str| progress.say(message);
-    let report = apply_plan(
-        &mut tx,
-        &planned.observed,
-        &planned.desired,
-        &planned.plan,
-        &args.manager,
-        &mut step,
-    )
-    .await?;
-    progress.say("committing");
-    tx.commit().await?;
-    Ok(Some(report))
-}
-
-/// The process ends right after a command: freeing a pass's millions of small allocations
-/// one by one would only delay the exit.
-fn exit_without_freeing<T>(value: T) {
-    std::mem::forget(value);
-}
-
-/// A spinner on standard error, shown only on a terminal.
-struct Progress(Option<ProgressBar>);
-
-impl Progress {
-    fn new() -> Progress {
-        if !std::io::stderr().is_terminal() {
-            return Progress(None);
-        }
-        let bar = ProgressBar::new_spinner();
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"),
-        );
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        Progress(Some(bar))
-    }
-
-    fn say(&self, message: &str) {
-        if let Some(bar) = &self.0 {
-            bar.set_message(message.to_owned());
-        }
-    }
-
-    fn clear(&self) {
-        if let Some(bar) = &self.0 {
-            bar.set_message(String::new());
-            bar.disable_steady_tick();
-            bar.finish_and_clear();
-        }
-    }
-
-    fn finish(&self) {
-        self.clear();
-    }
+    Ok((plan_against(set, observed, &options), Some(identity)))
 }

@@ -10,7 +10,7 @@ pub(super) fn run(paths: &[String]) -> anyhow::Result<u8> {
     let set = validate_paths(paths);
     for d in &set.diagnostics {
         let line = d.location.as_ref().and_then(|l| set.source_line(l));
-        eprintln!("{}", render_text(d, line));
+        errln!("{}", render_text(d, line));
     }
     if set.has_errors() {
         return Ok(EXIT_INVALID);
@@ -24,16 +24,14 @@ pub(super) fn run(paths: &[String]) -> anyhow::Result<u8> {
         })
         .collect();
     let Some((config, file, id)) = configs.first() else {
-        eprintln!(
+        errln!(
             "error: no ReportConfiguration is declared in {}",
             paths.join(" ")
         );
-        eprintln!(
-            "  = hint: declare one `kind: ReportConfiguration` (see examples/org/config.yaml)"
-        );
+        errln!("  = hint: declare one `kind: ReportConfiguration` (see examples/org/config.yaml)");
         return Ok(EXIT_INVALID);
     };
-    print!(
+    out!(
         "{}",
         crate::superset_config::render(&config.spec, &format!("{id} ({file})"))
     );

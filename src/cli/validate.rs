@@ -48,7 +48,7 @@ pub(super) fn run(paths: &[String], output: Output) -> anyhow::Result<u8> {
                 summary,
                 diagnostics: &set.diagnostics,
             };
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            outln!("{}", serde_json::to_string_pretty(&report)?);
         }
         Output::Text => print_text(&set, &summary),
     }
@@ -58,7 +58,7 @@ pub(super) fn run(paths: &[String], output: Output) -> anyhow::Result<u8> {
 fn print_text(set: &LoadedSet, summary: &Summary) {
     for d in &set.diagnostics {
         let line = d.location.as_ref().and_then(|l| set.source_line(l));
-        eprintln!("{}", render_text(d, line));
+        errln!("{}", render_text(d, line));
     }
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let verdict = if summary.errors == 0 {
@@ -71,7 +71,7 @@ fn print_text(set: &LoadedSet, summary: &Summary) {
     } else {
         String::new()
     };
-    println!(
+    outln!(
         "{} in {}: {verdict}{warnings}",
         plural(summary.objects, "object"),
         plural(summary.files, "file"),

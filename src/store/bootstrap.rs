@@ -49,7 +49,7 @@ pub async fn ensure_superset(tx: &mut Tx, create: bool) -> Result<Bootstrap, Sto
     }
     let advice = match (tx.dialect(), empty) {
         (Dialect::Sqlite, true) => {
-            "the SQLite file is empty; `steward apply` or `steward init` creates Superset's tables in it"
+            "the SQLite file is empty; create Superset's tables in it with `steward init --database sqlite://FILE`"
         }
         (Dialect::Postgres, true) => {
             "run `superset db upgrade` and `superset init` against it first (steward creates Superset's tables only in an empty SQLite file)"

@@ -20,7 +20,10 @@ struct Migration {
     description: &'static str,
 }
 
-const MIGRATIONS: [Migration; 3] = [
+/// The table holding this database's steward instance id (see `identity`).
+pub const INSTANCE_TABLE: &str = "steward_instance";
+
+const MIGRATIONS: [Migration; 4] = [
     Migration {
         version: 1,
         description: "ownership ledger",
@@ -32,6 +35,10 @@ const MIGRATIONS: [Migration; 3] = [
     Migration {
         version: 3,
         description: "SIP-209 report_config table",
+    },
+    Migration {
+        version: 4,
+        description: "instance id binding plan files to this database",
     },
 ];
 
@@ -126,6 +133,18 @@ async fn run(tx: &mut Tx, version: i64, timestamp: &str) -> Result<(), StoreErro
                      changed_on {timestamp})"
                 ),
                 &[],
+            )
+            .await?;
+        }
+        4 => {
+            tx.execute(
+                &format!("CREATE TABLE IF NOT EXISTS {INSTANCE_TABLE} (id VARCHAR(36) NOT NULL PRIMARY KEY)"),
+                &[],
+            )
+            .await?;
+            tx.execute(
+                &format!("INSERT INTO {INSTANCE_TABLE} (id) VALUES ($1)"),
+                &[Value::text(uuid::Uuid::new_v4().to_string())],
             )
             .await?;
         }

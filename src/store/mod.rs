@@ -6,14 +6,17 @@ mod apply;
 pub mod bootstrap;
 
 mod connect;
+pub mod database_url;
 pub mod demo;
+mod identity;
 pub mod migrate;
 mod snapshot;
 pub mod snapshot_file;
 mod sql;
 
 pub use apply::{ApplyReport, apply_plan};
-pub use connect::{DatabaseUrl, Store, redact_url};
+pub use connect::{DEFAULT_LOCK_TIMEOUT, DatabaseUrl, Store, redact_url};
+pub use identity::database_identity;
 pub use snapshot::{Ids, Observed, read_observed};
 pub use sql::{Dialect, Tx, Ty, Value};
 
@@ -21,16 +24,39 @@ pub use sql::{Dialect, Tx, Ty, Value};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached or opened.
-    #[error("cannot reach the database {url}: {source}")]
+    #[error("cannot reach the database {url}: {reason}")]
     Unreachable {
         /// The URL, password removed.
         url: String,
-        /// The driver's error.
-        source: sqlx::Error,
+        /// The driver's error, scrubbed of the URL's secrets.
+        reason: String,
     },
-    /// The URL is not a `sqlite:` or `postgres:` URL.
-    #[error("unsupported database URL `{0}`: use sqlite://FILE or postgres://USER@HOST/DB")]
-    UnsupportedUrl(String),
+    /// The URL cannot be used.
+    #[error("the database URL `{url}` {problem}")]
+    InvalidUrl {
+        /// The URL, secrets removed.
+        url: String,
+        /// What is wrong with it.
+        problem: database_url::UrlError,
+    },
+    /// A SQLite URL names a file that does not exist (only `steward init` creates one).
+    #[error("no such database file {file}; create it with `steward init --database {url}`")]
+    NoDatabaseFile {
+        /// The file.
+        file: String,
+        /// The URL, secrets removed.
+        url: String,
+    },
+    /// A lock another session holds was not released within the lock timeout.
+    #[error(
+        "gave up after waiting {seconds} s for {what}; nothing was written (wait longer with --lock-timeout, or end that session)"
+    )]
+    LockTimeout {
+        /// The lock timeout.
+        seconds: f64,
+        /// What was waited for, and who holds it.
+        what: String,
+    },
     /// The database is not a Superset metadata database.
     #[error("{0}")]
     NotSuperset(String),
@@ -54,6 +80,22 @@ impl StoreError {
 
     /// Whether this error means the database could not be reached (exit code 3).
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, StoreError::Unreachable { .. })
+        matches!(
+            self,
+            StoreError::Unreachable { .. }
+                | StoreError::InvalidUrl { .. }
+                | StoreError::NoDatabaseFile { .. }
+                | StoreError::NotSuperset(_)
+                | StoreError::LockTimeout { .. }
+        )
+    }
+
+    /// Whether a statement gave up waiting for a lock (see [`Store::explain`]).
+    pub fn is_lock_timeout(&self) -> bool {
+        match self {
+            StoreError::Query { source, .. } => connect::is_lock_timeout(source),
+            StoreError::LockTimeout { .. } => true,
+            _ => false,
+        }
     }
 }

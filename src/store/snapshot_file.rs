@@ -19,6 +19,10 @@ pub struct SnapshotFile {
     pub schema_version: u32,
     /// The database it was taken from (password removed).
     pub taken_from: String,
+    /// That database's identity (see `store::database_identity`), which binds plan files made
+    /// from this snapshot to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_id: Option<String>,
     /// When, RFC 3339.
     pub taken_at: String,
     pub state: State,
@@ -61,6 +65,7 @@ impl SnapshotFile {
         SnapshotFile {
             schema_version: SNAPSHOT_VERSION,
             taken_from,
+            database_id: None,
             taken_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             state: without_webhook_urls(&observed.state),
             catalog: observed.catalog.clone(),

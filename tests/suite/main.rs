@@ -19,6 +19,7 @@ mod policy_change;
 mod reconcile;
 mod rls_jinja;
 mod services;
+mod store_edge;
 mod superset_api;
 mod superset_e2e;
 

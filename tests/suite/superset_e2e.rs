@@ -35,6 +35,7 @@ const DUMP_SKIP: &[&str] = &[
     "logs",
     "steward_ledger",
     "steward_migrations",
+    "steward_instance",
     "key_value",
     "ab_user",
 ];

@@ -68,6 +68,15 @@ pub fn render_text(plan: &Plan, verbose: bool) -> String {
     out
 }
 
+/// Renders a plan that is refused: the same blocks under a title that says so (the reasons
+/// are printed before it).
+pub fn render_refused(plan: &Plan, verbose: bool) -> String {
+    match plan.is_empty() {
+        true => "Refused: besides what is refused above, the plan changes nothing.\n".into(),
+        false => render_text(plan, verbose).replacen("Plan: ", "Refused plan, not applied: ", 1),
+    }
+}
+
 fn write_field(out: &mut String, action: Action, field: &FieldChange) {
     let (added, removed) = (colour(AnsiColor::Green), colour(AnsiColor::Red));
     match field {

@@ -10,6 +10,7 @@ mod generator;
 mod impact_e2e;
 mod loader;
 mod min_gap;
+mod plan_trust;
 mod policy_change;
 mod reconcile;
 mod services;

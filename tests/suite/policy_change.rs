@@ -156,7 +156,7 @@ fn a_configuration_change_lists_exactly_the_schedules_it_breaks() {
         assert_eq!(
             detail("february", "frequency"),
             [
-                "`0 12 29 2 3` in Europe/Berlin fires 1 day apart at its closest, first at 2052-02-28 12:00 CET and 2052-02-29 12:00 CET; alerts must be at least 2 days apart (alert_minimum_interval 172800 s)"
+                "`0 12 29 2 3` in Europe/Berlin fires 1 day apart at its closest, first at 2052-02-28 12:00 CET and 2052-02-29 12:00 CET; alerts must be at least 2 days apart (alertMinimumIntervalSeconds: 172800)"
             ]
         );
         assert!(

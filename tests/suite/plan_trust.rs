@@ -1,0 +1,264 @@
+//! Plans you can trust: a schedule that already breaks the Alerts & Reports configuration
+//! outside steward (made or edited in Superset's UI) is a warning, not a block, unless the apply
+//! introduces the breach (a declared schedule, a configuration change, a user it deactivates);
+//! a refused plan still shows its changes, says it is refused, and puts the reasons first, in
+//! text, Markdown and JSON.
+
+use std::path::Path;
+
+use crate::repo_path;
+use crate::services::{Db, steward, steward_ok};
+
+fn init_demo(db: &Db) {
+    steward_ok(&["init", "--demo", "--database", &db.url()], 0);
+}
+
+/// A copy of `examples/org` in a temporary directory, with `edit` applied to each file's text.
+fn edited_examples(edit: impl Fn(&str, String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo_path("examples/org")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(dir.path().join(&name), edit(&name, text)).unwrap();
+    }
+    dir
+}
+
+fn path_str(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// `text` without the YAML document that holds `marker`.
+fn without_document(text: &str, marker: &str) -> String {
+    let cut = text.find(marker).expect("marker in the example");
+    let start = text[..cut].rfind("---").unwrap_or(0);
+    let end = text[cut..].find("\n---").map_or(text.len(), |e| cut + e);
+    format!("{}{}", &text[..start], &text[end..])
+}
+
+/// The examples applied, then "Weekly finance overview" handed back to Superset (its ledger row
+/// gone) and edited there to fire every ten minutes: it now breaks `reportMinimumIntervalSeconds`.
+fn with_unmanaged_breach(db: &Db) {
+    init_demo(db);
+    steward_ok(&["apply", &repo_path("examples"), "--database", &db.url()], 0);
+    db.sql("DELETE FROM steward_ledger WHERE object_key = 'Report:Weekly finance overview'");
+    db.sql(
+        "UPDATE report_schedule SET crontab = '*/10 * * * *' WHERE name = 'Weekly finance overview'",
+    );
+}
+
+/// The examples without the unmanaged schedule, with `edit` on top.
+fn examples_without_it(edit: impl Fn(&str, String) -> String) -> tempfile::TempDir {
+    edited_examples(move |name, text| {
+        let text = match name {
+            "schedules.yaml" => without_document(&text, "name: weekly-finance-overview"),
+            _ => text,
+        };
+        edit(name, text)
+    })
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = steward(args);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_schedule_broken_outside_steward_warns_and_does_not_block_an_unrelated_apply() {
+    for db in Db::both("trust_warn") {
+        with_unmanaged_breach(&db);
+        let url = db.url();
+        let renamed = examples_without_it(|name, text| match name {
+            "users.yaml" => text.replacen("lastName: Reports", "lastName: Reporting", 1),
+            _ => text,
+        });
+        let dir = path_str(renamed.path());
+        let (code, stdout, stderr) = run(&["diff", &dir, "--database", &url]);
+        assert_eq!(code, 2, "{}: {stdout}{stderr}", db.label());
+        assert!(
+            stderr.contains("warning[policy-violation]: ReportSchedule \"Weekly finance overview\" (Report): frequency: `*/10 * * * *` in Europe/Berlin fires 10 min apart"),
+            "{}: {stderr}",
+            db.label()
+        );
+        assert!(
+            stderr.contains("the schedule broke the configuration before this apply, which neither declares nor changes it, so it does not block; to end the breach: make the crontab fire at most once every 1 h, or lower reportMinimumIntervalSeconds"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("blocked by"), "{stderr}");
+        assert!(stdout.contains("Plan: 1 to update."), "{stdout}");
+        let (code, stdout, stderr) = run(&["apply", &dir, "--database", &url]);
+        assert_eq!(code, 0, "{}: {stdout}{stderr}", db.label());
+        assert!(stderr.contains("warning[policy-violation]"), "{stderr}");
+        assert_eq!(
+            db.sql("SELECT last_name FROM ab_user WHERE username = 'svc-finance-reports'")
+                .trim(),
+            "Reporting"
+        );
+        // The JSON and Markdown reports: not blocked, the breach among the warnings.
+        let (code, json, _) = run(&["diff", &dir, "--database", &url, "--output", "json"]);
+        assert_eq!(code, 0, "{json}");
+        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(json["blocked"], false);
+        assert_eq!(json["policy"], serde_json::json!([]));
+        assert_eq!(json["warnings"][0]["code"], "policy-violation", "{json:#}");
+    }
+}
+
+#[test]
+fn breaches_the_apply_introduces_still_block() {
+    for db in Db::both("trust_block") {
+        with_unmanaged_breach(&db);
+        let url = db.url();
+        // A configuration change: the unmanaged schedule breaks a new rule (the recipient
+        // domains lose `*.corp.example.com`).
+        let stricter = examples_without_it(|name, text| match name {
+            "config.yaml" => text.replace("    - \"*.corp.example.com\"\n", ""),
+            _ => text,
+        });
+        let (code, _, stderr) = run(&["diff", &path_str(stricter.path()), "--database", &url]);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains("blocked by the Alerts & Reports configuration"), "{stderr}");
+        assert!(
+            stderr.contains("error[policy-violation]: ReportSchedule \"Weekly finance overview\" (Report): recipient: `ana.alves@finance.corp.example.com` is not in an allowed e-mail domain"),
+            "{stderr}"
+        );
+        // A user the apply deactivates is a recipient of the unmanaged schedule.
+        let deactivated = examples_without_it(|name, text| match name {
+            "users.yaml" => text.replacen(
+                "      email: ana.alves@finance.corp.example.com\n",
+                "      email: ana.alves@finance.corp.example.com\n      active: false\n",
+                1,
+            ),
+            _ => text,
+        });
+        let (code, _, stderr) = run(&["diff", &path_str(deactivated.path()), "--database", &url]);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(
+            stderr.contains("error[policy-violation]: ReportSchedule \"Weekly finance overview\" (Report): recipient: `ana.alves@finance.corp.example.com` is not the e-mail of an active user"),
+            "{stderr}"
+        );
+        // Declaring the schedule as it is: a declared schedule's breach blocks.
+        let declared = edited_examples(|name, text| match name {
+            "schedules.yaml" => text.replace("crontab: \"0 7 * * 1\"", "crontab: \"*/10 * * * *\""),
+            _ => text,
+        });
+        let (code, _, stderr) = run(&[
+            "diff",
+            &path_str(declared.path()),
+            "--database",
+            &url,
+            "--adopt",
+        ]);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(
+            stderr.contains("error[policy-violation]: ReportSchedule \"Weekly finance overview\" (Report): frequency"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_refused_plan_shows_its_changes_and_says_it_is_refused() {
+    for db in Db::both("trust_refused") {
+        init_demo(&db);
+        let url = db.url();
+        steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
+        // A policy breach next to an unrelated change: the change is shown, under a refusal.
+        let breach = edited_examples(|name, text| match name {
+            "schedules.yaml" => text.replace("crontab: \"0 7 * * 1\"", "crontab: \"*/10 * * * *\""),
+            "users.yaml" => text.replacen("lastName: Reports", "lastName: Reporting", 1),
+            _ => text,
+        });
+        let dir = path_str(breach.path());
+        let (code, stdout, stderr) = run(&["diff", &dir, "--database", &url]);
+        assert_eq!(code, 1, "{}: {stdout}{stderr}", db.label());
+        assert!(!stdout.contains("No changes") && !stderr.contains("No changes"), "{stdout}{stderr}");
+        let reasons = stderr.find("blocked by the Alerts & Reports configuration").expect(&stderr);
+        let plan = stderr.find("Refused plan, not applied: 2 to update.").expect(&stderr);
+        assert!(reasons < plan, "reasons first: {stderr}");
+        assert!(stderr.contains("~ SupersetUser \"svc-finance-reports\""), "{stderr}");
+        assert!(stderr.contains("~ ReportSchedule \"Weekly finance overview\" (Report)"), "{stderr}");
+        assert!(stderr.trim_end().ends_with("refused: 1 problem(s) above; nothing was written"), "{stderr}");
+        let (_, markdown, _) = run(&["diff", &dir, "--database", &url, "--output", "markdown"]);
+        assert!(
+            markdown.starts_with("### steward diff: refused, 1 problem; would 2 to update\n"),
+            "{markdown}"
+        );
+        let breaches = markdown.find("#### Blocked by the Alerts & Reports configuration").unwrap();
+        let table = markdown.find("| Kind | Create |").expect(&markdown);
+        assert!(breaches < table, "{markdown}");
+        let (code, json, _) = run(&["diff", &dir, "--database", &url, "--output", "json"]);
+        assert_eq!(code, 1);
+        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(json["blocked"], true);
+        assert_eq!(json["planned"], true);
+        assert_eq!(json["summary"]["update"], 2, "{json:#}");
+        assert_eq!(json["changes"].as_array().unwrap().len(), 2);
+
+        // A guardrail refusal (more deletions than allowed): the deletions are shown.
+        let fewer = examples_without_it(|_, text| text);
+        let (code, _, stderr) = run(&[
+            "diff",
+            &path_str(fewer.path()),
+            "--database",
+            &url,
+            "--max-deletions",
+            "0",
+        ]);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains("more than --max-deletions 0"), "{stderr}");
+        assert!(stderr.contains("Refused plan, not applied: 1 to delete."), "{stderr}");
+        assert!(stderr.contains("- ReportSchedule \"Weekly finance overview\" (Report)"), "{stderr}");
+        let (_, json, _) = run(&[
+            "diff",
+            &path_str(fewer.path()),
+            "--database",
+            &url,
+            "--max-deletions",
+            "0",
+            "--output",
+            "json",
+        ]);
+        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(json["summary"]["delete"], 1, "{json:#}");
+        let (_, markdown, _) = run(&[
+            "diff",
+            &path_str(fewer.path()),
+            "--database",
+            &url,
+            "--max-deletions",
+            "0",
+            "--output",
+            "markdown",
+        ]);
+        assert!(
+            markdown.starts_with("### steward diff: refused, 1 problem; would 1 to delete\n"),
+            "{markdown}"
+        );
+
+        // A conflict alone: nothing else would change, and the title says it is refused.
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(
+            other.path().join("admin.yaml"),
+            "apiVersion: steward.dev/v1alpha1\nkind: SupersetUser\nmetadata:\n  name: svc-finance-reports\nspec:\n  firstName: Finance\n  lastName: Reports\n  email: svc-finance-reports@corp.example.com\n  roles: [report-runner-finance]\n",
+        )
+        .unwrap();
+        let (code, _, stderr) = run(&[
+            "diff",
+            &path_str(other.path()),
+            "--database",
+            &url,
+            "--manager",
+            "team-b",
+            "--no-prune",
+        ]);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains("Refused: besides what is refused above, the plan changes nothing."), "{stderr}");
+        assert!(!stderr.contains("No changes"), "{stderr}");
+    }
+}

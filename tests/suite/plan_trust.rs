@@ -262,3 +262,30 @@ fn a_refused_plan_shows_its_changes_and_says_it_is_refused() {
         assert!(!stderr.contains("No changes"), "{stderr}");
     }
 }
+
+/// Every `*.yaml` of `tests/corpus/first-use/<class>/` fails `steward <command> FILE <extra>`
+/// with exit 1, and its stderr holds each line of the sibling `.expect` file (compared without
+/// leading spaces), once.
+pub fn first_use_class(class: &str, command: &str, extra: &[&str]) {
+    let dir = crate::repo().join("tests/corpus/first-use").join(class);
+    let files = crate::yaml_files(&dir);
+    assert!(files.len() >= 3, "{class}: several variants, not one");
+    for file in files {
+        let expect = std::fs::read_to_string(file.with_extension("expect"))
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let mut args = vec![command, file.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let (code, _, stderr) = run(&args);
+        assert_eq!(code, 1, "{}: {stderr}", file.display());
+        let lines: Vec<&str> = stderr.lines().map(str::trim_start).collect();
+        for wanted in expect.lines().filter(|l| !l.trim().is_empty()) {
+            let found = lines.iter().filter(|l| **l == wanted.trim_start()).count();
+            assert_eq!(found, 1, "{}: `{wanted}` in:\n{stderr}", file.display());
+        }
+    }
+}
+
+#[test]
+fn validate_applies_every_rule_the_declared_set_decides() {
+    first_use_class("run-as-declared-unusable", "validate", &[]);
+}

@@ -289,3 +289,68 @@ pub fn first_use_class(class: &str, command: &str, extra: &[&str]) {
 fn validate_applies_every_rule_the_declared_set_decides() {
     first_use_class("run-as-declared-unusable", "validate", &[]);
 }
+
+const SUPERSET_CONFIG: &str = "apiVersion: steward.dev/v1alpha1\nkind: ReportConfiguration\nmetadata:\n  name: policy\nspec:\n  allowedEmailDomains: [x.io]\n";
+
+const SUPERSET_USER: &str = "apiVersion: steward.dev/v1alpha1\nkind: SupersetUser\nmetadata:\n  name: plan-trust.user\nspec:\n  firstName: Plan\n  lastName: Trust\n  email: plan-trust.user@x.io\n";
+
+#[test]
+fn a_schedule_made_in_supersets_ui_does_not_block_an_unrelated_apply() {
+    use crate::services::env;
+    use crate::superset_api::{Content, Superset, clean_start, exclusive};
+    let _superset = exclusive();
+    let url = env("STEWARD_TEST_SUPERSET_DB_URL");
+    clean_start(&url);
+    let ss = Superset::connect();
+    for report in ss.list("/api/v1/report/", "name") {
+        ss.delete(&format!("/api/v1/report/{}", report["id"]));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.yaml"), SUPERSET_CONFIG).unwrap();
+    let dir_str = path_str(dir.path());
+    steward_ok(&["apply", &dir_str, "--database", &url], 0);
+    // Someone adds a report in Superset's UI that e-mails outside the allowed domains.
+    let content = Content::read(&ss);
+    let made = ss.create(
+        "/api/v1/report/",
+        &serde_json::json!({
+            "type": "Report",
+            "name": "plan-trust: made in the UI",
+            "crontab": "0 9 * * 1",
+            "timezone": "UTC",
+            "chart": content.chart_ids["Revenue by region"],
+            "recipients": [{"type": "Email", "recipient_config_json": {"target": "partner@gmail.com"}}],
+            "report_format": "PNG",
+            "active": true,
+            "creation_method": "alerts_reports",
+        }),
+    );
+    // An unrelated change applies, with the breach as a warning.
+    std::fs::write(dir.path().join("user.yaml"), SUPERSET_USER).unwrap();
+    let (code, stdout, stderr) = run(&["diff", &dir_str, "--database", &url]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("warning[policy-violation]: ReportSchedule \"plan-trust: made in the UI\" (Report): recipient: `partner@gmail.com` is not in an allowed e-mail domain"),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = run(&["apply", &dir_str, "--database", &url]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("+ SupersetUser \"plan-trust.user\""), "{stdout}");
+    assert!(ss.users().iter().any(|u| u["username"] == "plan-trust.user"));
+    // A configuration change that breaks it in a new way still blocks, and lists it.
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        format!("{SUPERSET_CONFIG}  limitRecipientsToUsers: true\n"),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&["apply", &dir_str, "--database", &url]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("error[policy-violation]: ReportSchedule \"plan-trust: made in the UI\" (Report): recipient: `partner@gmail.com` is not the e-mail of an active user"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Refused plan, not applied: 1 to update."), "{stderr}");
+
+    ss.delete(&format!("/api/v1/report/{made}"));
+    clean_start(&url);
+}

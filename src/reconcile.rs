@@ -7,6 +7,7 @@ use crate::impact::AccessImpact;
 use crate::model::State;
 use crate::plan::desired::{existing_names, resolve};
 use crate::plan::plan_file::fingerprint;
+use crate::plan::unique::email_conflicts;
 use crate::plan::{
     Action, Plan, PlanOptions, absorb_superset_rewrites, plan, restore_webhook_urls,
 };
@@ -86,7 +87,7 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
     diagnostic::sort(&mut set.diagnostics);
     absorb_superset_rewrites(&desired, &mut observed.state);
     restore_webhook_urls(&desired, &mut observed.state);
-    let plan = if set.has_errors() {
+    let mut plan = if set.has_errors() {
         Plan::default()
     } else {
         plan(&desired, &observed.state, &observed.ledger, options)
@@ -99,6 +100,8 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
             true => std::borrow::Cow::Borrowed(&observed.state),
             false => std::borrow::Cow::Owned(state_after(&desired, &observed.state, &plan)),
         };
+        let conflicts = email_conflicts(&set, &desired, &observed.state, &after, &plan);
+        plan.refusals.extend(conflicts);
         if options.impact {
             impact = Some(match plan.is_empty() {
                 true => AccessImpact::default(),

@@ -5,6 +5,7 @@
 
 mod addresses;
 mod content_refs;
+mod db_limits;
 pub mod domains;
 mod duplicates;
 mod references;
@@ -46,6 +47,7 @@ pub fn check_declared_against(set: &LoadedSet, existing: &Existing) -> Vec<Diagn
     references::check(set, existing, &mut found);
     schedules::check(set, &mut found);
     addresses::check(set, &mut found);
+    db_limits::check(set, &mut found);
     content_refs::check(set, &mut found);
     let clauses = rls_clauses::check(set, &existing.database_backends, &mut found);
     rls_combined::check(set, &clauses, &mut found);

@@ -354,3 +354,63 @@ fn a_schedule_made_in_supersets_ui_does_not_block_an_unrelated_apply() {
     ss.delete(&format!("/api/v1/report/{made}"));
     clean_start(&url);
 }
+
+#[test]
+fn what_the_database_would_refuse_is_caught_before_it() {
+    first_use_class("database-would-refuse", "validate", &[]);
+    for db in Db::both("trust_refuse") {
+        init_demo(&db);
+        let url = db.url();
+        steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
+        let before = db.dump();
+        // A NUL: diff and apply stop at the manifest, before the database sees it.
+        let nul = examples_without_it(|name, text| match name {
+            "users.yaml" => text.replacen("lastName: Reports", "lastName: \"Rep\\0orts\"", 1),
+            _ => text,
+        });
+        for command in ["diff", "apply"] {
+            let (code, _, stderr) = run(&[command, &path_str(nul.path()), "--database", &url]);
+            assert_eq!(code, 1, "{}: {command}: {stderr}", db.label());
+            assert!(
+                stderr.contains("error[out-of-range]: `spec.lastName` contains a NUL character"),
+                "{stderr}"
+            );
+            assert!(stderr.contains("users.yaml:9:3"), "{stderr}");
+            assert!(!stderr.contains("at line"), "{stderr}");
+        }
+        // A new user with the e-mail of a user steward does not manage.
+        db.sql("DELETE FROM steward_ledger WHERE object_key = 'greta.dubois'");
+        let taken = edited_examples(|name, text| match name {
+            "users.yaml" => text.replace("      name: greta.dubois\n", "      name: greta.d\n"),
+            _ => text.replace("greta.dubois]", "greta.d]"),
+        });
+        for command in ["diff", "apply"] {
+            let (code, _, stderr) = run(&[command, &path_str(taken.path()), "--database", &url]);
+            assert_eq!(code, 1, "{}: {command}: {stderr}", db.label());
+            assert!(
+                stderr.contains("error[duplicate]: the e-mail `greta.dubois@sales.corp.example.com` already belongs to user `greta.dubois` in Superset, and Superset's e-mails are unique"),
+                "{stderr}"
+            );
+            assert!(stderr.contains("= field: spec.email"), "{stderr}");
+            assert!(stderr.contains("Refused plan, not applied:"), "{stderr}");
+            assert!(!stderr.contains("refused it"), "{stderr}");
+        }
+        // The holder is managed and deleted by the same apply: steward writes the new user
+        // first, so the e-mail is still taken then.
+        let moved = edited_examples(|name, text| match name {
+            "users.yaml" => text.replace("      name: ben.chen\n", "      name: ben.c\n"),
+            _ => text.replace("[ben.chen,", "[ben.c,"),
+        });
+        let (code, _, stderr) = run(&["apply", &path_str(moved.path()), "--database", &url]);
+        assert_eq!(code, 1, "{}: {stderr}", db.label());
+        assert!(
+            stderr.contains("error[duplicate]: the e-mail `ben.chen@sales.corp.example.com` still belongs to user `ben.chen` when steward writes `ben.c`"),
+            "{stderr}"
+        );
+        let mut after = db.dump();
+        let mut expected = before.clone();
+        after.retain(|r| !r.starts_with("steward_ledger"));
+        expected.retain(|r| !r.starts_with("steward_ledger"));
+        assert!(expected == after, "{}: a refused apply wrote", db.label());
+    }
+}

@@ -602,7 +602,8 @@ fn first_few(items: &[&str]) -> String {
 }
 
 /// Names of roles, users and groups the database holds that declarations may refer to without
-/// declaring them: everything except what `manager` manages (those are declared or pruned).
+/// declaring them: everything except what `manager` manages (those are declared or pruned, and
+/// listed apart so that a reference to one can say it would be pruned).
 pub fn existing_names(
     observed: &State,
     catalog: &crate::model::Catalog,
@@ -611,24 +612,29 @@ pub fn existing_names(
 ) -> crate::policy::Existing {
     use crate::model::ObjectKey;
     use crate::spec::Kind;
-    let unmanaged = |kind: Kind, names: Vec<String>| -> std::collections::BTreeSet<String> {
-        names
-            .into_iter()
-            .filter(|n| {
-                ledger
-                    .get(&ObjectKey::new(kind, n.clone()))
-                    .is_none_or(|e| e.manager != manager)
-            })
-            .collect()
+    type Names = std::collections::BTreeSet<String>;
+    let split = |kind: Kind, names: Vec<String>| -> (Names, Names) {
+        names.into_iter().partition(|n| {
+            ledger
+                .get(&ObjectKey::new(kind, n.clone()))
+                .is_none_or(|e| e.manager != manager)
+        })
     };
+    let (roles, managed_roles) = split(Kind::SupersetRole, observed.roles.keys().cloned().collect());
+    let (users, managed_users) = split(Kind::SupersetUser, observed.users.keys().cloned().collect());
+    let (groups, managed_groups) =
+        split(Kind::SupersetGroup, observed.groups.keys().cloned().collect());
     crate::policy::Existing {
         from_database: true,
-        roles: unmanaged(Kind::SupersetRole, observed.roles.keys().cloned().collect()),
-        users: unmanaged(Kind::SupersetUser, observed.users.keys().cloned().collect()),
-        groups: unmanaged(
-            Kind::SupersetGroup,
-            observed.groups.keys().cloned().collect(),
-        ),
+        roles,
+        users,
+        groups,
+        managed: crate::policy::Managed {
+            manager: manager.to_owned(),
+            roles: managed_roles,
+            users: managed_users,
+            groups: managed_groups,
+        },
         database_backends: catalog.database_backends.clone(),
     }
 }

@@ -30,8 +30,24 @@ pub struct Existing {
     pub users: BTreeSet<String>,
     /// Group names.
     pub groups: BTreeSet<String>,
+    /// Roles, users and groups Superset holds that this run's manager manages: not declared,
+    /// they would be pruned, so a reference to one names that danger.
+    pub managed: Managed,
     /// Database name → SQLAlchemy backend: RLS clauses are parsed in their datasets' dialect.
     pub database_backends: BTreeMap<String, String>,
+}
+
+/// Names of objects the run's manager manages in Superset, by kind.
+#[derive(Clone, Debug, Default)]
+pub struct Managed {
+    /// Managing manager (`cli` or a custom resource uid).
+    pub manager: String,
+    /// Role names.
+    pub roles: BTreeSet<String>,
+    /// Usernames.
+    pub users: BTreeSet<String>,
+    /// Group names.
+    pub groups: BTreeSet<String>,
 }
 
 /// Runs every declared-set check, resolving references against the declared set and the

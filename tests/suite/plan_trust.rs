@@ -414,3 +414,103 @@ fn what_the_database_would_refuse_is_caught_before_it() {
         assert!(expected == after, "{}: a refused apply wrote", db.label());
     }
 }
+
+/// The `error[…]` headlines of `stderr`, and the count its `invalid:` line gives.
+fn errors_and_count(stderr: &str) -> (Vec<&str>, usize) {
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error[")).collect();
+    let count = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("invalid: "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {stderr}"));
+    (errors, count)
+}
+
+#[test]
+fn a_file_that_fails_to_load_is_the_only_error_not_its_references() {
+    for db in Db::both("trust_root") {
+        init_demo(&db);
+        let url = db.url();
+        steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
+        let broken = [
+            // YAML that does not parse: every user in the file is gone.
+            (
+                "users.yaml",
+                "  email: svc-finance-reports@corp.example.com",
+                "  email: [svc-finance-reports@corp.example.com",
+                "error[yaml-syntax]",
+            ),
+            // One document fails its schema: that user is gone.
+            (
+                "users.yaml",
+                "      lastName: Alves\n",
+                "",
+                "error[missing-field]: missing required field `lastName`",
+            ),
+            // The group runAsAllowed names is in a file that does not parse.
+            (
+                "groups.yaml",
+                "apiVersion: steward.dev/v1alpha1\nkind: SupersetGroup",
+                "apiVersion: steward.dev/v1alpha1\nkind: SupersetGroup\n  bad: [",
+                "error[yaml-syntax]",
+            ),
+        ];
+        for (file, from, to, root) in broken {
+            let dir = edited_examples(|name, text| match name == file {
+                true => text.replacen(from, to, 1),
+                false => text,
+            });
+            let (code, _, stderr) = run(&["diff", &path_str(dir.path()), "--database", &url]);
+            assert_eq!(code, 1, "{}: {stderr}", db.label());
+            let (errors, count) = errors_and_count(&stderr);
+            assert_eq!(errors.len(), count, "{stderr}");
+            assert!(errors.iter().all(|e| e.starts_with(root)), "{}: {stderr}", db.label());
+            assert!(!stderr.contains("neither declared nor in Superset"), "{stderr}");
+        }
+    }
+}
+
+#[test]
+fn a_reference_to_an_object_about_to_be_pruned_names_the_danger() {
+    for db in Db::both("trust_prune") {
+        init_demo(&db);
+        let url = db.url();
+        steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
+        // A second team, running without its own --manager, refers to the first team's users
+        // and roles.
+        let team_b = tempfile::tempdir().unwrap();
+        std::fs::write(
+            team_b.path().join("group.yaml"),
+            "apiVersion: steward.dev/v1alpha1\nkind: SupersetGroup\nmetadata:\n  name: team-b\nspec:\n  roles: [report-runner-sales]\n  users: [ana.alves, ana.alves, nobody]\n",
+        )
+        .unwrap();
+        let dir = path_str(team_b.path());
+        let (code, _, stderr) = run(&["diff", &dir, "--database", &url]);
+        assert_eq!(code, 1, "{}: {stderr}", db.label());
+        assert!(
+            stderr.contains("error[unresolved-reference]: user `ana.alves` is not declared in these manifests, so this apply would delete it from Superset, where steward manages it (manager `cli`)"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("error[unresolved-reference]: role `report-runner-sales` is not declared in these manifests, so this apply would delete it"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("run each set with its own --manager"), "{stderr}");
+        assert!(
+            stderr.contains("error[unresolved-reference]: user `nobody` is neither declared nor in Superset"),
+            "{stderr}"
+        );
+        let (errors, count) = errors_and_count(&stderr);
+        assert_eq!(errors.len(), count, "{stderr}");
+        // With its own manager, the first team's objects are Superset's to refer to.
+        std::fs::write(
+            team_b.path().join("group.yaml"),
+            "apiVersion: steward.dev/v1alpha1\nkind: SupersetGroup\nmetadata:\n  name: team-b\nspec:\n  roles: [report-runner-sales]\n  users: [ana.alves]\n",
+        )
+        .unwrap();
+        let (code, stdout, stderr) = run(&["diff", &dir, "--database", &url, "--manager", "team-b"]);
+        assert_eq!(code, 2, "{}: {stdout}{stderr}", db.label());
+        assert!(stdout.contains("+ SupersetGroup \"team-b\""), "{stdout}");
+    }
+}

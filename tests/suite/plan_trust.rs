@@ -514,3 +514,86 @@ fn a_reference_to_an_object_about_to_be_pruned_names_the_danger() {
         assert!(stdout.contains("+ SupersetGroup \"team-b\""), "{stdout}");
     }
 }
+
+/// `(kind name, field, before, after)` of every value change in a JSON diff.
+fn value_changes(json: &str) -> std::collections::BTreeSet<(String, String, String, String)> {
+    let json: serde_json::Value = serde_json::from_str(json).unwrap();
+    let mut out = std::collections::BTreeSet::new();
+    for change in json["changes"].as_array().unwrap() {
+        for field in change["fields"].as_array().unwrap() {
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+            out.insert((
+                format!("{} {}", change["kind"].as_str().unwrap(), change["name"].as_str().unwrap()),
+                text(&field["field"]),
+                text(&field["before"]),
+                text(&field["after"]),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_database_diff_and_the_git_diff_speak_the_manifests_vocabulary() {
+    let repo_dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(repo_dir.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@x.io")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@x.io")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    git(&["init", "-q", "-b", "main"]);
+    let org = repo_dir.path().join("org");
+    std::fs::create_dir(&org).unwrap();
+    for entry in std::fs::read_dir(crate::repo().join("examples/org")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, org.join(path.file_name().unwrap())).unwrap();
+    }
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "base"]);
+    let edit = |file: &str, from: &str, to: &str| {
+        let path = org.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{from}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    };
+    edit("config.yaml", "alertMinimumIntervalSeconds: 300", "alertMinimumIntervalSeconds: 900");
+    edit("config.yaml", "limitRecipientsToUsers: true", "limitRecipientsToUsers: false");
+    edit("users.yaml", "lastName: Reports", "lastName: Reporting");
+    edit("schedules.yaml", "logRetentionDays: 30", "logRetentionDays: 60");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+        .args(["diff", "org", "--against-ref", "main", "--output", "json"])
+        .current_dir(repo_dir.path())
+        .env_remove("STEWARD_DATABASE_URL")
+        .output()
+        .unwrap();
+    let against_ref = value_changes(&String::from_utf8_lossy(&out.stdout));
+    let expected: std::collections::BTreeSet<(String, String, String, String)> = [
+        ("ReportConfiguration report_config", "alertMinimumIntervalSeconds", "300", "900"),
+        ("ReportConfiguration report_config", "limitRecipientsToUsers", "true", "false"),
+        ("SupersetUser svc-finance-reports", "lastName", "Reports", "Reporting"),
+        ("ReportSchedule Report:Weekly finance overview", "logRetentionDays", "30", "60"),
+    ]
+    .iter()
+    .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string()))
+    .collect();
+    assert_eq!(against_ref, expected);
+    for db in Db::both("trust_words") {
+        init_demo(&db);
+        let url = db.url();
+        steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
+        let (code, json, stderr) =
+            run(&["diff", &path_str(&org), "--database", &url, "--output", "json"]);
+        assert_eq!(code, 2, "{stderr}");
+        assert_eq!(value_changes(&json), expected, "{}", db.label());
+        let (_, text, _) = run(&["diff", &path_str(&org), "--database", &url]);
+        assert!(text.contains("alertMinimumIntervalSeconds: \"300\" → \"900\""), "{text}");
+        assert!(text.contains("lastName: \"Reports\" → \"Reporting\""), "{text}");
+    }
+}

@@ -119,6 +119,15 @@ impl Recipient {
     }
 }
 
+/// Normalises a comma/semicolon/space separated address or channel list to comma-joined, as
+/// Superset splits it when it sends (so declared and stored lists compare).
+pub fn normalise_list(list: &str) -> String {
+    list.split([',', ';', ' ', '\n', '\t'])
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Keeps scheme and host of a URL, hides the rest.
 pub fn redact_url(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::diagnostic::{Code, Diagnostic, closest};
 use crate::model::{
     Catalog, Group, PermissionPair, Recipient, ReportConfig, RlsFilter, Role, Schedule, State,
-    User, Validator,
+    User, Validator, normalise_list,
 };
 use crate::policy::locate;
 use crate::spec::load::LoadedSet;
@@ -222,7 +222,12 @@ pub fn recipients(spec: &Recipients) -> BTreeSet<Recipient> {
         ));
     }
     if let Some(slack) = &spec.slack {
-        rows.insert(row("Slack", &[("target", &slack.channels)]));
+        // Superset splits a channel list at commas, semicolons and white space when it sends.
+        let channels = normalise_list(&slack.channels.join(","));
+        rows.insert(Recipient {
+            recipient_type: "Slack".into(),
+            config: [("target".to_owned(), channels)].into(),
+        });
     }
     if let Some(hook) = &spec.webhook {
         rows.insert(row(

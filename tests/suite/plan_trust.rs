@@ -597,3 +597,28 @@ fn the_database_diff_and_the_git_diff_speak_the_manifests_vocabulary() {
         assert!(text.contains("lastName: \"Reports\" → \"Reporting\""), "{text}");
     }
 }
+
+const SLACK: &str = "apiVersion: steward.dev/v1alpha1\nkind: SupersetUser\nmetadata:\n  name: owner\nspec:\n  firstName: O\n  lastName: W\n  email: owner@x.io\n---\napiVersion: steward.dev/v1alpha1\nkind: ReportSchedule\nmetadata:\n  name: to-slack\nspec:\n  name: To Slack\n  type: Report\n  crontab: \"0 7 * * 1\"\n  dashboard:\n    slug: finance-overview\n  recipients:\n    slack:\n      channels: [CHANNELS]\n  owners: [owner]\n";
+
+#[test]
+fn slack_channels_superset_splits_are_not_drift_after_apply() {
+    for channels in ["\"data team\", \"ops;alerts\"", "general, \"a,b\", \" c \""] {
+        for db in Db::both("trust_slack") {
+            init_demo(&db);
+            let url = db.url();
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("s.yaml"), SLACK.replace("CHANNELS", channels)).unwrap();
+            let dir = path_str(dir.path());
+            let (code, _, stderr) = run(&["validate", &dir]);
+            assert_eq!(code, 0, "{stderr}");
+            assert!(
+                stderr.contains("warning[bad-value]: Superset splits Slack channel lists at commas, semicolons and spaces"),
+                "{stderr}"
+            );
+            steward_ok(&["apply", &dir, "--database", &url], 0);
+            let (code, stdout, stderr) = run(&["diff", &dir, "--database", &url]);
+            assert_eq!(code, 0, "{}: {channels}: {stdout}{stderr}", db.label());
+            assert!(stdout.contains("No changes"), "{stdout}");
+        }
+    }
+}

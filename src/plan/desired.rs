@@ -384,9 +384,7 @@ impl Resolver<'_> {
                 .collect();
             let hint = match closest(&pair.view, views.iter().copied()) {
                 Some(view) => format!("did you mean `{}` on `{view}`?", pair.permission),
-                None if views.is_empty() => {
-                    format!("Superset has no permission named `{}`", pair.permission)
-                }
+                None if views.is_empty() => self.permission_hint(&pair),
                 None => format!("`{}` exists on: {}", pair.permission, first_few(&views)),
             };
             self.report(
@@ -403,6 +401,26 @@ impl Resolver<'_> {
             );
         }
         out
+    }
+
+    /// For a permission name Superset does not have: the closest name on the same view, else
+    /// the closest name anywhere.
+    fn permission_hint(&self, pair: &PermissionPair) -> String {
+        let permissions = &self.catalog.permissions;
+        let on_view = permissions
+            .iter()
+            .filter(|p| p.view == pair.view)
+            .map(|p| p.permission.as_str());
+        let all: BTreeSet<&str> = permissions.iter().map(|p| p.permission.as_str()).collect();
+        let near = closest(&pair.permission, on_view)
+            .or_else(|| closest(&pair.permission, all.iter().copied()));
+        match near {
+            Some(near) => format!(
+                "Superset has no permission named `{}`; did you mean `{near}`?",
+                pair.permission
+            ),
+            None => format!("Superset has no permission named `{}`", pair.permission),
+        }
     }
 
     fn database_hint(&self, name: &str) -> String {

@@ -622,3 +622,11 @@ fn slack_channels_superset_splits_are_not_drift_after_apply() {
         }
     }
 }
+
+#[test]
+fn a_misspelt_permission_name_gets_a_did_you_mean() {
+    for db in Db::both("trust_perm") {
+        init_demo(&db);
+        first_use_class("misspelt-permission", "diff", &["--database", &db.url()]);
+    }
+}

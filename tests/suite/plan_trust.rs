@@ -630,3 +630,33 @@ fn a_misspelt_permission_name_gets_a_did_you_mean() {
         first_use_class("misspelt-permission", "diff", &["--database", &db.url()]);
     }
 }
+
+#[test]
+fn deletions_count_the_link_rows_they_remove() {
+    for db in Db::both("trust_links") {
+        init_demo(&db);
+        let url = db.url();
+        steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
+        let count = |sql: &str| -> usize { db.sql(sql).trim().parse().unwrap() };
+        let expected = count(
+            "SELECT (SELECT count(*) FROM ab_user_group WHERE group_id = (SELECT id FROM ab_group WHERE name = 'sales-team')) \
+             + (SELECT count(*) FROM ab_group_role WHERE group_id = (SELECT id FROM ab_group WHERE name = 'sales-team')) \
+             + (SELECT count(*) FROM rls_filter_roles WHERE rls_filter_id = (SELECT id FROM row_level_security_filters WHERE name = 'Hide confidential journal entries')) \
+             + (SELECT count(*) FROM rls_filter_tables WHERE rls_filter_id = (SELECT id FROM row_level_security_filters WHERE name = 'Hide confidential journal entries')) \
+             + (SELECT count(*) FROM report_recipient WHERE report_schedule_id = (SELECT id FROM report_schedule WHERE name = 'Weekly finance overview')) \
+             + (SELECT count(*) FROM report_schedule_user WHERE report_schedule_id = (SELECT id FROM report_schedule WHERE name = 'Weekly finance overview'))",
+        );
+        assert!(expected >= 9, "{expected}");
+        let fewer = examples_without_it(|name, text| match name {
+            "groups.yaml" => without_document(&text, "name: sales-team"),
+            "rls.yaml" => without_document(&text, "name: hide-confidential"),
+            _ => text,
+        });
+        let out = steward_ok(&["apply", &path_str(fewer.path()), "--database", &url], 0);
+        assert!(
+            out.contains(&format!("Applied 3 change(s) ({expected} permission/membership/recipient rows)")),
+            "{}: {out}",
+            db.label()
+        );
+    }
+}

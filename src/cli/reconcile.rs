@@ -20,8 +20,7 @@ use crate::policy::report_rules::render_blocking;
 use crate::reconcile::{Planned, plan_against, plan_pass_while_loading};
 use crate::report::json::render_json;
 use crate::report::{
-    Against, DiffReport, render_impact, render_markdown, render_refused,
-    render_text as render_plan,
+    Against, DiffReport, render_impact, render_markdown, render_refused, render_text as render_plan,
 };
 use crate::spec::load::git_revision::sources_at_revision;
 use crate::spec::load::{LoadedSet, load_paths, load_sources};

@@ -309,8 +309,14 @@ fn config_fields((key, value): (&String, &String)) -> Vec<(&'static str, Field)>
     match key.as_str() {
         "allowed_email_domains" => vec![("allowedEmailDomains", list(json.as_ref()))],
         "run_as_allowed" => vec![
-            ("runAsAllowed.users", list(json.as_ref().and_then(|v| v.get("users")))),
-            ("runAsAllowed.groups", list(json.as_ref().and_then(|v| v.get("groups")))),
+            (
+                "runAsAllowed.users",
+                list(json.as_ref().and_then(|v| v.get("users"))),
+            ),
+            (
+                "runAsAllowed.groups",
+                list(json.as_ref().and_then(|v| v.get("groups"))),
+            ),
         ],
         key => {
             let name = super::ReportConfig::KEYS

@@ -643,10 +643,14 @@ pub fn existing_names(
                 .is_none_or(|e| e.manager != manager)
         })
     };
-    let (roles, managed_roles) = split(Kind::SupersetRole, observed.roles.keys().cloned().collect());
-    let (users, managed_users) = split(Kind::SupersetUser, observed.users.keys().cloned().collect());
-    let (groups, managed_groups) =
-        split(Kind::SupersetGroup, observed.groups.keys().cloned().collect());
+    let (roles, managed_roles) =
+        split(Kind::SupersetRole, observed.roles.keys().cloned().collect());
+    let (users, managed_users) =
+        split(Kind::SupersetUser, observed.users.keys().cloned().collect());
+    let (groups, managed_groups) = split(
+        Kind::SupersetGroup,
+        observed.groups.keys().cloned().collect(),
+    );
     crate::policy::Existing {
         from_database: true,
         roles,

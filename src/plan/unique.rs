@@ -38,7 +38,10 @@ pub fn email_conflicts(
     let mut found = Vec::new();
     for change in &plan.changes {
         if change.key.kind != Kind::SupersetUser
-            || !matches!(change.action, Action::Create | Action::Update | Action::Adopt)
+            || !matches!(
+                change.action,
+                Action::Create | Action::Update | Action::Adopt
+            )
         {
             continue;
         }

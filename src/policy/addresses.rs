@@ -62,29 +62,6 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::address_problem;
-
-    #[test]
-    fn one_plain_address_per_entry() {
-        assert_eq!(address_problem("ana@finance.example.com"), None);
-        assert!(
-            address_problem("ana@x.com, bo@x.com")
-                .unwrap()
-                .contains("more than one")
-        );
-        assert!(
-            address_problem("ana.example.com")
-                .unwrap()
-                .contains("no `@`")
-        );
-        assert!(address_problem("ana@").is_some());
-        assert!(address_problem("ana@exa mple.com").is_some());
-        assert!(address_problem("ana@-x.com").is_some());
-    }
-}
-
 /// Superset splits a Slack channel list at commas, semicolons and white space: an entry that
 /// holds one of them is sent to several channels (and stored that way).
 fn split_channels(set: &LoadedSet, index: usize, channels: &[String], found: &mut Vec<Diagnostic>) {
@@ -106,5 +83,28 @@ fn split_channels(set: &LoadedSet, index: usize, channels: &[String], found: &mu
                 .hint("write one channel per entry (Slack channel names have no spaces)"),
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_problem;
+
+    #[test]
+    fn one_plain_address_per_entry() {
+        assert_eq!(address_problem("ana@finance.example.com"), None);
+        assert!(
+            address_problem("ana@x.com, bo@x.com")
+                .unwrap()
+                .contains("more than one")
+        );
+        assert!(
+            address_problem("ana.example.com")
+                .unwrap()
+                .contains("no `@`")
+        );
+        assert!(address_problem("ana@").is_some());
+        assert!(address_problem("ana@exa mple.com").is_some());
+        assert!(address_problem("ana@-x.com").is_some());
     }
 }

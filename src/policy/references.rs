@@ -171,7 +171,9 @@ fn unresolved(
         None => format!("declare a {} named `{name}`", target.kind()),
     };
     if load_failed {
-        hint.push_str(" (or it is declared in a document that failed to load: see the errors above)");
+        hint.push_str(
+            " (or it is declared in a document that failed to load: see the errors above)",
+        );
     }
     let message = match existing.from_database {
         true => format!("{noun} `{name}` is neither declared nor in Superset"),

@@ -275,11 +275,13 @@ pub fn diagnostics(set: &LoadedSet, violations: &[Violation]) -> Vec<Diagnostic>
             let d = Diagnostic::error(Code::PolicyViolation, message).breach(v.breach());
             match declared.get(&v.schedule) {
                 Some(index) => locate(set, *index, &v.field, d.hint(v.hint.clone())),
-                None => d.on(format!("{key} (in Superset, not declared)")).hint(format!(
-                    "{}; the schedule is not declared, so change it in Superset, or declare it \
+                None => d
+                    .on(format!("{key} (in Superset, not declared)"))
+                    .hint(format!(
+                        "{}; the schedule is not declared, so change it in Superset, or declare it \
                      (`steward export` writes its manifest)",
-                    v.hint
-                )),
+                        v.hint
+                    )),
             }
         })
         .collect()

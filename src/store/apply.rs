@@ -119,7 +119,9 @@ impl Writer<'_> {
             Kind::ReportSchedule => {
                 let ids = lookup(&ids.schedules);
                 for table in ["report_recipient", "report_schedule_user"] {
-                    links += tx.delete_where_in(table, "report_schedule_id", &ids).await?;
+                    links += tx
+                        .delete_where_in(table, "report_schedule_id", &ids)
+                        .await?;
                 }
                 tx.delete_where_in("report_execution_log", "report_schedule_id", &ids)
                     .await?;

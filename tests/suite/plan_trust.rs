@@ -41,7 +41,10 @@ fn without_document(text: &str, marker: &str) -> String {
 /// gone) and edited there to fire every ten minutes: it now breaks `reportMinimumIntervalSeconds`.
 fn with_unmanaged_breach(db: &Db) {
     init_demo(db);
-    steward_ok(&["apply", &repo_path("examples"), "--database", &db.url()], 0);
+    steward_ok(
+        &["apply", &repo_path("examples"), "--database", &db.url()],
+        0,
+    );
     db.sql("DELETE FROM steward_ledger WHERE object_key = 'Report:Weekly finance overview'");
     db.sql(
         "UPDATE report_schedule SET crontab = '*/10 * * * *' WHERE name = 'Weekly finance overview'",
@@ -122,7 +125,10 @@ fn breaches_the_apply_introduces_still_block() {
         });
         let (code, _, stderr) = run(&["diff", &path_str(stricter.path()), "--database", &url]);
         assert_eq!(code, 1, "{stderr}");
-        assert!(stderr.contains("blocked by the Alerts & Reports configuration"), "{stderr}");
+        assert!(
+            stderr.contains("blocked by the Alerts & Reports configuration"),
+            "{stderr}"
+        );
         assert!(
             stderr.contains("error[policy-violation]: ReportSchedule \"Weekly finance overview\" (Report): recipient: `ana.alves@finance.corp.example.com` is not in an allowed e-mail domain"),
             "{stderr}"
@@ -177,19 +183,39 @@ fn a_refused_plan_shows_its_changes_and_says_it_is_refused() {
         let dir = path_str(breach.path());
         let (code, stdout, stderr) = run(&["diff", &dir, "--database", &url]);
         assert_eq!(code, 1, "{}: {stdout}{stderr}", db.label());
-        assert!(!stdout.contains("No changes") && !stderr.contains("No changes"), "{stdout}{stderr}");
-        let reasons = stderr.find("blocked by the Alerts & Reports configuration").expect(&stderr);
-        let plan = stderr.find("Refused plan, not applied: 2 to update.").expect(&stderr);
+        assert!(
+            !stdout.contains("No changes") && !stderr.contains("No changes"),
+            "{stdout}{stderr}"
+        );
+        let reasons = stderr
+            .find("blocked by the Alerts & Reports configuration")
+            .expect(&stderr);
+        let plan = stderr
+            .find("Refused plan, not applied: 2 to update.")
+            .expect(&stderr);
         assert!(reasons < plan, "reasons first: {stderr}");
-        assert!(stderr.contains("~ SupersetUser \"svc-finance-reports\""), "{stderr}");
-        assert!(stderr.contains("~ ReportSchedule \"Weekly finance overview\" (Report)"), "{stderr}");
-        assert!(stderr.trim_end().ends_with("refused: 1 problem(s) above; nothing was written"), "{stderr}");
+        assert!(
+            stderr.contains("~ SupersetUser \"svc-finance-reports\""),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("~ ReportSchedule \"Weekly finance overview\" (Report)"),
+            "{stderr}"
+        );
+        assert!(
+            stderr
+                .trim_end()
+                .ends_with("refused: 1 problem(s) above; nothing was written"),
+            "{stderr}"
+        );
         let (_, markdown, _) = run(&["diff", &dir, "--database", &url, "--output", "markdown"]);
         assert!(
             markdown.starts_with("### steward diff: refused, 1 problem; would 2 to update\n"),
             "{markdown}"
         );
-        let breaches = markdown.find("#### Blocked by the Alerts & Reports configuration").unwrap();
+        let breaches = markdown
+            .find("#### Blocked by the Alerts & Reports configuration")
+            .unwrap();
         let table = markdown.find("| Kind | Create |").expect(&markdown);
         assert!(breaches < table, "{markdown}");
         let (code, json, _) = run(&["diff", &dir, "--database", &url, "--output", "json"]);
@@ -212,8 +238,14 @@ fn a_refused_plan_shows_its_changes_and_says_it_is_refused() {
         ]);
         assert_eq!(code, 1, "{stderr}");
         assert!(stderr.contains("more than --max-deletions 0"), "{stderr}");
-        assert!(stderr.contains("Refused plan, not applied: 1 to delete."), "{stderr}");
-        assert!(stderr.contains("- ReportSchedule \"Weekly finance overview\" (Report)"), "{stderr}");
+        assert!(
+            stderr.contains("Refused plan, not applied: 1 to delete."),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("- ReportSchedule \"Weekly finance overview\" (Report)"),
+            "{stderr}"
+        );
         let (_, json, _) = run(&[
             "diff",
             &path_str(fewer.path()),
@@ -258,7 +290,10 @@ fn a_refused_plan_shows_its_changes_and_says_it_is_refused() {
             "--no-prune",
         ]);
         assert_eq!(code, 1, "{stderr}");
-        assert!(stderr.contains("Refused: besides what is refused above, the plan changes nothing."), "{stderr}");
+        assert!(
+            stderr.contains("Refused: besides what is refused above, the plan changes nothing."),
+            "{stderr}"
+        );
         assert!(!stderr.contains("No changes"), "{stderr}");
     }
 }
@@ -335,8 +370,15 @@ fn a_schedule_made_in_supersets_ui_does_not_block_an_unrelated_apply() {
     );
     let (code, stdout, stderr) = run(&["apply", &dir_str, "--database", &url]);
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(stdout.contains("+ SupersetUser \"plan-trust.user\""), "{stdout}");
-    assert!(ss.users().iter().any(|u| u["username"] == "plan-trust.user"));
+    assert!(
+        stdout.contains("+ SupersetUser \"plan-trust.user\""),
+        "{stdout}"
+    );
+    assert!(
+        ss.users()
+            .iter()
+            .any(|u| u["username"] == "plan-trust.user")
+    );
     // A configuration change that breaks it in a new way still blocks, and lists it.
     std::fs::write(
         dir.path().join("config.yaml"),
@@ -349,7 +391,10 @@ fn a_schedule_made_in_supersets_ui_does_not_block_an_unrelated_apply() {
         stderr.contains("error[policy-violation]: ReportSchedule \"plan-trust: made in the UI\" (Report): recipient: `partner@gmail.com` is not the e-mail of an active user"),
         "{stderr}"
     );
-    assert!(stderr.contains("Refused plan, not applied: 1 to update."), "{stderr}");
+    assert!(
+        stderr.contains("Refused plan, not applied: 1 to update."),
+        "{stderr}"
+    );
 
     ss.delete(&format!("/api/v1/report/{made}"));
     clean_start(&url);
@@ -465,8 +510,15 @@ fn a_file_that_fails_to_load_is_the_only_error_not_its_references() {
             assert_eq!(code, 1, "{}: {stderr}", db.label());
             let (errors, count) = errors_and_count(&stderr);
             assert_eq!(errors.len(), count, "{stderr}");
-            assert!(errors.iter().all(|e| e.starts_with(root)), "{}: {stderr}", db.label());
-            assert!(!stderr.contains("neither declared nor in Superset"), "{stderr}");
+            assert!(
+                errors.iter().all(|e| e.starts_with(root)),
+                "{}: {stderr}",
+                db.label()
+            );
+            assert!(
+                !stderr.contains("neither declared nor in Superset"),
+                "{stderr}"
+            );
         }
     }
 }
@@ -496,9 +548,14 @@ fn a_reference_to_an_object_about_to_be_pruned_names_the_danger() {
             stderr.contains("error[unresolved-reference]: role `report-runner-sales` is not declared in these manifests, so this apply would delete it"),
             "{stderr}"
         );
-        assert!(stderr.contains("run each set with its own --manager"), "{stderr}");
         assert!(
-            stderr.contains("error[unresolved-reference]: user `nobody` is neither declared nor in Superset"),
+            stderr.contains("run each set with its own --manager"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(
+                "error[unresolved-reference]: user `nobody` is neither declared nor in Superset"
+            ),
             "{stderr}"
         );
         let (errors, count) = errors_and_count(&stderr);
@@ -509,7 +566,8 @@ fn a_reference_to_an_object_about_to_be_pruned_names_the_danger() {
             "apiVersion: steward.dev/v1alpha1\nkind: SupersetGroup\nmetadata:\n  name: team-b\nspec:\n  roles: [report-runner-sales]\n  users: [ana.alves]\n",
         )
         .unwrap();
-        let (code, stdout, stderr) = run(&["diff", &dir, "--database", &url, "--manager", "team-b"]);
+        let (code, stdout, stderr) =
+            run(&["diff", &dir, "--database", &url, "--manager", "team-b"]);
         assert_eq!(code, 2, "{}: {stdout}{stderr}", db.label());
         assert!(stdout.contains("+ SupersetGroup \"team-b\""), "{stdout}");
     }
@@ -523,7 +581,11 @@ fn value_changes(json: &str) -> std::collections::BTreeSet<(String, String, Stri
         for field in change["fields"].as_array().unwrap() {
             let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
             out.insert((
-                format!("{} {}", change["kind"].as_str().unwrap(), change["name"].as_str().unwrap()),
+                format!(
+                    "{} {}",
+                    change["kind"].as_str().unwrap(),
+                    change["name"].as_str().unwrap()
+                ),
                 text(&field["field"]),
                 text(&field["before"]),
                 text(&field["after"]),
@@ -546,7 +608,11 @@ fn the_database_diff_and_the_git_diff_speak_the_manifests_vocabulary() {
             .env("GIT_COMMITTER_EMAIL", "t@x.io")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     git(&["init", "-q", "-b", "main"]);
     let org = repo_dir.path().join("org");
@@ -563,10 +629,22 @@ fn the_database_diff_and_the_git_diff_speak_the_manifests_vocabulary() {
         assert!(text.contains(from), "{from}");
         std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
     };
-    edit("config.yaml", "alertMinimumIntervalSeconds: 300", "alertMinimumIntervalSeconds: 900");
-    edit("config.yaml", "limitRecipientsToUsers: true", "limitRecipientsToUsers: false");
+    edit(
+        "config.yaml",
+        "alertMinimumIntervalSeconds: 300",
+        "alertMinimumIntervalSeconds: 900",
+    );
+    edit(
+        "config.yaml",
+        "limitRecipientsToUsers: true",
+        "limitRecipientsToUsers: false",
+    );
     edit("users.yaml", "lastName: Reports", "lastName: Reporting");
-    edit("schedules.yaml", "logRetentionDays: 30", "logRetentionDays: 60");
+    edit(
+        "schedules.yaml",
+        "logRetentionDays: 30",
+        "logRetentionDays: 60",
+    );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
         .args(["diff", "org", "--against-ref", "main", "--output", "json"])
         .current_dir(repo_dir.path())
@@ -575,10 +653,30 @@ fn the_database_diff_and_the_git_diff_speak_the_manifests_vocabulary() {
         .unwrap();
     let against_ref = value_changes(&String::from_utf8_lossy(&out.stdout));
     let expected: std::collections::BTreeSet<(String, String, String, String)> = [
-        ("ReportConfiguration report_config", "alertMinimumIntervalSeconds", "300", "900"),
-        ("ReportConfiguration report_config", "limitRecipientsToUsers", "true", "false"),
-        ("SupersetUser svc-finance-reports", "lastName", "Reports", "Reporting"),
-        ("ReportSchedule Report:Weekly finance overview", "logRetentionDays", "30", "60"),
+        (
+            "ReportConfiguration report_config",
+            "alertMinimumIntervalSeconds",
+            "300",
+            "900",
+        ),
+        (
+            "ReportConfiguration report_config",
+            "limitRecipientsToUsers",
+            "true",
+            "false",
+        ),
+        (
+            "SupersetUser svc-finance-reports",
+            "lastName",
+            "Reports",
+            "Reporting",
+        ),
+        (
+            "ReportSchedule Report:Weekly finance overview",
+            "logRetentionDays",
+            "30",
+            "60",
+        ),
     ]
     .iter()
     .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string()))
@@ -588,13 +686,25 @@ fn the_database_diff_and_the_git_diff_speak_the_manifests_vocabulary() {
         init_demo(&db);
         let url = db.url();
         steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
-        let (code, json, stderr) =
-            run(&["diff", &path_str(&org), "--database", &url, "--output", "json"]);
+        let (code, json, stderr) = run(&[
+            "diff",
+            &path_str(&org),
+            "--database",
+            &url,
+            "--output",
+            "json",
+        ]);
         assert_eq!(code, 2, "{stderr}");
         assert_eq!(value_changes(&json), expected, "{}", db.label());
         let (_, text, _) = run(&["diff", &path_str(&org), "--database", &url]);
-        assert!(text.contains("alertMinimumIntervalSeconds: \"300\" → \"900\""), "{text}");
-        assert!(text.contains("lastName: \"Reports\" → \"Reporting\""), "{text}");
+        assert!(
+            text.contains("alertMinimumIntervalSeconds: \"300\" → \"900\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("lastName: \"Reports\" → \"Reporting\""),
+            "{text}"
+        );
     }
 }
 
@@ -607,18 +717,22 @@ fn slack_channels_superset_splits_are_not_drift_after_apply() {
             init_demo(&db);
             let url = db.url();
             let dir = tempfile::tempdir().unwrap();
-            std::fs::write(dir.path().join("s.yaml"), SLACK.replace("CHANNELS", channels)).unwrap();
+            std::fs::write(
+                dir.path().join("s.yaml"),
+                SLACK.replace("CHANNELS", channels),
+            )
+            .unwrap();
             let dir = path_str(dir.path());
+            steward_ok(&["apply", &dir, "--database", &url], 0);
+            let (code, stdout, stderr) = run(&["diff", &dir, "--database", &url]);
+            assert_eq!(code, 0, "{}: {channels}: {stdout}{stderr}", db.label());
+            assert!(stdout.contains("No changes"), "{stdout}");
             let (code, _, stderr) = run(&["validate", &dir]);
             assert_eq!(code, 0, "{stderr}");
             assert!(
                 stderr.contains("warning[bad-value]: Superset splits Slack channel lists at commas, semicolons and spaces"),
                 "{stderr}"
             );
-            steward_ok(&["apply", &dir, "--database", &url], 0);
-            let (code, stdout, stderr) = run(&["diff", &dir, "--database", &url]);
-            assert_eq!(code, 0, "{}: {channels}: {stdout}{stderr}", db.label());
-            assert!(stdout.contains("No changes"), "{stdout}");
         }
     }
 }
@@ -654,7 +768,9 @@ fn deletions_count_the_link_rows_they_remove() {
         });
         let out = steward_ok(&["apply", &path_str(fewer.path()), "--database", &url], 0);
         assert!(
-            out.contains(&format!("Applied 3 change(s) ({expected} permission/membership/recipient rows)")),
+            out.contains(&format!(
+                "Applied 3 change(s) ({expected} permission/membership/recipient rows)"
+            )),
             "{}: {out}",
             db.label()
         );

@@ -4,30 +4,11 @@
 //! a refused plan still shows its changes, says it is refused, and puts the reasons first, in
 //! text, Markdown and JSON.
 
-use std::path::Path;
-
+use crate::diff_outputs::{edit_file, examples_committed};
+use crate::policy_change::remove_every_report;
+use crate::reconcile::{edited_examples, init_demo, path_str};
 use crate::repo_path;
 use crate::services::{Db, steward, steward_ok};
-
-fn init_demo(db: &Db) {
-    steward_ok(&["init", "--demo", "--database", &db.url()], 0);
-}
-
-/// A copy of `examples/org` in a temporary directory, with `edit` applied to each file's text.
-fn edited_examples(edit: impl Fn(&str, String) -> String) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(repo_path("examples/org")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-        let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(dir.path().join(&name), edit(&name, text)).unwrap();
-    }
-    dir
-}
-
-fn path_str(p: &Path) -> String {
-    p.display().to_string()
-}
 
 /// `text` without the YAML document that holds `marker`.
 fn without_document(text: &str, marker: &str) -> String {
@@ -337,9 +318,7 @@ fn a_schedule_made_in_supersets_ui_does_not_block_an_unrelated_apply() {
     let url = env("STEWARD_TEST_SUPERSET_DB_URL");
     clean_start(&url);
     let ss = Superset::connect();
-    for report in ss.list("/api/v1/report/", "name") {
-        ss.delete(&format!("/api/v1/report/{}", report["id"]));
-    }
+    remove_every_report(&ss);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("config.yaml"), SUPERSET_CONFIG).unwrap();
     let dir_str = path_str(dir.path());
@@ -597,38 +576,8 @@ fn value_changes(json: &str) -> std::collections::BTreeSet<(String, String, Stri
 
 #[test]
 fn the_database_diff_and_the_git_diff_speak_the_manifests_vocabulary() {
-    let repo_dir = tempfile::tempdir().unwrap();
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(repo_dir.path())
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@x.io")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@x.io")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    git(&["init", "-q", "-b", "main"]);
-    let org = repo_dir.path().join("org");
-    std::fs::create_dir(&org).unwrap();
-    for entry in std::fs::read_dir(crate::repo().join("examples/org")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, org.join(path.file_name().unwrap())).unwrap();
-    }
-    git(&["add", "."]);
-    git(&["commit", "-q", "-m", "base"]);
-    let edit = |file: &str, from: &str, to: &str| {
-        let path = org.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "{from}");
-        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
-    };
+    let (repo_dir, org) = examples_committed();
+    let edit = |file: &str, from: &str, to: &str| edit_file(&org.join(file), from, to);
     edit(
         "config.yaml",
         "alertMinimumIntervalSeconds: 300",

@@ -725,3 +725,8 @@ fn deletions_count_the_link_rows_they_remove() {
         );
     }
 }
+
+#[test]
+fn without_a_database_references_into_a_failed_document_point_back_at_it() {
+    first_use_class("reference-into-failed-document", "validate", &[]);
+}

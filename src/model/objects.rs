@@ -13,6 +13,8 @@ use super::PermissionPair;
 pub enum Field {
     /// A scalar shown as text; `None` when unset.
     Text(Option<String>),
+    /// A number or a boolean, shown as the manifest writes it (unquoted); `None` when unset.
+    Literal(Option<String>),
     /// An unordered set of members.
     Set(BTreeSet<String>),
 }
@@ -23,6 +25,10 @@ fn text(value: impl ToString) -> Field {
 
 fn maybe(value: &Option<impl ToString>) -> Field {
     Field::Text(value.as_ref().map(ToString::to_string))
+}
+
+fn literal(value: impl ToString) -> Field {
+    Field::Literal(Some(value.to_string()))
 }
 
 fn set<T: ToString>(values: impl IntoIterator<Item = T>) -> Field {
@@ -244,7 +250,7 @@ impl super::ObjectRef<'_> {
                 ("firstName", text(&u.first_name)),
                 ("lastName", text(&u.last_name)),
                 ("email", text(&u.email)),
-                ("active", text(u.active)),
+                ("active", literal(u.active)),
                 ("roles", set(&u.roles)),
             ],
             super::ObjectRef::Role(r) => vec![("permissions", set(&r.permissions))],
@@ -265,7 +271,7 @@ impl super::ObjectRef<'_> {
             super::ObjectRef::Schedule(s) => vec![
                 ("description", maybe(&s.description)),
                 ("message", maybe(&s.message)),
-                ("active", text(s.active)),
+                ("active", literal(s.active)),
                 ("crontab", text(&s.crontab)),
                 ("timezone", text(&s.timezone)),
                 ("chart", maybe(&s.chart)),
@@ -281,13 +287,19 @@ impl super::ObjectRef<'_> {
                 ("runAs", maybe(&s.run_as)),
                 ("runAlertQueryAs", maybe(&s.run_alert_query_as)),
                 ("reportFormat", text(&s.report_format)),
-                ("workingTimeoutSeconds", text(s.working_timeout)),
-                ("gracePeriodSeconds", text(s.grace_period)),
-                ("logRetentionDays", text(s.log_retention)),
+                ("workingTimeoutSeconds", literal(s.working_timeout)),
+                ("gracePeriodSeconds", literal(s.grace_period)),
+                ("logRetentionDays", literal(s.log_retention)),
                 ("emailSubject", maybe(&s.email_subject)),
-                ("screenshot.force", text(s.force_screenshot)),
-                ("screenshot.width", maybe(&s.custom_width)),
-                ("screenshot.height", maybe(&s.custom_height)),
+                ("screenshot.force", literal(s.force_screenshot)),
+                (
+                    "screenshot.width",
+                    Field::Literal(s.custom_width.map(|w| w.to_string())),
+                ),
+                (
+                    "screenshot.height",
+                    Field::Literal(s.custom_height.map(|h| h.to_string())),
+                ),
                 ("extra", text(&s.extra)),
             ],
             super::ObjectRef::Config(c) => c.entries.iter().flat_map(config_fields).collect(),
@@ -323,12 +335,13 @@ fn config_fields((key, value): (&String, &String)) -> Vec<(&'static str, Field)>
                 .iter()
                 .position(|k| *k == key)
                 .map_or("other", |i| super::ReportConfig::FIELDS[i]);
-            let shown = match &json {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(v) => v.to_string(),
-                None => value.clone(),
+            let field = match &json {
+                Some(serde_json::Value::String(s)) => Field::Text(Some(s.clone())),
+                Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => literal(v),
+                Some(v) => text(v),
+                None => text(value),
             };
-            vec![(name, Field::Text(Some(shown)))]
+            vec![(name, field)]
         }
     }
 }

@@ -109,6 +109,7 @@ mod tests {
                 field: "last_name".into(),
                 before: Some("A".into()),
                 after: Some("B".into()),
+                literal: false,
             }],
         }];
         let file = PlanFile::new("sqlite://x.db".into(), before.clone(), &changes);

@@ -322,6 +322,7 @@ fn field_item(out: &mut String, action: Action, field: &FieldChange) {
             field,
             before,
             after,
+            ..
         } => {
             let (before, after) = (before.as_deref(), after.as_deref());
             if is_long(before) || is_long(after) {

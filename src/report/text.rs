@@ -84,9 +84,15 @@ fn write_field(out: &mut String, action: Action, field: &FieldChange) {
             field,
             before,
             after,
+            literal,
         } => {
             let (before, after) = (before.as_deref(), after.as_deref());
-            let show = |v: Option<&str>| v.map_or("(unset)".to_owned(), |v| format!("{v:?}"));
+            // Numbers and booleans unquoted, as the manifest writes them.
+            let show = |v: Option<&str>| match v {
+                None => "(unset)".to_owned(),
+                Some(v) if *literal => v.to_owned(),
+                Some(v) => format!("{v:?}"),
+            };
             match action {
                 Action::Create if is_long(after) => long(out, field, None, after),
                 Action::Delete if is_long(before) => long(out, field, before, None),

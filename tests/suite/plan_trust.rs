@@ -601,6 +601,21 @@ fn the_database_diff_and_the_git_diff_speak_the_manifests_vocabulary() {
         .output()
         .unwrap();
     let against_ref = value_changes(&String::from_utf8_lossy(&out.stdout));
+    let text = std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+        .args(["diff", "org", "--against-ref", "main"])
+        .current_dir(repo_dir.path())
+        .env_remove("STEWARD_DATABASE_URL")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("alertMinimumIntervalSeconds: 300 → 900"),
+        "{text}"
+    );
+    assert!(
+        text.contains("lastName: \"Reports\" → \"Reporting\""),
+        "{text}"
+    );
     let expected: std::collections::BTreeSet<(String, String, String, String)> = [
         (
             "ReportConfiguration report_config",
@@ -647,7 +662,11 @@ fn the_database_diff_and_the_git_diff_speak_the_manifests_vocabulary() {
         assert_eq!(value_changes(&json), expected, "{}", db.label());
         let (_, text, _) = run(&["diff", &path_str(&org), "--database", &url]);
         assert!(
-            text.contains("alertMinimumIntervalSeconds: \"300\" → \"900\""),
+            text.contains("alertMinimumIntervalSeconds: 300 → 900"),
+            "{text}"
+        );
+        assert!(
+            text.contains("limitRecipientsToUsers: true → false"),
             "{text}"
         );
         assert!(

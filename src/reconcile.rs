@@ -7,6 +7,7 @@ use crate::impact::AccessImpact;
 use crate::model::State;
 use crate::plan::desired::{existing_names, resolve};
 use crate::plan::plan_file::fingerprint;
+use crate::plan::unique::email_conflicts;
 use crate::plan::{
     Action, Plan, PlanOptions, absorb_superset_rewrites, plan, restore_webhook_urls,
 };
@@ -25,10 +26,12 @@ pub struct Planned {
     pub observed: Observed,
     /// What the manifests declare, resolved.
     pub desired: State,
-    /// The changes (empty when the manifests have errors or the policy is broken).
+    /// The changes (empty when the manifests have errors; kept when the policy or a guardrail
+    /// blocks them, so a refused plan still shows what it would do).
     pub plan: Plan,
-    /// Schedules that would break the Alerts & Reports configuration after the apply (each is
-    /// also an error in `set`).
+    /// Breaches of the Alerts & Reports configuration this apply would introduce (each is also
+    /// an error in `set`; breaches already in Superset on schedules the apply does not touch
+    /// are warnings there, not listed here).
     pub policy: Vec<report_rules::Violation>,
     /// [`fingerprint`] of what the database held, when [`PlanOptions::fingerprint`] asks for
     /// it (plan files).
@@ -39,9 +42,9 @@ pub struct Planned {
 }
 
 impl Planned {
-    /// Whether the manifests have errors or the plan has refusals.
+    /// Whether the manifests have errors, the plan has refusals or breaks the policy.
     pub fn is_blocked(&self) -> bool {
-        self.set.has_errors() || !self.plan.refusals.is_empty()
+        self.set.has_errors() || !self.plan.refusals.is_empty() || !self.policy.is_empty()
     }
 }
 
@@ -100,6 +103,8 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
             true => std::borrow::Cow::Borrowed(&observed.state),
             false => std::borrow::Cow::Owned(state_after(&desired, &observed.state, &plan)),
         };
+        let conflicts = email_conflicts(&set, &desired, &observed.state, &after, &plan);
+        plan.refusals.extend(conflicts);
         if options.impact {
             impact = Some(match plan.is_empty() {
                 true => AccessImpact::default(),
@@ -107,18 +112,27 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
             });
         }
         let declared = desired.schedules.keys().cloned().collect();
-        policy = report_rules::check(
-            &after,
-            &declared,
-            report_rules::Scope::AfterApply,
-            chrono::Utc::now(),
-        );
-        if !policy.is_empty() {
-            set.diagnostics
-                .extend(report_rules::diagnostics(&set, &policy));
-            diagnostic::sort(&mut set.diagnostics);
-            plan = Plan::default();
-        }
+        let now = chrono::Utc::now();
+        let breaches = report_rules::check(&after, &declared, report_rules::Scope::AfterApply, now);
+        // Breaches of schedules the manifests do not declare block only when the apply
+        // introduces them: compare with Superset's schedules under Superset's configuration.
+        let before = match breaches.iter().any(|v| !declared.contains(&v.schedule)) {
+            true if !plan.is_empty() => report_rules::check(
+                &observed.state,
+                &declared,
+                report_rules::Scope::AfterApply,
+                now,
+            ),
+            true => breaches.clone(),
+            false => Vec::new(),
+        };
+        let (blocking, pre_existing) = report_rules::introduced(breaches, &before, &declared);
+        set.diagnostics
+            .extend(report_rules::diagnostics(&set, &blocking));
+        set.diagnostics
+            .extend(report_rules::warnings(&pre_existing));
+        diagnostic::sort(&mut set.diagnostics);
+        policy = blocking;
     }
     Planned {
         set,

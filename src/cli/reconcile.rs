@@ -16,7 +16,7 @@ use crate::policy::report_rules::render_blocking;
 use crate::reconcile::{Planned, plan_against};
 use crate::report::json::render_json;
 use crate::report::{
-    Against, DiffReport, render_impact, render_markdown, render_text as render_plan,
+    Against, DiffReport, render_impact, render_markdown, render_refused, render_text as render_plan,
 };
 use crate::spec::load::git_revision::sources_at_revision;
 use crate::spec::load::{LoadedSet, load_paths, load_sources};
@@ -44,7 +44,8 @@ fn print_diagnostics(set: &LoadedSet) {
     }
 }
 
-/// Prints diagnostics and refusals; returns whether the pass may go on.
+/// Prints what blocks the pass first (diagnostics, policy breaches, refusals), then the plan it
+/// refuses; returns whether the pass may go on.
 pub(super) fn report_blockers(planned: &Planned) -> bool {
     print_diagnostics(&planned.set);
     for refusal in &planned.plan.refusals {
@@ -52,9 +53,8 @@ pub(super) fn report_blockers(planned: &Planned) -> bool {
     }
     if !planned.policy.is_empty() {
         err!("{}", render_blocking(&planned.policy));
-        return false;
     }
-    if planned.set.has_errors() {
+    if planned.set.has_errors() && planned.policy.is_empty() {
         let n = planned
             .set
             .diagnostics
@@ -64,15 +64,19 @@ pub(super) fn report_blockers(planned: &Planned) -> bool {
         errln!("invalid: {n} error(s); nothing was planned");
         return false;
     }
-    if !planned.plan.refusals.is_empty() {
-        err!("{}", render_plan(&planned.plan, false));
-        errln!(
-            "refused: {} problem(s) above; nothing was written",
-            planned.plan.refusals.len()
-        );
-        return false;
+    if !planned.is_blocked() {
+        return true;
     }
-    true
+    err!("{}", render_refused(&planned.plan, false));
+    let problems = planned.plan.refusals.len()
+        + planned
+            .set
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .count();
+    errln!("refused: {problems} problem(s) above; nothing was written");
+    false
 }
 
 pub(super) fn diff(

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 pub use catalog::{Catalog, Chart, Dashboard, Dataset, PermissionPair};
 pub use objects::{
-    Field, Group, Recipient, ReportConfig, RlsFilter, Role, Schedule, User, Validator, redact_url,
+    Field, Group, Recipient, ReportConfig, RlsFilter, Role, Schedule, User, Validator,
+    normalise_list, redact_url,
 };
 
 use crate::spec::Kind;

@@ -1,5 +1,6 @@
 //! The managed objects in normalised form, and their field lists: the planner diffs any two
-//! objects of a kind field by field, so each kind says once which fields it has.
+//! objects of a kind field by field, so each kind says once which fields it has, named as the
+//! manifests name them (`lastName`, `alertMinimumIntervalSeconds`), whatever the column.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,6 +13,8 @@ use super::PermissionPair;
 pub enum Field {
     /// A scalar shown as text; `None` when unset.
     Text(Option<String>),
+    /// A number or a boolean, shown as the manifest writes it (unquoted); `None` when unset.
+    Literal(Option<String>),
     /// An unordered set of members.
     Set(BTreeSet<String>),
 }
@@ -22,6 +25,10 @@ fn text(value: impl ToString) -> Field {
 
 fn maybe(value: &Option<impl ToString>) -> Field {
     Field::Text(value.as_ref().map(ToString::to_string))
+}
+
+fn literal(value: impl ToString) -> Field {
+    Field::Literal(Some(value.to_string()))
 }
 
 fn set<T: ToString>(values: impl IntoIterator<Item = T>) -> Field {
@@ -116,6 +123,15 @@ impl Recipient {
             .collect();
         format!("{} {}", self.recipient_type, parts.join(" "))
     }
+}
+
+/// Normalises a comma/semicolon/space separated address or channel list to comma-joined, as
+/// Superset splits it when it sends (so declared and stored lists compare).
+pub fn normalise_list(list: &str) -> String {
+    list.split([',', ';', ' ', '\n', '\t'])
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Keeps scheme and host of a URL, hides the rest.
@@ -231,10 +247,10 @@ impl super::ObjectRef<'_> {
     pub fn fields(&self) -> Vec<(&'static str, Field)> {
         match *self {
             super::ObjectRef::User(u) => vec![
-                ("first_name", text(&u.first_name)),
-                ("last_name", text(&u.last_name)),
+                ("firstName", text(&u.first_name)),
+                ("lastName", text(&u.last_name)),
                 ("email", text(&u.email)),
-                ("active", text(u.active)),
+                ("active", literal(u.active)),
                 ("roles", set(&u.roles)),
             ],
             super::ObjectRef::Role(r) => vec![("permissions", set(&r.permissions))],
@@ -245,8 +261,8 @@ impl super::ObjectRef<'_> {
                 ("users", set(&g.users)),
             ],
             super::ObjectRef::Rls(f) => vec![
-                ("filter_type", text(&f.filter_type)),
-                ("group_key", maybe(&f.group_key)),
+                ("filterType", text(&f.filter_type)),
+                ("groupKey", maybe(&f.group_key)),
                 ("description", maybe(&f.description)),
                 ("roles", set(&f.roles)),
                 ("datasets", set(&f.datasets)),
@@ -255,7 +271,7 @@ impl super::ObjectRef<'_> {
             super::ObjectRef::Schedule(s) => vec![
                 ("description", maybe(&s.description)),
                 ("message", maybe(&s.message)),
-                ("active", text(s.active)),
+                ("active", literal(s.active)),
                 ("crontab", text(&s.crontab)),
                 ("timezone", text(&s.timezone)),
                 ("chart", maybe(&s.chart)),
@@ -268,34 +284,66 @@ impl super::ObjectRef<'_> {
                     set(s.recipients.iter().map(Recipient::display)),
                 ),
                 ("owners", set(&s.owners)),
-                ("run_as", maybe(&s.run_as)),
-                ("run_alert_query_as", maybe(&s.run_alert_query_as)),
-                ("report_format", text(&s.report_format)),
-                ("working_timeout", text(s.working_timeout)),
-                ("grace_period", text(s.grace_period)),
-                ("log_retention", text(s.log_retention)),
-                ("email_subject", maybe(&s.email_subject)),
-                ("force_screenshot", text(s.force_screenshot)),
-                ("custom_width", maybe(&s.custom_width)),
-                ("custom_height", maybe(&s.custom_height)),
+                ("runAs", maybe(&s.run_as)),
+                ("runAlertQueryAs", maybe(&s.run_alert_query_as)),
+                ("reportFormat", text(&s.report_format)),
+                ("workingTimeoutSeconds", literal(s.working_timeout)),
+                ("gracePeriodSeconds", literal(s.grace_period)),
+                ("logRetentionDays", literal(s.log_retention)),
+                ("emailSubject", maybe(&s.email_subject)),
+                ("screenshot.force", literal(s.force_screenshot)),
+                (
+                    "screenshot.width",
+                    Field::Literal(s.custom_width.map(|w| w.to_string())),
+                ),
+                (
+                    "screenshot.height",
+                    Field::Literal(s.custom_height.map(|h| h.to_string())),
+                ),
                 ("extra", text(&s.extra)),
             ],
-            super::ObjectRef::Config(c) => c
-                .entries
-                .iter()
-                .map(|(k, v)| (config_field_name(k), Field::Text(Some(v.clone()))))
-                .collect(),
+            super::ObjectRef::Config(c) => c.entries.iter().flat_map(config_fields).collect(),
         }
     }
 }
 
-/// The known `report_config` keys as static field names (unknown keys keep a generic name).
-fn config_field_name(key: &str) -> &'static str {
-    super::ReportConfig::KEYS
-        .iter()
-        .find(|k| **k == key)
-        .copied()
-        .unwrap_or("other_key")
+/// One `report_config` entry as the manifest's fields: its name in `ReportConfiguration`'s
+/// spec, and its JSON value as the manifest writes it (a number, a boolean, a list).
+fn config_fields((key, value): (&String, &String)) -> Vec<(&'static str, Field)> {
+    let json: Option<serde_json::Value> = serde_json::from_str(value).ok();
+    let list = |v: Option<&serde_json::Value>| -> Field {
+        set(v
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned)))
+    };
+    match key.as_str() {
+        "allowed_email_domains" => vec![("allowedEmailDomains", list(json.as_ref()))],
+        "run_as_allowed" => vec![
+            (
+                "runAsAllowed.users",
+                list(json.as_ref().and_then(|v| v.get("users"))),
+            ),
+            (
+                "runAsAllowed.groups",
+                list(json.as_ref().and_then(|v| v.get("groups"))),
+            ),
+        ],
+        key => {
+            let name = super::ReportConfig::KEYS
+                .iter()
+                .position(|k| *k == key)
+                .map_or("other", |i| super::ReportConfig::FIELDS[i]);
+            let field = match &json {
+                Some(serde_json::Value::String(s)) => Field::Text(Some(s.clone())),
+                Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => literal(v),
+                Some(v) => text(v),
+                None => text(value),
+            };
+            vec![(name, field)]
+        }
+    }
 }
 
 impl ReportConfig {
@@ -308,6 +356,17 @@ impl ReportConfig {
         "allowed_email_domains",
         "require_run_as",
         "run_as_allowed",
+    ];
+
+    /// [`Self::KEYS`] as the `ReportConfiguration` manifest names them.
+    pub const FIELDS: [&'static str; 7] = [
+        "alertsAttachReports",
+        "alertMinimumIntervalSeconds",
+        "reportMinimumIntervalSeconds",
+        "limitRecipientsToUsers",
+        "allowedEmailDomains",
+        "requireRunAs",
+        "runAsAllowed",
     ];
 }
 

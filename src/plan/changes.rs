@@ -62,6 +62,9 @@ pub enum FieldChange {
         field: Cow<'static, str>,
         before: Option<String>,
         after: Option<String>,
+        /// A number or a boolean: shown unquoted, as the manifest writes it.
+        #[serde(skip)]
+        literal: bool,
     },
     /// Members added to and removed from a set.
     Members {
@@ -334,8 +337,10 @@ pub fn field_changes(
                 }
             }
             (b, a) => {
+                let literal =
+                    matches!(b, Some(Field::Literal(_))) || matches!(a, Some(Field::Literal(_)));
                 let text = |f: Option<Field>| match f {
-                    Some(Field::Text(t)) => t,
+                    Some(Field::Text(t) | Field::Literal(t)) => t,
                     _ => None,
                 };
                 let (before, after) = (text(b), text(a));
@@ -344,6 +349,7 @@ pub fn field_changes(
                         field: name.into(),
                         before,
                         after,
+                        literal,
                     });
                 }
             }
@@ -473,6 +479,7 @@ mod tests {
             field: "email".into(),
             before: Some("u@example.com".into()),
             after: Some("new@example.com".into()),
+            literal: false,
         }));
         assert!(user_change.fields.contains(&FieldChange::Members {
             field: "roles".into(),

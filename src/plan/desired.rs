@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::diagnostic::{Code, Diagnostic, closest};
 use crate::model::{
     Catalog, Group, PermissionPair, Recipient, ReportConfig, RlsFilter, Role, Schedule, State,
-    User, Validator,
+    User, Validator, normalise_list,
 };
 use crate::policy::locate;
 use crate::spec::load::LoadedSet;
@@ -222,7 +222,12 @@ pub fn recipients(spec: &Recipients) -> BTreeSet<Recipient> {
         ));
     }
     if let Some(slack) = &spec.slack {
-        rows.insert(row("Slack", &[("target", &slack.channels)]));
+        // Superset splits a channel list at commas, semicolons and white space when it sends.
+        let channels = normalise_list(&slack.channels.join(","));
+        rows.insert(Recipient {
+            recipient_type: "Slack".into(),
+            config: [("target".to_owned(), channels)].into(),
+        });
     }
     if let Some(hook) = &spec.webhook {
         rows.insert(row(
@@ -379,9 +384,7 @@ impl Resolver<'_> {
                 .collect();
             let hint = match closest(&pair.view, views.iter().copied()) {
                 Some(view) => format!("did you mean `{}` on `{view}`?", pair.permission),
-                None if views.is_empty() => {
-                    format!("Superset has no permission named `{}`", pair.permission)
-                }
+                None if views.is_empty() => self.permission_hint(&pair),
                 None => format!("`{}` exists on: {}", pair.permission, first_few(&views)),
             };
             self.report(
@@ -398,6 +401,26 @@ impl Resolver<'_> {
             );
         }
         out
+    }
+
+    /// For a permission name Superset does not have: the closest name on the same view, else
+    /// the closest name anywhere.
+    fn permission_hint(&self, pair: &PermissionPair) -> String {
+        let permissions = &self.catalog.permissions;
+        let on_view = permissions
+            .iter()
+            .filter(|p| p.view == pair.view)
+            .map(|p| p.permission.as_str());
+        let all: BTreeSet<&str> = permissions.iter().map(|p| p.permission.as_str()).collect();
+        let near = closest(&pair.permission, on_view)
+            .or_else(|| closest(&pair.permission, all.iter().copied()));
+        match near {
+            Some(near) => format!(
+                "Superset has no permission named `{}`; did you mean `{near}`?",
+                pair.permission
+            ),
+            None => format!("Superset has no permission named `{}`", pair.permission),
+        }
     }
 
     fn database_hint(&self, name: &str) -> String {
@@ -602,7 +625,8 @@ fn first_few(items: &[&str]) -> String {
 }
 
 /// Names of roles, users and groups the database holds that declarations may refer to without
-/// declaring them: everything except what `manager` manages (those are declared or pruned).
+/// declaring them: everything except what `manager` manages (those are declared or pruned, and
+/// listed apart so that a reference to one can say it would be pruned).
 pub fn existing_names(
     observed: &State,
     catalog: &crate::model::Catalog,
@@ -611,29 +635,37 @@ pub fn existing_names(
 ) -> crate::policy::Existing {
     use crate::model::ObjectKey;
     use crate::spec::Kind;
-    let unmanaged = |kind: Kind, names: Vec<String>| -> std::collections::BTreeSet<String> {
-        names
-            .into_iter()
-            .filter(|n| {
-                ledger
-                    .get(&ObjectKey::new(kind, n.clone()))
-                    .is_none_or(|e| e.manager != manager)
-            })
-            .collect()
+    type Names = std::collections::BTreeSet<String>;
+    let split = |kind: Kind, names: Vec<String>| -> (Names, Names) {
+        names.into_iter().partition(|n| {
+            ledger
+                .get(&ObjectKey::new(kind, n.clone()))
+                .is_none_or(|e| e.manager != manager)
+        })
     };
-    let users = unmanaged(Kind::SupersetUser, observed.users.keys().cloned().collect());
+    let (roles, managed_roles) =
+        split(Kind::SupersetRole, observed.roles.keys().cloned().collect());
+    let (users, managed_users) =
+        split(Kind::SupersetUser, observed.users.keys().cloned().collect());
+    let (groups, managed_groups) = split(
+        Kind::SupersetGroup,
+        observed.groups.keys().cloned().collect(),
+    );
     crate::policy::Existing {
         from_database: true,
-        roles: unmanaged(Kind::SupersetRole, observed.roles.keys().cloned().collect()),
+        roles,
         user_emails: users
             .iter()
             .map(|n| (n.clone(), observed.users[n].email.clone()))
             .collect(),
         users,
-        groups: unmanaged(
-            Kind::SupersetGroup,
-            observed.groups.keys().cloned().collect(),
-        ),
+        groups,
+        managed: crate::policy::Managed {
+            manager: manager.to_owned(),
+            roles: managed_roles,
+            users: managed_users,
+            groups: managed_groups,
+        },
         database_backends: catalog.database_backends.clone(),
     }
 }

@@ -337,6 +337,7 @@ mod tests {
                 field: "last_name".into(),
                 before: Some("A".into()),
                 after: Some("B".into()),
+                literal: false,
             }],
         }];
         let file = file(&before, &changes);

@@ -55,7 +55,8 @@ type Flat = BTreeMap<String, Flattened>;
 
 #[derive(Clone, Debug, PartialEq)]
 enum Flattened {
-    Scalar(String),
+    /// A string, or (`true`) a number or boolean.
+    Scalar(String, bool),
     Items(BTreeSet<String>),
 }
 
@@ -101,8 +102,8 @@ fn flatten(path: &str, value: &Value, out: &mut Flat) {
             out.insert(path.to_owned(), Flattened::Items(items));
         }
         Value::Null => {}
-        Value::String(s) => drop(out.insert(path.to_owned(), Flattened::Scalar(s.clone()))),
-        other => drop(out.insert(path.to_owned(), Flattened::Scalar(other.to_string()))),
+        Value::String(s) => drop(out.insert(path.to_owned(), Flattened::Scalar(s.clone(), false))),
+        other => drop(out.insert(path.to_owned(), Flattened::Scalar(other.to_string(), true))),
     }
 }
 
@@ -125,8 +126,11 @@ fn fields_between(before: &Flat, after: &Flat) -> Vec<FieldChange> {
                 });
             }
             (b, a) => {
+                let literal = [b, a]
+                    .iter()
+                    .any(|f| matches!(f, Some(Flattened::Scalar(_, true))));
                 let text = |f: Option<&Flattened>| match f {
-                    Some(Flattened::Scalar(s)) => Some(s.clone()),
+                    Some(Flattened::Scalar(s, _)) => Some(s.clone()),
                     Some(Flattened::Items(i)) => {
                         Some(i.iter().cloned().collect::<Vec<_>>().join(", "))
                     }
@@ -136,6 +140,7 @@ fn fields_between(before: &Flat, after: &Flat) -> Vec<FieldChange> {
                     field: path.clone().into(),
                     before: text(b),
                     after: text(a),
+                    literal,
                 });
             }
         }

@@ -1,4 +1,5 @@
-//! E-mail address syntax for users and e-mail recipients: one address per entry, `local@domain`.
+//! E-mail address syntax for users and e-mail recipients: one address per entry, `local@domain`;
+//! Slack channel entries that Superset would split into several channels.
 
 use super::locate;
 use crate::diagnostic::{Code, Diagnostic};
@@ -52,8 +53,35 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
                         report(format!("spec.recipients.email.{list}[{i}]"), address);
                     }
                 }
+                if let Some(slack) = &schedule.spec.recipients.slack {
+                    split_channels(set, index, &slack.channels, found);
+                }
             }
             _ => {}
+        }
+    }
+}
+
+/// Superset splits a Slack channel list at commas, semicolons and white space: an entry that
+/// holds one of them is sent to several channels (and stored that way).
+fn split_channels(set: &LoadedSet, index: usize, channels: &[String], found: &mut Vec<Diagnostic>) {
+    for (i, channel) in channels.iter().enumerate() {
+        let parts = crate::model::normalise_list(channel);
+        if parts.contains(',') || parts.is_empty() {
+            let shown: Vec<String> = parts.split(',').map(|p| format!("`{p}`")).collect();
+            found.push(locate(
+                set,
+                index,
+                &format!("spec.recipients.slack.channels[{i}]"),
+                Diagnostic::warning(
+                    Code::BadValue,
+                    format!(
+                        "Superset splits Slack channel lists at commas, semicolons and spaces: `{channel}` is sent to {}",
+                        shown.join(" and ")
+                    ),
+                )
+                .hint("write one channel per entry (Slack channel names have no spaces)"),
+            ));
         }
     }
 }

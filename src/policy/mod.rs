@@ -6,6 +6,7 @@
 mod addresses;
 mod confusables;
 mod content_refs;
+mod db_limits;
 pub mod domains;
 mod duplicates;
 mod names;
@@ -34,8 +35,24 @@ pub struct Existing {
     pub groups: BTreeSet<String>,
     /// Username → e-mail of the users in `users`.
     pub user_emails: BTreeMap<String, String>,
+    /// Roles, users and groups Superset holds that this run's manager manages: not declared,
+    /// they would be pruned, so a reference to one names that danger.
+    pub managed: Managed,
     /// Database name → SQLAlchemy backend: RLS clauses are parsed in their datasets' dialect.
     pub database_backends: BTreeMap<String, String>,
+}
+
+/// Names of objects the run's manager manages in Superset, by kind.
+#[derive(Clone, Debug, Default)]
+pub struct Managed {
+    /// Managing manager (`cli` or a custom resource uid).
+    pub manager: String,
+    /// Role names.
+    pub roles: BTreeSet<String>,
+    /// Usernames.
+    pub users: BTreeSet<String>,
+    /// Group names.
+    pub groups: BTreeSet<String>,
 }
 
 /// Runs every declared-set check, resolving references against the declared set and the
@@ -53,6 +70,7 @@ pub fn check_declared_against(set: &LoadedSet, existing: &Existing) -> Vec<Diagn
     references::check(set, existing, &mut found);
     schedules::check(set, &mut found);
     addresses::check(set, &mut found);
+    db_limits::check(set, &mut found);
     content_refs::check(set, &mut found);
     let clauses = rls_clauses::check(set, &existing.database_backends, &mut found);
     rls_combined::check(set, &clauses, &mut found);

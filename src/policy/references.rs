@@ -1,9 +1,12 @@
 //! References between declared objects: roles, users and groups named by other objects must be
-//! declared (or be one of Superset's built-in roles), and role `includes` must not form a cycle.
+//! declared (or be one of Superset's built-in roles, or an object Superset holds that this run
+//! does not manage), and role `includes` must not form a cycle. A reference to an object this
+//! run manages but no longer declares names the danger (it would be pruned); when a document
+//! failed to load, references it probably resolved are left to that root cause.
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Existing, locate};
+use super::{Existing, Managed, locate};
 use crate::diagnostic::{Code, Diagnostic, closest};
 use crate::spec::load::LoadedSet;
 use crate::spec::{BUILTIN_ROLES, Resource};
@@ -21,6 +24,13 @@ impl Target {
             Target::Role => "SupersetRole",
             Target::User => "SupersetUser",
             Target::Group => "SupersetGroup",
+        }
+    }
+    fn managed(self, managed: &Managed) -> &std::collections::BTreeSet<String> {
+        match self {
+            Target::Role => &managed.roles,
+            Target::User => &managed.users,
+            Target::Group => &managed.groups,
         }
     }
     fn noun(self) -> &'static str {
@@ -72,6 +82,8 @@ impl<'a> Known<'a> {
 
 pub(super) fn check(set: &LoadedSet, existing: &Existing, found: &mut Vec<Diagnostic>) {
     let known = Known::of(set, existing);
+    // Documents that failed to load may hold the declarations references point to.
+    let load_failed = set.diagnostics.iter().any(Diagnostic::is_error);
     for (index, object) in set.objects.iter().enumerate() {
         let mut refs: Vec<(String, &str, Target)> = Vec::new();
         match &object.resource {
@@ -112,34 +124,62 @@ pub(super) fn check(set: &LoadedSet, existing: &Existing, found: &mut Vec<Diagno
             if known.names(target).contains(name) {
                 continue;
             }
-            let hint = match closest(name, known.names(target).iter().copied()) {
-                Some(near) => format!("did you mean `{near}`?"),
-                None if existing.from_database => format!(
-                    "declare a {} named `{name}`; Superset has none by that name",
-                    target.kind()
-                ),
-                None => format!("declare a {} named `{name}`", target.kind()),
-            };
-            found.push(locate(
-                set,
-                index,
-                &field,
-                Diagnostic::error(
-                    Code::UnresolvedReference,
-                    if existing.from_database {
-                        format!(
-                            "{} `{name}` is neither declared nor in Superset",
-                            target.noun()
-                        )
-                    } else {
-                        format!("{} `{name}` is not declared", target.noun())
-                    },
-                )
-                .hint(hint),
-            ));
+            if let Some(d) = unresolved(name, target, &known, existing, load_failed) {
+                found.push(locate(set, index, &field, d));
+            }
         }
     }
     include_cycles(set, found);
+}
+
+/// The error for a reference to `name` that neither the declared set nor Superset's unmanaged
+/// objects hold; `None` when it only follows from a document that failed to load (Superset
+/// has the object, and its declaration is most likely in that document).
+fn unresolved(
+    name: &str,
+    target: Target,
+    known: &Known,
+    existing: &Existing,
+    load_failed: bool,
+) -> Option<Diagnostic> {
+    let managed = target.managed(&existing.managed).contains(name);
+    if managed && load_failed {
+        return None;
+    }
+    let noun = target.noun();
+    if managed {
+        return Some(
+            Diagnostic::error(
+                Code::UnresolvedReference,
+                format!(
+                    "{noun} `{name}` is not declared in these manifests, so this apply would delete it from Superset, where steward manages it (manager `{}`)",
+                    existing.managed.manager
+                ),
+            )
+            .hint(format!(
+                "declare the {} again; if other manifests declare it (another team's), run each set with its own --manager",
+                target.kind()
+            )),
+        );
+    }
+    let mut hint = match closest(name, known.names(target).iter().copied()) {
+        Some(near) => format!("did you mean `{near}`?"),
+        None if existing.from_database => format!(
+            "declare a {} named `{name}`; Superset has none by that name",
+            target.kind()
+        ),
+        None => format!("declare a {} named `{name}`", target.kind()),
+    };
+    if load_failed {
+        hint.push_str(
+            " (or it is declared in a document that failed to load: see the errors above)",
+        );
+    }
+    let message = match existing.from_database {
+        true => format!("{noun} `{name}` is neither declared nor in Superset"),
+        false => format!("{noun} `{name}` is not declared"),
+    };
+    Some(Diagnostic::error(Code::UnresolvedReference, message).hint(hint))
 }
 
 fn named<'a>(

@@ -3,7 +3,9 @@
 //! so configured, only the e-mails of active users; fire times never closer than the minimum
 //! interval for the schedule's type (the exact smallest gap, not a sample); run-as users that
 //! exist, are active, and are allowed; run-as required when so configured. Returns every
-//! violation.
+//! violation, each with a hint that says what to change. An apply is blocked only by the
+//! breaches it introduces ([`introduced`]); schedules that already broke the configuration and
+//! that the apply neither declares nor changes are warnings.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -53,6 +55,9 @@ pub struct Violation {
     pub detail: String,
     /// The manifest field it concerns (`spec.recipients.email.to[0]`, `spec.runAs` …).
     pub field: String,
+    /// What to change to end the breach.
+    #[serde(skip)]
+    pub hint: String,
 }
 
 impl Violation {
@@ -75,15 +80,14 @@ impl Violation {
     }
 }
 
-/// The blocking section of `diff` and `apply`: every schedule that breaks the configuration,
+/// The blocking section of `diff` and `apply`: every schedule that would break the configuration,
 /// one line each, in columns (type, name, reason, detail).
 pub fn render_blocking(violations: &[Violation]) -> String {
     let schedules: BTreeSet<&str> = violations.iter().map(|v| v.schedule.as_str()).collect();
     let mut out = format!(
-        "blocked by the Alerts & Reports configuration: {} schedule{} break{} it; nothing was planned\n",
+        "blocked by the Alerts & Reports configuration: {} schedule{} would break it; the plan is refused\n",
         schedules.len(),
         if schedules.len() == 1 { "" } else { "s" },
-        if schedules.len() == 1 { "s" } else { "" },
     );
     // Names and details are untrusted: shown escaped, so they cannot drive the terminal.
     let rows: Vec<[String; 3]> = violations
@@ -168,8 +172,10 @@ impl Policy {
 pub enum Scope {
     /// Everything Superset will hold after an apply: every rule applies.
     AfterApply,
-    /// Only the manifests (`validate`, no database): rules that need Superset's users and
-    /// groups are left to `diff` and `apply`.
+    /// Only the manifests (`validate`, no database): rules are applied only where the declared
+    /// set decides them (a declared run-as user that is inactive or not allowed, a recipient
+    /// whose user is declared inactive); what needs Superset's other users and groups is left
+    /// to `diff` and `apply`.
     DeclaredOnly,
 }
 
@@ -186,52 +192,131 @@ pub fn check(
     let Some(config) = &state.config else {
         return Vec::new();
     };
-    let mut policy = Policy::of(config);
-    if scope == Scope::DeclaredOnly {
-        policy.limit_recipients_to_users = false;
-        policy.run_as_users.clear();
-        policy.run_as_groups.clear();
-    }
-    let active_emails: BTreeSet<String> = state
-        .users
-        .values()
-        .filter(|u| u.active)
-        .map(|u| u.email.to_ascii_lowercase())
-        .collect();
-    let mut members: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for group in state.groups.values() {
-        for user in &group.users {
-            members
-                .entry(user.as_str())
-                .or_default()
-                .insert(group.name.as_str());
-        }
-    }
+    let policy = Policy::of(config);
+    let users = Users::of(state, scope, &policy);
     let mut found = Vec::new();
     let mut gaps = SmallestGaps::new(now);
     for (key, schedule) in &state.schedules {
-        recipients(key, schedule, &policy, &active_emails, &mut found);
+        recipients(key, schedule, &policy, &users, &mut found);
         frequency(key, schedule, &policy, &mut gaps, &mut found);
         let require = policy.require_run_as && declared.contains(key);
-        if scope == Scope::AfterApply {
-            run_as(key, schedule, &policy, require, state, &members, &mut found);
-        } else if require && schedule.run_as.is_none() {
-            found.push(Violation {
-                schedule: key.clone(),
-                reason: Reason::RunAs,
-                detail: "no runAs user, and the configuration requires one".into(),
-                field: "spec.runAs".into(),
-            });
-        }
+        run_as(key, schedule, &policy, require, &users, &mut found);
     }
     found
+}
+
+/// Splits the breaches after an apply into those the apply introduces (a declared schedule's,
+/// or one that Superset's schedules did not have `before` the apply) and those that were
+/// already there on schedules the apply does not declare.
+pub fn introduced(
+    after: Vec<Violation>,
+    before: &[Violation],
+    declared: &BTreeSet<String>,
+) -> (Vec<Violation>, Vec<Violation>) {
+    after
+        .into_iter()
+        .partition(|v| declared.contains(&v.schedule) || !before.contains(v))
+}
+
+/// What the rules need to know about users.
+struct Users<'a> {
+    /// Whether every user is known (after an apply), or only the declared ones (validate).
+    complete: bool,
+    /// Lower-cased e-mails of active users (complete), of inactive declared users (not).
+    emails: BTreeSet<String>,
+    /// Users by username.
+    by_name: &'a BTreeMap<String, crate::model::User>,
+    /// Group names by member.
+    groups_of: BTreeMap<&'a str, BTreeSet<&'a str>>,
+    /// Whether every group named in `runAsAllowed.groups` is known, with all its members.
+    allowed_groups_known: bool,
+}
+
+impl<'a> Users<'a> {
+    fn of(state: &'a State, scope: Scope, policy: &Policy) -> Users<'a> {
+        let complete = scope == Scope::AfterApply;
+        let emails = state
+            .users
+            .values()
+            .filter(|u| u.active == complete)
+            .map(|u| u.email.to_ascii_lowercase())
+            .collect();
+        let mut groups_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for group in state.groups.values() {
+            for user in &group.users {
+                groups_of
+                    .entry(user.as_str())
+                    .or_default()
+                    .insert(group.name.as_str());
+            }
+        }
+        Users {
+            complete,
+            emails,
+            by_name: &state.users,
+            groups_of,
+            allowed_groups_known: complete
+                || policy
+                    .run_as_groups
+                    .iter()
+                    .all(|g| state.groups.contains_key(g)),
+        }
+    }
+
+    /// Whether `address` is known not to be an active user's e-mail.
+    fn not_an_active_user(&self, address: &str) -> bool {
+        self.emails.contains(&address.to_ascii_lowercase()) != self.complete
+    }
 }
 
 /// Violations as errors: at the schedule's manifest when it is declared, else named as the
 /// schedule Superset holds (a configuration change may break schedules steward does not manage).
 pub fn diagnostics(set: &LoadedSet, violations: &[Violation]) -> Vec<Diagnostic> {
-    let declared: BTreeMap<String, usize> = set
-        .objects
+    let declared = declared_indexes(set);
+    violations
+        .iter()
+        .map(|v| {
+            let key = ObjectKey::new(Kind::ReportSchedule, v.schedule.clone());
+            let message = format!("{key}: {}: {}", v.reason.as_str(), v.detail);
+            let d = Diagnostic::error(Code::PolicyViolation, message).breach(v.breach());
+            match declared.get(&v.schedule) {
+                Some(index) => locate(set, *index, &v.field, d.hint(v.hint.clone())),
+                None => d
+                    .on(format!("{key} (in Superset, not declared)"))
+                    .hint(format!(
+                        "{}; the schedule is not declared, so change it in Superset, or declare it \
+                     (`steward export` writes its manifest)",
+                        v.hint
+                    )),
+            }
+        })
+        .collect()
+}
+
+/// Breaches that were there before the apply, on schedules it does not declare, as warnings.
+pub fn warnings(violations: &[Violation]) -> Vec<Diagnostic> {
+    violations
+        .iter()
+        .map(|v| {
+            let key = ObjectKey::new(Kind::ReportSchedule, v.schedule.clone());
+            Diagnostic::warning(
+                Code::PolicyViolation,
+                format!("{key}: {}: {}", v.reason.as_str(), v.detail),
+            )
+            .on(format!("{key} (in Superset, not declared)"))
+            .hint(format!(
+                "the schedule broke the configuration before this apply, which neither declares \
+                 nor changes it, so it does not block; to end the breach: {} (the schedule is \
+                 changed in Superset, or declared: `steward export` writes its manifest)",
+                v.hint
+            ))
+            .breach(v.breach())
+        })
+        .collect()
+}
+
+fn declared_indexes(set: &LoadedSet) -> BTreeMap<String, usize> {
+    set.objects
         .iter()
         .enumerate()
         .filter_map(|(i, o)| match &o.resource {
@@ -241,20 +326,6 @@ pub fn diagnostics(set: &LoadedSet, violations: &[Violation]) -> Vec<Diagnostic>
             )),
             _ => None,
         })
-        .collect();
-    violations
-        .iter()
-        .map(|v| {
-            let key = ObjectKey::new(Kind::ReportSchedule, v.schedule.clone());
-            let message = format!("{key}: {}: {}", v.reason.as_str(), v.detail);
-            let d = Diagnostic::error(Code::PolicyViolation, message)
-                .hint("change the schedule, or the ReportConfiguration that forbids it")
-                .breach(v.breach());
-            match declared.get(&v.schedule) {
-                Some(index) => locate(set, *index, &v.field, d),
-                None => d.on(format!("{key} (in Superset, not declared)")),
-            }
-        })
         .collect()
 }
 
@@ -262,7 +333,7 @@ fn recipients(
     key: &str,
     schedule: &Schedule,
     policy: &Policy,
-    active_emails: &BTreeSet<String>,
+    users: &Users,
     found: &mut Vec<Violation>,
 ) {
     for recipient in schedule
@@ -284,16 +355,20 @@ fn recipients(
                         reason: Reason::Recipient,
                         detail: format!("`{address}` is not in an allowed e-mail domain"),
                         field: field.clone(),
+                        hint: format!(
+                            "remove `{address}` from the recipients, or add its domain to the ReportConfiguration's allowedEmailDomains"
+                        ),
                     });
                 }
-                if policy.limit_recipients_to_users
-                    && !active_emails.contains(&address.to_ascii_lowercase())
-                {
+                if policy.limit_recipients_to_users && users.not_an_active_user(address) {
                     found.push(Violation {
                         schedule: key.to_owned(),
                         reason: Reason::Recipient,
                         detail: format!("`{address}` is not the e-mail of an active user (recipients are limited to users)"),
                         field,
+                        hint: format!(
+                            "remove `{address}` from the recipients, or declare (or activate) the SupersetUser whose email it is"
+                        ),
                     });
                 }
             }
@@ -340,13 +415,13 @@ fn frequency<'a>(
     let (minimum, setting, what) = if schedule.schedule_type == "Alert" {
         (
             policy.alert_minimum_interval,
-            "alert_minimum_interval",
+            "alertMinimumIntervalSeconds",
             "alerts",
         )
     } else {
         (
             policy.report_minimum_interval,
-            "report_minimum_interval",
+            "reportMinimumIntervalSeconds",
             "reports",
         )
     };
@@ -361,7 +436,7 @@ fn frequency<'a>(
             schedule: key.to_owned(),
             reason: Reason::Frequency,
             detail: format!(
-                "`{}` in {} fires {} apart at its closest, first at {} and {}; {what} must be at least {} apart ({setting} {minimum} s)",
+                "`{}` in {} fires {} apart at its closest, first at {} and {}; {what} must be at least {} apart ({setting}: {minimum})",
                 schedule.crontab,
                 schedule.timezone,
                 plain_duration(gap.seconds),
@@ -370,6 +445,10 @@ fn frequency<'a>(
                 plain_duration(minimum),
             ),
             field: "spec.crontab".into(),
+            hint: format!(
+                "make the crontab fire at most once every {}, or lower {setting} in the ReportConfiguration",
+                plain_duration(minimum)
+            ),
         });
     }
 }
@@ -379,22 +458,24 @@ fn run_as(
     schedule: &Schedule,
     policy: &Policy,
     require_run_as: bool,
-    state: &State,
-    members: &BTreeMap<&str, BTreeSet<&str>>,
+    users: &Users,
     found: &mut Vec<Violation>,
 ) {
-    let mut violation = |detail: String, field: &str| {
+    let mut violation = |detail: String, field: &str, hint: String| {
         found.push(Violation {
             schedule: key.to_owned(),
             reason: Reason::RunAs,
             detail,
             field: field.to_owned(),
+            hint,
         })
     };
     if require_run_as && schedule.run_as.is_none() {
         violation(
             "no runAs user, and the configuration requires one".into(),
             "spec.runAs",
+            "set spec.runAs to an active service account the configuration's runAsAllowed lists"
+                .into(),
         );
     }
     for (user, field, what) in [
@@ -406,21 +487,41 @@ fn run_as(
         ),
     ] {
         let Some(name) = user else { continue };
-        match state.users.get(name) {
-            None => violation(format!("{what} user `{name}` does not exist"), field),
-            Some(u) if !u.active => violation(format!("{what} user `{name}` is not active"), field),
+        match users.by_name.get(name) {
+            None if users.complete => violation(
+                format!("{what} user `{name}` does not exist"),
+                field,
+                format!("declare a SupersetUser `{name}`, or set {field} to a user that exists"),
+            ),
+            // Not declared: it may exist in Superset; `diff` decides.
+            None => {}
+            Some(u) if !u.active => violation(
+                format!("{what} user `{name}` is not active"),
+                field,
+                format!(
+                    "activate `{name}` (remove `active: false` from its SupersetUser, or set it to true), or set {field} to an active user"
+                ),
+            ),
             Some(_) => {
                 let restricted =
                     !policy.run_as_users.is_empty() || !policy.run_as_groups.is_empty();
-                let in_group = members
+                let in_group = users
+                    .groups_of
                     .get(name.as_str())
                     .is_some_and(|groups| groups.iter().any(|g| policy.run_as_groups.contains(*g)));
-                if restricted && !policy.run_as_users.contains(name) && !in_group {
+                if restricted
+                    && users.allowed_groups_known
+                    && !policy.run_as_users.contains(name)
+                    && !in_group
+                {
                     violation(
                         format!(
                             "{what} user `{name}` is not in the configuration's runAsAllowed users or groups"
                         ),
                         field,
+                        format!(
+                            "add `{name}` to runAsAllowed.users (or to a group runAsAllowed.groups lists), or set {field} to an allowed user"
+                        ),
                     );
                 }
             }
@@ -542,7 +643,7 @@ mod tests {
             frequency[0].detail,
             "`0,30 9 * * 1-5` in Europe/Berlin fires 30 min apart at its closest, first at \
              2026-11-24 09:00 CET and 2026-11-24 09:30 CET; reports must be at least 1 h apart \
-             (report_minimum_interval 3600 s)"
+             (reportMinimumIntervalSeconds: 3600)"
         );
         for (name, _, _, expected) in &cases {
             let found: Vec<&Violation> = found

@@ -20,6 +20,8 @@ struct JsonDiff<'a> {
     against: &'a super::Against,
     /// Whether nothing may be applied.
     blocked: bool,
+    /// Whether changes were planned (not when the manifests have errors).
+    planned: bool,
     summary: BTreeMap<&'static str, usize>,
     by_kind: BTreeMap<&'static str, BTreeMap<&'static str, usize>>,
     policy: Vec<PolicyBreach>,
@@ -64,6 +66,7 @@ pub fn render_json(report: &DiffReport) -> String {
         schema_version: DIFF_SCHEMA_VERSION,
         against: report.against,
         blocked: report.blocked(),
+        planned: report.planned(),
         summary: counts(&total),
         by_kind,
         policy: report.policy.iter().map(|v| v.breach()).collect(),

@@ -1,5 +1,5 @@
-//! `steward diff --output markdown`: a pull-request comment. A summary table of counts per kind
-//! and action comes first, then what blocks the plan (policy breaches, errors), then one
+//! `steward diff --output markdown`: a pull-request comment. What blocks the plan (policy
+//! breaches, errors) comes first, then a summary table of counts per kind and action, then one
 //! collapsible section per kind; long text values as unified diffs. The comment never exceeds
 //! [`MARKDOWN_BUDGET`] characters: past it, items are left out and a note says how many, and
 //! that the JSON output holds everything. Every name and value from manifests or Superset is
@@ -69,9 +69,10 @@ pub fn render_markdown(report: &DiffReport) -> String {
             "> [!CAUTION]\n> **Blocked**: nothing will be applied until the problems below are fixed.\n\n",
         );
     }
-    summary_table(&mut doc, report);
+    // The reasons a plan is refused come before the changes it would make.
     policy_section(&mut doc, report);
     errors_section(&mut doc, report);
+    summary_table(&mut doc, report);
     if let Some(impact) = report.impact {
         impact_section(&mut doc, impact);
     }
@@ -117,7 +118,11 @@ pub fn render_markdown(report: &DiffReport) -> String {
 fn summary_table(doc: &mut Budgeted, report: &DiffReport) {
     let by_kind = report.counts_by_kind();
     if by_kind.is_empty() {
-        doc.always("No changes: Superset matches the declared state.\n\n");
+        doc.always(match (report.blocked(), report.planned()) {
+            (false, _) => "No changes: Superset matches the declared state.\n\n",
+            (true, false) => "Not planned: the manifests have errors.\n\n",
+            (true, true) => "Besides what is refused above, the plan changes nothing.\n\n",
+        });
         return;
     }
     doc.always("| Kind | Create | Adopt | Update | Delete | Forget |\n|---|--:|--:|--:|--:|--:|\n");
@@ -313,6 +318,7 @@ fn field_item(out: &mut String, action: Action, field: &FieldChange) {
             field,
             before,
             after,
+            ..
         } => {
             let (before, after) = (before.as_deref(), after.as_deref());
             if is_long(before) || is_long(after) {

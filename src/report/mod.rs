@@ -16,7 +16,7 @@ use crate::policy::report_rules::Violation;
 use crate::spec::Kind;
 
 pub use markdown::{MARKDOWN_BUDGET, render_markdown};
-pub use text::{render_impact, render_text};
+pub use text::{render_impact, render_refused, render_text};
 
 /// What the manifests were compared with.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -81,7 +81,20 @@ impl DiffReport<'_> {
         counts
     }
 
-    /// `3 to create, 1 to update`, or `no changes`.
+    /// Whether a plan was made (not when the manifests have errors of their own).
+    pub fn planned(&self) -> bool {
+        !self
+            .diagnostics
+            .iter()
+            .any(|d| d.is_error() && d.breach.is_none())
+    }
+
+    /// What blocks the plan: errors, refusals and policy breaches, each counted once.
+    pub fn problems(&self) -> usize {
+        self.blocking_errors().count() + self.policy.len()
+    }
+
+    /// `3 to create, 1 to update`, or `no changes`; a blocked plan says it is refused first.
     pub fn summary_line(&self) -> String {
         let parts: Vec<String> = ACTIONS
             .iter()
@@ -90,9 +103,19 @@ impl DiffReport<'_> {
                 (n > 0).then(|| format!("{n} to {}", action_verb(*action)))
             })
             .collect();
-        match parts.is_empty() {
+        let changes = match parts.is_empty() {
             true => "no changes".into(),
             false => parts.join(", "),
+        };
+        if !self.blocked() {
+            return changes;
+        }
+        let n = self.problems();
+        let problems = format!("refused, {n} problem{}", if n == 1 { "" } else { "s" });
+        match (self.planned(), parts.is_empty()) {
+            (false, _) => format!("{problems}; not planned"),
+            (true, true) => format!("{problems}; no other changes"),
+            (true, false) => format!("{problems}; would {changes}"),
         }
     }
 }

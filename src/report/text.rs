@@ -71,6 +71,15 @@ pub fn render_text(plan: &Plan, verbose: bool) -> String {
     out
 }
 
+/// Renders a plan that is refused: the same blocks under a title that says so (the reasons
+/// are printed before it).
+pub fn render_refused(plan: &Plan, verbose: bool) -> String {
+    match plan.is_empty() {
+        true => "Refused: besides what is refused above, the plan changes nothing.\n".into(),
+        false => render_text(plan, verbose).replacen("Plan: ", "Refused plan, not applied: ", 1),
+    }
+}
+
 fn write_field(out: &mut String, action: Action, field: &FieldChange) {
     let (added, removed) = (colour(AnsiColor::Green), colour(AnsiColor::Red));
     match field {
@@ -78,14 +87,16 @@ fn write_field(out: &mut String, action: Action, field: &FieldChange) {
             field,
             before,
             after,
+            literal,
         } => {
             // Configuration keys come from the database: escaped like values.
             let field = &*terminal(field);
             let (before, after) = (before.as_deref(), after.as_deref());
-            let show = |v: Option<&str>| {
-                v.map_or("(unset)".to_owned(), |v| {
-                    terminal(&format!("{v:?}")).into_owned()
-                })
+            // Numbers and booleans unquoted, as the manifest writes them.
+            let show = |v: Option<&str>| match v {
+                None => "(unset)".to_owned(),
+                Some(v) if *literal => terminal(v).into_owned(),
+                Some(v) => terminal(&format!("{v:?}")).into_owned(),
             };
             match action {
                 Action::Create if is_long(after) => long(out, field, None, after),

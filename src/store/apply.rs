@@ -118,31 +118,28 @@ impl Writer<'_> {
             }
             Kind::ReportSchedule => {
                 let ids = lookup(&ids.schedules);
-                for table in [
-                    "report_recipient",
-                    "report_schedule_user",
-                    "report_execution_log",
-                ] {
-                    tx.delete_where_in(table, "report_schedule_id", &ids)
+                for table in ["report_recipient", "report_schedule_user"] {
+                    links += tx
+                        .delete_where_in(table, "report_schedule_id", &ids)
                         .await?;
                 }
+                tx.delete_where_in("report_execution_log", "report_schedule_id", &ids)
+                    .await?;
                 tx.delete_where_in("report_schedule", "id", &ids).await?;
             }
             Kind::RowLevelSecurityFilter => {
                 let ids = lookup(&ids.rls_filters);
-                tx.delete_where_in("rls_filter_roles", "rls_filter_id", &ids)
-                    .await?;
-                tx.delete_where_in("rls_filter_tables", "rls_filter_id", &ids)
-                    .await?;
+                for table in ["rls_filter_roles", "rls_filter_tables"] {
+                    links += tx.delete_where_in(table, "rls_filter_id", &ids).await?;
+                }
                 tx.delete_where_in("row_level_security_filters", "id", &ids)
                     .await?;
             }
             Kind::SupersetGroup => {
                 let ids = lookup(&ids.groups);
-                tx.delete_where_in("ab_user_group", "group_id", &ids)
-                    .await?;
-                tx.delete_where_in("ab_group_role", "group_id", &ids)
-                    .await?;
+                for table in ["ab_user_group", "ab_group_role"] {
+                    links += tx.delete_where_in(table, "group_id", &ids).await?;
+                }
                 tx.delete_where_in("ab_group", "id", &ids).await?;
             }
             Kind::SupersetRole => {

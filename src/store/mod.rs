@@ -61,7 +61,7 @@ pub enum StoreError {
     #[error("{0}")]
     NotSuperset(String),
     /// A statement failed.
-    #[error("{statement}: {source}")]
+    #[error("{statement}: {}", database_refusal(source))]
     Query {
         /// The statement's first words.
         statement: String,
@@ -71,6 +71,21 @@ pub enum StoreError {
     /// Data in the database that steward cannot use.
     #[error("{0}")]
     Data(String),
+}
+
+/// The driver's error as the database states it (message and constraint), without where in the
+/// server's own source it was raised (sqlx adds PostgreSQL's "at line N" of its C code).
+fn database_refusal(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(db) => match db.constraint() {
+            Some(constraint) => format!(
+                "the database refused it: {} (constraint `{constraint}`)",
+                db.message()
+            ),
+            None => format!("the database refused it: {}", db.message()),
+        },
+        other => other.to_string(),
+    }
 }
 
 impl StoreError {

@@ -55,13 +55,7 @@ fn opt_text(v: &Value) -> Option<String> {
     v.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
-/// Normalises a comma/semicolon/space separated address list to comma-joined.
-pub fn normalise_list(list: &str) -> String {
-    list.split([',', ';', ' ', '\n', '\t'])
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(",")
-}
+pub use crate::model::normalise_list;
 
 /// The SQLAlchemy backend of a database URI (`postgresql` of `postgresql+psycopg2://…`).
 fn backend_of(uri: &str) -> Option<String> {

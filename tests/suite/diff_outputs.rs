@@ -242,25 +242,29 @@ fn text_is_coloured_for_terminals_unless_no_color() {
     assert_eq!(plain, run(&[]));
 }
 
-#[test]
-fn against_a_git_revision_without_a_database() {
+/// Runs `git args` in `dir` as a fixed author; panics on failure.
+pub(crate) fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@x.io")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@x.io")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A new git repository holding `examples/org` as `org/`, committed on `main`: the repository
+/// and the `org` directory.
+pub(crate) fn examples_committed() -> (tempfile::TempDir, PathBuf) {
     let repo_dir = tempfile::tempdir().unwrap();
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(repo_dir.path())
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@x.io")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@x.io")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let git = |args: &[&str]| git(repo_dir.path(), args);
     git(&["init", "-q", "-b", "main"]);
     let org = repo_dir.path().join("org");
     std::fs::create_dir(&org).unwrap();
@@ -270,13 +274,21 @@ fn against_a_git_revision_without_a_database() {
     }
     git(&["add", "."]);
     git(&["commit", "-q", "-m", "base"]);
+    (repo_dir, org)
+}
+
+/// Replaces the first `from` in `file` with `to`; panics when `from` is not there.
+pub(crate) fn edit_file(file: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(text.contains(from), "{from}");
+    std::fs::write(file, text.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn against_a_git_revision_without_a_database() {
+    let (repo_dir, org) = examples_committed();
     // The branch: a group loses a member, a filter's clause changes, the audit schedules go.
-    let edit = |file: &str, from: &str, to: &str| {
-        let path = org.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from));
-        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
-    };
+    let edit = |file: &str, from: &str, to: &str| edit_file(&org.join(file), from, to);
     edit(
         "groups.yaml",
         "users: [ana.alves, dmitri.brandt]",

@@ -59,6 +59,7 @@ fn fixture(name: &str) -> Fixture {
             field: field.into(),
             before: before.map(str::to_owned),
             after: after.map(str::to_owned),
+            literal: false,
         };
     let plan = Plan {
         changes: vec![
@@ -72,6 +73,7 @@ fn fixture(name: &str) -> Fixture {
                         field: name.to_owned().into(),
                         before: Some("1".into()),
                         after: Some("2".into()),
+                        literal: true,
                     },
                     FieldChange::Members {
                         field: "roles".into(),
@@ -116,6 +118,7 @@ fn fixture(name: &str) -> Fixture {
         reason: Reason::Recipient,
         detail: format!("{name} is not in an allowed domain"),
         field: "spec.recipients.email.to[0]".into(),
+        hint: format!("allow the domain of {name} or remove the recipient"),
     }];
     let impact = AccessImpact {
         users: vec![UserAccess {

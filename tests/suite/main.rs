@@ -15,6 +15,7 @@ mod impact_e2e;
 mod loader;
 mod loader_corpus;
 mod min_gap;
+mod plan_trust;
 mod policy_change;
 mod reconcile;
 mod rls_jinja;

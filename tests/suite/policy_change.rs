@@ -83,9 +83,7 @@ fn a_configuration_change_lists_exactly_the_schedules_it_breaks() {
     clean_start(&url);
     let ss = Superset::connect();
     // Only this test's schedules: whatever an earlier run (of any test) left goes first.
-    for report in ss.list("/api/v1/report/", "name") {
-        ss.delete(&format!("/api/v1/report/{}", report["id"]));
-    }
+    remove_every_report(&ss);
     let content = Content::read(&ss);
     let admin = ss
         .users()
@@ -156,7 +154,7 @@ fn a_configuration_change_lists_exactly_the_schedules_it_breaks() {
         assert_eq!(
             detail("february", "frequency"),
             [
-                "`0 12 29 2 3` in Europe/Berlin fires 1 day apart at its closest, first at 2052-02-28 12:00 CET and 2052-02-29 12:00 CET; alerts must be at least 2 days apart (alert_minimum_interval 172800 s)"
+                "`0 12 29 2 3` in Europe/Berlin fires 1 day apart at its closest, first at 2052-02-28 12:00 CET and 2052-02-29 12:00 CET; alerts must be at least 2 days apart (alertMinimumIntervalSeconds: 172800)"
             ]
         );
         assert!(
@@ -203,6 +201,13 @@ fn a_configuration_change_lists_exactly_the_schedules_it_breaks() {
     clean_start(&url);
     for id in made {
         ss.delete(&format!("/api/v1/report/{id}"));
+    }
+}
+
+/// Deletes every alert and report Superset holds, through its REST API.
+pub(crate) fn remove_every_report(ss: &Superset) {
+    for report in ss.list("/api/v1/report/", "name") {
+        ss.delete(&format!("/api/v1/report/{}", report["id"]));
     }
 }
 

@@ -81,6 +81,8 @@ pub enum Code {
     Encoding,
     /// A path (or all paths) holding no manifest at all.
     NoManifests,
+    /// A `--target` selector that matches no object.
+    TargetUnmatched,
 }
 
 impl Code {
@@ -118,6 +120,7 @@ impl Code {
             Code::EmptyRlsCombination => "empty-rls-combination",
             Code::Encoding => "encoding",
             Code::NoManifests => "no-manifests",
+            Code::TargetUnmatched => "target-unmatched",
         }
     }
 }

@@ -15,6 +15,7 @@ use super::{DiffOutput, EXIT_CHANGES, EXIT_INVALID, EXIT_OK};
 use crate::diagnostic::render_text;
 use crate::plan::PlanOptions;
 use crate::plan::plan_file::PlanFile;
+use crate::plan::target::reviewed_targets;
 use crate::plan::spec_diff::spec_changes;
 use crate::policy::report_rules::render_blocking;
 use crate::reconcile::{Planned, plan_against, plan_pass_while_loading};
@@ -145,7 +146,7 @@ pub(super) fn diff(
     if let Some(file) = out_plan
         && !blocked
     {
-        let plan_file = PlanFile::new(
+        let mut plan_file = PlanFile::new(
             database.url().to_string(),
             planned
                 .fingerprint
@@ -153,6 +154,7 @@ pub(super) fn diff(
                 .expect("asked for with --out-plan"),
             &planned.plan.changes,
         );
+        plan_file.targets = args.targets.iter().map(|t| t.as_str().to_owned()).collect();
         std::fs::write(file, serde_json::to_string_pretty(&plan_file)?)
             .with_context(|| format!("writing the plan file {}", file.display()))?;
     }
@@ -258,6 +260,11 @@ pub(super) fn apply(reconcile: &ReconcileArgs, plan_file: Option<&Path>) -> anyh
     let reviewed = plan_file
         .map(|file| read_json::<PlanFile>(file, "plan file"))
         .transpose()?;
+    let mut args = args.clone();
+    if let Some(reviewed) = &reviewed {
+        args.targets = reviewed_targets(&args.targets, &reviewed.targets)?;
+    }
+    let args = &args;
     block_on(async {
         let loading = load_in_background(paths);
         let url = database.url();

@@ -25,6 +25,10 @@ pub struct PlanFile {
     pub fingerprint: String,
     /// The changes, as `diff --output json` lists them.
     pub changes: serde_json::Value,
+    /// The `--target` selectors the plan was narrowed to (none: the whole plan); `apply
+    /// --plan-file` plans with exactly these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
 }
 
 /// Why a plan file cannot be applied.
@@ -50,6 +54,7 @@ impl PlanFile {
             database,
             fingerprint,
             changes: serde_json::to_value(changes).expect("changes serialise"),
+            targets: Vec::new(),
         }
     }
 

@@ -16,6 +16,7 @@ mod reconcile;
 mod services;
 mod superset_api;
 mod superset_e2e;
+mod targeting;
 
 use std::path::{Path, PathBuf};
 

@@ -7,12 +7,12 @@ use std::path::Path;
 use crate::repo_path;
 use crate::services::{Db, dump_difference, steward, steward_ok};
 
-fn init_demo(db: &Db) {
+pub(crate) fn init_demo(db: &Db) {
     steward_ok(&["init", "--demo", "--database", &db.url()], 0);
 }
 
 /// A copy of `examples/org` in a temporary directory, with `edit` applied to each file's text.
-fn edited_examples(edit: impl Fn(&str, String) -> String) -> tempfile::TempDir {
+pub(crate) fn edited_examples(edit: impl Fn(&str, String) -> String) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(repo_path("examples/org")).unwrap() {
         let path = entry.unwrap().path();
@@ -23,7 +23,7 @@ fn edited_examples(edit: impl Fn(&str, String) -> String) -> tempfile::TempDir {
     dir
 }
 
-fn path_str(p: &Path) -> String {
+pub(crate) fn path_str(p: &Path) -> String {
     p.display().to_string()
 }
 

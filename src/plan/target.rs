@@ -140,7 +140,11 @@ pub struct Targeting {
 impl Targeting {
     /// `Targeted plan (--target A, --target B): 3 change(s) of the full plan left out …`.
     pub fn describe(&self) -> String {
-        let targets: Vec<String> = self.targets.iter().map(|t| format!("--target {t}")).collect();
+        let targets: Vec<String> = self
+            .targets
+            .iter()
+            .map(|t| format!("--target {t}"))
+            .collect();
         format!(
             "Targeted plan ({}): {} change(s) of the full plan left out; nothing outside the targets is pruned.",
             targets.join(", "),
@@ -187,7 +191,10 @@ pub fn narrow(
         .collect();
     let kinds: BTreeSet<Kind> = selectors.iter().map(|s| s.kind).collect();
     let about = |resource: &str| {
-        selected.iter().chain(&needed).any(|k| k.to_string() == resource)
+        selected
+            .iter()
+            .chain(&needed)
+            .any(|k| k.to_string() == resource)
             || kinds.iter().any(|k| k.as_str() == resource)
     };
     let mut refusals: Vec<Diagnostic> = plan
@@ -213,7 +220,9 @@ pub fn narrow(
 /// Why `apply --plan-file` cannot use the reviewed plan's selectors.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ReviewedTargetsError {
-    #[error("the plan file was made with {reviewed}, but this apply has {given}: nothing was written")]
+    #[error(
+        "the plan file was made with {reviewed}, but this apply has {given}: nothing was written"
+    )]
     Differ { reviewed: String, given: String },
     #[error("the plan file's --target `{0}` cannot be read: {1}")]
     Unreadable(String, SelectorError),
@@ -254,7 +263,12 @@ fn universe(desired: &State, observed: &State, ledger: &Ledger) -> BTreeSet<Obje
     let mut keys: BTreeSet<ObjectKey> = ledger.keys().cloned().collect();
     for kind in Kind::ALL {
         for state in [desired, observed] {
-            keys.extend(state.keys(kind).into_iter().map(|k| ObjectKey::new(kind, k)));
+            keys.extend(
+                state
+                    .keys(kind)
+                    .into_iter()
+                    .map(|k| ObjectKey::new(kind, k)),
+            );
         }
     }
     keys
@@ -272,7 +286,14 @@ fn unmatched(selector: &Selector, universe: &BTreeSet<ObjectKey>) -> Diagnostic 
             "no {} is declared or in Superset; check the selector's kind",
             selector.kind
         ),
-        None => "names are Superset names, matched exactly unless the selector has `*`, `?`, `[` or `{`".to_owned(),
+        None => {
+            let some: Vec<String> = names.iter().take(5).map(|n| format!("`{n}`")).collect();
+            format!(
+                "names are Superset names, matched exactly unless the selector has `*`, `?`, `[` or `{{`; there are {} such as {}",
+                names.len(),
+                some.join(", ")
+            )
+        }
     };
     Diagnostic::error(
         Code::TargetUnmatched,
@@ -476,7 +497,10 @@ mod tests {
     #[test]
     fn bad_selectors_are_explained() {
         let err = "SupersetRol/x".parse::<Selector>().unwrap_err();
-        assert!(err.to_string().contains("did you mean `SupersetRole`?"), "{err}");
+        assert!(
+            err.to_string().contains("did you mean `SupersetRole`?"),
+            "{err}"
+        );
         assert_eq!(
             "ssrole/".parse::<Selector>().unwrap_err(),
             SelectorError::EmptyName("ssrole".into())
@@ -559,7 +583,12 @@ mod tests {
         let capped = narrowed(&["SupersetGroup"], Some(0)).unwrap();
         assert_eq!(capped.refusals.len(), 1);
         assert!(capped.refusals[0].message.contains("--max-deletions 0"));
-        assert!(narrowed(&["SupersetRole"], Some(0)).unwrap().refusals.is_empty());
+        assert!(
+            narrowed(&["SupersetRole"], Some(0))
+                .unwrap()
+                .refusals
+                .is_empty()
+        );
     }
 
     #[test]
@@ -571,8 +600,24 @@ mod tests {
             errors[0].hint.as_deref(),
             Some("did you mean `SupersetRole/Unrelated`?")
         );
+        let far = narrowed(&["SupersetGroup/zzzzzzzz"], None).unwrap_err();
+        assert!(
+            far[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .ends_with("there are 2 such as `SupersetGroup/G`, `SupersetGroup/N`"),
+            "{:?}",
+            far[0].hint
+        );
         let none = narrowed(&["rls/*"], None).unwrap_err();
-        assert!(none[0].hint.as_deref().unwrap().contains("no RowLevelSecurityFilter"));
+        assert!(
+            none[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("no RowLevelSecurityFilter")
+        );
     }
 
     #[test]
@@ -582,7 +627,15 @@ mod tests {
         let full = plan(&desired, &observed, &ledger, &PlanOptions::default());
         assert_eq!(full.refusals.len(), 1, "an unmanaged role conflicts");
         let pick = |t: &str| {
-            narrow(full.clone(), &[selector(t)], &desired, &observed, &ledger, None).unwrap()
+            narrow(
+                full.clone(),
+                &[selector(t)],
+                &desired,
+                &observed,
+                &ledger,
+                None,
+            )
+            .unwrap()
         };
         assert!(pick("SupersetRole/A").refusals.is_empty());
         assert_eq!(pick("SupersetRole/Unrelated").refusals.len(), 1);
@@ -596,11 +649,15 @@ mod tests {
         desired
             .schedules
             .insert(Schedule::key("Report", "Weekly"), weekly);
-        desired.users.insert("runner".into(), user("runner", &["Gamma2"]));
+        desired
+            .users
+            .insert("runner".into(), user("runner", &["Gamma2"]));
         desired.users.insert("owner".into(), user("owner", &[]));
         desired.users.insert("other".into(), user("other", &[]));
         desired.roles.insert("Gamma2".into(), role("Gamma2"));
-        desired.groups.insert("runners".into(), group("runners", &[], &["other"]));
+        desired
+            .groups
+            .insert("runners".into(), group("runners", &[], &["other"]));
         desired.config = Some(ReportConfig {
             entries: [(
                 "run_as_allowed".to_owned(),
@@ -609,12 +666,18 @@ mod tests {
             .into(),
         });
         let needs = |t: &str| -> Vec<String> {
-            dependencies(&[selector(t)].iter().flat_map(|s| {
-                universe(&desired, &State::default(), &Ledger::new())
-                    .into_iter()
-                    .filter(|k| s.matches(k))
-                    .collect::<Vec<_>>()
-            }).collect(), &desired)
+            dependencies(
+                &[selector(t)]
+                    .iter()
+                    .flat_map(|s| {
+                        universe(&desired, &State::default(), &Ledger::new())
+                            .into_iter()
+                            .filter(|k| s.matches(k))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect(),
+                &desired,
+            )
             .iter()
             .map(|k| k.to_string())
             .collect()

@@ -52,12 +52,22 @@ fn a_targeted_apply_changes_only_the_selection_and_prunes_nothing_else() {
             "{diff}"
         );
         assert!(diff.contains("Plan: 1 to update."), "{diff}");
-        assert!(diff.contains("~ SupersetRole \"Finance Analyst\""), "{diff}");
+        assert!(
+            diff.contains("~ SupersetRole \"Finance Analyst\""),
+            "{diff}"
+        );
         assert!(!diff.contains("internal-audit"), "{diff}");
 
         let json = steward_ok(
             &[
-                "diff", &dir, "--database", &url, "--target", target, "--output", "json",
+                "diff",
+                &dir,
+                "--database",
+                &url,
+                "--target",
+                target,
+                "--output",
+                "json",
             ],
             2,
         );
@@ -67,7 +77,14 @@ fn a_targeted_apply_changes_only_the_selection_and_prunes_nothing_else() {
         assert_eq!(json["changes"].as_array().unwrap().len(), 1);
         let markdown = steward_ok(
             &[
-                "diff", &dir, "--database", &url, "--target", target, "--output", "markdown",
+                "diff",
+                &dir,
+                "--database",
+                &url,
+                "--target",
+                target,
+                "--output",
+                "markdown",
             ],
             2,
         );
@@ -77,7 +94,14 @@ fn a_targeted_apply_changes_only_the_selection_and_prunes_nothing_else() {
         );
 
         let applied = steward_ok(
-            &["apply", &dir, "--database", &url, "--target", "ssrole/Finance Analyst"],
+            &[
+                "apply",
+                &dir,
+                "--database",
+                &url,
+                "--target",
+                "ssrole/Finance Analyst",
+            ],
             0,
         );
         assert!(applied.contains("Applied 1 change(s)"), "{applied}");
@@ -96,7 +120,11 @@ fn a_targeted_apply_changes_only_the_selection_and_prunes_nothing_else() {
             "~ SupersetUser \"ben.chen\"",
             "- SupersetGroup \"internal-audit\"",
         ] {
-            assert!(rest.contains(line), "{}: {line} missing in {rest}", db.label());
+            assert!(
+                rest.contains(line),
+                "{}: {line} missing in {rest}",
+                db.label()
+            );
         }
         assert!(!rest.contains("\"Finance Analyst\""), "{rest}");
     }
@@ -107,7 +135,10 @@ fn targeting_a_new_group_creates_the_roles_and_users_it_needs() {
     for db in Db::both("target_group") {
         init_demo(&db);
         let url = db.url();
-        steward_ok(&["apply", &repo_path("examples/org"), "--database", &url], 0);
+        steward_ok(
+            &["apply", &repo_path("examples/org"), "--database", &url],
+            0,
+        );
         let more = edited_examples(|_, text| text);
         let role = |name: &str| {
             format!(
@@ -124,7 +155,14 @@ fn targeting_a_new_group_creates_the_roles_and_users_it_needs() {
         std::fs::write(more.path().join("new.yaml"), new).unwrap();
         let dir = path_str(more.path());
         let out = steward_ok(
-            &["apply", &dir, "--database", &url, "--target", "groups/new-*"],
+            &[
+                "apply",
+                &dir,
+                "--database",
+                &url,
+                "--target",
+                "groups/new-*",
+            ],
             0,
         );
         assert!(out.contains("Plan: 4 to create."), "{}: {out}", db.label());
@@ -134,7 +172,11 @@ fn targeting_a_new_group_creates_the_roles_and_users_it_needs() {
             "+ SupersetRole \"Helper Role\"",
             "+ SupersetGroup \"new-team\"",
         ] {
-            assert!(out.contains(line), "{}: {line} missing in {out}", db.label());
+            assert!(
+                out.contains(line),
+                "{}: {line} missing in {out}",
+                db.label()
+            );
         }
         let rest = steward_ok(&["diff", &dir, "--database", &url], 2);
         assert!(rest.contains("Plan: 1 to create."), "{rest}");
@@ -160,13 +202,22 @@ fn selectors_that_match_nothing_fail_and_write_nothing() {
                 "SupersetRole/Finance Analyts",
                 "did you mean `SupersetRole/Finance Analyst`?",
             ),
-            ("SupersetRole/finance analyst", "did you mean `SupersetRole/Finance Analyst`?"),
+            (
+                "SupersetRole/finance analyst",
+                "did you mean `SupersetRole/Finance Analyst`?",
+            ),
             ("rls/nothing-*", "names are Superset names"),
         ] {
             for command in ["diff", "apply"] {
                 let out = steward(&[
-                    command, &dir, "--database", &url, "--target", "SupersetUser/ben.chen",
-                    "--target", selector,
+                    command,
+                    &dir,
+                    "--database",
+                    &url,
+                    "--target",
+                    "SupersetUser/ben.chen",
+                    "--target",
+                    selector,
                 ]);
                 let stderr = String::from_utf8_lossy(&out.stderr);
                 assert_eq!(out.status.code(), Some(1), "{command} {selector}: {stderr}");
@@ -177,11 +228,22 @@ fn selectors_that_match_nothing_fail_and_write_nothing() {
                 assert!(stderr.contains(hint), "{stderr}");
             }
         }
-        let out = steward(&["diff", &dir, "--database", &url, "--target", "SupersetRol/x"]);
+        let out = steward(&[
+            "diff",
+            &dir,
+            "--database",
+            &url,
+            "--target",
+            "SupersetRol/x",
+        ]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{stderr}");
         assert!(stderr.contains("did you mean `SupersetRole`?"), "{stderr}");
-        assert!(before == db.dump(), "{}: a failed targeted run wrote", db.label());
+        assert!(
+            before == db.dump(),
+            "{}: a failed targeted run wrote",
+            db.label()
+        );
     }
 }
 
@@ -194,7 +256,16 @@ fn plan_files_record_and_replay_their_targets() {
         let plan = file.path().to_str().unwrap().to_owned();
         let target = "SupersetGroup/internal-audit";
         steward_ok(
-            &["diff", &dir, "--database", &url, "--target", target, "--out-plan", &plan],
+            &[
+                "diff",
+                &dir,
+                "--database",
+                &url,
+                "--target",
+                target,
+                "--out-plan",
+                &plan,
+            ],
             2,
         );
         let reviewed: serde_json::Value =
@@ -204,7 +275,13 @@ fn plan_files_record_and_replay_their_targets() {
         // Other targets than the reviewed ones: refused, nothing written.
         let before = db.dump();
         let out = steward(&[
-            "apply", &dir, "--database", &url, "--plan-file", &plan, "--target",
+            "apply",
+            &dir,
+            "--database",
+            &url,
+            "--plan-file",
+            &plan,
+            "--target",
             "SupersetUser/ben.chen",
         ]);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -216,10 +293,17 @@ fn plan_files_record_and_replay_their_targets() {
         assert!(before == db.dump(), "{}: a refused apply wrote", db.label());
 
         // Without --target, the plan file's targets apply: only the reviewed deletion lands.
-        let out = steward_ok(&["apply", &dir, "--database", &url, "--plan-file", &plan], 0);
+        let out = steward_ok(
+            &["apply", &dir, "--database", &url, "--plan-file", &plan],
+            0,
+        );
         assert!(out.contains("- SupersetGroup \"internal-audit\""), "{out}");
         assert!(out.contains("Plan: 1 to delete."), "{out}");
         let rest = steward_ok(&["diff", &dir, "--database", &url], 2);
-        assert!(rest.contains("Plan: 3 to update."), "{}: {rest}", db.label());
+        assert!(
+            rest.contains("Plan: 3 to update."),
+            "{}: {rest}",
+            db.label()
+        );
     }
 }

@@ -264,7 +264,8 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
         .count();
     // A targeted plan is capped once narrowed.
     if options.targets.is_empty() {
-        out.refusals.extend(deletion_cap(deletions, options.max_deletions));
+        out.refusals
+            .extend(deletion_cap(deletions, options.max_deletions));
     }
     deletes.reverse();
     out.changes.extend(deletes);

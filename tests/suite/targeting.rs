@@ -58,8 +58,8 @@ fn a_targeted_apply_changes_only_the_selection_and_prunes_nothing_else() {
         );
         assert!(!diff.contains("internal-audit"), "{diff}");
 
-        let json = steward_ok(
-            &[
+        let diff_as = |output: &str| {
+            let args = [
                 "diff",
                 &dir,
                 "--database",
@@ -67,27 +67,15 @@ fn a_targeted_apply_changes_only_the_selection_and_prunes_nothing_else() {
                 "--target",
                 target,
                 "--output",
-                "json",
-            ],
-            2,
-        );
-        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+                output,
+            ];
+            steward_ok(&args, 2)
+        };
+        let json: serde_json::Value = serde_json::from_str(&diff_as("json")).unwrap();
         assert_eq!(json["targets"], serde_json::json!([target]));
         assert_eq!(json["omittedChanges"], 3);
         assert_eq!(json["changes"].as_array().unwrap().len(), 1);
-        let markdown = steward_ok(
-            &[
-                "diff",
-                &dir,
-                "--database",
-                &url,
-                "--target",
-                target,
-                "--output",
-                "markdown",
-            ],
-            2,
-        );
+        let markdown = diff_as("markdown");
         assert!(
             markdown.contains("**Targeted plan** (`SupersetRole/Finance Analyst`): 3 change(s)"),
             "{markdown}"

@@ -43,6 +43,10 @@ pub enum SelectorError {
     EmptyName(String),
     #[error("`{0}` is not a valid glob: {1}")]
     BadGlob(String, String),
+    #[error(
+        "a selector cannot hold control characters ({0:?}); match names that have them with `?`"
+    )]
+    ControlCharacter(String),
 }
 
 /// Every name a kind goes by: the kind, the short names of its definition, the `--kinds` name.
@@ -75,6 +79,9 @@ impl FromStr for Selector {
     type Err = SelectorError;
 
     fn from_str(text: &str) -> Result<Selector, SelectorError> {
+        if text.chars().any(char::is_control) {
+            return Err(SelectorError::ControlCharacter(text.to_owned()));
+        }
         let (kind_text, name) = match text.split_once('/') {
             Some((kind, name)) => (kind, Some(name)),
             None => (text, None),
@@ -224,7 +231,7 @@ pub enum ReviewedTargetsError {
         "the plan file was made with {reviewed}, but this apply has {given}: nothing was written"
     )]
     Differ { reviewed: String, given: String },
-    #[error("the plan file's --target `{0}` cannot be read: {1}")]
+    #[error("the plan file's --target {0:?} cannot be read: {1}")]
     Unreadable(String, SelectorError),
 }
 
@@ -241,6 +248,13 @@ pub fn reviewed_targets(
             all.join(", ")
         }
     };
+    let parsed = recorded
+        .iter()
+        .map(|t| {
+            t.parse()
+                .map_err(|e| ReviewedTargetsError::Unreadable(t.clone(), e))
+        })
+        .collect::<Result<Vec<Selector>, _>>()?;
     let reviewed: BTreeSet<&str> = recorded.iter().map(String::as_str).collect();
     let flags: BTreeSet<&str> = given.iter().map(Selector::as_str).collect();
     if !given.is_empty() && flags != reviewed {
@@ -249,13 +263,7 @@ pub fn reviewed_targets(
             given: describe(&flags),
         });
     }
-    recorded
-        .iter()
-        .map(|t| {
-            t.parse()
-                .map_err(|e| ReviewedTargetsError::Unreadable(t.clone(), e))
-        })
-        .collect()
+    Ok(parsed)
 }
 
 /// Every object a selector may pick: declared, in Superset, or in the ledger.
@@ -509,6 +517,13 @@ mod tests {
             "ssrole/Fin[".parse::<Selector>(),
             Err(SelectorError::BadGlob(..))
         ));
+        assert_eq!(
+            "ssrole/a\x1b[2Jb"
+                .parse::<Selector>()
+                .unwrap_err()
+                .to_string(),
+            "a selector cannot hold control characters (\"ssrole/a\\u{1b}[2Jb\"); match names that have them with `?`"
+        );
         assert!(matches!(
             "zzzzzzzzzz".parse::<Selector>(),
             Err(SelectorError::UnknownKind(_, hint)) if hint.contains("kinds are SupersetUser")

@@ -16,7 +16,8 @@ use serde::Serialize;
 use super::changes::deletion_cap;
 use super::{Action, Ledger, Plan};
 use crate::diagnostic::{Code, Diagnostic, closest};
-use crate::model::{ObjectKey, State};
+use crate::model::{ObjectKey, Schedule, State};
+use crate::policy::domains::split_addresses;
 use crate::spec::Kind;
 
 /// One `--target` selector.
@@ -316,8 +317,9 @@ fn unmatched(selector: &Selector, universe: &BTreeSet<ObjectKey>) -> Diagnostic 
 
 /// What the `selected` objects need to exist in Superset, transitively, per the declared state:
 /// a group's roles and users, a user's roles, an RLS filter's roles, a schedule's owners and
-/// run-as users, the configuration's allowed run-as users and groups. Included roles are not
-/// among them: their permissions are copied into the including role's own rows.
+/// run-as users and the declared users it e-mails, the configuration's allowed run-as users and
+/// groups. Included roles are not among them: their permissions are copied into the including
+/// role's own rows.
 fn dependencies(selected: &BTreeSet<ObjectKey>, desired: &State) -> BTreeSet<ObjectKey> {
     let mut needed = BTreeSet::new();
     let mut queue: Vec<ObjectKey> = selected.iter().cloned().collect();
@@ -354,12 +356,14 @@ fn direct_dependencies(key: &ObjectKey, desired: &State) -> Vec<ObjectKey> {
         }),
         Kind::RowLevelSecurityFilter => desired.rls_filters.get(name).map(|f| roles(&f.roles)),
         Kind::ReportSchedule => desired.schedules.get(name).map(|s| {
+            let mailed = mailed_users(s, desired);
             users(
                 &mut s
                     .owners
                     .iter()
                     .chain(&s.run_as)
-                    .chain(&s.run_alert_query_as),
+                    .chain(&s.run_alert_query_as)
+                    .chain(mailed),
             )
         }),
         Kind::ReportConfiguration => desired.config.as_ref().map(|c| {
@@ -385,10 +389,28 @@ fn direct_dependencies(key: &ObjectKey, desired: &State) -> Vec<ObjectKey> {
     .unwrap_or_default()
 }
 
+/// The declared users a schedule e-mails (a configuration may limit recipients to users).
+fn mailed_users<'a>(schedule: &Schedule, desired: &'a State) -> impl Iterator<Item = &'a String> {
+    let addresses: BTreeSet<String> = schedule
+        .recipients
+        .iter()
+        .filter(|r| r.recipient_type == "Email")
+        .flat_map(|r| ["target", "ccTarget", "bccTarget"].map(|k| r.config.get(k)))
+        .flatten()
+        .flat_map(|list| split_addresses(list))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    desired
+        .users
+        .values()
+        .filter(move |u| addresses.contains(&u.email.to_ascii_lowercase()))
+        .map(|u| &u.username)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Group, ReportConfig, Role, Schedule, User};
+    use crate::model::{Group, ReportConfig, Role, User};
     use crate::plan::{LedgerEntry, PlanOptions, plan};
 
     fn selector(text: &str) -> Selector {
@@ -669,6 +691,9 @@ mod tests {
             .insert("runner".into(), user("runner", &["Gamma2"]));
         desired.users.insert("owner".into(), user("owner", &[]));
         desired.users.insert("other".into(), user("other", &[]));
+        let mut mailed = user("mailed", &[]);
+        mailed.email = "A@Example.com".into();
+        desired.users.insert("mailed".into(), mailed);
         desired.roles.insert("Gamma2".into(), role("Gamma2"));
         desired
             .groups
@@ -700,6 +725,7 @@ mod tests {
         assert_eq!(
             needs("rsched/Weekly"),
             [
+                "SupersetUser \"mailed\"",
                 "SupersetUser \"owner\"",
                 "SupersetUser \"runner\"",
                 "SupersetRole \"Gamma2\""

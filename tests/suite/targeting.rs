@@ -295,3 +295,66 @@ fn plan_files_record_and_replay_their_targets() {
         );
     }
 }
+
+#[test]
+fn the_configuration_and_schedules_bring_the_users_and_groups_they_need() {
+    for db in Db::both("target_sched") {
+        init_demo(&db);
+        let (examples, url) = (repo_path("examples"), db.url());
+        let config = steward_ok(
+            &[
+                "apply",
+                &examples,
+                "--database",
+                &url,
+                "--target",
+                "rconfig",
+            ],
+            0,
+        );
+        for line in [
+            "+ ReportConfiguration",
+            "+ SupersetGroup \"report-service-accounts\"",
+            "+ SupersetUser \"svc-finance-reports\"",
+            "+ SupersetRole \"report-runner-finance\"",
+        ] {
+            assert!(
+                config.contains(line),
+                "{}: {line} missing in {config}",
+                db.label()
+            );
+        }
+        assert!(!config.contains("ReportSchedule"), "{config}");
+        // The configuration limits recipients to users: the schedules bring the users they
+        // mail (ben.chen is only a recipient), and the policy holds after the targeted apply.
+        let schedules = steward_ok(
+            &[
+                "apply",
+                &examples,
+                "--database",
+                &url,
+                "--target",
+                "rsched/*",
+            ],
+            0,
+        );
+        for line in [
+            "+ ReportSchedule \"Daily pipeline by stage\" (Report)",
+            "+ SupersetUser \"ben.chen\"",
+        ] {
+            assert!(
+                schedules.contains(line),
+                "{}: {line} missing in {schedules}",
+                db.label()
+            );
+        }
+        assert!(!schedules.contains("SupersetGroup"), "{schedules}");
+        let rest = steward_ok(
+            &["diff", &examples, "--database", &url, "--impact", "off"],
+            2,
+        );
+        assert!(!rest.contains("ReportSchedule"), "{rest}");
+        assert!(!rest.contains("ReportConfiguration"), "{rest}");
+        assert!(rest.contains("+ SupersetGroup \"finance-team\""), "{rest}");
+    }
+}

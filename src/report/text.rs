@@ -36,7 +36,10 @@ pub fn render_text(plan: &Plan, verbose: bool) -> String {
         out.push('\n');
     }
     if plan.is_empty() {
-        out.push_str("No changes: Superset matches the declared state.\n");
+        out.push_str(match plan.targeting {
+            Some(_) => "No changes for the targeted objects.\n",
+            None => "No changes: Superset matches the declared state.\n",
+        });
         return out;
     }
     let counts: Vec<String> = super::ACTIONS

@@ -101,6 +101,13 @@ fn a_targeted_apply_changes_only_the_selection_and_prunes_nothing_else() {
             db.label()
         );
         // What is left is exactly what the targeted apply left out.
+        let again = steward_ok(&["diff", &dir, "--database", &url, "--target", target], 0);
+        assert!(
+            again.ends_with(
+                "3 change(s) of the full plan left out; nothing outside the targets is pruned.\nNo changes for the targeted objects.\n"
+            ),
+            "{again}"
+        );
         let rest = steward_ok(&["diff", &dir, "--database", &url], 2);
         assert!(rest.contains("Plan: 2 to update, 1 to delete."), "{rest}");
         for line in [

@@ -32,6 +32,17 @@ fn applied_then_edited(db: &Db) -> tempfile::TempDir {
     })
 }
 
+/// Asserts that `out` holds every one of `lines`.
+fn assert_lines(db: &Db, out: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(
+            out.contains(line),
+            "{}: {line} missing in {out}",
+            db.label()
+        );
+    }
+}
+
 #[test]
 fn a_targeted_apply_changes_only_the_selection_and_prunes_nothing_else() {
     for db in Db::both("target_role") {
@@ -110,17 +121,15 @@ fn a_targeted_apply_changes_only_the_selection_and_prunes_nothing_else() {
         );
         let rest = steward_ok(&["diff", &dir, "--database", &url], 2);
         assert!(rest.contains("Plan: 2 to update, 1 to delete."), "{rest}");
-        for line in [
-            "~ SupersetRole \"Finance Controller\"",
-            "~ SupersetUser \"ben.chen\"",
-            "- SupersetGroup \"internal-audit\"",
-        ] {
-            assert!(
-                rest.contains(line),
-                "{}: {line} missing in {rest}",
-                db.label()
-            );
-        }
+        assert_lines(
+            &db,
+            &rest,
+            &[
+                "~ SupersetRole \"Finance Controller\"",
+                "~ SupersetUser \"ben.chen\"",
+                "- SupersetGroup \"internal-audit\"",
+            ],
+        );
         assert!(!rest.contains("\"Finance Analyst\""), "{rest}");
     }
 }
@@ -161,18 +170,16 @@ fn targeting_a_new_group_creates_the_roles_and_users_it_needs() {
             0,
         );
         assert!(out.contains("Plan: 4 to create."), "{}: {out}", db.label());
-        for line in [
-            "+ SupersetUser \"nora.new\"",
-            "+ SupersetRole \"Team Role\"",
-            "+ SupersetRole \"Helper Role\"",
-            "+ SupersetGroup \"new-team\"",
-        ] {
-            assert!(
-                out.contains(line),
-                "{}: {line} missing in {out}",
-                db.label()
-            );
-        }
+        assert_lines(
+            &db,
+            &out,
+            &[
+                "+ SupersetUser \"nora.new\"",
+                "+ SupersetRole \"Team Role\"",
+                "+ SupersetRole \"Helper Role\"",
+                "+ SupersetGroup \"new-team\"",
+            ],
+        );
         let rest = steward_ok(&["diff", &dir, "--database", &url], 2);
         assert!(rest.contains("Plan: 1 to create."), "{rest}");
         assert!(rest.contains("+ SupersetRole \"Spare Role\""), "{rest}");
@@ -319,18 +326,16 @@ fn the_configuration_and_schedules_bring_the_users_and_groups_they_need() {
             ],
             0,
         );
-        for line in [
-            "+ ReportConfiguration",
-            "+ SupersetGroup \"report-service-accounts\"",
-            "+ SupersetUser \"svc-finance-reports\"",
-            "+ SupersetRole \"report-runner-finance\"",
-        ] {
-            assert!(
-                config.contains(line),
-                "{}: {line} missing in {config}",
-                db.label()
-            );
-        }
+        assert_lines(
+            &db,
+            &config,
+            &[
+                "+ ReportConfiguration",
+                "+ SupersetGroup \"report-service-accounts\"",
+                "+ SupersetUser \"svc-finance-reports\"",
+                "+ SupersetRole \"report-runner-finance\"",
+            ],
+        );
         assert!(!config.contains("ReportSchedule"), "{config}");
         // The configuration limits recipients to users: the schedules bring the users they
         // mail (ben.chen is only a recipient), and the policy holds after the targeted apply.
@@ -345,16 +350,14 @@ fn the_configuration_and_schedules_bring_the_users_and_groups_they_need() {
             ],
             0,
         );
-        for line in [
-            "+ ReportSchedule \"Daily pipeline by stage\" (Report)",
-            "+ SupersetUser \"ben.chen\"",
-        ] {
-            assert!(
-                schedules.contains(line),
-                "{}: {line} missing in {schedules}",
-                db.label()
-            );
-        }
+        assert_lines(
+            &db,
+            &schedules,
+            &[
+                "+ ReportSchedule \"Daily pipeline by stage\" (Report)",
+                "+ SupersetUser \"ben.chen\"",
+            ],
+        );
         assert!(!schedules.contains("SupersetGroup"), "{schedules}");
         let rest = steward_ok(
             &["diff", &examples, "--database", &url, "--impact", "off"],

@@ -84,6 +84,8 @@ pub enum Code {
     NoManifests,
     /// A name holds a control, bidi or invisible character.
     ControlCharacter,
+    /// A `--target` selector that matches no object.
+    TargetUnmatched,
 }
 
 impl Code {
@@ -122,6 +124,7 @@ impl Code {
             Code::Encoding => "encoding",
             Code::NoManifests => "no-manifests",
             Code::ControlCharacter => "control-character",
+            Code::TargetUnmatched => "target-unmatched",
         }
     }
 }

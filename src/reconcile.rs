@@ -7,6 +7,7 @@ use crate::impact::AccessImpact;
 use crate::model::State;
 use crate::plan::desired::{existing_names, resolve};
 use crate::plan::plan_file::fingerprint;
+use crate::plan::target::narrow;
 use crate::plan::unique::email_conflicts;
 use crate::plan::{
     Action, Plan, PlanOptions, absorb_superset_rewrites, plan, restore_webhook_urls,
@@ -95,6 +96,16 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
     } else {
         plan(&desired, &observed.state, &observed.ledger, options)
     };
+    if !options.targets.is_empty() && !set.has_errors() {
+        let (state, ledger, max) = (&observed.state, &observed.ledger, options.max_deletions);
+        match narrow(plan, &options.targets, &desired, state, ledger, max) {
+            Ok(narrowed) => plan = narrowed,
+            Err(unmatched) => {
+                set.diagnostics.extend(unmatched);
+                plan = Plan::default();
+            }
+        }
+    }
     let mut policy = Vec::new();
     let mut impact = None;
     if !set.has_errors() {

@@ -16,6 +16,7 @@ use super::reconcile::{load_in_background, report_blockers};
 use super::{EXIT_INVALID, EXIT_OK, EXIT_USAGE, Output};
 use crate::model::ObjectKey;
 use crate::plan::plan_file::{PlanFile, RecordedOptions};
+use crate::plan::target::reviewed_targets;
 use crate::plan::{Action, PlanOptions};
 use crate::reconcile::plan_pass_while_loading;
 use crate::report::render_text as render_plan;
@@ -84,7 +85,10 @@ pub(super) fn apply(
         verbose,
     } = &reconcile;
     let options = match &reviewed {
-        Some(reviewed) => reviewed.options.apply_to(args.options()),
+        Some(reviewed) => PlanOptions {
+            targets: reviewed_targets(&args.targets, &reviewed.targets)?,
+            ..reviewed.options.apply_to(args.options())
+        },
         None => args.options(),
     };
     block_on(async {

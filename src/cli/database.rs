@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::{EXIT_INVALID, EXIT_UNREACHABLE};
 use crate::plan::PlanOptions;
+use crate::plan::target::Selector;
 use crate::store::bootstrap::ensure_superset;
 use crate::store::{
     DatabaseUrl, Observed, Store, StoreError, database_identity, database_url, read_observed,
@@ -114,6 +115,11 @@ pub struct PlanArgs {
     /// The manager recorded in the ownership ledger.
     #[arg(long, default_value = "cli")]
     pub manager: String,
+    /// Plan only objects matching SELECTOR (`Kind`, `Kind/Name` or `Kind/GLOB`; kinds also by
+    /// short name), plus the creates/updates of what they need; nothing else is pruned.
+    /// Repeatable.
+    #[arg(long = "target", value_name = "SELECTOR")]
+    pub targets: Vec<Selector>,
 }
 
 impl PlanArgs {
@@ -126,6 +132,7 @@ impl PlanArgs {
             allow_builtin_roles: self.allow_builtin_roles,
             max_deletions: self.max_deletions,
             allow_empty_kinds: self.allow_empty_kinds,
+            targets: self.targets.clone(),
             ..PlanOptions::default()
         }
     }

@@ -85,7 +85,7 @@ enum Command {
         against_snapshot: Option<std::path::PathBuf>,
         /// Compare with the same paths at a git revision (`origin/main`): a spec-to-spec diff
         /// that needs no database.
-        #[arg(long, value_name = "REV", conflicts_with_all = ["out_plan", "against_snapshot"])]
+        #[arg(long, value_name = "REV", conflicts_with_all = ["out_plan", "against_snapshot", "targets"])]
         against_ref: Option<String>,
     },
     /// Write what the database holds as manifests (one file per object, ready for

@@ -41,7 +41,12 @@ pub fn write_plan_file(
         paths: paths.to_vec(),
         digest: set_digest(set),
     };
-    let plan = PlanFile::new(database, manifests, RecordedOptions::of(options), changes);
+    let mut plan = PlanFile::new(database, manifests, RecordedOptions::of(options), changes);
+    plan.targets = options
+        .targets
+        .iter()
+        .map(|t| t.as_str().to_owned())
+        .collect();
     let text = serde_json::to_string_pretty(&plan)?;
     crate::safe_write::write_atomically(file, text.as_bytes())
         .with_context(|| format!("writing the plan file {}", file.display()))?;

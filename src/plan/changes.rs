@@ -106,6 +106,8 @@ pub struct PlanOptions {
     pub fingerprint: bool,
     /// Also work out who gains or loses access (`diff` shows it; `apply` does not need it).
     pub impact: bool,
+    /// `--target` selectors: when any, the plan is narrowed to them (see [`super::target`]).
+    pub targets: Vec<super::target::Selector>,
 }
 
 impl Default for PlanOptions {
@@ -120,6 +122,7 @@ impl Default for PlanOptions {
             allow_empty_kinds: false,
             fingerprint: false,
             impact: false,
+            targets: Vec::new(),
         }
     }
 }
@@ -131,6 +134,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Refusals: a plan with any is not applied.
     pub refusals: Vec<Diagnostic>,
+    /// Set when `--target` narrowed the plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub targeting: Option<super::target::Targeting>,
 }
 
 impl Plan {
@@ -259,20 +265,26 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
         .iter()
         .filter(|c| c.action == Action::Delete)
         .count();
-    if let Some(max) = options.max_deletions
-        && deletions > max
-    {
-        out.refusals.push(
-            Diagnostic::error(
-                Code::PruneGuard,
-                format!("the plan deletes {deletions} objects, more than --max-deletions {max}"),
-            )
-            .hint("raise --max-deletions if these deletions are intended"),
-        );
+    // A targeted plan is capped once narrowed.
+    if options.targets.is_empty() {
+        out.refusals
+            .extend(deletion_cap(deletions, options.max_deletions));
     }
     deletes.reverse();
     out.changes.extend(deletes);
     out
+}
+
+/// The refusal of a plan with more than `max` deletions.
+pub(super) fn deletion_cap(deletions: usize, max: Option<usize>) -> Option<Diagnostic> {
+    let max = max.filter(|max| deletions > *max)?;
+    Some(
+        Diagnostic::error(
+            Code::PruneGuard,
+            format!("the plan deletes {deletions} objects, more than --max-deletions {max}"),
+        )
+        .hint("raise --max-deletions if these deletions are intended"),
+    )
 }
 
 fn is_empty_config(object: &ObjectRef<'_>) -> bool {

@@ -7,6 +7,7 @@ pub mod desired;
 pub mod plan_file;
 mod rewrites;
 pub mod spec_diff;
+pub mod target;
 pub mod unique;
 
 pub use changes::{Action, Change, FieldChange, Ledger, LedgerEntry, Plan, PlanOptions, plan};

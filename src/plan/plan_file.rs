@@ -33,6 +33,10 @@ pub struct PlanFile {
     pub options: RecordedOptions,
     /// The changes, as `diff --output json` lists them.
     pub changes: serde_json::Value,
+    /// The `--target` selectors the plan was narrowed to (none: the whole plan); `apply
+    /// --plan-file` plans with exactly these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
 }
 
 /// The manifests a plan was computed from: the paths as given (relative to the directory
@@ -152,6 +156,7 @@ impl PlanFile {
             manifests,
             options,
             changes: serde_json::to_value(changes).expect("changes serialise"),
+            targets: Vec::new(),
         }
     }
 

@@ -46,7 +46,7 @@ pub fn spec_changes(old: &LoadedSet, new: &LoadedSet) -> Plan {
     }
     Plan {
         changes,
-        refusals: Vec::new(),
+        ..Plan::default()
     }
 }
 

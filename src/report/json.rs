@@ -30,6 +30,12 @@ struct JsonDiff<'a> {
     changes: Vec<JsonChange<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     impact: Option<&'a AccessImpact>,
+    /// The `--target` selectors, when the plan is targeted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    targets: Option<&'a [String]>,
+    /// Changes of the full plan a targeted plan leaves out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    omitted_changes: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -88,6 +94,8 @@ pub fn render_json(report: &DiffReport) -> String {
             })
             .collect(),
         impact: report.impact,
+        targets: report.plan.targeting.as_ref().map(|t| &t.targets[..]),
+        omitted_changes: report.plan.targeting.as_ref().map(|t| t.omitted),
     };
     serde_json::to_string_pretty(&diff).expect("the report serialises")
 }

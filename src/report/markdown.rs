@@ -64,6 +64,14 @@ pub fn render_markdown(report: &DiffReport) -> String {
         report.against.kind,
         code(&report.against.name)
     ));
+    if let Some(targeting) = &report.plan.targeting {
+        let targets: Vec<String> = targeting.targets.iter().map(|t| code(t)).collect();
+        doc.always(&format!(
+            "> [!NOTE]\n> **Targeted plan** ({}): {} change(s) of the full plan left out; nothing outside the targets is pruned.\n\n",
+            targets.join(", "),
+            targeting.omitted
+        ));
+    }
     if report.blocked() {
         doc.always(
             "> [!CAUTION]\n> **Blocked**: nothing will be applied until the problems below are fixed.\n\n",

@@ -34,8 +34,15 @@ fn action_style(action: Action) -> Style {
 /// Renders `plan`; `verbose` also lists the fields of created and deleted objects.
 pub fn render_text(plan: &Plan, verbose: bool) -> String {
     let mut out = String::new();
+    if let Some(targeting) = &plan.targeting {
+        out.push_str(&targeting.describe());
+        out.push('\n');
+    }
     if plan.is_empty() {
-        out.push_str("No changes: Superset matches the declared state.\n");
+        out.push_str(match plan.targeting {
+            Some(_) => "No changes for the targeted objects.\n",
+            None => "No changes: Superset matches the declared state.\n",
+        });
         return out;
     }
     let counts: Vec<String> = super::ACTIONS

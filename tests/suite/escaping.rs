@@ -100,6 +100,7 @@ fn fixture(name: &str) -> Fixture {
             )
             .on(format!("SupersetRole/{name}")),
         ],
+        ..Plan::default()
     };
     let diagnostics = vec![
         Diagnostic::error(Code::UnresolvedReference, format!("unknown role `{name}`"))

@@ -23,6 +23,7 @@ mod services;
 mod store_edge;
 mod superset_api;
 mod superset_e2e;
+mod targeting;
 
 use std::path::{Path, PathBuf};
 

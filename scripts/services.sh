@@ -31,7 +31,8 @@ MARKER=.steward-services
 ENV_FILE=$STATE_DIR/env
 PG_DATA=$STATE_DIR/pg
 PG_USER=steward
-PG_PASSWORD=steward
+# Not a word that occurs in steward's messages: every occurrence of a password is masked in output.
+PG_PASSWORD=stw-pg-3c9f
 ADMIN_USER=admin
 ADMIN_PASSWORD=admin
 

@@ -14,7 +14,10 @@ pub fn render(spec: &ReportConfigurationSpec, origin: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# Alerts & Reports settings for Superset 6.1, rendered by steward from {origin}."
+        "# Alerts & Reports settings for Superset 6.1, rendered by steward from {}.",
+        // A file name may hold a newline: a comment must stay one line, or the rest of the
+        // name would be Python code in superset_config.py.
+        crate::escape::terminal(origin)
     );
     let _ = writeln!(
         out,
@@ -74,7 +77,8 @@ pub fn render(spec: &ReportConfigurationSpec, origin: &str) -> String {
             "# No Superset 6.1 setting; `steward apply` writes them to SIP-209's report_config table:"
         );
         for line in enforced {
-            let _ = writeln!(out, "#   {line}");
+            // Names are validated, but a comment must stay one line whatever it holds.
+            let _ = writeln!(out, "#   {}", crate::escape::terminal(&line));
         }
     }
     out
@@ -83,6 +87,20 @@ pub fn render(spec: &ReportConfigurationSpec, origin: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_name_cannot_add_python_lines() {
+        let spec = ReportConfigurationSpec::default();
+        let text = render(
+            &spec,
+            "ReportConfiguration/x (a\nimport os; os.system('x')\r.yaml)",
+        );
+        assert!(
+            text.lines()
+                .all(|l| l.is_empty() || l.starts_with('#') || !l.contains("import"))
+        );
+        assert!(text.contains("a\\nimport os"));
+    }
 
     #[test]
     fn renders_superset_61_settings() {

@@ -29,6 +29,12 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
         if let Ok(value) = serde_json::to_value(resource) {
             let mut paths = Vec::new();
             nul_paths(String::new(), &value, &mut paths);
+            // A NUL in a name is a control character, reported once by the names check.
+            let name_fields: Vec<String> = super::names::names(resource)
+                .into_iter()
+                .map(|(field, _)| field)
+                .collect();
+            paths.retain(|path| !name_fields.contains(path));
             for path in paths {
                 let d = Diagnostic::error(
                     Code::OutOfRange,

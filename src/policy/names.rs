@@ -35,7 +35,7 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
 }
 
 /// Every name of `resource` with its field path.
-fn names<'a>(resource: &'a Resource) -> Vec<(String, &'a str)> {
+pub(super) fn names<'a>(resource: &'a Resource) -> Vec<(String, &'a str)> {
     let mut out: Vec<(String, &'a str)> = vec![("metadata.name".into(), resource.metadata_name())];
     let mut one = |field: &str, value: Option<&'a String>| {
         if let Some(value) = value {

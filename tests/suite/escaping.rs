@@ -284,15 +284,22 @@ fn markdown_keeps_every_hostile_name_in_its_cell_and_span() {
         let r = parse(&markdown);
         let context = format!("{label}: {name:?}\n{markdown}");
 
-        // The policy table, the users' access, the dataset's row-level security.
+        // The summary, the policy table, the users' access, the dataset's row-level security:
+        // found by their headers, whatever order the sections come in.
         assert_eq!(r.tables.len(), 4, "{context}");
+        let table = |first: &str| {
+            let found: Vec<&Vec<Vec<String>>> =
+                r.tables.iter().filter(|t| t[0][0] == first).collect();
+            assert_eq!(found.len(), 1, "one table headed `{first}`: {context}");
+            found[0]
+        };
         for table in &r.tables {
             let width = table[0].len();
             for row in table {
                 assert_eq!(row.len(), width, "{context}");
             }
         }
-        let policy = &r.tables[1];
+        let policy = table("Type");
         assert_eq!(
             policy[0],
             ["Type", "Schedule", "Reason", "Detail"],
@@ -308,7 +315,7 @@ fn markdown_keeps_every_hostile_name_in_its_cell_and_span() {
             ],
             "{context}"
         );
-        let users = &r.tables[2];
+        let users = table("User");
         assert_eq!(
             users[1],
             [
@@ -320,7 +327,7 @@ fn markdown_keeps_every_hostile_name_in_its_cell_and_span() {
             "{context}"
         );
         // Item 3: the role's real predicate stays in its column, the name in the "who" cell.
-        let rows = &r.tables[3];
+        let rows = table("Who");
         assert_eq!(rows.len(), 3, "{context}");
         assert_eq!(
             rows[1],

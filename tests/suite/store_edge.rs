@@ -412,7 +412,12 @@ fn plan_files_are_bound_to_their_database_and_enough_on_their_own() {
             2,
         );
         let text_of_plan = std::fs::read_to_string(&plan).unwrap();
-        assert!(!text_of_plan.contains("steward:steward@"), "{text_of_plan}");
+        if let Some(password) = url::Url::parse(&db.url())
+            .ok()
+            .and_then(|u| u.password().map(str::to_owned))
+        {
+            assert!(!text_of_plan.contains(&password), "{text_of_plan}");
+        }
         let reviewed: serde_json::Value = serde_json::from_str(&text_of_plan).unwrap();
         assert!(
             reviewed["databaseId"]

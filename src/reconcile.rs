@@ -7,6 +7,7 @@ use crate::impact::AccessImpact;
 use crate::model::State;
 use crate::plan::desired::{existing_names, resolve};
 use crate::plan::plan_file::fingerprint;
+use crate::plan::user_deletion::show_detached;
 use crate::plan::{
     Action, Plan, PlanOptions, absorb_superset_rewrites, plan, restore_webhook_urls,
 };
@@ -89,6 +90,7 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
     } else {
         plan(&desired, &observed.state, &observed.ledger, options)
     };
+    show_detached(&mut plan, &observed.user_references);
     let mut policy = Vec::new();
     let mut impact = None;
     if !set.has_errors() {

@@ -7,6 +7,7 @@ pub mod desired;
 pub mod plan_file;
 mod rewrites;
 pub mod spec_diff;
+pub mod user_deletion;
 
 pub use changes::{Action, Change, FieldChange, Ledger, LedgerEntry, Plan, PlanOptions, plan};
 pub use rewrites::{absorb_superset_rewrites, restore_webhook_urls, webhook_digest};

@@ -10,6 +10,7 @@ use super::long_text::{is_long, unified_diff};
 use super::{ACTIONS, DiffReport, action_verb};
 use crate::diagnostic::Diagnostic;
 use crate::impact::AccessImpact;
+use crate::plan::user_deletion::is_detaches;
 use crate::plan::{Action, Change, FieldChange};
 use crate::spec::Kind;
 
@@ -300,7 +301,11 @@ fn change_item(change: &Change) -> String {
         action_verb(change.action)
     );
     match change.action {
-        Action::Delete => {}
+        Action::Delete => {
+            for field in change.fields.iter().filter(|f| is_detaches(f)) {
+                field_item(&mut item, change.action, field);
+            }
+        }
         Action::Forget => item.push_str("  - gone from Superset; its ledger entry is removed\n"),
         _ => {
             for field in &change.fields {
@@ -337,6 +342,7 @@ fn field_item(out: &mut String, action: Action, field: &FieldChange) {
             let show = |v: Option<&str>| v.map_or("*(unset)*".to_owned(), code);
             let _ = match action {
                 Action::Create => writeln!(out, "  - {}: {}", code(field), show(after)),
+                Action::Delete => writeln!(out, "  - {}: {}", code(field), show(before)),
                 _ => writeln!(
                     out,
                     "  - {}: {} → {}",

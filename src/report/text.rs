@@ -9,6 +9,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::long_text::{is_long, unified_diff};
 use crate::impact::AccessImpact;
+use crate::plan::user_deletion::is_detaches;
 use crate::plan::{Action, FieldChange, Plan};
 
 const BOLD: Style = Style::new().bold();
@@ -59,6 +60,10 @@ pub fn render_text(plan: &Plan, verbose: bool) -> String {
             );
         }
         if !detail {
+            // What a deletion detaches is shown without --verbose too.
+            for field in change.fields.iter().filter(|f| is_detaches(f)) {
+                write_field(&mut out, change.action, field);
+            }
             continue;
         }
         for field in &change.fields {

@@ -15,6 +15,7 @@ mod reconcile;
 mod services;
 mod superset_api;
 mod superset_e2e;
+mod user_deletion;
 
 use std::path::{Path, PathBuf};
 

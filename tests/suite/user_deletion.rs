@@ -252,3 +252,97 @@ fn a_user_a_schedule_runs_as_or_that_solely_owns_one_is_not_pruned() {
         }
     }
 }
+
+/// A user made through Superset's REST API, owning a chart and a dashboard made through it,
+/// adopted and then pruned by steward: Superset still serves the chart and the dashboard, and
+/// no row is left pointing at the user or at nothing.
+#[test]
+fn a_user_made_in_superset_is_pruned_cleanly() {
+    use crate::services::env;
+    use crate::superset_api::{Content, Superset, clean_start, exclusive};
+    use serde_json::json;
+
+    let _superset = exclusive();
+    let url = env("STEWARD_TEST_SUPERSET_DB_URL");
+    clean_start(&url);
+    let ss = Superset::connect();
+    let gamma = ss.role_id("Gamma").expect("Superset has Gamma");
+    let user = ss.create(
+        "/api/v1/security/users/",
+        &json!({
+            "username": "api-leaver", "first_name": "Api", "last_name": "Leaver",
+            "email": "api-leaver@corp.example.com", "password": "not-used-9X!",
+            "active": true, "roles": [gamma],
+        }),
+    );
+    let content = Content::read(&ss);
+    let (dataset, _) = content.dataset("warehouse.finance.invoices");
+    let chart = ss.create(
+        "/api/v1/chart/",
+        &json!({
+            "slice_name": "Owned by api-leaver", "viz_type": "table",
+            "datasource_id": dataset, "datasource_type": "table",
+            "params": "{}", "owners": [user],
+        }),
+    );
+    let dashboard = ss.create(
+        "/api/v1/dashboard/",
+        &json!({"dashboard_title": "Owned by api-leaver", "owners": [user]}),
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("users.yaml"),
+        LEAVER
+            .trim_start_matches("---\n")
+            .replace("name: leaver", "name: api-leaver")
+            .replace("leaver@corp", "api-leaver@corp")
+            .replace("firstName: Leav", "firstName: Api")
+            .replace("lastName: Er", "lastName: Leaver"),
+    )
+    .unwrap();
+    steward_ok(&["apply", &path(&dir), "--database", &url, "--adopt"], 0);
+    let empty = tempfile::tempdir().unwrap();
+    let prune = [
+        "apply",
+        empty.path().to_str().unwrap(),
+        "--database",
+        &url,
+        "--allow-empty-kinds",
+    ];
+    let mut diff = prune;
+    diff[0] = "diff";
+    let shown = steward_ok(&diff, 2);
+    assert!(
+        shown.contains("- SupersetUser \"api-leaver\"")
+            && shown.contains("owner of 1 chart, 1 dashboard"),
+        "{shown}"
+    );
+    steward_ok(&prune, 0);
+
+    // Superset still serves both (a dangling owner would answer 500).
+    for path in [
+        format!("/api/v1/chart/{chart}"),
+        format!("/api/v1/dashboard/{dashboard}"),
+    ] {
+        let body = ss.get(&path, None);
+        assert_eq!(body["result"]["owners"], json!([]), "{path}: {body}");
+    }
+    ss.list("/api/v1/chart/", "slice_name");
+    ss.list("/api/v1/dashboard/", "dashboard_title");
+    ss.users();
+    let orphans = crate::services::psql(
+        &url,
+        &format!(
+            "SELECT (SELECT COUNT(*) FROM dashboard_user WHERE user_id IS NULL OR user_id = {user}) \
+             + (SELECT COUNT(*) FROM slice_user WHERE user_id IS NULL OR user_id = {user}) \
+             + (SELECT COUNT(*) FROM ab_user_role WHERE user_id IS NULL OR user_id = {user}) \
+             + (SELECT COUNT(*) FROM slices WHERE created_by_fk = {user} OR changed_by_fk = {user}) \
+             + (SELECT COUNT(*) FROM logs WHERE user_id = {user})"
+        ),
+    );
+    assert_eq!(orphans.trim(), "0");
+    ss.delete(&format!("/api/v1/chart/{chart}"));
+    ss.delete(&format!("/api/v1/dashboard/{dashboard}"));
+    clean_start(&url);
+}

@@ -102,7 +102,7 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
         if options.impact {
             impact = Some(match plan.is_empty() {
                 true => AccessImpact::default(),
-                false => AccessImpact::between(&observed.state, &after),
+                false => AccessImpact::between(&observed.state, &after, &observed.catalog),
             });
         }
         let declared = desired.schedules.keys().cloned().collect();

@@ -10,9 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::Held;
-use crate::model::{RlsFilter, State, User};
+use super::access::{Grants, granting_roles};
+use crate::model::{Catalog, RlsFilter, State, User};
 
-/// How the predicate on one dataset changes for one role or user (`None`: no filter, every row).
+/// How the predicate on one dataset changes for one role or user (`None`: no filter, every row;
+/// for a user who may not query the dataset on that side, `access…` is false).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PredicateChange {
@@ -20,6 +22,52 @@ pub struct PredicateChange {
     pub who: String,
     pub before: Option<String>,
     pub after: Option<String>,
+    /// Whether the user may query the dataset before (always true for roles).
+    pub access_before: bool,
+    /// Whether the user may query the dataset after (always true for roles).
+    pub access_after: bool,
+}
+
+/// What someone sees of a dataset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rows<'a> {
+    /// They may not query it.
+    NoAccess,
+    /// No filter: every row.
+    Every,
+    /// The rows this predicate selects.
+    Only(&'a str),
+}
+
+impl PredicateChange {
+    /// A change of predicate for someone who may query the dataset on both sides.
+    fn filtered(who: String, before: Option<String>, after: Option<String>) -> PredicateChange {
+        PredicateChange {
+            who,
+            before,
+            after,
+            access_before: true,
+            access_after: true,
+        }
+    }
+
+    fn rows(access: bool, predicate: &Option<String>) -> Rows<'_> {
+        match (access, predicate) {
+            (false, _) => Rows::NoAccess,
+            (true, None) => Rows::Every,
+            (true, Some(p)) => Rows::Only(p),
+        }
+    }
+
+    /// What they see before.
+    pub fn rows_before(&self) -> Rows<'_> {
+        PredicateChange::rows(self.access_before, &self.before)
+    }
+
+    /// What they see after.
+    pub fn rows_after(&self) -> Rows<'_> {
+        PredicateChange::rows(self.access_after, &self.after)
+    }
 }
 
 /// A dataset whose row-level security changes.
@@ -158,11 +206,19 @@ fn by_dataset(state: &State) -> BTreeMap<&str, Vec<&RlsFilter>> {
 /// At most this many users are listed per dataset; the rest are counted.
 pub const USERS_LISTED: usize = 100;
 
+/// Whether a user holding `held` (`None`: no such active user) may query a dataset that the
+/// roles `granting` give access to (`None`: a dataset the catalogue does not know, taken as
+/// reachable).
+fn can_query(held: Option<&BTreeSet<&str>>, granting: Option<&BTreeSet<&str>>) -> bool {
+    held.is_some_and(|held| granting.is_none_or(|g| held.iter().any(|r| g.contains(r))))
+}
+
 /// `held` is every user's effective roles before and after.
 pub(super) fn changes<'a>(
     before: &'a State,
     after: &'a State,
     held: &'a (Held<'a>, Held<'a>),
+    catalog: &Catalog,
 ) -> Vec<DatasetRows> {
     let (on_before, on_after) = (by_dataset(before), by_dataset(after));
     let datasets: BTreeSet<&str> = on_before.keys().chain(on_after.keys()).copied().collect();
@@ -172,15 +228,21 @@ pub(super) fn changes<'a>(
         .chain(held_after.keys())
         .copied()
         .collect();
-    // A user whose roles change can only see another predicate on a dataset with a filter that
-    // names one of the roles gained or lost: index those datasets by role, then users by
-    // dataset. (Users who cannot log in on one side have no queries there to compare.)
-    let mut datasets_of_role: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for (dataset, filters) in on_before.iter().chain(on_after.iter()) {
-        for role in filters.iter().flat_map(|f| f.roles.iter()) {
-            datasets_of_role.entry(role).or_default().insert(dataset);
-        }
-    }
+    // Users whose effective roles change (appearing or leaving included): only they, and the
+    // holders of roles whose access changes, can see another predicate on a dataset whose
+    // filters stay.
+    let no_roles = BTreeSet::new();
+    let moved_users: Vec<(&str, BTreeSet<&str>)> = usernames
+        .iter()
+        .filter(|u| held_before.get(*u) != held_after.get(*u))
+        .map(|u| {
+            let (b, a) = (
+                held_before.get(u).unwrap_or(&no_roles),
+                held_after.get(u).unwrap_or(&no_roles),
+            );
+            (*u, b.symmetric_difference(a).copied().collect())
+        })
+        .collect();
     let mut holders_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for held in [&held_before, &held_after] {
         for (user, roles) in held.iter() {
@@ -189,17 +251,7 @@ pub(super) fn changes<'a>(
             }
         }
     }
-    let mut moved: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for user in &usernames {
-        let (Some(b), Some(a)) = (held_before.get(user), held_after.get(user)) else {
-            continue;
-        };
-        for role in b.symmetric_difference(a) {
-            for dataset in datasets_of_role.get(role).into_iter().flatten() {
-                moved.entry(dataset).or_default().insert(user);
-            }
-        }
-    }
+    let grants = Grants::new(catalog);
     let none = Vec::new();
     let mut found = Vec::new();
     for dataset in datasets {
@@ -208,14 +260,41 @@ pub(super) fn changes<'a>(
             on_after.get(dataset).unwrap_or(&none),
         );
         let filters_changed = fb != fa;
-        if !filters_changed && !moved.contains_key(dataset) {
-            continue;
-        }
         let named: BTreeSet<&str> = fb
             .iter()
             .chain(fa.iter())
             .flat_map(|f| f.roles.iter().map(String::as_str))
             .collect();
+        let pairs = grants.of(catalog, dataset);
+        let granting = (
+            pairs.as_ref().map(|p| granting_roles(before, p)),
+            pairs.as_ref().map(|p| granting_roles(after, p)),
+        );
+        let access = |user: &str| {
+            (
+                can_query(held_before.get(user), granting.0.as_ref()),
+                can_query(held_after.get(user), granting.1.as_ref()),
+            )
+        };
+        // Users whose roles moved across a role the filters name, or across their access.
+        let mut moved: BTreeSet<&str> = moved_users
+            .iter()
+            .filter(|(user, roles)| {
+                roles.iter().any(|r| named.contains(r)) || {
+                    let (b, a) = access(user);
+                    b != a
+                }
+            })
+            .map(|(user, _)| *user)
+            .collect();
+        if let (Some(b), Some(a)) = &granting {
+            for role in b.symmetric_difference(a) {
+                moved.extend(holders_of.get(role).into_iter().flatten().copied());
+            }
+        }
+        if !filters_changed && moved.is_empty() {
+            continue;
+        }
         let mut rows = DatasetRows {
             dataset: dataset.to_owned(),
             roles: Vec::new(),
@@ -230,18 +309,14 @@ pub(super) fn changes<'a>(
             for (who, roles) in cases {
                 let (b, a) = (predicate(fb, &roles, None), predicate(fa, &roles, None));
                 if b != a {
-                    rows.roles.push(PredicateChange {
-                        who,
-                        before: b,
-                        after: a,
-                    });
+                    rows.roles.push(PredicateChange::filtered(who, b, a));
                 }
             }
         }
-        // A user's predicate depends only on which of the named roles they hold: users are
-        // grouped by that, and each group's predicate is computed once.
-        // When the filters change, a Base filter reaches nearly everyone; Regular ones only
-        // the holders of the roles they name.
+        // A user's predicate depends only on which of the named roles they hold and whether
+        // they may query the dataset: users are grouped by that, and each group's predicate is
+        // computed once. When the filters change, a Base filter reaches nearly everyone;
+        // Regular ones only the holders of the roles they name.
         let has_base = fb.iter().chain(fa.iter()).any(|f| f.filter_type == "Base");
         let candidates: Vec<&str> = if filters_changed && has_base {
             usernames.iter().copied().collect()
@@ -250,10 +325,10 @@ pub(super) fn changes<'a>(
                 .iter()
                 .flat_map(|r| holders_of.get(r).into_iter().flatten().copied())
                 .collect();
-            holders.extend(moved.get(dataset).into_iter().flatten().copied());
+            holders.extend(moved.iter().copied());
             holders.into_iter().collect()
         } else {
-            moved[dataset].iter().copied().collect()
+            moved.into_iter().collect()
         };
         // Which of the named roles a user holds, as bits (a filter names a handful of roles;
         // past 64 the grouping falls back to sets).
@@ -275,34 +350,47 @@ pub(super) fn changes<'a>(
                 .map(|(_, r)| *r)
                 .collect()
         };
-        let mut by_mask: BTreeMap<(u64, u64), Vec<&str>> = BTreeMap::new();
-        let mut groups: BTreeMap<(BTreeSet<&str>, BTreeSet<&str>), Vec<&str>> = BTreeMap::new();
+        type Key<'k> = (BTreeSet<&'k str>, BTreeSet<&'k str>, bool, bool);
+        let mut by_mask: BTreeMap<(u64, u64, bool, bool), Vec<&str>> = BTreeMap::new();
+        let mut groups: BTreeMap<Key, Vec<&str>> = BTreeMap::new();
         for user in candidates {
-            // A user who cannot log in on one side has no queries there to compare.
-            let (Some(b), Some(a)) = (held_before.get(user), held_after.get(user)) else {
+            let (ab, aa) = access(user);
+            // Nobody sees rows of a dataset they cannot query, before or after.
+            if !ab && !aa {
                 continue;
-            };
+            }
+            let b = held_before.get(user).unwrap_or(&no_roles);
+            let a = held_after.get(user).unwrap_or(&no_roles);
             match (bits(b), bits(a)) {
-                (Some(mb), Some(ma)) => by_mask.entry((mb, ma)).or_default().push(user),
+                (Some(mb), Some(ma)) => by_mask.entry((mb, ma, ab, aa)).or_default().push(user),
                 _ => groups
                     .entry((
                         b.intersection(&named).copied().collect(),
                         a.intersection(&named).copied().collect(),
+                        ab,
+                        aa,
                     ))
                     .or_default()
                     .push(user),
             }
         }
-        for ((mb, ma), users) in by_mask {
-            let key = (roles_of_bits(mb), roles_of_bits(ma));
+        for ((mb, ma, ab, aa), users) in by_mask {
+            let key = (roles_of_bits(mb), roles_of_bits(ma), ab, aa);
             groups.entry(key).or_default().extend(users);
         }
         let personal = fb.iter().chain(fa.iter()).any(|f| f.clause.contains("{{"));
-        for ((roles_before, roles_after), users) in groups {
-            let unchanged = predicate(fb, &roles_before, None) == predicate(fa, &roles_after, None);
-            // Same clauses for the same roles: only a user whose rendered macros differ (an
-            // e-mail that changed) can see another predicate.
-            let users: Vec<&str> = match (unchanged, personal) {
+        for ((roles_before, roles_after, ab, aa), users) in groups {
+            // `None`: no access; `Some(None)`: every row.
+            let side = |access: bool, filters: &[&RlsFilter], roles: &BTreeSet<&str>, user| {
+                access.then(|| predicate(filters, roles, user))
+            };
+            let group = (
+                side(ab, fb, &roles_before, None),
+                side(aa, fa, &roles_after, None),
+            );
+            // Same access and clauses for the same roles: only a user whose rendered macros
+            // differ (an e-mail that changed) can see another predicate.
+            let users: Vec<&str> = match (group.0 == group.1, personal) {
                 (true, false) => continue,
                 (true, true) => users
                     .into_iter()
@@ -315,29 +403,25 @@ pub(super) fn changes<'a>(
             };
             // Without macros every user of the group sees the group's predicates; with them only
             // the listed users' are rendered (the others are counted).
-            let shared = (!personal).then(|| {
-                (
-                    predicate(fb, &roles_before, None),
-                    predicate(fa, &roles_after, None),
-                )
-            });
             for user in users {
                 if rows.users.len() >= USERS_LISTED {
                     rows.more_users += 1;
                     continue;
                 }
-                let (b, a) = match &shared {
-                    Some(pair) => pair.clone(),
-                    None => (
-                        predicate(fb, &roles_before, before.users.get(user)),
-                        predicate(fa, &roles_after, after.users.get(user)),
+                let (b, a) = match personal {
+                    false => group.clone(),
+                    true => (
+                        side(ab, fb, &roles_before, before.users.get(user)),
+                        side(aa, fa, &roles_after, after.users.get(user)),
                     ),
                 };
                 if b != a {
                     rows.users.push(PredicateChange {
                         who: user.to_owned(),
-                        before: b,
-                        after: a,
+                        access_before: b.is_some(),
+                        access_after: a.is_some(),
+                        before: b.flatten(),
+                        after: a.flatten(),
                     });
                 }
             }
@@ -441,16 +525,124 @@ mod tests {
         let mut after = state.clone();
         after.groups.get_mut("g").unwrap().users.clear();
         let held = (effective_roles(&state), effective_roles(&after));
-        let found = changes(&state, &after, &held);
+        let found = changes(&state, &after, &held, &Catalog::default());
         assert_eq!(found.len(), 1);
         assert!(found[0].roles.is_empty());
         assert_eq!(
             found[0].users,
+            [PredicateChange::filtered(
+                "ana".into(),
+                Some("(owner = 'ana') AND (region = 'EU')".into()),
+                Some("(public)".into()),
+            )]
+        );
+    }
+
+    /// A state where role `eu` grants dataset `db.s.t` (schema access) and is named by a
+    /// Regular filter with a macro, `viewer` grants nothing, and a Base filter exempts `eu`.
+    fn with_access() -> (State, Catalog) {
+        use crate::model::{Dataset, PermissionPair, Role};
+        let mut catalog = Catalog::default();
+        catalog.databases.insert("db".into(), 1);
+        catalog.datasets.insert(
+            "db.s.t".into(),
+            Dataset {
+                id: 3,
+                uuid: None,
+                database: "db".into(),
+                schema: Some("s".into()),
+                table: "t".into(),
+                perm: None,
+            },
+        );
+        let mut state = State::default();
+        for (name, pairs) in [
+            ("eu", vec![PermissionPair::new("schema_access", "[db].[s]")]),
+            ("viewer", vec![PermissionPair::new("can_read", "Chart")]),
+        ] {
+            state.roles.insert(
+                name.into(),
+                Role {
+                    name: name.into(),
+                    permissions: pairs.into_iter().collect(),
+                },
+            );
+        }
+        for f in [
+            filter("a-own", "Regular", None, &["eu"], "owner = '{{ current_username() }}'"),
+            filter("b-base", "Base", None, &["eu"], "public"),
+        ] {
+            state.rls_filters.insert(f.name.clone(), f);
+        }
+        state.users.insert("ana".into(), user("ana", &["eu"]));
+        state.users.insert("bob".into(), user("bob", &["viewer"]));
+        (state, catalog)
+    }
+
+    fn impact(before: &State, after: &State, catalog: &Catalog) -> Vec<PredicateChange> {
+        let held = (effective_roles(before), effective_roles(after));
+        let found = changes(before, after, &held, catalog);
+        found.into_iter().flat_map(|d| d.users).collect()
+    }
+
+    #[test]
+    fn losing_every_granting_role_is_losing_access_not_gaining_every_row() {
+        let (before, catalog) = with_access();
+        let mut after = before.clone();
+        after.users.get_mut("ana").unwrap().roles.clear();
+        let found = impact(&before, &after, &catalog);
+        assert_eq!(
+            found,
             [PredicateChange {
                 who: "ana".into(),
-                before: Some("(owner = 'ana') AND (region = 'EU')".into()),
-                after: Some("(public)".into()),
+                before: Some("(owner = 'ana')".into()),
+                after: None,
+                access_before: true,
+                access_after: false,
             }]
+        );
+        assert_eq!(found[0].rows_after(), Rows::NoAccess);
+        // A variant: the role stays but stops granting the dataset.
+        let mut after = before.clone();
+        after.roles.get_mut("eu").unwrap().permissions.clear();
+        assert_eq!(impact(&before, &after, &catalog)[0].rows_after(), Rows::NoAccess);
+    }
+
+    #[test]
+    fn users_who_cannot_query_the_dataset_are_not_listed() {
+        let (before, catalog) = with_access();
+        // The Base filter reaches bob, who has no access to the dataset either way.
+        let mut after = before.clone();
+        after.rls_filters.get_mut("b-base").unwrap().clause = "public AND open".into();
+        let found = impact(&before, &after, &catalog);
+        assert!(found.is_empty(), "{found:?}");
+        // Gaining a role that grants the dataset: from no access to the Base filter's rows.
+        let mut after = before.clone();
+        after.users.get_mut("bob").unwrap().roles.insert("eu".into());
+        let found = impact(&before, &after, &catalog);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rows_before(), Rows::NoAccess);
+        assert_eq!(found[0].rows_after(), Rows::Only("(owner = 'bob')"));
+    }
+
+    #[test]
+    fn users_created_or_deleted_get_their_own_predicates() {
+        let (before, catalog) = with_access();
+        let mut after = before.clone();
+        after.users.insert("cy".into(), user("cy", &["eu"]));
+        after.users.insert("dee".into(), user("dee", &["viewer"]));
+        after.users.remove("ana");
+        let found = impact(&before, &after, &catalog);
+        let by_user: BTreeMap<&str, (Rows, Rows)> = found
+            .iter()
+            .map(|c| (c.who.as_str(), (c.rows_before(), c.rows_after())))
+            .collect();
+        assert_eq!(
+            by_user,
+            BTreeMap::from([
+                ("ana", (Rows::Only("(owner = 'ana')"), Rows::NoAccess)),
+                ("cy", (Rows::NoAccess, Rows::Only("(owner = 'cy')"))),
+            ])
         );
     }
 }

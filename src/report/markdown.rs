@@ -9,7 +9,7 @@ use std::fmt::Write;
 use super::long_text::{is_long, unified_diff};
 use super::{ACTIONS, DiffReport, action_verb};
 use crate::diagnostic::Diagnostic;
-use crate::impact::AccessImpact;
+use crate::impact::{AccessImpact, Rows};
 use crate::plan::user_deletion::is_detaches;
 use crate::plan::{Action, Change, FieldChange};
 use crate::spec::Kind;
@@ -191,17 +191,18 @@ fn impact_section(doc: &mut Budgeted, impact: &AccessImpact) {
             "<details><summary>Row-level security on <code>{}</code></summary>\n\n| Who | Before | After |\n|---|---|---|\n",
             html_text(&dataset.dataset)
         );
-        let show = |p: &Option<String>| match p {
-            Some(p) => cell_codes(&code(p)),
-            None => "*(every row)*".to_owned(),
+        let show = |rows: Rows| match rows {
+            Rows::Only(p) => cell_codes(&code(p)),
+            Rows::Every => "*(every row)*".to_owned(),
+            Rows::NoAccess => "*(no access)*".to_owned(),
         };
         for (who, change) in dataset.changes() {
             let _ = writeln!(
                 section,
                 "| {} | {} | {} |",
                 who.describe(code),
-                show(&change.before),
-                show(&change.after)
+                show(change.rows_before()),
+                show(change.rows_after())
             );
         }
         if dataset.more_users > 0 {

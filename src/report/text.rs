@@ -8,7 +8,7 @@ use std::fmt::Write;
 use anstyle::{AnsiColor, Style};
 
 use super::long_text::{is_long, unified_diff};
-use crate::impact::AccessImpact;
+use crate::impact::{AccessImpact, Rows};
 use crate::plan::user_deletion::is_detaches;
 use crate::plan::{Action, FieldChange, Plan};
 
@@ -173,7 +173,11 @@ pub fn render_impact(impact: &AccessImpact, verbose: bool) -> String {
             }
         }
     }
-    let show = |p: &Option<String>| p.clone().unwrap_or_else(|| "(no filter: every row)".into());
+    let show = |rows: Rows| match rows {
+        Rows::NoAccess => "(no access to the dataset)".to_owned(),
+        Rows::Every => "(no filter: every row)".to_owned(),
+        Rows::Only(p) => p.to_owned(),
+    };
     for dataset in &impact.datasets {
         let _ = writeln!(out, "  row-level security on {}:", dataset.dataset);
         for (who, change) in dataset.changes() {
@@ -181,8 +185,8 @@ pub fn render_impact(impact: &AccessImpact, verbose: bool) -> String {
                 out,
                 "    {}:\n      {removed}- {}{removed:#}\n      {added}+ {}{added:#}",
                 who.describe(str::to_owned),
-                show(&change.before),
-                show(&change.after)
+                show(change.rows_before()),
+                show(change.rows_after())
             );
         }
         if dataset.more_users > 0 {

@@ -56,17 +56,43 @@ impl Grants {
     }
 }
 
-/// The roles of `state` holding one of `grants`.
-pub(super) fn granting_roles<'a>(
-    state: &'a State,
-    grants: &BTreeSet<PermissionPair>,
-) -> BTreeSet<&'a str> {
-    state
-        .roles
-        .values()
-        .filter(|r| r.permissions.iter().any(|p| grants.contains(p)))
-        .map(|r| r.name.as_str())
-        .collect()
+/// Data-access permissions, by the roles of one state holding each.
+pub(super) struct Holders<'a> {
+    by_pair: HashMap<&'a PermissionPair, Vec<&'a str>>,
+}
+
+/// The permissions that can grant a dataset.
+const DATA_ACCESS: [&str; 6] = [
+    "all_datasource_access",
+    "all_database_access",
+    "database_access",
+    "catalog_access",
+    "schema_access",
+    "datasource_access",
+];
+
+impl<'a> Holders<'a> {
+    pub(super) fn new(state: &'a State) -> Holders<'a> {
+        let mut by_pair: HashMap<&PermissionPair, Vec<&str>> = HashMap::new();
+        for role in state.roles.values() {
+            for pair in &role.permissions {
+                if DATA_ACCESS.contains(&pair.permission.as_str()) {
+                    by_pair.entry(pair).or_default().push(&role.name);
+                }
+            }
+        }
+        Holders { by_pair }
+    }
+
+    /// The roles holding one of `grants`.
+    pub(super) fn granting(&self, grants: &BTreeSet<PermissionPair>) -> BTreeSet<&'a str> {
+        grants
+            .iter()
+            .filter_map(|p| self.by_pair.get(p))
+            .flatten()
+            .copied()
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -89,10 +115,9 @@ mod tests {
                 perm: None,
             },
         );
-        catalog.permissions.insert(PermissionPair::new(
-            "schema_access",
-            "[wh].[main].[fin]",
-        ));
+        catalog
+            .permissions
+            .insert(PermissionPair::new("schema_access", "[wh].[main].[fin]"));
         let grants = Grants::new(&catalog).of(&catalog, "wh.fin.inv").unwrap();
         let mut state = State::default();
         for (name, permission, view) in [
@@ -115,9 +140,13 @@ mod tests {
             );
         }
         assert_eq!(
-            granting_roles(&state, &grants),
+            Holders::new(&state).granting(&grants),
             BTreeSet::from(["admin", "all", "catalog", "database", "schema", "table"])
         );
-        assert!(Grants::new(&catalog).of(&catalog, "wh.fin.unknown").is_none());
+        assert!(
+            Grants::new(&catalog)
+                .of(&catalog, "wh.fin.unknown")
+                .is_none()
+        );
     }
 }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::Held;
-use super::access::{Grants, granting_roles};
+use super::access::{Grants, Holders};
 use crate::model::{Catalog, RlsFilter, State, User};
 
 /// How the predicate on one dataset changes for one role or user (`None`: no filter, every row;
@@ -213,6 +213,44 @@ fn can_query(held: Option<&BTreeSet<&str>>, granting: Option<&BTreeSet<&str>>) -
     held.is_some_and(|held| granting.is_none_or(|g| held.iter().any(|r| g.contains(r))))
 }
 
+/// Users with the same effective roles before and after (`None`: no such active user on that
+/// side): everything but the rendering of macros is the same for all of them.
+struct Cohort<'a> {
+    before: Option<&'a BTreeSet<&'a str>>,
+    after: Option<&'a BTreeSet<&'a str>>,
+    /// Roles gained or lost.
+    moved: BTreeSet<&'a str>,
+    users: Vec<&'a str>,
+}
+
+fn cohorts<'a>(held_before: &'a Held<'a>, held_after: &'a Held<'a>) -> Vec<Cohort<'a>> {
+    type Sides<'s> = (Option<&'s BTreeSet<&'s str>>, Option<&'s BTreeSet<&'s str>>);
+    let mut by_sides: BTreeMap<Sides<'a>, Vec<&'a str>> = BTreeMap::new();
+    for user in held_before.keys().chain(held_after.keys()) {
+        let sides = (held_before.get(user), held_after.get(user));
+        by_sides.entry(sides).or_default().push(user);
+    }
+    let no_roles = BTreeSet::new();
+    by_sides
+        .into_iter()
+        .map(|((before, after), mut users)| {
+            users.sort_unstable();
+            users.dedup();
+            let moved = before
+                .unwrap_or(&no_roles)
+                .symmetric_difference(after.unwrap_or(&no_roles))
+                .copied()
+                .collect();
+            Cohort {
+                before,
+                after,
+                moved,
+                users,
+            }
+        })
+        .collect()
+}
+
 /// `held` is every user's effective roles before and after.
 pub(super) fn changes<'a>(
     before: &'a State,
@@ -223,35 +261,24 @@ pub(super) fn changes<'a>(
     let (on_before, on_after) = (by_dataset(before), by_dataset(after));
     let datasets: BTreeSet<&str> = on_before.keys().chain(on_after.keys()).copied().collect();
     let (held_before, held_after) = held;
-    let usernames: BTreeSet<&str> = held_before
-        .keys()
-        .chain(held_after.keys())
-        .copied()
+    let cohorts = cohorts(held_before, held_after);
+    let moved_cohorts: Vec<usize> = (0..cohorts.len())
+        .filter(|i| !cohorts[*i].moved.is_empty())
         .collect();
-    // Users whose effective roles change (appearing or leaving included): only they, and the
-    // holders of roles whose access changes, can see another predicate on a dataset whose
-    // filters stay.
-    let no_roles = BTreeSet::new();
-    let moved_users: Vec<(&str, BTreeSet<&str>)> = usernames
+    let moved_roles: BTreeSet<&str> = moved_cohorts
         .iter()
-        .filter(|u| held_before.get(*u) != held_after.get(*u))
-        .map(|u| {
-            let (b, a) = (
-                held_before.get(u).unwrap_or(&no_roles),
-                held_after.get(u).unwrap_or(&no_roles),
-            );
-            (*u, b.symmetric_difference(a).copied().collect())
-        })
+        .flat_map(|i| cohorts[*i].moved.iter().copied())
         .collect();
-    let mut holders_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for held in [&held_before, &held_after] {
-        for (user, roles) in held.iter() {
-            for role in roles {
-                holders_of.entry(role).or_default().insert(user);
-            }
+    // The cohorts holding each role on either side.
+    let mut cohorts_of: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    for (i, cohort) in cohorts.iter().enumerate() {
+        for role in cohort.before.into_iter().chain(cohort.after).flatten() {
+            cohorts_of.entry(role).or_default().insert(i);
         }
     }
     let grants = Grants::new(catalog);
+    let holders = (Holders::new(before), Holders::new(after));
+    let no_roles = BTreeSet::new();
     let none = Vec::new();
     let mut found = Vec::new();
     for dataset in datasets {
@@ -267,32 +294,99 @@ pub(super) fn changes<'a>(
             .collect();
         let pairs = grants.of(catalog, dataset);
         let granting = (
-            pairs.as_ref().map(|p| granting_roles(before, p)),
-            pairs.as_ref().map(|p| granting_roles(after, p)),
+            pairs.as_ref().map(|p| holders.0.granting(p)),
+            pairs.as_ref().map(|p| holders.1.granting(p)),
         );
-        let access = |user: &str| {
-            (
-                can_query(held_before.get(user), granting.0.as_ref()),
-                can_query(held_after.get(user), granting.1.as_ref()),
-            )
+        // Roles that start or stop granting the dataset.
+        let regranted: BTreeSet<&str> = match &granting {
+            (Some(b), Some(a)) => b.symmetric_difference(a).copied().collect(),
+            _ => BTreeSet::new(),
         };
-        // Users whose roles moved across a role the filters name, or across their access.
-        let mut moved: BTreeSet<&str> = moved_users
-            .iter()
-            .filter(|(user, roles)| {
-                roles.iter().any(|r| named.contains(r)) || {
-                    let (b, a) = access(user);
-                    b != a
-                }
-            })
-            .map(|(user, _)| *user)
-            .collect();
-        if let (Some(b), Some(a)) = &granting {
-            for role in b.symmetric_difference(a) {
-                moved.extend(holders_of.get(role).into_iter().flatten().copied());
-            }
+        // With the filters the same, nobody's predicate or access can change unless a role
+        // moved across a named or granting role, or a role's grant changed.
+        let touches = |roles: Option<&BTreeSet<&str>>| {
+            roles.is_some_and(|r| r.iter().any(|x| moved_roles.contains(x)))
+        };
+        if !filters_changed
+            && regranted.is_empty()
+            && !named.iter().any(|r| moved_roles.contains(r))
+            && !touches(granting.0.as_ref())
+            && !touches(granting.1.as_ref())
+            && granting.0.is_some()
+        {
+            continue;
         }
-        if !filters_changed && moved.is_empty() {
+        let has_base = fb.iter().chain(fa.iter()).any(|f| f.filter_type == "Base");
+        let holds = |roles: Option<&BTreeSet<&str>>, some: &BTreeSet<&str>| {
+            roles.is_some_and(|r| r.iter().any(|x| some.contains(x)))
+        };
+        // A user's predicate depends only on which of the named roles they hold and whether
+        // they may query the dataset. Whose can change: with the filters the same, users whose
+        // roles moved across a named role or across their access, and holders of roles that
+        // start or stop granting it; with the filters changed, also the holders of the named
+        // roles (everyone, for a Base filter, which reaches those without its roles).
+        // With the filters the same, only cohorts whose roles moved and holders of roles that
+        // start or stop granting the dataset can see another predicate; otherwise only holders
+        // of a role granting the dataset, on either side, may query it.
+        let of_roles = |roles: &mut dyn Iterator<Item = &&str>| -> BTreeSet<usize> {
+            roles
+                .filter_map(|r| cohorts_of.get(r))
+                .flatten()
+                .copied()
+                .collect()
+        };
+        let may_query: BTreeSet<usize> = match (&granting, filters_changed) {
+            (_, false) => {
+                let mut found = of_roles(&mut regranted.iter());
+                found.extend(moved_cohorts.iter().copied());
+                found
+            }
+            ((Some(b), Some(a)), true) => of_roles(&mut b.union(a)),
+            _ => (0..cohorts.len()).collect(),
+        };
+        type Key<'k> = (BTreeSet<&'k str>, BTreeSet<&'k str>, bool, bool);
+        let mut groups: BTreeMap<Key, Vec<&str>> = BTreeMap::new();
+        for cohort in may_query.into_iter().map(|i| &cohorts[i]) {
+            let access = (
+                can_query(cohort.before, granting.0.as_ref()),
+                can_query(cohort.after, granting.1.as_ref()),
+            );
+            // Nobody sees rows of a dataset they cannot query, before or after.
+            if access == (false, false) {
+                continue;
+            }
+            let moved = cohort.moved.iter().any(|r| named.contains(r))
+                || access.0 != access.1
+                || holds(cohort.before, &regranted)
+                || holds(cohort.after, &regranted);
+            let reached = filters_changed
+                && (has_base || holds(cohort.before, &named) || holds(cohort.after, &named));
+            if !moved && !reached {
+                continue;
+            }
+            let key = (
+                cohort
+                    .before
+                    .unwrap_or(&no_roles)
+                    .intersection(&named)
+                    .copied()
+                    .collect(),
+                cohort
+                    .after
+                    .unwrap_or(&no_roles)
+                    .intersection(&named)
+                    .copied()
+                    .collect(),
+                access.0,
+                access.1,
+            );
+            groups.entry(key).or_default().extend(&cohort.users);
+        }
+        // Listed by username.
+        for users in groups.values_mut() {
+            users.sort_unstable();
+        }
+        if !filters_changed && groups.is_empty() {
             continue;
         }
         let mut rows = DatasetRows {
@@ -312,71 +406,6 @@ pub(super) fn changes<'a>(
                     rows.roles.push(PredicateChange::filtered(who, b, a));
                 }
             }
-        }
-        // A user's predicate depends only on which of the named roles they hold and whether
-        // they may query the dataset: users are grouped by that, and each group's predicate is
-        // computed once. When the filters change, a Base filter reaches nearly everyone;
-        // Regular ones only the holders of the roles they name.
-        let has_base = fb.iter().chain(fa.iter()).any(|f| f.filter_type == "Base");
-        let candidates: Vec<&str> = if filters_changed && has_base {
-            usernames.iter().copied().collect()
-        } else if filters_changed {
-            let mut holders: BTreeSet<&str> = named
-                .iter()
-                .flat_map(|r| holders_of.get(r).into_iter().flatten().copied())
-                .collect();
-            holders.extend(moved.iter().copied());
-            holders.into_iter().collect()
-        } else {
-            moved.into_iter().collect()
-        };
-        // Which of the named roles a user holds, as bits (a filter names a handful of roles;
-        // past 64 the grouping falls back to sets).
-        let named_list: Vec<&str> = named.iter().copied().collect();
-        let bits = |held: &BTreeSet<&str>| -> Option<u64> {
-            (named_list.len() <= 64).then(|| {
-                named_list
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| held.contains(*r))
-                    .fold(0u64, |acc, (i, _)| acc | 1 << i)
-            })
-        };
-        let roles_of_bits = |mask: u64| -> BTreeSet<&str> {
-            named_list
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| mask & (1 << i) != 0)
-                .map(|(_, r)| *r)
-                .collect()
-        };
-        type Key<'k> = (BTreeSet<&'k str>, BTreeSet<&'k str>, bool, bool);
-        let mut by_mask: BTreeMap<(u64, u64, bool, bool), Vec<&str>> = BTreeMap::new();
-        let mut groups: BTreeMap<Key, Vec<&str>> = BTreeMap::new();
-        for user in candidates {
-            let (ab, aa) = access(user);
-            // Nobody sees rows of a dataset they cannot query, before or after.
-            if !ab && !aa {
-                continue;
-            }
-            let b = held_before.get(user).unwrap_or(&no_roles);
-            let a = held_after.get(user).unwrap_or(&no_roles);
-            match (bits(b), bits(a)) {
-                (Some(mb), Some(ma)) => by_mask.entry((mb, ma, ab, aa)).or_default().push(user),
-                _ => groups
-                    .entry((
-                        b.intersection(&named).copied().collect(),
-                        a.intersection(&named).copied().collect(),
-                        ab,
-                        aa,
-                    ))
-                    .or_default()
-                    .push(user),
-            }
-        }
-        for ((mb, ma, ab, aa), users) in by_mask {
-            let key = (roles_of_bits(mb), roles_of_bits(ma), ab, aa);
-            groups.entry(key).or_default().extend(users);
         }
         let personal = fb.iter().chain(fa.iter()).any(|f| f.clause.contains("{{"));
         for ((roles_before, roles_after, ab, aa), users) in groups {
@@ -403,11 +432,9 @@ pub(super) fn changes<'a>(
             };
             // Without macros every user of the group sees the group's predicates; with them only
             // the listed users' are rendered (the others are counted).
-            for user in users {
-                if rows.users.len() >= USERS_LISTED {
-                    rows.more_users += 1;
-                    continue;
-                }
+            let room = USERS_LISTED.saturating_sub(rows.users.len());
+            rows.more_users += users.len().saturating_sub(room);
+            for user in users.into_iter().take(room) {
                 let (b, a) = match personal {
                     false => group.clone(),
                     true => (
@@ -569,7 +596,13 @@ mod tests {
             );
         }
         for f in [
-            filter("a-own", "Regular", None, &["eu"], "owner = '{{ current_username() }}'"),
+            filter(
+                "a-own",
+                "Regular",
+                None,
+                &["eu"],
+                "owner = '{{ current_username() }}'",
+            ),
             filter("b-base", "Base", None, &["eu"], "public"),
         ] {
             state.rls_filters.insert(f.name.clone(), f);
@@ -605,7 +638,10 @@ mod tests {
         // A variant: the role stays but stops granting the dataset.
         let mut after = before.clone();
         after.roles.get_mut("eu").unwrap().permissions.clear();
-        assert_eq!(impact(&before, &after, &catalog)[0].rows_after(), Rows::NoAccess);
+        assert_eq!(
+            impact(&before, &after, &catalog)[0].rows_after(),
+            Rows::NoAccess
+        );
     }
 
     #[test]
@@ -618,7 +654,12 @@ mod tests {
         assert!(found.is_empty(), "{found:?}");
         // Gaining a role that grants the dataset: from no access to the Base filter's rows.
         let mut after = before.clone();
-        after.users.get_mut("bob").unwrap().roles.insert("eu".into());
+        after
+            .users
+            .get_mut("bob")
+            .unwrap()
+            .roles
+            .insert("eu".into());
         let found = impact(&before, &after, &catalog);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].rows_before(), Rows::NoAccess);

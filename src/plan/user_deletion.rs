@@ -86,7 +86,11 @@ pub fn describe(detached: &[Detached]) -> Option<String> {
     detached.sort_by(|a, b| (rank(&a.table), &a.table).cmp(&(rank(&b.table), &b.table)));
     for d in detached {
         if let Some((_, one, many)) = OWNERSHIPS.iter().find(|(t, _, _)| *t == d.table) {
-            owner.push(format!("{} {}", d.rows, if d.rows == 1 { one } else { many }));
+            owner.push(format!(
+                "{} {}",
+                d.rows,
+                if d.rows == 1 { one } else { many }
+            ));
         } else if d.table == "ab_user_role" {
             continue;
         } else if d.removal == Removal::Clear {

@@ -195,7 +195,10 @@ pub async fn detach_users(tx: &mut Tx, ids: &[i64]) -> Result<u64, StoreError> {
 
 /// Integer ids as a SQL list (integers only: nothing to escape).
 fn id_list(ids: &[i64]) -> String {
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -210,7 +213,10 @@ mod tests {
             Removal::DeleteRow
         );
         assert_eq!(removal("logs", "user_id", true, "a"), Removal::Clear);
-        assert_eq!(removal("slices", "created_by_fk", true, "a"), Removal::Clear);
+        assert_eq!(
+            removal("slices", "created_by_fk", true, "a"),
+            Removal::Clear
+        );
         assert_eq!(removal("tasks", "user_id", true, "n"), Removal::Clear);
         // A link table without a cascade still loses its rows.
         assert_eq!(
@@ -219,7 +225,10 @@ mod tests {
         );
         assert_eq!(removal("favstar", "user_id", true, "a"), Removal::DeleteRow);
         // A column that cannot be NULL: the row goes.
-        assert_eq!(removal("ExtPrefs", "OwnerId", false, "NO ACTION"), Removal::DeleteRow);
+        assert_eq!(
+            removal("ExtPrefs", "OwnerId", false, "NO ACTION"),
+            Removal::DeleteRow
+        );
         assert_eq!(
             removal("Ext Notes", "Author Id", true, "NO ACTION"),
             Removal::Clear

@@ -98,7 +98,14 @@ fn chart_data(ss: &Superset, user_id: i64, dataset_id: i64) -> (u16, Option<Stri
 type Side = (bool, Option<String>);
 
 /// Checks what steward reported for `user` on `dataset` against Superset as it is now.
-fn check_side(ss: &Superset, content: &Content, user: &str, dataset: &str, side: &Side, when: &str) {
+fn check_side(
+    ss: &Superset,
+    content: &Content,
+    user: &str,
+    dataset: &str,
+    side: &Side,
+    when: &str,
+) {
     let user_ids: BTreeMap<String, i64> = ss
         .users()
         .iter()
@@ -106,16 +113,25 @@ fn check_side(ss: &Superset, content: &Content, user: &str, dataset: &str, side:
         .collect();
     let (access, predicate) = side;
     let Some(id) = user_ids.get(user) else {
-        assert!(!access, "{user} on {dataset} {when}: steward says access; no such user in Superset");
+        assert!(
+            !access,
+            "{user} on {dataset} {when}: steward says access; no such user in Superset"
+        );
         return;
     };
     let (dataset_id, _) = content.dataset(dataset);
     let (status, sql) = chart_data(ss, *id, dataset_id);
     if !access {
-        assert_eq!(status, 403, "{user} on {dataset} {when}: steward says no access; Superset {sql:?}");
+        assert_eq!(
+            status, 403,
+            "{user} on {dataset} {when}: steward says no access; Superset {sql:?}"
+        );
         return;
     }
-    assert_eq!(status, 200, "{user} on {dataset} {when}: steward says {predicate:?}; Superset refuses");
+    assert_eq!(
+        status, 200,
+        "{user} on {dataset} {when}: steward says {predicate:?}; Superset refuses"
+    );
     let now = sql.as_deref().and_then(where_clause);
     assert_eq!(
         now.as_deref().map(canonical),
@@ -247,10 +263,25 @@ fn reported_access_and_predicates_are_the_ones_superset_applies() {
     };
     // She loses access rather than gaining every row; he gains it; nobody without access on
     // either side is listed (a sales rep under the finance payments the Base filter reaches).
-    assert_eq!(listed("ana.alves", "warehouse.finance.invoices"), Some((true, false)), "{reported:?}");
-    assert_eq!(listed("new.analyst", "warehouse.finance.invoices"), Some((false, true)), "{reported:?}");
-    assert_eq!(listed("ben.chen", "warehouse.finance.payments"), None, "{reported:?}");
-    assert!(reported.iter().all(|(_, _, b, a)| b.0 || a.0), "{reported:?}");
+    assert_eq!(
+        listed("ana.alves", "warehouse.finance.invoices"),
+        Some((true, false)),
+        "{reported:?}"
+    );
+    assert_eq!(
+        listed("new.analyst", "warehouse.finance.invoices"),
+        Some((false, true)),
+        "{reported:?}"
+    );
+    assert_eq!(
+        listed("ben.chen", "warehouse.finance.payments"),
+        None,
+        "{reported:?}"
+    );
+    assert!(
+        reported.iter().all(|(_, _, b, a)| b.0 || a.0),
+        "{reported:?}"
+    );
     assert!(reported.len() >= 8, "users compared: {reported:?}");
     assert!(
         reported.iter().any(|(user, _, _, after)| after

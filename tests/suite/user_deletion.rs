@@ -51,7 +51,10 @@ fn path(dir: &tempfile::TempDir) -> String {
 /// `db` with the demo content and both users applied; `leaver`'s id.
 fn with_leaver(db: &Db) -> i64 {
     steward_ok(&["init", "--demo", "--database", &db.url()], 0);
-    steward_ok(&["apply", &path(&manifests(true)), "--database", &db.url()], 0);
+    steward_ok(
+        &["apply", &path(&manifests(true)), "--database", &db.url()],
+        0,
+    );
     id_of(db, "leaver")
 }
 
@@ -131,14 +134,24 @@ fn pruning_a_user_shows_what_it_detaches_and_leaves_no_orphans() {
             assert!(diff.contains(part), "{}: `{part}` in\n{diff}", db.label());
         }
         let json = steward_ok(
-            &["diff", &path(&without), "--database", &url, "--output", "json"],
+            &[
+                "diff",
+                &path(&without),
+                "--database",
+                &url,
+                "--output",
+                "json",
+            ],
             2,
         );
         assert!(json.contains("owner of 1 chart, 1 dashboard"), "{json}");
 
         steward_ok(&["apply", &path(&without), "--database", &url], 0);
         let count = |sql: &str| one(&db, sql);
-        assert_eq!(count("SELECT COUNT(*) FROM ab_user WHERE username = 'leaver'"), 0);
+        assert_eq!(
+            count("SELECT COUNT(*) FROM ab_user WHERE username = 'leaver'"),
+            0
+        );
         // Link rows went; nothing points at the deleted id; no link row points at nothing.
         for (table, column) in [
             ("slice_user", "user_id"),
@@ -156,7 +169,12 @@ fn pruning_a_user_shows_what_it_detaches_and_leaves_no_orphans() {
                 db.label()
             );
         }
-        assert_eq!(count("SELECT COUNT(*) FROM slice_user"), 1, "{}", db.label());
+        assert_eq!(
+            count("SELECT COUNT(*) FROM slice_user"),
+            1,
+            "{}",
+            db.label()
+        );
         // Audit columns and request logs are kept, cleared.
         assert_eq!(
             count(&format!(
@@ -166,10 +184,17 @@ fn pruning_a_user_shows_what_it_detaches_and_leaves_no_orphans() {
         );
         assert_eq!(count("SELECT COUNT(*) FROM logs WHERE user_id IS NULL"), 3);
         assert_eq!(
-            count(&format!("SELECT COUNT(*) FROM logs WHERE user_id = {stayer}")),
+            count(&format!(
+                "SELECT COUNT(*) FROM logs WHERE user_id = {stayer}"
+            )),
             1
         );
-        assert_eq!(count("SELECT COUNT(*) FROM \"ExtPrefs\""), 0, "{}", db.label());
+        assert_eq!(
+            count("SELECT COUNT(*) FROM \"ExtPrefs\""),
+            0,
+            "{}",
+            db.label()
+        );
         assert_eq!(
             count("SELECT COUNT(*) FROM \"Ext Notes\" WHERE \"Author Id\" IS NULL"),
             2
@@ -198,7 +223,10 @@ fn schedule_outside_steward(db: &Db, name: &str, kind: &str, column: &str, owner
         owners[0]
     ));
     for owner in owners {
-        let link = one(db, "SELECT COALESCE(MAX(id), 0) + 1 FROM report_schedule_user");
+        let link = one(
+            db,
+            "SELECT COALESCE(MAX(id), 0) + 1 FROM report_schedule_user",
+        );
         db.sql(&format!(
             "INSERT INTO report_schedule_user (id, user_id, report_schedule_id) VALUES ({link}, {owner}, {id})"
         ));
@@ -212,7 +240,12 @@ fn a_user_a_schedule_runs_as_or_that_solely_owns_one_is_not_pruned() {
         ("Runs as leaver", "Report", "run_as_fk", true),
         ("Queries as leaver", "Alert", "run_alert_query_as_fk", true),
         ("Owned by leaver alone", "Report", "created_by_fk", true),
-        ("Owned by leaver and stayer", "Report", "created_by_fk", false),
+        (
+            "Owned by leaver and stayer",
+            "Report",
+            "created_by_fk",
+            false,
+        ),
     ];
     for db in Db::both("userdel_sched") {
         let leaver = with_leaver(&db);

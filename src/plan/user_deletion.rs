@@ -259,4 +259,44 @@ mod tests {
         assert_eq!(describe(&[d("ab_user_role", Removal::DeleteRow, 1)]), None);
         assert_eq!(describe(&[d("logs", Removal::Clear, 0)]), None);
     }
+
+    #[test]
+    fn refuses_users_schedules_still_need_after_the_plan() {
+        let mut observed = State::default();
+        let owned = |name: &str, run_as: Option<&str>, owners: &[&str]| {
+            let mut s = Schedule::for_test(name, "Email", "a@corp.example.com", run_as);
+            s.owners = owners.iter().map(|o| (*o).to_owned()).collect();
+            (Schedule::key(&s.schedule_type, &s.name), s)
+        };
+        for (key, schedule) in [
+            owned("runs", Some("u"), &["v"]),
+            owned("sole", None, &["u"]),
+            owned("shared", None, &["u", "v"]),
+            owned("leaving", Some("u"), &["u"]),
+        ] {
+            observed.schedules.insert(key, schedule);
+        }
+        let change = |kind: Kind, key: &str| Change {
+            key: ObjectKey::new(kind, key),
+            action: Action::Delete,
+            fields: Vec::new(),
+        };
+        let mut plan = Plan {
+            changes: vec![
+                change(Kind::ReportSchedule, "Report:leaving"),
+                change(Kind::SupersetUser, "u"),
+            ],
+            refusals: Vec::new(),
+        };
+        refuse_stranding(&mut plan, &State::default(), &observed);
+        assert_eq!(plan.refusals.len(), 1, "{:?}", plan.refusals);
+        let message = &plan.refusals[0].message;
+        assert!(
+            message.contains("\"runs\" (Report) (runs as it)")
+                && message.contains("\"sole\" (Report) (its only owner)")
+                && !message.contains("shared")
+                && !message.contains("leaving"),
+            "{message}"
+        );
+    }
 }

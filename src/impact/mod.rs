@@ -4,6 +4,7 @@
 //! user. Pure: compares the state Superset holds with the state it will hold.
 
 mod access;
+mod cohorts;
 mod permissions;
 mod rls;
 

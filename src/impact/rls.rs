@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::Held;
 use super::access::{Grants, Holders};
+use super::cohorts::{can_query, cohorts};
 use crate::model::{Catalog, RlsFilter, State, User};
 
 /// How the predicate on one dataset changes for one role or user (`None`: no filter, every row;
@@ -205,51 +206,6 @@ fn by_dataset(state: &State) -> BTreeMap<&str, Vec<&RlsFilter>> {
 
 /// At most this many users are listed per dataset; the rest are counted.
 pub const USERS_LISTED: usize = 100;
-
-/// Whether a user holding `held` (`None`: no such active user) may query a dataset that the
-/// roles `granting` give access to (`None`: a dataset the catalogue does not know, taken as
-/// reachable).
-fn can_query(held: Option<&BTreeSet<&str>>, granting: Option<&BTreeSet<&str>>) -> bool {
-    held.is_some_and(|held| granting.is_none_or(|g| held.iter().any(|r| g.contains(r))))
-}
-
-/// Users with the same effective roles before and after (`None`: no such active user on that
-/// side): everything but the rendering of macros is the same for all of them.
-struct Cohort<'a> {
-    before: Option<&'a BTreeSet<&'a str>>,
-    after: Option<&'a BTreeSet<&'a str>>,
-    /// Roles gained or lost.
-    moved: BTreeSet<&'a str>,
-    users: Vec<&'a str>,
-}
-
-fn cohorts<'a>(held_before: &'a Held<'a>, held_after: &'a Held<'a>) -> Vec<Cohort<'a>> {
-    type Sides<'s> = (Option<&'s BTreeSet<&'s str>>, Option<&'s BTreeSet<&'s str>>);
-    let mut by_sides: BTreeMap<Sides<'a>, Vec<&'a str>> = BTreeMap::new();
-    for user in held_before.keys().chain(held_after.keys()) {
-        let sides = (held_before.get(user), held_after.get(user));
-        by_sides.entry(sides).or_default().push(user);
-    }
-    let no_roles = BTreeSet::new();
-    by_sides
-        .into_iter()
-        .map(|((before, after), mut users)| {
-            users.sort_unstable();
-            users.dedup();
-            let moved = before
-                .unwrap_or(&no_roles)
-                .symmetric_difference(after.unwrap_or(&no_roles))
-                .copied()
-                .collect();
-            Cohort {
-                before,
-                after,
-                moved,
-                users,
-            }
-        })
-        .collect()
-}
 
 /// `held` is every user's effective roles before and after.
 pub(super) fn changes<'a>(

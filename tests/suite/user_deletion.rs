@@ -379,3 +379,108 @@ fn a_user_made_in_superset_is_pruned_cleanly() {
     ss.delete(&format!("/api/v1/dashboard/{dashboard}"));
     clean_start(&url);
 }
+
+/// An identifier quoted for SQL.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A string literal for SQL.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Every table of `tests/corpus/hostile/introspected-names`, made on both backends with a row
+/// referring to `leaver`: pruning the user clears nullable columns and deletes rows whose
+/// column cannot be NULL, whatever the names, and says so in the plan.
+#[test]
+fn tables_with_hostile_names_referring_to_a_user_are_detached() {
+    let dir = crate::repo().join("tests/corpus/hostile/introspected-names");
+    let mut cases: Vec<(String, String, String, bool)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "names"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            let [table, column, constraint] = lines[..] else {
+                panic!("{}: table, column, null|not null", p.display());
+            };
+            let file = p.file_name().unwrap().to_string_lossy().into_owned();
+            (
+                file,
+                table.to_owned(),
+                column.to_owned(),
+                constraint == "not null",
+            )
+        })
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 6, "{cases:?}");
+    for db in Db::both("userdel_names") {
+        let leaver = with_leaver(&db);
+        for (_, table, column, not_null) in &cases {
+            let constraint = if *not_null { "NOT NULL" } else { "" };
+            db.sql(&format!(
+                "CREATE TABLE {} (note VARCHAR(20), {} INTEGER {constraint} REFERENCES ab_user (id))",
+                quoted(table),
+                quoted(column)
+            ));
+            db.sql(&format!(
+                "INSERT INTO {} (note, {}) VALUES ('kept', {leaver})",
+                quoted(table),
+                quoted(column)
+            ));
+        }
+        let url = db.url();
+        let without = manifests(false);
+        let diff = steward_ok(
+            &[
+                "diff",
+                &path(&without),
+                "--database",
+                &url,
+                "--output",
+                "json",
+            ],
+            2,
+        );
+        let report: serde_json::Value = serde_json::from_str(&diff).unwrap();
+        let detaches = report["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["fields"].as_array().unwrap())
+            .find(|f| f["field"] == "detaches")
+            .and_then(|f| f["before"].as_str())
+            .unwrap_or_else(|| panic!("no detaches line: {report:#}"))
+            .to_owned();
+        steward_ok(&["apply", &path(&without), "--database", &url], 0);
+        assert_eq!(
+            one(
+                &db,
+                "SELECT COUNT(*) FROM ab_user WHERE username = 'leaver'"
+            ),
+            0
+        );
+        for (file, table, column, not_null) in &cases {
+            assert!(
+                detaches.contains(&format!("1 row of table {table}")),
+                "{} {file}: {detaches}",
+                db.label()
+            );
+            let left = one(&db, &format!("SELECT COUNT(*) FROM {}", quoted(table)));
+            let cleared = one(
+                &db,
+                &format!(
+                    "SELECT COUNT(*) FROM {} WHERE {} IS NULL AND note = {}",
+                    quoted(table),
+                    quoted(column),
+                    literal("kept")
+                ),
+            );
+            let expected = if *not_null { (0, 0) } else { (1, 1) };
+            assert_eq!((left, cleared), expected, "{} {file}", db.label());
+        }
+    }
+}

@@ -48,6 +48,14 @@ fn path(dir: &tempfile::TempDir) -> String {
     dir.path().display().to_string()
 }
 
+/// `steward diff DIR --output json` against `url`, expecting changes.
+fn diff_json(dir: &tempfile::TempDir, url: &str) -> String {
+    steward_ok(
+        &["diff", &path(dir), "--database", url, "--output", "json"],
+        2,
+    )
+}
+
 /// `db` with the demo content and both users applied; `leaver`'s id.
 fn with_leaver(db: &Db) -> i64 {
     steward_ok(&["init", "--demo", "--database", &db.url()], 0);
@@ -133,17 +141,7 @@ fn pruning_a_user_shows_what_it_detaches_and_leaves_no_orphans() {
         ] {
             assert!(diff.contains(part), "{}: `{part}` in\n{diff}", db.label());
         }
-        let json = steward_ok(
-            &[
-                "diff",
-                &path(&without),
-                "--database",
-                &url,
-                "--output",
-                "json",
-            ],
-            2,
-        );
+        let json = diff_json(&without, &url);
         assert!(json.contains("owner of 1 chart, 1 dashboard"), "{json}");
 
         steward_ok(&["apply", &path(&without), "--database", &url], 0);
@@ -434,17 +432,7 @@ fn tables_with_hostile_names_referring_to_a_user_are_detached() {
         }
         let url = db.url();
         let without = manifests(false);
-        let diff = steward_ok(
-            &[
-                "diff",
-                &path(&without),
-                "--database",
-                &url,
-                "--output",
-                "json",
-            ],
-            2,
-        );
+        let diff = diff_json(&without, &url);
         let report: serde_json::Value = serde_json::from_str(&diff).unwrap();
         let detaches = report["changes"]
             .as_array()

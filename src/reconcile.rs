@@ -9,6 +9,7 @@ use crate::plan::desired::{existing_names, resolve};
 use crate::plan::plan_file::fingerprint;
 use crate::plan::target::narrow;
 use crate::plan::unique::email_conflicts;
+use crate::plan::user_deletion::show_detached;
 use crate::plan::{
     Action, Plan, PlanOptions, absorb_superset_rewrites, plan, restore_webhook_urls,
 };
@@ -106,6 +107,7 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
             }
         }
     }
+    show_detached(&mut plan, &observed.user_references);
     let mut policy = Vec::new();
     let mut impact = None;
     if !set.has_errors() {
@@ -119,7 +121,7 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
         if options.impact {
             impact = Some(match plan.is_empty() {
                 true => AccessImpact::default(),
-                false => AccessImpact::between(&observed.state, &after),
+                false => AccessImpact::between(&observed.state, &after, &observed.catalog),
             });
         }
         let declared = desired.schedules.keys().cloned().collect();

@@ -3,6 +3,8 @@
 //! changes, the predicate Superset adds to queries before and after, per role and per affected
 //! user. Pure: compares the state Superset holds with the state it will hold.
 
+mod access;
+mod cohorts;
 mod permissions;
 mod rls;
 
@@ -10,10 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::model::State;
+use crate::model::{Catalog, State};
 
 pub use permissions::UserAccess;
-pub use rls::{DatasetRows, PredicateChange, Who};
+pub use rls::{DatasetRows, PredicateChange, Rows, Who};
 
 /// The access impact of a change.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -26,12 +28,12 @@ pub struct AccessImpact {
 }
 
 impl AccessImpact {
-    /// The impact of going from `before` to `after`.
-    pub fn between(before: &State, after: &State) -> AccessImpact {
+    /// The impact of going from `before` to `after`, datasets resolved against `catalog`.
+    pub fn between(before: &State, after: &State, catalog: &Catalog) -> AccessImpact {
         let held = (effective_roles(before), effective_roles(after));
         AccessImpact {
             users: permissions::changes(before, after, &held),
-            datasets: rls::changes(before, after, &held),
+            datasets: rls::changes(before, after, &held, catalog),
         }
     }
 

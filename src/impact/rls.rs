@@ -10,9 +10,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::Held;
-use crate::model::{RlsFilter, State, User};
+use super::access::{Grants, Holders};
+use super::cohorts::{can_query, cohorts};
+use crate::model::{Catalog, RlsFilter, State, User};
 
-/// How the predicate on one dataset changes for one role or user (`None`: no filter, every row).
+/// How the predicate on one dataset changes for one role or user (`None`: no filter, every row;
+/// for a user who may not query the dataset on that side, `access…` is false).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PredicateChange {
@@ -20,6 +23,52 @@ pub struct PredicateChange {
     pub who: String,
     pub before: Option<String>,
     pub after: Option<String>,
+    /// Whether the user may query the dataset before (always true for roles).
+    pub access_before: bool,
+    /// Whether the user may query the dataset after (always true for roles).
+    pub access_after: bool,
+}
+
+/// What someone sees of a dataset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rows<'a> {
+    /// They may not query it.
+    NoAccess,
+    /// No filter: every row.
+    Every,
+    /// The rows this predicate selects.
+    Only(&'a str),
+}
+
+impl PredicateChange {
+    /// A change of predicate for someone who may query the dataset on both sides.
+    fn filtered(who: String, before: Option<String>, after: Option<String>) -> PredicateChange {
+        PredicateChange {
+            who,
+            before,
+            after,
+            access_before: true,
+            access_after: true,
+        }
+    }
+
+    fn rows(access: bool, predicate: &Option<String>) -> Rows<'_> {
+        match (access, predicate) {
+            (false, _) => Rows::NoAccess,
+            (true, None) => Rows::Every,
+            (true, Some(p)) => Rows::Only(p),
+        }
+    }
+
+    /// What they see before.
+    pub fn rows_before(&self) -> Rows<'_> {
+        PredicateChange::rows(self.access_before, &self.before)
+    }
+
+    /// What they see after.
+    pub fn rows_after(&self) -> Rows<'_> {
+        PredicateChange::rows(self.access_after, &self.after)
+    }
 }
 
 /// A dataset whose row-level security changes.
@@ -163,43 +212,29 @@ pub(super) fn changes<'a>(
     before: &'a State,
     after: &'a State,
     held: &'a (Held<'a>, Held<'a>),
+    catalog: &Catalog,
 ) -> Vec<DatasetRows> {
     let (on_before, on_after) = (by_dataset(before), by_dataset(after));
     let datasets: BTreeSet<&str> = on_before.keys().chain(on_after.keys()).copied().collect();
     let (held_before, held_after) = held;
-    let usernames: BTreeSet<&str> = held_before
-        .keys()
-        .chain(held_after.keys())
-        .copied()
+    let cohorts = cohorts(held_before, held_after);
+    let moved_cohorts: Vec<usize> = (0..cohorts.len())
+        .filter(|i| !cohorts[*i].moved.is_empty())
         .collect();
-    // A user whose roles change can only see another predicate on a dataset with a filter that
-    // names one of the roles gained or lost: index those datasets by role, then users by
-    // dataset. (Users who cannot log in on one side have no queries there to compare.)
-    let mut datasets_of_role: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for (dataset, filters) in on_before.iter().chain(on_after.iter()) {
-        for role in filters.iter().flat_map(|f| f.roles.iter()) {
-            datasets_of_role.entry(role).or_default().insert(dataset);
+    let moved_roles: BTreeSet<&str> = moved_cohorts
+        .iter()
+        .flat_map(|i| cohorts[*i].moved.iter().copied())
+        .collect();
+    // The cohorts holding each role on either side.
+    let mut cohorts_of: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    for (i, cohort) in cohorts.iter().enumerate() {
+        for role in cohort.before.into_iter().chain(cohort.after).flatten() {
+            cohorts_of.entry(role).or_default().insert(i);
         }
     }
-    let mut holders_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for held in [&held_before, &held_after] {
-        for (user, roles) in held.iter() {
-            for role in roles {
-                holders_of.entry(role).or_default().insert(user);
-            }
-        }
-    }
-    let mut moved: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for user in &usernames {
-        let (Some(b), Some(a)) = (held_before.get(user), held_after.get(user)) else {
-            continue;
-        };
-        for role in b.symmetric_difference(a) {
-            for dataset in datasets_of_role.get(role).into_iter().flatten() {
-                moved.entry(dataset).or_default().insert(user);
-            }
-        }
-    }
+    let grants = Grants::new(catalog);
+    let holders = (Holders::new(before), Holders::new(after));
+    let no_roles = BTreeSet::new();
     let none = Vec::new();
     let mut found = Vec::new();
     for dataset in datasets {
@@ -208,14 +243,108 @@ pub(super) fn changes<'a>(
             on_after.get(dataset).unwrap_or(&none),
         );
         let filters_changed = fb != fa;
-        if !filters_changed && !moved.contains_key(dataset) {
-            continue;
-        }
         let named: BTreeSet<&str> = fb
             .iter()
             .chain(fa.iter())
             .flat_map(|f| f.roles.iter().map(String::as_str))
             .collect();
+        let pairs = grants.of(catalog, dataset);
+        let granting = (
+            pairs.as_ref().map(|p| holders.0.granting(p)),
+            pairs.as_ref().map(|p| holders.1.granting(p)),
+        );
+        // Roles that start or stop granting the dataset.
+        let regranted: BTreeSet<&str> = match &granting {
+            (Some(b), Some(a)) => b.symmetric_difference(a).copied().collect(),
+            _ => BTreeSet::new(),
+        };
+        // With the filters the same, nobody's predicate or access can change unless a role
+        // moved across a named or granting role, or a role's grant changed.
+        let touches = |roles: Option<&BTreeSet<&str>>| {
+            roles.is_some_and(|r| r.iter().any(|x| moved_roles.contains(x)))
+        };
+        if !filters_changed
+            && regranted.is_empty()
+            && !named.iter().any(|r| moved_roles.contains(r))
+            && !touches(granting.0.as_ref())
+            && !touches(granting.1.as_ref())
+            && granting.0.is_some()
+        {
+            continue;
+        }
+        let has_base = fb.iter().chain(fa.iter()).any(|f| f.filter_type == "Base");
+        let holds = |roles: Option<&BTreeSet<&str>>, some: &BTreeSet<&str>| {
+            roles.is_some_and(|r| r.iter().any(|x| some.contains(x)))
+        };
+        // A user's predicate depends only on which of the named roles they hold and whether
+        // they may query the dataset. Whose can change: with the filters the same, users whose
+        // roles moved across a named role or across their access, and holders of roles that
+        // start or stop granting it; with the filters changed, also the holders of the named
+        // roles (everyone, for a Base filter, which reaches those without its roles).
+        // With the filters the same, only cohorts whose roles moved and holders of roles that
+        // start or stop granting the dataset can see another predicate; otherwise only holders
+        // of a role granting the dataset, on either side, may query it.
+        let of_roles = |roles: &mut dyn Iterator<Item = &&str>| -> BTreeSet<usize> {
+            roles
+                .filter_map(|r| cohorts_of.get(r))
+                .flatten()
+                .copied()
+                .collect()
+        };
+        let may_query: BTreeSet<usize> = match (&granting, filters_changed) {
+            (_, false) => {
+                let mut found = of_roles(&mut regranted.iter());
+                found.extend(moved_cohorts.iter().copied());
+                found
+            }
+            ((Some(b), Some(a)), true) => of_roles(&mut b.union(a)),
+            _ => (0..cohorts.len()).collect(),
+        };
+        type Key<'k> = (BTreeSet<&'k str>, BTreeSet<&'k str>, bool, bool);
+        let mut groups: BTreeMap<Key, Vec<&str>> = BTreeMap::new();
+        for cohort in may_query.into_iter().map(|i| &cohorts[i]) {
+            let access = (
+                can_query(cohort.before, granting.0.as_ref()),
+                can_query(cohort.after, granting.1.as_ref()),
+            );
+            // Nobody sees rows of a dataset they cannot query, before or after.
+            if access == (false, false) {
+                continue;
+            }
+            let moved = cohort.moved.iter().any(|r| named.contains(r))
+                || access.0 != access.1
+                || holds(cohort.before, &regranted)
+                || holds(cohort.after, &regranted);
+            let reached = filters_changed
+                && (has_base || holds(cohort.before, &named) || holds(cohort.after, &named));
+            if !moved && !reached {
+                continue;
+            }
+            let key = (
+                cohort
+                    .before
+                    .unwrap_or(&no_roles)
+                    .intersection(&named)
+                    .copied()
+                    .collect(),
+                cohort
+                    .after
+                    .unwrap_or(&no_roles)
+                    .intersection(&named)
+                    .copied()
+                    .collect(),
+                access.0,
+                access.1,
+            );
+            groups.entry(key).or_default().extend(&cohort.users);
+        }
+        // Listed by username.
+        for users in groups.values_mut() {
+            users.sort_unstable();
+        }
+        if !filters_changed && groups.is_empty() {
+            continue;
+        }
         let mut rows = DatasetRows {
             dataset: dataset.to_owned(),
             roles: Vec::new(),
@@ -230,79 +359,23 @@ pub(super) fn changes<'a>(
             for (who, roles) in cases {
                 let (b, a) = (predicate(fb, &roles, None), predicate(fa, &roles, None));
                 if b != a {
-                    rows.roles.push(PredicateChange {
-                        who,
-                        before: b,
-                        after: a,
-                    });
+                    rows.roles.push(PredicateChange::filtered(who, b, a));
                 }
             }
         }
-        // A user's predicate depends only on which of the named roles they hold: users are
-        // grouped by that, and each group's predicate is computed once.
-        // When the filters change, a Base filter reaches nearly everyone; Regular ones only
-        // the holders of the roles they name.
-        let has_base = fb.iter().chain(fa.iter()).any(|f| f.filter_type == "Base");
-        let candidates: Vec<&str> = if filters_changed && has_base {
-            usernames.iter().copied().collect()
-        } else if filters_changed {
-            let mut holders: BTreeSet<&str> = named
-                .iter()
-                .flat_map(|r| holders_of.get(r).into_iter().flatten().copied())
-                .collect();
-            holders.extend(moved.get(dataset).into_iter().flatten().copied());
-            holders.into_iter().collect()
-        } else {
-            moved[dataset].iter().copied().collect()
-        };
-        // Which of the named roles a user holds, as bits (a filter names a handful of roles;
-        // past 64 the grouping falls back to sets).
-        let named_list: Vec<&str> = named.iter().copied().collect();
-        let bits = |held: &BTreeSet<&str>| -> Option<u64> {
-            (named_list.len() <= 64).then(|| {
-                named_list
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| held.contains(*r))
-                    .fold(0u64, |acc, (i, _)| acc | 1 << i)
-            })
-        };
-        let roles_of_bits = |mask: u64| -> BTreeSet<&str> {
-            named_list
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| mask & (1 << i) != 0)
-                .map(|(_, r)| *r)
-                .collect()
-        };
-        let mut by_mask: BTreeMap<(u64, u64), Vec<&str>> = BTreeMap::new();
-        let mut groups: BTreeMap<(BTreeSet<&str>, BTreeSet<&str>), Vec<&str>> = BTreeMap::new();
-        for user in candidates {
-            // A user who cannot log in on one side has no queries there to compare.
-            let (Some(b), Some(a)) = (held_before.get(user), held_after.get(user)) else {
-                continue;
-            };
-            match (bits(b), bits(a)) {
-                (Some(mb), Some(ma)) => by_mask.entry((mb, ma)).or_default().push(user),
-                _ => groups
-                    .entry((
-                        b.intersection(&named).copied().collect(),
-                        a.intersection(&named).copied().collect(),
-                    ))
-                    .or_default()
-                    .push(user),
-            }
-        }
-        for ((mb, ma), users) in by_mask {
-            let key = (roles_of_bits(mb), roles_of_bits(ma));
-            groups.entry(key).or_default().extend(users);
-        }
         let personal = fb.iter().chain(fa.iter()).any(|f| f.clause.contains("{{"));
-        for ((roles_before, roles_after), users) in groups {
-            let unchanged = predicate(fb, &roles_before, None) == predicate(fa, &roles_after, None);
-            // Same clauses for the same roles: only a user whose rendered macros differ (an
-            // e-mail that changed) can see another predicate.
-            let users: Vec<&str> = match (unchanged, personal) {
+        for ((roles_before, roles_after, ab, aa), users) in groups {
+            // `None`: no access; `Some(None)`: every row.
+            let side = |access: bool, filters: &[&RlsFilter], roles: &BTreeSet<&str>, user| {
+                access.then(|| predicate(filters, roles, user))
+            };
+            let group = (
+                side(ab, fb, &roles_before, None),
+                side(aa, fa, &roles_after, None),
+            );
+            // Same access and clauses for the same roles: only a user whose rendered macros
+            // differ (an e-mail that changed) can see another predicate.
+            let users: Vec<&str> = match (group.0 == group.1, personal) {
                 (true, false) => continue,
                 (true, true) => users
                     .into_iter()
@@ -315,29 +388,23 @@ pub(super) fn changes<'a>(
             };
             // Without macros every user of the group sees the group's predicates; with them only
             // the listed users' are rendered (the others are counted).
-            let shared = (!personal).then(|| {
-                (
-                    predicate(fb, &roles_before, None),
-                    predicate(fa, &roles_after, None),
-                )
-            });
-            for user in users {
-                if rows.users.len() >= USERS_LISTED {
-                    rows.more_users += 1;
-                    continue;
-                }
-                let (b, a) = match &shared {
-                    Some(pair) => pair.clone(),
-                    None => (
-                        predicate(fb, &roles_before, before.users.get(user)),
-                        predicate(fa, &roles_after, after.users.get(user)),
+            let room = USERS_LISTED.saturating_sub(rows.users.len());
+            rows.more_users += users.len().saturating_sub(room);
+            for user in users.into_iter().take(room) {
+                let (b, a) = match personal {
+                    false => group.clone(),
+                    true => (
+                        side(ab, fb, &roles_before, before.users.get(user)),
+                        side(aa, fa, &roles_after, after.users.get(user)),
                     ),
                 };
                 if b != a {
                     rows.users.push(PredicateChange {
                         who: user.to_owned(),
-                        before: b,
-                        after: a,
+                        access_before: b.is_some(),
+                        access_after: a.is_some(),
+                        before: b.flatten(),
+                        after: a.flatten(),
                     });
                 }
             }
@@ -441,16 +508,138 @@ mod tests {
         let mut after = state.clone();
         after.groups.get_mut("g").unwrap().users.clear();
         let held = (effective_roles(&state), effective_roles(&after));
-        let found = changes(&state, &after, &held);
+        let found = changes(&state, &after, &held, &Catalog::default());
         assert_eq!(found.len(), 1);
         assert!(found[0].roles.is_empty());
         assert_eq!(
             found[0].users,
+            [PredicateChange::filtered(
+                "ana".into(),
+                Some("(owner = 'ana') AND (region = 'EU')".into()),
+                Some("(public)".into()),
+            )]
+        );
+    }
+
+    /// A state where role `eu` grants dataset `db.s.t` (schema access) and is named by a
+    /// Regular filter with a macro, `viewer` grants nothing, and a Base filter exempts `eu`.
+    fn with_access() -> (State, Catalog) {
+        use crate::model::{Dataset, PermissionPair, Role};
+        let mut catalog = Catalog::default();
+        catalog.databases.insert("db".into(), 1);
+        catalog.datasets.insert(
+            "db.s.t".into(),
+            Dataset {
+                id: 3,
+                uuid: None,
+                database: "db".into(),
+                schema: Some("s".into()),
+                table: "t".into(),
+                perm: None,
+            },
+        );
+        let mut state = State::default();
+        for (name, pairs) in [
+            ("eu", vec![PermissionPair::new("schema_access", "[db].[s]")]),
+            ("viewer", vec![PermissionPair::new("can_read", "Chart")]),
+        ] {
+            state.roles.insert(
+                name.into(),
+                Role {
+                    name: name.into(),
+                    permissions: pairs.into_iter().collect(),
+                },
+            );
+        }
+        for f in [
+            filter(
+                "a-own",
+                "Regular",
+                None,
+                &["eu"],
+                "owner = '{{ current_username() }}'",
+            ),
+            filter("b-base", "Base", None, &["eu"], "public"),
+        ] {
+            state.rls_filters.insert(f.name.clone(), f);
+        }
+        state.users.insert("ana".into(), user("ana", &["eu"]));
+        state.users.insert("bob".into(), user("bob", &["viewer"]));
+        (state, catalog)
+    }
+
+    fn impact(before: &State, after: &State, catalog: &Catalog) -> Vec<PredicateChange> {
+        let held = (effective_roles(before), effective_roles(after));
+        let found = changes(before, after, &held, catalog);
+        found.into_iter().flat_map(|d| d.users).collect()
+    }
+
+    #[test]
+    fn losing_every_granting_role_is_losing_access_not_gaining_every_row() {
+        let (before, catalog) = with_access();
+        let mut after = before.clone();
+        after.users.get_mut("ana").unwrap().roles.clear();
+        let found = impact(&before, &after, &catalog);
+        assert_eq!(
+            found,
             [PredicateChange {
                 who: "ana".into(),
-                before: Some("(owner = 'ana') AND (region = 'EU')".into()),
-                after: Some("(public)".into()),
+                before: Some("(owner = 'ana')".into()),
+                after: None,
+                access_before: true,
+                access_after: false,
             }]
+        );
+        assert_eq!(found[0].rows_after(), Rows::NoAccess);
+        // A variant: the role stays but stops granting the dataset.
+        let mut after = before.clone();
+        after.roles.get_mut("eu").unwrap().permissions.clear();
+        assert_eq!(
+            impact(&before, &after, &catalog)[0].rows_after(),
+            Rows::NoAccess
+        );
+    }
+
+    #[test]
+    fn users_who_cannot_query_the_dataset_are_not_listed() {
+        let (before, catalog) = with_access();
+        // The Base filter reaches bob, who has no access to the dataset either way.
+        let mut after = before.clone();
+        after.rls_filters.get_mut("b-base").unwrap().clause = "public AND open".into();
+        let found = impact(&before, &after, &catalog);
+        assert!(found.is_empty(), "{found:?}");
+        // Gaining a role that grants the dataset: from no access to the Base filter's rows.
+        let mut after = before.clone();
+        after
+            .users
+            .get_mut("bob")
+            .unwrap()
+            .roles
+            .insert("eu".into());
+        let found = impact(&before, &after, &catalog);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rows_before(), Rows::NoAccess);
+        assert_eq!(found[0].rows_after(), Rows::Only("(owner = 'bob')"));
+    }
+
+    #[test]
+    fn users_created_or_deleted_get_their_own_predicates() {
+        let (before, catalog) = with_access();
+        let mut after = before.clone();
+        after.users.insert("cy".into(), user("cy", &["eu"]));
+        after.users.insert("dee".into(), user("dee", &["viewer"]));
+        after.users.remove("ana");
+        let found = impact(&before, &after, &catalog);
+        let by_user: BTreeMap<&str, (Rows, Rows)> = found
+            .iter()
+            .map(|c| (c.who.as_str(), (c.rows_before(), c.rows_after())))
+            .collect();
+        assert_eq!(
+            by_user,
+            BTreeMap::from([
+                ("ana", (Rows::Only("(owner = 'ana')"), Rows::NoAccess)),
+                ("cy", (Rows::NoAccess, Rows::Only("(owner = 'cy')"))),
+            ])
         );
     }
 }

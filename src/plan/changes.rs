@@ -272,6 +272,7 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
     }
     deletes.reverse();
     out.changes.extend(deletes);
+    super::user_deletion::refuse_stranding(&mut out, desired, observed);
     out
 }
 

@@ -9,6 +9,7 @@ mod rewrites;
 pub mod spec_diff;
 pub mod target;
 pub mod unique;
+pub mod user_deletion;
 
 pub use changes::{Action, Change, FieldChange, Ledger, LedgerEntry, Plan, PlanOptions, plan};
 pub use rewrites::{absorb_superset_rewrites, restore_webhook_urls, webhook_digest};

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
+use super::user_deletion::without_detaches;
 use super::{Change, Ledger, PlanOptions};
 use crate::model::{Catalog, State};
 
@@ -209,7 +210,7 @@ impl PlanFile {
             });
         }
         let now = serde_json::to_value(changes).expect("changes serialise");
-        if self.changes != now {
+        if without_detaches(self.changes.clone()) != without_detaches(now) {
             return Err(PlanFileMismatch::PlanChanged {
                 reviewed: self.changes.as_array().map_or(0, Vec::len),
                 now: changes.len(),

@@ -12,7 +12,8 @@ use super::long_text::{is_long, unified_diff};
 use super::{ACTIONS, DiffReport, action_verb};
 use crate::diagnostic::Diagnostic;
 use crate::escape::{html_text, md_cell_code, md_code as code, md_fence, md_text, terminal_code};
-use crate::impact::AccessImpact;
+use crate::impact::{AccessImpact, Rows};
+use crate::plan::user_deletion::is_detaches;
 use crate::plan::{Action, Change, FieldChange};
 use crate::spec::Kind;
 
@@ -211,17 +212,18 @@ fn impact_section(doc: &mut Budgeted, impact: &AccessImpact) {
             "<details><summary>Row-level security on <code>{}</code></summary>\n\n| Who | Before | After |\n|---|---|---|\n",
             html_text(&dataset.dataset)
         );
-        let show = |p: &Option<String>| match p {
-            Some(p) => md_cell_code(p),
-            None => "*(every row)*".to_owned(),
+        let show = |rows: Rows| match rows {
+            Rows::Only(p) => md_cell_code(p),
+            Rows::Every => "*(every row)*".to_owned(),
+            Rows::NoAccess => "*(no access)*".to_owned(),
         };
         for (who, change) in dataset.changes() {
             let _ = writeln!(
                 section,
                 "| {} | {} | {} |",
                 who.describe(md_cell_code),
-                show(&change.before),
-                show(&change.after)
+                show(change.rows_before()),
+                show(change.rows_after())
             );
         }
         if dataset.more_users > 0 {
@@ -309,7 +311,11 @@ fn change_item(change: &Change) -> String {
         action_verb(change.action)
     );
     match change.action {
-        Action::Delete => {}
+        Action::Delete => {
+            for field in change.fields.iter().filter(|f| is_detaches(f)) {
+                field_item(&mut item, change.action, field);
+            }
+        }
         Action::Forget => item.push_str("  - gone from Superset; its ledger entry is removed\n"),
         _ => {
             for field in &change.fields {
@@ -347,6 +353,7 @@ fn field_item(out: &mut String, action: Action, field: &FieldChange) {
             let show = |v: Option<&str>| v.map_or("*(unset)*".to_owned(), code);
             let _ = match action {
                 Action::Create => writeln!(out, "  - {}: {}", code(field), show(after)),
+                Action::Delete => writeln!(out, "  - {}: {}", code(field), show(before)),
                 _ => writeln!(
                     out,
                     "  - {}: {} → {}",

@@ -11,7 +11,8 @@ use anstyle::{AnsiColor, Style};
 
 use super::long_text::{is_long, unified_diff};
 use crate::escape::{terminal, terminal_code};
-use crate::impact::AccessImpact;
+use crate::impact::{AccessImpact, Rows};
+use crate::plan::user_deletion::is_detaches;
 use crate::plan::{Action, FieldChange, Plan};
 
 const BOLD: Style = Style::new().bold();
@@ -69,6 +70,10 @@ pub fn render_text(plan: &Plan, verbose: bool) -> String {
             );
         }
         if !detail {
+            // What a deletion detaches is shown without --verbose too.
+            for field in change.fields.iter().filter(|f| is_detaches(f)) {
+                write_field(&mut out, change.action, field);
+            }
             continue;
         }
         for field in &change.fields {
@@ -200,11 +205,10 @@ pub fn render_impact(impact: &AccessImpact, verbose: bool) -> String {
             }
         }
     }
-    let show = |p: &Option<String>| -> String {
-        p.as_deref().map_or_else(
-            || "(no filter: every row)".into(),
-            |p| terminal(p).into_owned(),
-        )
+    let show = |rows: Rows| match rows {
+        Rows::NoAccess => "(no access to the dataset)".to_owned(),
+        Rows::Every => "(no filter: every row)".to_owned(),
+        Rows::Only(p) => terminal(p).into_owned(),
     };
     for dataset in &impact.datasets {
         let _ = writeln!(
@@ -217,8 +221,8 @@ pub fn render_impact(impact: &AccessImpact, verbose: bool) -> String {
                 out,
                 "    {}:\n      {removed}- {}{removed:#}\n      {added}+ {}{added:#}",
                 who.describe(|name| terminal(name).into_owned()),
-                show(&change.before),
-                show(&change.after)
+                show(change.rows_before()),
+                show(change.rows_after())
             );
         }
         if dataset.more_users > 0 {

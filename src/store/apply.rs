@@ -159,29 +159,11 @@ impl Writer<'_> {
             }
             Kind::SupersetUser => {
                 let ids = lookup(&ids.users);
-                for table in ["ab_user_role", "ab_user_group", "report_schedule_user"] {
-                    links += tx.delete_where_in(table, "user_id", &ids).await?;
-                }
-                // Detach the users from everything else first, as Superset's own user deletion
-                // does: nullable references (audit columns, `logs.user_id`) become NULL, rows
-                // that cannot exist without the user (memberships, ownerships, favourites) go.
-                for (table, column, nullable) in tx.references_to("ab_user").await? {
-                    if nullable {
-                        for chunk in ids.chunks(1000) {
-                            let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
-                            tx.execute(
-                                &format!(
-                                    "UPDATE {table} SET {column} = NULL WHERE {column} IN ({})",
-                                    list.join(", ")
-                                ),
-                                &[],
-                            )
-                            .await?;
-                        }
-                    } else {
-                        links += tx.delete_where_in(&table, &column, &ids).await?;
-                    }
-                }
+                // Detach the users from every row that refers to them first: rows that are
+                // theirs (memberships, ownerships, favourites) go, audit columns and request
+                // logs are cleared, as the foreign keys' ON DELETE (or Superset's own user
+                // deletion) would.
+                links += super::user_refs::detach_users(tx, &ids).await?;
                 tx.delete_where_in("ab_user", "id", &ids).await?;
             }
         }

@@ -13,12 +13,14 @@ pub mod migrate;
 mod snapshot;
 pub mod snapshot_file;
 mod sql;
+mod user_refs;
 
 pub use apply::{ApplyReport, apply_plan};
 pub use connect::{DEFAULT_LOCK_TIMEOUT, DatabaseUrl, Store, redact_url};
 pub use identity::database_identity;
 pub use snapshot::{Ids, Observed, read_observed};
 pub use sql::{Dialect, Tx, Ty, Value};
+pub use user_refs::count_references;
 
 /// What can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]

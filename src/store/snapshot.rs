@@ -13,6 +13,7 @@ use crate::model::{
     RlsFilter, Role, Schedule, State, User, Validator,
 };
 use crate::plan::desired::defaults;
+use crate::plan::user_deletion::Detached;
 use crate::plan::{Ledger, LedgerEntry};
 use crate::spec::Kind;
 
@@ -45,6 +46,9 @@ pub struct Observed {
     pub has_run_as: bool,
     /// Whether the `report_config` table exists.
     pub has_report_config: bool,
+    /// For each user steward manages, the rows of other tables that refer to it (what pruning
+    /// it would detach).
+    pub user_references: BTreeMap<String, Vec<Detached>>,
 }
 
 fn text(v: &Value) -> String {
@@ -530,6 +534,14 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
             );
         }
     }
+    // What pruning each managed user would detach (only managed users can be pruned).
+    let managed: HashMap<String, i64> = o
+        .ledger
+        .keys()
+        .filter(|k| k.kind == Kind::SupersetUser)
+        .filter_map(|k| Some((k.key.clone(), *o.ids.users.get(&k.key)?)))
+        .collect();
+    o.user_references = super::user_refs::count_references(tx, &managed).await?;
     Ok(o)
 }
 

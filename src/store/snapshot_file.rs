@@ -3,10 +3,13 @@
 //! where the database cannot be reached. Passwords are never in it, and webhook URLs (which may
 //! carry tokens) only as their SHA-256, matched against the declared URLs when planning.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::Observed;
 use crate::model::{Catalog, ObjectKey, State};
+use crate::plan::user_deletion::Detached;
 use crate::plan::{LedgerEntry, webhook_digest};
 
 /// Version of the snapshot format.
@@ -30,6 +33,9 @@ pub struct SnapshotFile {
     pub ledger: Vec<LedgerRow>,
     pub has_run_as: bool,
     pub has_report_config: bool,
+    /// What pruning each managed user would detach (absent in older snapshots).
+    #[serde(default)]
+    pub user_references: BTreeMap<String, Vec<Detached>>,
 }
 
 /// One ledger entry.
@@ -79,6 +85,7 @@ impl SnapshotFile {
                 .collect(),
             has_run_as: observed.has_run_as,
             has_report_config: observed.has_report_config,
+            user_references: observed.user_references.clone(),
         }
     }
 
@@ -94,6 +101,7 @@ impl SnapshotFile {
                 .collect(),
             has_run_as: self.has_run_as,
             has_report_config: self.has_report_config,
+            user_references: self.user_references,
             ..Observed::default()
         }
     }

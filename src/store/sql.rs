@@ -99,6 +99,11 @@ pub enum Ty {
 /// A result row.
 pub type Row = Vec<Value>;
 
+/// An identifier quoted for SQL (both backends): `"name"`, inner quotes doubled.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// An open transaction on either backend.
 pub enum Tx {
     /// SQLite: a connection inside `BEGIN`…`COMMIT` (managed by hand, since the lock is
@@ -370,43 +375,6 @@ impl Tx {
             .fetch(sql, &[Value::text(table), Value::text(column)], &[Ty::Int])
             .await?;
         Ok(rows.first().and_then(|r| r[0].as_int()).unwrap_or(0) > 0)
-    }
-
-    /// Every foreign key column that refers to `table`: `(table, column, nullable)`.
-    pub async fn references_to(
-        &mut self,
-        table: &str,
-    ) -> Result<Vec<(String, String, bool)>, StoreError> {
-        let sql = match self.dialect() {
-            Dialect::Postgres => {
-                "SELECT c.conrelid::regclass::text, a.attname::text, NOT a.attnotnull \
-                 FROM pg_constraint c \
-                 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \
-                 WHERE c.contype = 'f' AND c.confrelid = to_regclass($1)"
-            }
-            Dialect::Sqlite => {
-                "SELECT m.name, p.\"from\", NOT ti.\"notnull\" FROM sqlite_master m \
-                 JOIN pragma_foreign_key_list(m.name) p \
-                 JOIN pragma_table_info(m.name) ti ON ti.name = p.\"from\" \
-                 WHERE m.type = 'table' AND p.\"table\" = $1"
-            }
-        };
-        let rows = self
-            .fetch(sql, &[Value::text(table)], &[Ty::Text, Ty::Text, Ty::Bool])
-            .await?;
-        let mut refs: Vec<(String, String, bool)> = rows
-            .into_iter()
-            .filter_map(|r| {
-                Some((
-                    r[0].as_str()?.to_owned(),
-                    r[1].as_str()?.to_owned(),
-                    r[2].as_bool()?,
-                ))
-            })
-            .collect();
-        refs.sort();
-        refs.dedup();
-        Ok(refs)
     }
 
     /// An expression reading uuid column `column` as lowercase text.

@@ -1,7 +1,9 @@
-//! The access impact `diff` reports, against what the real Superset 6.1 does: for a changed RLS
-//! filter, the predicate steward reports for each affected user, before and after, is the WHERE
-//! clause Superset puts in that user's `POST /api/v1/chart/data` SQL (up to the order of the
-//! terms, which Superset leaves to the database).
+//! The access impact `diff` reports, against what the real Superset 6.1 does: for each user
+//! steward lists under a dataset whose row-level security changes, before and after the apply,
+//! whether the user may query the dataset at all (Superset's `POST /api/v1/chart/data` as that
+//! user: 200, or 403 where steward says "no access", or no such user yet), and the predicate,
+//! which is the WHERE clause Superset puts in that user's SQL (up to the order of the terms,
+//! which Superset leaves to the database).
 
 use std::collections::BTreeMap;
 
@@ -9,10 +11,12 @@ use serde_json::Value;
 
 use crate::repo;
 use crate::services::{env, steward, steward_ok};
-use crate::superset_api::{Content, Superset, clean_start, exclusive, mint_token};
+use crate::superset_api::{Content, Superset, clean_start, exclusive, mint_token, s};
 
-/// The examples with the EU filter widened and the sales reps' own-accounts filter (Jinja)
-/// extended to co-owners.
+/// The examples with the EU filter widened, the sales reps' own-accounts filter (Jinja)
+/// extended to co-owners, the Base filter hiding confidential rows loosened (it reaches users
+/// with no access to its datasets too), ana.alves out of the finance team (she loses every role
+/// that grants the finance datasets) and a new finance analyst.
 fn changed_examples() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(repo().join("examples/org")).unwrap() {
@@ -31,9 +35,109 @@ fn changed_examples() -> tempfile::TempDir {
                 1,
             );
         }
+        if name == "rls.yaml" {
+            text = text.replacen(
+                "clause: confidential = false",
+                "clause: confidential = false OR id < 0",
+                1,
+            );
+        }
+        if name == "groups.yaml" {
+            text = text.replacen(
+                "users: [ana.alves, dmitri.brandt]",
+                "users: [dmitri.brandt]",
+                1,
+            );
+        }
+        if name == "users.yaml" {
+            text.push_str(NEW_ANALYST);
+        }
         std::fs::write(dir.path().join(&name), text).unwrap();
     }
     dir
+}
+
+const NEW_ANALYST: &str = "
+---
+apiVersion: steward.dev/v1alpha1
+kind: SupersetUser
+metadata:
+  name: new.analyst
+spec:
+  firstName: New
+  lastName: Analyst
+  email: new.analyst@finance.corp.example.com
+  roles: [Finance Analyst]
+";
+
+/// `POST /api/v1/chart/data` (`result_type: query`) on a dataset as `user`: the status, and the
+/// SQL when 200.
+fn chart_data(ss: &Superset, user_id: i64, dataset_id: i64) -> (u16, Option<String>) {
+    let payload = serde_json::json!({
+        "datasource": {"id": dataset_id, "type": "table"},
+        "queries": [{"columns": ["id"], "metrics": [], "row_limit": 10}],
+        "result_type": "query",
+        "result_format": "json",
+    });
+    let (status, body) = ss.send(
+        "POST",
+        &mint_token(user_id),
+        "/api/v1/chart/data",
+        None,
+        Some(&payload),
+    );
+    let sql = body["result"][0]["query"].as_str().map(str::to_owned);
+    assert!(
+        status == 403 || (status == 200 && sql.is_some()),
+        "chart data of dataset {dataset_id} as user {user_id}: {status} {body}"
+    );
+    (status, sql)
+}
+
+/// One side of a reported change: whether the user may query the dataset, and the predicate.
+type Side = (bool, Option<String>);
+
+/// Checks what steward reported for `user` on `dataset` against Superset as it is now.
+fn check_side(
+    ss: &Superset,
+    content: &Content,
+    user: &str,
+    dataset: &str,
+    side: &Side,
+    when: &str,
+) {
+    let user_ids: BTreeMap<String, i64> = ss
+        .users()
+        .iter()
+        .map(|u| (s(&u["username"]), u["id"].as_i64().unwrap()))
+        .collect();
+    let (access, predicate) = side;
+    let Some(id) = user_ids.get(user) else {
+        assert!(
+            !access,
+            "{user} on {dataset} {when}: steward says access; no such user in Superset"
+        );
+        return;
+    };
+    let (dataset_id, _) = content.dataset(dataset);
+    let (status, sql) = chart_data(ss, *id, dataset_id);
+    if !access {
+        assert_eq!(
+            status, 403,
+            "{user} on {dataset} {when}: steward says no access; Superset {sql:?}"
+        );
+        return;
+    }
+    assert_eq!(
+        status, 200,
+        "{user} on {dataset} {when}: steward says {predicate:?}; Superset refuses"
+    );
+    let now = sql.as_deref().and_then(where_clause);
+    assert_eq!(
+        now.as_deref().map(canonical),
+        predicate.as_deref().map(canonical),
+        "{user} on {dataset} {when}: Superset {now:?}, steward {predicate:?}"
+    );
 }
 
 /// The WHERE clause of a query, on one line.
@@ -95,7 +199,7 @@ fn canonical(predicate: &str) -> Vec<Vec<String>> {
 }
 
 #[test]
-fn reported_rls_predicates_are_the_ones_superset_applies() {
+fn reported_access_and_predicates_are_the_ones_superset_applies() {
     let _superset = exclusive();
     let url = env("STEWARD_TEST_SUPERSET_DB_URL");
     clean_start(&url);
@@ -117,38 +221,27 @@ fn reported_rls_predicates_are_the_ones_superset_applies() {
 
     let ss = Superset::connect();
     let content = Content::read(&ss);
-    let user_ids: BTreeMap<String, i64> = ss
-        .users()
-        .iter()
-        .map(|u| {
-            (
-                u["username"].as_str().unwrap().to_owned(),
-                u["id"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    let superset_where = |user: &str, dataset: &str| -> Option<String> {
-        let (id, _) = content.dataset(dataset);
-        let sql = ss.query_sql(&mint_token(user_ids[user]), id, user);
-        where_clause(&sql)
-    };
-    // (user, dataset, what steward predicts) for before and after.
-    let mut compared = 0;
-    let mut predicted = Vec::new();
+    // (user, dataset, before, after) as steward reports them.
+    let mut reported: Vec<(String, String, Side, Side)> = Vec::new();
     for dataset in datasets {
         let name = dataset["dataset"].as_str().unwrap();
         for change in dataset["users"].as_array().unwrap() {
-            let user = change["who"].as_str().unwrap().to_owned();
-            let before = change["before"].as_str().map(str::to_owned);
-            let after = change["after"].as_str().map(str::to_owned);
-            let now = superset_where(&user, name);
-            assert_eq!(
-                now.as_deref().map(canonical),
-                before.as_deref().map(canonical),
-                "{user} on {name} before the change: Superset {now:?}, steward {before:?}"
-            );
-            predicted.push((user, name.to_owned(), after));
+            let side = |access: &str, predicate: &str| -> Side {
+                (
+                    change[access].as_bool().unwrap_or(true),
+                    change[predicate].as_str().map(str::to_owned),
+                )
+            };
+            reported.push((
+                s(&change["who"]),
+                name.to_owned(),
+                side("accessBefore", "before"),
+                side("accessAfter", "after"),
+            ));
         }
+    }
+    for (user, dataset, before, _) in &reported {
+        check_side(&ss, &content, user, dataset, before, "before the change");
     }
     steward_ok(
         &[
@@ -159,21 +252,43 @@ fn reported_rls_predicates_are_the_ones_superset_applies() {
         ],
         0,
     );
-    for (user, dataset, after) in &predicted {
-        let now = superset_where(user, dataset);
-        assert_eq!(
-            now.as_deref().map(canonical),
-            after.as_deref().map(canonical),
-            "{user} on {dataset} after the change: Superset {now:?}, steward {after:?}"
-        );
-        compared += 1;
+    for (user, dataset, _, after) in &reported {
+        check_side(&ss, &content, user, dataset, after, "after the change");
     }
-    assert!(compared >= 4, "users compared: {predicted:?}");
+    let listed = |user: &str, dataset: &str| {
+        reported
+            .iter()
+            .find(|(u, d, _, _)| u == user && d == dataset)
+            .map(|(_, _, before, after)| (before.0, after.0))
+    };
+    // She loses access rather than gaining every row; he gains it; nobody without access on
+    // either side is listed (a sales rep under the finance payments the Base filter reaches).
+    assert_eq!(
+        listed("ana.alves", "warehouse.finance.invoices"),
+        Some((true, false)),
+        "{reported:?}"
+    );
+    assert_eq!(
+        listed("new.analyst", "warehouse.finance.invoices"),
+        Some((false, true)),
+        "{reported:?}"
+    );
+    assert_eq!(
+        listed("ben.chen", "warehouse.finance.payments"),
+        None,
+        "{reported:?}"
+    );
     assert!(
-        predicted.iter().any(|(user, _, after)| after
+        reported.iter().all(|(_, _, b, a)| b.0 || a.0),
+        "{reported:?}"
+    );
+    assert!(reported.len() >= 8, "users compared: {reported:?}");
+    assert!(
+        reported.iter().any(|(user, _, _, after)| after
+            .1
             .as_deref()
             .is_some_and(|a| a.contains(&format!("co_owner = '{user}'")))),
-        "a Jinja clause rendered for its user: {predicted:?}"
+        "a Jinja clause rendered for its user: {reported:?}"
     );
     clean_start(&url);
 }

@@ -24,6 +24,7 @@ mod store_edge;
 mod superset_api;
 mod superset_e2e;
 mod targeting;
+mod user_deletion;
 
 use std::path::{Path, PathBuf};
 

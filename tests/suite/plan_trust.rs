@@ -396,7 +396,8 @@ fn what_the_database_would_refuse_is_caught_before_it() {
             let (code, _, stderr) = run(&[command, &path_str(nul.path()), "--database", &url]);
             assert_eq!(code, 1, "{}: {command}: {stderr}", db.label());
             assert!(
-                stderr.contains("error[out-of-range]: `spec.lastName` contains a NUL character"),
+                // In a name, a NUL is a control character (reported once, by that check).
+                stderr.contains("error[control-character]: `Rep\\u{0}orts` holds the control"),
                 "{stderr}"
             );
             assert!(stderr.contains("users.yaml:9:3"), "{stderr}");

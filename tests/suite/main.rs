@@ -9,6 +9,7 @@ mod export_roundtrip;
 mod generator;
 mod impact_e2e;
 mod loader;
+mod manifest_cache;
 mod min_gap;
 mod policy_change;
 mod reconcile;

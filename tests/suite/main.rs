@@ -2,6 +2,7 @@
 
 mod atomicity;
 mod cli;
+mod content_listing;
 mod crds;
 mod diff_outputs;
 mod examples;

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::services::{env, steward_ok};
+use crate::services::{ScratchPg, env, psql, steward_ok};
 use crate::superset_api::{Superset, exclusive, s};
 
 /// The permissions a role's `dataAccess` grants: listed as databases, schemas and datasets.
@@ -142,6 +142,21 @@ fn lists_exactly_what_the_real_superset_holds() {
     }
 }
 
+/// Runs a Python script with `args`, returning its standard output; panics on failure.
+fn python(script: &str, args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// The demo database's content read with Python's sqlite3, independently of steward.
 fn sqlite_content(file: &std::path::Path) -> Listed {
     let script = r#"
@@ -160,17 +175,7 @@ out = {
 }
 print(json.dumps(out))
 "#;
-    let out = Command::new("python3")
-        .args(["-c", script])
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: Value = serde_json::from_str(&python(script, &[file.to_str().unwrap()])).unwrap();
     let pairs = |key: &str| -> BTreeSet<(String, String)> {
         v[key]
             .as_array()
@@ -220,42 +225,38 @@ fn lists_exactly_what_a_demo_sqlite_database_holds() {
     );
 }
 
-#[test]
-fn names_with_control_characters_are_escaped_in_text_and_exact_in_json() {
-    let (_dir, file, url) = demo_database();
-    let hostile = [
-        (
-            "slices",
-            "slice_name",
-            "Revenue\u{1b}[2J\u{1b}]0;owned\u{7}",
-        ),
-        (
-            "dashboards",
-            "dashboard_title",
-            "Audit\r\nSchemas (0) — forged",
-        ),
-        ("dashboards", "slug", "slug\u{9b}31m\u{202e}txt.exe"),
-        ("tables", "table_name", "orders\u{8}\u{8}\u{8}\u{7f}x"),
-    ];
-    for (table, column, value) in hostile {
-        let out = Command::new("python3")
-            .args([
-                "-c",
-                &format!(
-                    "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('update {table} set {column} = ? where id = (select min(id) from {table})', (sys.argv[2],)); c.commit()"
-                ),
-            ])
-            .arg(&file)
-            .arg(value)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let text = steward_ok(&["references", "--database", &url], 0);
+/// Names a Superset user can give content, with escape sequences, line breaks and direction
+/// overrides: (table, column, name, how the text listing shows it).
+const HOSTILE: [(&str, &str, &str, &str); 4] = [
+    (
+        "slices",
+        "slice_name",
+        "Revenue\u{1b}[2J\u{1b}]0;owned\u{7}",
+        "Revenue\\u{1b}[2J\\u{1b}]0;owned\\u{7}",
+    ),
+    (
+        "dashboards",
+        "dashboard_title",
+        "Audit\r\nSchemas (0) — forged",
+        "Audit\\r\\nSchemas (0) — forged",
+    ),
+    (
+        "dashboards",
+        "slug",
+        "slug\u{9b}31m\u{202e}txt.exe",
+        "slug\\u{9b}31m\\u{202e}txt.exe",
+    ),
+    (
+        "tables",
+        "table_name",
+        "orders\u{8}\u{8}\u{8}\u{7f}x",
+        "orders\\u{8}\\u{8}\\u{8}\\u{7f}x",
+    ),
+];
+
+/// Lists `url`, whose content was given the [`HOSTILE`] names, and checks both outputs.
+fn check_hostile_names(url: &str) {
+    let text = steward_ok(&["references", "--database", url], 0);
     assert!(
         !text
             .chars()
@@ -266,16 +267,11 @@ fn names_with_control_characters_are_escaped_in_text_and_exact_in_json() {
         !text.lines().any(|l| l.starts_with("Schemas (0)")),
         "{text}"
     );
-    for shown in [
-        "Revenue\\u{1b}[2J\\u{1b}]0;owned\\u{7}",
-        "Audit\\r\\nSchemas (0) — forged",
-        "slug\\u{9b}31m\\u{202e}txt.exe",
-        "orders\\u{8}\\u{8}\\u{8}\\u{7f}x",
-    ] {
+    for (_, _, _, shown) in HOSTILE {
         assert!(text.contains(shown), "{shown} not in {text}");
     }
-    let listed = listed(&url);
-    for (_, _, value) in hostile {
+    let listed = listed(url);
+    for (_, _, value, _) in HOSTILE {
         let found = listed.charts.iter().any(|(_, n)| n == value)
             || listed
                 .dashboards
@@ -284,6 +280,42 @@ fn names_with_control_characters_are_escaped_in_text_and_exact_in_json() {
             || listed.datasets.iter().any(|(r, _)| r.ends_with(value));
         assert!(found, "{value:?} not listed exactly in JSON");
     }
+}
+
+#[test]
+fn hostile_names_are_escaped_in_text_and_exact_in_json_sqlite() {
+    let (_dir, file, url) = demo_database();
+    for (table, column, value, _) in HOSTILE {
+        python(
+            &format!(
+                "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('update {table} set {column} = ? where id = (select min(id) from {table})', (sys.argv[2],)); c.commit()"
+            ),
+            &[file.to_str().unwrap(), value],
+        );
+    }
+    check_hostile_names(&url);
+}
+
+#[test]
+fn hostile_names_are_escaped_in_text_and_exact_in_json_postgres() {
+    // A copy of the real Superset's database, its content renamed as a hostile user could.
+    let pg = {
+        let _superset = exclusive();
+        ScratchPg::dumped_from("references", &env("STEWARD_TEST_SUPERSET_DB_URL"))
+    };
+    for (table, column, value, _) in HOSTILE {
+        let literal: String = value
+            .chars()
+            .map(|c| format!("\\{:04X}", c as u32))
+            .collect();
+        psql(
+            &pg.url,
+            &format!(
+                "UPDATE {table} SET {column} = U&'{literal}' WHERE id = (SELECT min(id) FROM {table})"
+            ),
+        );
+    }
+    check_hostile_names(&pg.url);
 }
 
 #[test]

@@ -51,6 +51,13 @@ fn forge(dir: &Path, from: &str, to: &str) {
     assert!(forged > 0, "no entry of {} holds {from}", dir.display());
 }
 
+/// The cache directory of a test, as a path and as the variable's value.
+fn cache_in(work: &Path) -> (PathBuf, String) {
+    let cache = work.join("cache");
+    let value = cache.display().to_string();
+    (cache, value)
+}
+
 /// A directory holding the example organisation's configuration and what it refers to.
 fn configuration(work: &Path) -> String {
     let org = work.join("org");
@@ -70,8 +77,7 @@ fn copy_example(dir: &Path, example: &str) -> String {
 #[test]
 fn a_forged_entry_does_not_change_the_configuration() {
     let work = tempfile::tempdir().unwrap();
-    let cache = work.path().join("cache");
-    let cache_arg = cache.display().to_string();
+    let (cache, cache_arg) = cache_in(work.path());
     let config = configuration(work.path());
     let args = ["render-config", config.as_str()];
     let off = run("off", &args);
@@ -92,14 +98,9 @@ fn a_forged_entry_does_not_change_the_configuration() {
 fn a_forged_entry_does_not_hide_a_reference_error() {
     // The user's groups refer to roles; the forged entry names a role nobody declared.
     let work = tempfile::tempdir().unwrap();
-    let cache = work.path().join("cache");
-    let cache_arg = cache.display().to_string();
-    let org = work.path().join("org");
-    std::fs::create_dir(&org).unwrap();
-    for file in ["users.yaml", "roles.yaml", "groups.yaml"] {
-        copy_example(&org, &format!("examples/org/{file}"));
-    }
-    let args = ["validate", org.to_str().unwrap()];
+    let (cache, cache_arg) = cache_in(work.path());
+    let org = configuration(work.path());
+    let args = ["validate", org.as_str()];
     let off = run("off", &args);
     assert_eq!(off.0, Some(0), "{off:?}");
     assert_eq!(run(&cache_arg, &args), off, "cold cache");
@@ -111,8 +112,7 @@ fn a_forged_entry_does_not_hide_a_reference_error() {
 fn an_entry_moved_to_another_file_s_name_is_refused() {
     // Both entries are genuine; the one for roles.yaml is put where users.yaml's entry was.
     let work = tempfile::tempdir().unwrap();
-    let cache = work.path().join("cache");
-    let cache_arg = cache.display().to_string();
+    let (cache, cache_arg) = cache_in(work.path());
     let users = copy_example(work.path(), "examples/org/users.yaml");
     let roles = copy_example(work.path(), "examples/org/roles.yaml");
     let users_off = run("off", &["validate", &users]);
@@ -164,8 +164,7 @@ fn mode(path: &Path) -> u32 {
 #[test]
 fn an_open_cache_directory_is_closed_and_its_entries_dropped() {
     let work = tempfile::tempdir().unwrap();
-    let cache = work.path().join("cache");
-    let cache_arg = cache.display().to_string();
+    let (cache, cache_arg) = cache_in(work.path());
     let config = configuration(work.path());
     let args = ["render-config", config.as_str()];
     let off = run("off", &args);
@@ -206,8 +205,7 @@ fn entries_and_directories_of_another_user_are_not_used() {
         return;
     }
     // An entry that is not ours (same bytes, another owner) is ignored and removed.
-    let cache = work.path().join("cache");
-    let cache_arg = cache.display().to_string();
+    let (cache, cache_arg) = cache_in(work.path());
     run(&cache_arg, &args);
     forge(
         &cache,
@@ -235,8 +233,7 @@ fn entries_and_directories_of_another_user_are_not_used() {
 #[test]
 fn no_webhook_url_is_written_to_the_cache() {
     let work = tempfile::tempdir().unwrap();
-    let cache = work.path().join("cache");
-    let cache_arg = cache.display().to_string();
+    let (cache, cache_arg) = cache_in(work.path());
     let org = PathBuf::from(configuration(work.path()));
     let token = "T0SECRET/B0SECRET/xoxbSECRETTOKEN";
     let schedule = std::fs::read_to_string(repo_path("examples/org/schedules.yaml"))

@@ -220,6 +220,17 @@ fn entries_and_directories_of_another_user_are_not_used() {
         4242,
         "replaced by our own"
     );
+    // A key that is not ours is replaced, and what was made under it dropped.
+    let key = cache.join("key");
+    std::os::unix::fs::chown(&key, Some(4242), Some(4242)).unwrap();
+    forge(
+        &cache,
+        "\"alertMinimumIntervalSeconds\":300",
+        "\"alertMinimumIntervalSeconds\":1",
+    );
+    assert_eq!(run(&cache_arg, &args), off);
+    assert_ne!(std::fs::metadata(&key).unwrap().uid(), 4242, "a key of our own");
+    assert_eq!(mode(&key), 0o600);
     // A directory that belongs to someone else is not used at all, and says so.
     let theirs = work.path().join("theirs");
     std::fs::create_dir(&theirs).unwrap();

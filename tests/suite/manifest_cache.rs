@@ -229,7 +229,11 @@ fn entries_and_directories_of_another_user_are_not_used() {
         "\"alertMinimumIntervalSeconds\":1",
     );
     assert_eq!(run(&cache_arg, &args), off);
-    assert_ne!(std::fs::metadata(&key).unwrap().uid(), 4242, "a key of our own");
+    assert_ne!(
+        std::fs::metadata(&key).unwrap().uid(),
+        4242,
+        "a key of our own"
+    );
     assert_eq!(mode(&key), 0o600);
     // A directory that belongs to someone else is not used at all, and says so.
     let theirs = work.path().join("theirs");

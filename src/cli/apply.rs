@@ -127,7 +127,7 @@ pub(super) fn apply(
             Ok(applied) => {
                 match output {
                     Output::Json => {
-                        outln!("{}", render_json(&url.to_string(), applied.as_ref(), &ids))
+                        dataln!("{}", render_json(&url.to_string(), applied.as_ref(), &ids))
                     }
                     Output::Text => {
                         if let Some(applied) = applied {
@@ -144,7 +144,7 @@ pub(super) fn apply(
             }
             Err(ApplyStop::Blocked) => {
                 if output == Output::Json {
-                    outln!("{}", render_json(&url.to_string(), None, &ids));
+                    dataln!("{}", render_json(&url.to_string(), None, &ids));
                 }
                 Ok(EXIT_INVALID)
             }

@@ -12,6 +12,7 @@ mod generate;
 mod init;
 mod plan_files;
 mod reconcile;
+mod references;
 mod render_config;
 mod validate;
 
@@ -146,6 +147,15 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<String>,
     },
+    /// List what manifests may refer to, read from the metadata database: databases, schemas,
+    /// datasets, charts, dashboards (with uuids) and permission names.
+    References {
+        #[command(flatten)]
+        database: database::DatabaseArgs,
+        /// Output format.
+        #[arg(long, short, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
     /// Print the CustomResourceDefinitions, or write one file per CRD into a directory.
     Crds {
         /// Write `<name>.yaml` files and a kustomization.yaml into this directory.
@@ -264,6 +274,7 @@ pub fn run() -> ExitCode {
             scale,
         } => init::run(&database, demo, scale),
         Command::RenderConfig { paths } => render_config::run(&paths),
+        Command::References { database, output } => references::run(&database, output),
         Command::Crds { out } => crds::run(out.as_deref()),
         Command::Generate { out, seed, scale } => generate::run(&out, seed, scale),
     };

@@ -15,6 +15,14 @@ pub fn write_out(args: Arguments<'_>) {
     handle(result, "standard output");
 }
 
+/// Writes a data format (JSON, Markdown) to standard output as it is: no colour stripping,
+/// which would also drop characters (DEL, lone ESC) that the format itself has escaped or
+/// carries exactly.
+pub fn write_data(args: Arguments<'_>) {
+    let result = std::io::stdout().lock().write_fmt(args);
+    handle(result, "standard output");
+}
+
 /// Writes to standard error.
 pub fn write_err(args: Arguments<'_>) {
     let result = anstream::stderr().write_fmt(args);
@@ -43,6 +51,18 @@ macro_rules! outln {
     () => { $crate::cli::output::write_out(format_args!("\n")) };
     ($($arg:tt)*) => {
         $crate::cli::output::write_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` of a data format (JSON, Markdown): written exactly, never panics.
+macro_rules! data {
+    ($($arg:tt)*) => { $crate::cli::output::write_data(format_args!($($arg)*)) };
+}
+
+/// `println!` of a data format (JSON, Markdown): written exactly, never panics.
+macro_rules! dataln {
+    ($($arg:tt)*) => {
+        $crate::cli::output::write_data(format_args!("{}\n", format_args!($($arg)*)))
     };
 }
 

@@ -176,8 +176,8 @@ pub(super) fn diff(
                 out!("{}", render_impact(impact, *verbose));
             }
         }
-        DiffOutput::Markdown => out!("{}", render_markdown(&report)),
-        DiffOutput::Json => outln!("{}", render_json(&report)),
+        DiffOutput::Markdown => data!("{}", render_markdown(&report)),
+        DiffOutput::Json => dataln!("{}", render_json(&report)),
     }
     Ok(if blocked {
         EXIT_INVALID
@@ -223,8 +223,8 @@ pub(super) fn diff_against_revision(
             }
             out!("{}", render_plan(&plan, reconcile.verbose));
         }
-        DiffOutput::Markdown => out!("{}", render_markdown(&report)),
-        DiffOutput::Json => outln!("{}", render_json(&report)),
+        DiffOutput::Markdown => data!("{}", render_markdown(&report)),
+        DiffOutput::Json => dataln!("{}", render_json(&report)),
     }
     Ok(if report.blocked() {
         EXIT_INVALID

@@ -48,7 +48,7 @@ pub(super) fn run(paths: &[String], output: Output) -> anyhow::Result<u8> {
                 summary,
                 diagnostics: &set.diagnostics,
             };
-            outln!("{}", serde_json::to_string_pretty(&report)?);
+            dataln!("{}", serde_json::to_string_pretty(&report)?);
         }
         Output::Text => print_text(&set, &summary),
     }

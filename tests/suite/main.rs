@@ -2,6 +2,7 @@
 
 mod atomicity;
 mod cli;
+mod content_listing;
 mod corpus;
 mod crds;
 mod diff_outputs;
@@ -14,6 +15,7 @@ mod generator;
 mod impact_e2e;
 mod loader;
 mod loader_corpus;
+mod manifest_cache;
 mod min_gap;
 mod plan_trust;
 mod policy_change;

@@ -1,15 +1,25 @@
 //! A cache of checked manifests: a file whose exact text this very steward binary already loaded
 //! without any diagnostic is not parsed and checked again; its objects come back from a JSON copy.
-//! Keys are the SHA-256 of the text plus an identity of the binary (version, size, modification
-//! time), so a new build never trusts an old verdict. Positions are recomputed from the text
-//! only if a later check needs one. Set `STEWARD_MANIFEST_CACHE=off` to disable, or a directory
-//! to move it (default `$XDG_CACHE_HOME/steward/manifests`, else `~/.cache/steward/manifests`).
+//! Set `STEWARD_MANIFEST_CACHE=off` to disable, or a directory to move it (default
+//! `$XDG_CACHE_HOME/steward/manifests`, else `~/.cache/steward/manifests`).
+//!
+//! Trust: the directory is the user's own, mode 0700 (a group- or world-writable one of theirs is
+//! repaired and its key renewed; one owned by someone else is not used), and entries are 0600
+//! files. Each entry is authenticated with HMAC-SHA256 under a random per-user key kept 0600 in
+//! the directory, over the SHA-256 of the text it was made from and its content; entry names
+//! are keyed the same way, so they cannot be predicted. An entry that does not verify, or is not
+//! the user's, is ignored and removed. Files declaring a secret (a webhook URL) are never
+//! cached, so no entry holds one. Positions of cached objects are recomputed from the text,
+//! once per file, only if a later check needs one.
 
-use std::path::PathBuf;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
+use sha2::{Digest, Sha256};
 
 use crate::spec::{
     ReportConfiguration, ReportSchedule, Resource, RowLevelSecurityFilter, SupersetGroup,
@@ -67,21 +77,163 @@ struct CachedFile {
     objects: Vec<(Place, Cached)>,
 }
 
-fn directory() -> Option<&'static PathBuf> {
-    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let base = match std::env::var("STEWARD_MANIFEST_CACHE") {
-            Ok(v) if v == "off" => return None,
-            Ok(v) if !v.is_empty() => PathBuf::from(v),
-            _ => std::env::var_os("XDG_CACHE_HOME")
+/// Whether `resource` holds a secret, which must not be written to the cache.
+fn holds_secret(resource: &Resource) -> bool {
+    matches!(resource, Resource::Schedule(s) if s.spec.recipients.webhook.is_some())
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+const KEY_FILE: &str = "key";
+const KEY_LEN: usize = 32;
+
+/// The cache directory in use and its key.
+struct Store {
+    dir: PathBuf,
+    key: [u8; KEY_LEN],
+}
+
+static STORE: OnceLock<Option<Store>> = OnceLock::new();
+
+fn store_in_use() -> Option<&'static Store> {
+    STORE
+        .get_or_init(|| {
+            let dir = configured_directory()?;
+            match open_store(&dir) {
+                Ok(store) => Some(store),
+                Err(reason) => {
+                    eprintln!("warning: manifest cache {dir:?} not used: {reason}");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+fn configured_directory() -> Option<PathBuf> {
+    match std::env::var("STEWARD_MANIFEST_CACHE") {
+        Ok(v) if v == "off" => None,
+        Ok(v) if !v.is_empty() => Some(PathBuf::from(v)),
+        _ => Some(
+            std::env::var_os("XDG_CACHE_HOME")
                 .map(PathBuf::from)
                 .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?
                 .join("steward")
                 .join("manifests"),
-        };
-        Some(base)
+        ),
+    }
+}
+
+#[cfg(unix)]
+fn open_store(dir: &Path) -> Result<Store, String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("cannot create it: {e}"))?;
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| e.to_string())?;
+    if !meta.is_dir() {
+        return Err("it is not a directory (symlinks are not followed)".into());
+    }
+    if meta.uid() != own_uid() {
+        return Err("it belongs to another user".into());
+    }
+    let mut renew_key = false;
+    if meta.mode() & 0o077 != 0 {
+        // Others could read or plant files while it was open: close it and renew the key, so
+        // no entry made or planted before counts.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot make it private (0700): {e}"))?;
+        renew_key = true;
+    }
+    let key = match (renew_key, read_key(dir)) {
+        (false, Some(key)) => key,
+        _ => new_key(dir)?,
+    };
+    Ok(Store {
+        dir: dir.to_owned(),
+        key,
     })
-    .as_ref()
+}
+
+#[cfg(not(unix))]
+fn open_store(_dir: &Path) -> Result<Store, String> {
+    Err("file modes cannot be enforced on this platform".into())
+}
+
+#[cfg(unix)]
+fn own_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Opens `path` for reading when it is a regular file of the user's, private to them.
+#[cfg(unix)]
+fn open_private(path: &Path) -> Option<File> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    (meta.is_file() && meta.uid() == own_uid() && meta.mode() & 0o077 == 0).then_some(file)
+}
+
+#[cfg(not(unix))]
+fn open_private(_path: &Path) -> Option<File> {
+    None
+}
+
+/// Writes `bytes` to a new 0600 file beside `path` and renames it to `path`, or hard-links it
+/// there when `replace` is false (so a concurrent writer's file wins).
+fn write_private(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
+    let temporary = dir.join(format!(".{}.{}.tmp", std::process::id(), name));
+    let _ = std::fs::remove_file(&temporary);
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options
+        .open(&temporary)
+        .and_then(|mut f| f.write_all(bytes))
+        .and_then(|()| {
+            if replace {
+                std::fs::rename(&temporary, path)
+            } else {
+                std::fs::hard_link(&temporary, path)
+            }
+        });
+    if written.is_err() || !replace {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
+}
+
+fn read_key(dir: &Path) -> Option<[u8; KEY_LEN]> {
+    let mut key = [0; KEY_LEN];
+    let mut file = open_private(&dir.join(KEY_FILE))?;
+    file.read_exact(&mut key).ok()?;
+    (file.read(&mut [0]).ok()? == 0).then_some(key)
+}
+
+/// Makes a new random key, removing every entry (and anything else) the directory holds: none
+/// was made under this key.
+fn new_key(dir: &Path) -> Result<[u8; KEY_LEN], String> {
+    for entry in std::fs::read_dir(dir).map_err(|e| e.to_string())?.flatten() {
+        let _ = std::fs::remove_file(entry.path());
+    }
+    let mut key = [0; KEY_LEN];
+    getrandom::fill(&mut key).map_err(|e| format!("no randomness for its key: {e}"))?;
+    let path = dir.join(KEY_FILE);
+    match write_private(&path, &key, false) {
+        Ok(()) => Ok(key),
+        // Another steward made one at the same moment: use it.
+        Err(e) => read_key(dir).ok_or_else(|| format!("cannot write its key: {e}")),
+    }
 }
 
 fn binary_identity() -> &'static str {
@@ -104,20 +256,58 @@ fn binary_identity() -> &'static str {
     })
 }
 
-fn entry(text: &str) -> Option<PathBuf> {
-    let dir = directory()?;
-    let mut hash = sha2::Sha256::new();
-    hash.update(binary_identity().as_bytes());
-    hash.update([0]);
-    hash.update(text.as_bytes());
-    let digest: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Some(dir.join(format!("{digest}.json")))
+/// An entry's file and the tag its content must carry.
+struct Entry {
+    path: PathBuf,
+    /// HMAC over the text's digest, ready to take the content.
+    tag: HmacSha256,
+}
+
+fn entry(text: &str) -> Option<Entry> {
+    let store = store_in_use()?;
+    let digest = Sha256::new()
+        .chain_update(binary_identity().as_bytes())
+        .chain_update([0])
+        .chain_update(text.as_bytes())
+        .finalize();
+    let keyed = |purpose: &[u8]| {
+        HmacSha256::new_from_slice(&store.key)
+            .expect("HMAC takes any key length")
+            .chain_update(purpose)
+            .chain_update(digest)
+    };
+    let name: String = keyed(b"name")
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Some(Entry {
+        path: store.dir.join(format!("{name}.json")),
+        tag: keyed(b"entry"),
+    })
 }
 
 /// The objects of a file loaded cleanly before, with the number of documents it had.
 pub fn lookup(text: &str) -> Option<(usize, Vec<(Resource, Place)>)> {
-    let bytes = std::fs::read(entry(text)?).ok()?;
-    let file: CachedFile = serde_json::from_slice(&bytes).ok()?;
+    let Entry { path, tag } = entry(text)?;
+    let mut bytes = Vec::new();
+    let Some(mut file) = open_private(&path) else {
+        if std::fs::symlink_metadata(&path).is_ok() {
+            let _ = std::fs::remove_file(&path);
+        }
+        return None;
+    };
+    file.read_to_end(&mut bytes).ok()?;
+    let verified = bytes
+        .split_at_checked(TAG_LEN)
+        .filter(|(mac, content)| tag.chain_update(content).verify_slice(mac).is_ok());
+    let Some(file) =
+        verified.and_then(|(_, content)| serde_json::from_slice::<CachedFile>(content).ok())
+    else {
+        let _ = std::fs::remove_file(&path);
+        return None;
+    };
     let objects = file
         .objects
         .into_iter()
@@ -126,10 +316,17 @@ pub fn lookup(text: &str) -> Option<(usize, Vec<(Resource, Place)>)> {
     Some((file.documents, objects))
 }
 
-/// Remembers a file that loaded without any diagnostic. Failures are ignored: the cache only
-/// saves time.
+const TAG_LEN: usize = 32;
+
+/// Remembers a file that loaded without any diagnostic, unless one of its objects holds a
+/// secret. Failures are ignored: the cache only saves time.
 pub fn store(text: &str, documents: usize, objects: &[(&Resource, Place)]) {
-    let Some(path) = entry(text) else { return };
+    if objects.iter().any(|(resource, _)| holds_secret(resource)) {
+        return;
+    }
+    let Some(Entry { path, tag }) = entry(text) else {
+        return;
+    };
     let file = CachedFile {
         documents,
         objects: objects
@@ -140,16 +337,83 @@ pub fn store(text: &str, documents: usize, objects: &[(&Resource, Place)]) {
     let Ok(json) = serde_json::to_vec(&file) else {
         return;
     };
-    let Some(dir) = path.parent() else { return };
-    if std::fs::create_dir_all(dir).is_err() {
-        return;
+    let mut bytes = tag.chain_update(&json).finalize().into_bytes().to_vec();
+    bytes.extend_from_slice(&json);
+    let _ = write_private(&path, &bytes, true);
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How often this thread parsed a cached file's text again for positions (tests only).
+    static REPARSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Notes that a source was parsed again for positions.
+pub fn note_reparse() {
+    #[cfg(test)]
+    REPARSES.set(REPARSES.get() + 1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::load::{PathStep, SourceFile, load_sources};
+
+    fn role(name: &str) -> String {
+        format!(
+            "apiVersion: steward.dev/v1alpha1\nkind: SupersetRole\nmetadata:\n  name: {name}\nspec:\n  includes: [Gamma]\n"
+        )
     }
-    let temporary = dir.join(format!(
-        ".{}.{}",
-        std::process::id(),
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("entry")
-    ));
-    if std::fs::write(&temporary, json).is_ok() && std::fs::rename(&temporary, &path).is_err() {
-        let _ = std::fs::remove_file(&temporary);
+
+    #[test]
+    fn positions_of_cached_objects_parse_their_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = STORE.get_or_init(|| open_store(dir.path()).ok());
+        assert!(
+            store.is_some(),
+            "the manifest cache must be on for this test"
+        );
+        let text: String = (0..40)
+            .map(|i| role(&format!("r{i}")))
+            .collect::<Vec<_>>()
+            .join("---\n");
+        let other = role("alone");
+        let sources = || {
+            vec![
+                SourceFile {
+                    name: "many.yaml".into(),
+                    text: text.clone(),
+                },
+                SourceFile {
+                    name: "one.yaml".into(),
+                    text: other.clone(),
+                },
+            ]
+        };
+        let first = load_sources(sources());
+        assert!(first.diagnostics.is_empty(), "{:?}", first.diagnostics);
+        let second = load_sources(sources());
+        assert_eq!(second.objects.len(), 41);
+        assert!(
+            second.objects.iter().all(|o| o.source_tree.is_some()),
+            "the second load comes from the cache"
+        );
+        let before = REPARSES.get();
+        let path = [
+            PathStep::Key("spec".into()),
+            PathStep::Key("includes".into()),
+        ];
+        let located: Vec<_> = (0..second.objects.len())
+            .map(|i| second.location(i, &path))
+            .collect();
+        let parsed = REPARSES.get() - before;
+        assert_eq!(parsed, 2, "each file is parsed once, not once per object");
+        let expected: Vec<_> = (0..first.objects.len())
+            .map(|i| first.location(i, &path))
+            .collect();
+        assert_eq!(
+            located, expected,
+            "cached objects point where parsed ones do"
+        );
     }
 }

@@ -33,22 +33,36 @@ pub struct LoadedObject {
     /// Its YAML node, for positions of fields: kept from parsing, or parsed again from the
     /// source when the object came from the manifest cache and a position is needed.
     pub node: OnceLock<Arc<Node>>,
+    /// For an object from the manifest cache: its source's YAML documents, parsed at most once
+    /// and shared by every object of that source, when the first of them needs a position.
+    pub source_tree: Option<Arc<OnceLock<Vec<Node>>>>,
 }
 
 impl LoadedObject {
-    /// The object's YAML node.
+    /// The object's YAML node. A cached object's source is parsed once for all its objects.
     pub fn node(&self, sources: &[SourceFile]) -> &Node {
         self.node.get_or_init(|| {
-            let documents = parse_yaml(&sources[self.source].text).unwrap_or_default();
-            let document = documents.into_iter().nth(self.place.document);
+            let parse = || {
+                cache::note_reparse();
+                parse_yaml(&sources[self.source].text).unwrap_or_default()
+            };
+            let parsed_here;
+            let documents = match &self.source_tree {
+                Some(tree) => tree.get_or_init(parse),
+                None => {
+                    parsed_here = parse();
+                    &parsed_here
+                }
+            };
+            let document = documents.get(self.place.document);
             let node = match (document, self.place.item) {
                 (Some(document), Some(item)) => match document.get("items").map(|n| &n.value) {
-                    Some(NodeValue::Seq(items)) => items.get(item).cloned(),
+                    Some(NodeValue::Seq(items)) => items.get(item),
                     _ => None,
                 },
                 (document, _) => document,
             };
-            Arc::new(node.unwrap_or(Node {
+            Arc::new(node.cloned().unwrap_or(Node {
                 position: Position { line: 1, column: 1 },
                 value: NodeValue::Null,
             }))
@@ -210,6 +224,7 @@ fn load_file(source: &SourceFile, index: usize) -> FileOutcome {
     let mut out = FileOutcome::default();
     if let Some((documents, objects)) = cache::lookup(&source.text) {
         out.documents = documents;
+        let tree = Arc::new(OnceLock::new());
         out.objects = objects
             .into_iter()
             .map(|(resource, place)| LoadedObject {
@@ -217,6 +232,7 @@ fn load_file(source: &SourceFile, index: usize) -> FileOutcome {
                 source: index,
                 place,
                 node: OnceLock::new(),
+                source_tree: Some(tree.clone()),
             })
             .collect();
         return out;
@@ -496,6 +512,7 @@ fn load_object(
             source: index,
             place,
             node: OnceLock::from(Arc::new(node)),
+            source_tree: None,
         }),
         Err(e) => out.diagnostics.push(
             Diagnostic::error(Code::WrongType, format!("cannot read {kind}: {e}"))

@@ -3,6 +3,7 @@
 //! it declares is pruned), input with no manifest in every command, and `diff --against-ref`
 //! reading the same file set as the working tree from any directory of the repository.
 
+use crate::diff_outputs::git;
 use steward::diagnostic::{Code, Severity};
 use steward::spec::load::{SourceFile, load_sources};
 use steward::validation::{finish, validate_paths};
@@ -259,23 +260,6 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(&path, &target).unwrap();
         }
     }
-}
-
-fn git(dir: &std::path::Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@x.io")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@x.io")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// `diff PATH --against-ref REV --output json` run in `dir`: exit code and the summary.

@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{Value, json};
 
@@ -1083,10 +1083,6 @@ fn steward_against_a_real_superset() {
         "users left after pruning everything: {left:?}"
     );
 
+    // Progress lines only: how long this takes is a benchmark's business, not a test's.
     step("done");
-    assert!(
-        start.elapsed() < Duration::from_secs(120),
-        "the end-to-end test took {:?}",
-        start.elapsed()
-    );
 }

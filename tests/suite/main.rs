@@ -19,6 +19,7 @@ mod manifest_cache;
 mod min_gap;
 mod plan_trust;
 mod policy_change;
+mod readme_promises;
 mod reconcile;
 mod rls_jinja;
 mod services;

@@ -157,3 +157,33 @@ fn init_demo_org_seeds_what_generate_at_the_same_scale_refers_to() {
     diff.extend(db);
     exits(&steward_in(dir.path(), &diff, &[]), 0, "diff after apply");
 }
+
+#[test]
+fn a_postgresql_database_without_supersets_tables_is_refused_with_exit_3() {
+    use crate::services::{ScratchPg, psql, steward};
+    let empty = ScratchPg::from_template("no_superset", "template0");
+    let examples = repo_path("examples");
+    let tables = "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'";
+    let before = psql(&empty.url, tables);
+    let export_dir = tempfile::tempdir().unwrap();
+    let export_path = export_dir.path().join("out").display().to_string();
+    for args in [
+        vec!["diff", examples.as_str()],
+        vec!["apply", examples.as_str()],
+        vec!["export", export_path.as_str()],
+        vec!["references"],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--database", empty.url.as_str()]);
+        let out = steward(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("not a Superset metadata database")
+                && stderr.contains("superset db upgrade"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(psql(&empty.url, tables), before, "nothing was created");
+    assert!(!export_dir.path().join("out").exists());
+}

@@ -187,3 +187,123 @@ fn a_postgresql_database_without_supersets_tables_is_refused_with_exit_3() {
     assert_eq!(psql(&empty.url, tables), before, "nothing was created");
     assert!(!export_dir.path().join("out").exists());
 }
+
+#[test]
+fn the_tour_counts_the_example_organisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = steward_in(
+        Path::new(&repo_path("")),
+        &["validate", "examples/"],
+        &[
+            ("STEWARD_MANIFEST_CACHE", "off"),
+            ("HOME", &dir.path().display().to_string()),
+        ],
+    );
+    let stdout = exits(&out, 0, "validate examples/");
+    assert!(stdout.contains("34 objects in 6 files: valid"), "{stdout}");
+}
+
+#[test]
+fn the_manifest_cache_lives_under_the_home_cache_unless_switched_off() {
+    let examples = repo_path("examples");
+    let home = tempfile::tempdir().unwrap();
+    let home_str = home.path().display().to_string();
+    let default_dir = home.path().join(".cache/steward/manifests");
+    exits(
+        &steward_in(
+            home.path(),
+            &["validate", &examples],
+            &[("HOME", &home_str), ("STEWARD_MANIFEST_CACHE", "off")],
+        ),
+        0,
+        "validate with the cache off",
+    );
+    assert!(!default_dir.exists(), "off writes no cache");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+        .args(["validate", &examples])
+        .env("HOME", &home_str)
+        .env_remove("STEWARD_MANIFEST_CACHE")
+        .env_remove("XDG_CACHE_HOME")
+        .output()
+        .unwrap();
+    exits(&out, 0, "validate with the default cache");
+    let entries = std::fs::read_dir(&default_dir)
+        .map(|d| d.count())
+        .unwrap_or_default();
+    assert!(entries > 0, "the default cache directory holds entries");
+}
+
+#[test]
+fn allow_builtin_roles_changes_a_builtin_role_and_export_includes_them_on_request() {
+    use crate::reconcile::init_demo;
+    use crate::services::{Db, steward_ok};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("gamma.yaml"),
+        "apiVersion: steward.dev/v1alpha1\nkind: SupersetRole\nmetadata:\n  name: gamma\nspec:\n  name: Gamma\n  permissions:\n    - view: Dashboard\n      actions: [read]\n",
+    )
+    .unwrap();
+    let manifests = dir.path().display().to_string();
+    let grants = "SELECT count(*) FROM ab_permission_view_role pvr JOIN ab_role r ON r.id = pvr.role_id WHERE r.name = 'Gamma'";
+    for db in Db::both("builtin_allowed") {
+        init_demo(&db);
+        let url = db.url();
+        assert_ne!(db.sql(grants).trim(), "1", "{}", db.label());
+        steward_ok(
+            &[
+                "apply",
+                &manifests,
+                "--database",
+                &url,
+                "--adopt",
+                "--allow-builtin-roles",
+            ],
+            0,
+        );
+        assert_eq!(
+            db.sql(grants).trim(),
+            "1",
+            "{}: Gamma holds what the manifest says",
+            db.label()
+        );
+        steward_ok(
+            &[
+                "diff",
+                &manifests,
+                "--database",
+                &url,
+                "--allow-builtin-roles",
+            ],
+            0,
+        );
+
+        // Export leaves the built-in roles out unless asked.
+        let role_files = |extra: &[&str]| -> Vec<String> {
+            let out = tempfile::tempdir().unwrap();
+            let target = out.path().join("export").display().to_string();
+            let mut args = vec!["export", target.as_str(), "--database", url.as_str()];
+            args.extend_from_slice(extra);
+            steward_ok(&args, 0);
+            let mut texts: Vec<String> = std::fs::read_dir(out.path().join("export/roles"))
+                .map(|d| {
+                    d.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+                        .collect()
+                })
+                .unwrap_or_default();
+            texts.sort();
+            texts
+        };
+        let names = |texts: &[String], role: &str| {
+            texts
+                .iter()
+                .filter(|t| t.contains(&format!("name: {role}\n")))
+                .count()
+        };
+        let without = role_files(&[]);
+        let with = role_files(&["--include-builtin-roles"]);
+        for role in ["Admin", "Alpha", "Public", "sql_lab"] {
+            assert_eq!(names(&without, role), 0, "{}: {role} left out", db.label());
+            assert_eq!(names(&with, role), 1, "{}: {role} exported", db.label());
+        }
+    }
+}

@@ -307,3 +307,50 @@ fn allow_builtin_roles_changes_a_builtin_role_and_export_includes_them_on_reques
         }
     }
 }
+
+#[test]
+fn a_git_revision_diff_has_no_access_impact() {
+    use crate::diff_outputs::git;
+    let repo = tempfile::tempdir().unwrap();
+    let org = repo.path().join("org");
+    std::fs::create_dir(&org).unwrap();
+    for entry in std::fs::read_dir(repo_path("examples/org")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, org.join(path.file_name().unwrap())).unwrap();
+    }
+    git(repo.path(), &["init", "-q"]);
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-q", "-m", "base"]);
+    // A change that moves access: a group loses a role.
+    let groups = org.join("groups.yaml");
+    let text = std::fs::read_to_string(&groups).unwrap();
+    let changed = text.replacen(
+        "roles: [Sales Analyst, Dashboard Viewer]",
+        "roles: [Sales Analyst]",
+        1,
+    );
+    assert_ne!(
+        changed, text,
+        "the example sales team holds Dashboard Viewer"
+    );
+    std::fs::write(&groups, changed).unwrap();
+    let env = [("STEWARD_MANIFEST_CACHE", "off")];
+    let json = exits(
+        &steward_in(
+            repo.path(),
+            &["diff", "org", "--against-ref", "HEAD", "--output", "json"],
+            &env,
+        ),
+        2,
+        "diff --against-ref --output json",
+    );
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(json.get("impact").is_none_or(|i| i.is_null()), "{json}");
+    let text = exits(
+        &steward_in(repo.path(), &["diff", "org", "--against-ref", "HEAD"], &env),
+        2,
+        "diff --against-ref",
+    );
+    assert!(!text.contains("Access impact"), "{text}");
+    assert!(text.contains("SupersetGroup"), "{text}");
+}

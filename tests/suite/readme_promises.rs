@@ -354,3 +354,89 @@ fn a_git_revision_diff_has_no_access_impact() {
     assert!(!text.contains("Access impact"), "{text}");
     assert!(text.contains("SupersetGroup"), "{text}");
 }
+
+#[test]
+fn charts_and_dashboards_by_name_or_title_must_be_unambiguous_and_uuids_resolve() {
+    use crate::reconcile::init_demo;
+    use crate::services::{Db, steward, steward_ok};
+    for db in Db::both("ambiguous") {
+        init_demo(&db);
+        let url = db.url();
+        // Two charts named like the one a schedule names, two dashboards with one title.
+        db.sql("UPDATE slices SET slice_name = 'Pipeline by stage' WHERE slice_name = 'Revenue by region'");
+        db.sql("UPDATE dashboards SET dashboard_title = 'Twin board'");
+        let dir = tempfile::tempdir().unwrap();
+        let schedule = |name: &str, target: &str| {
+            format!(
+                "apiVersion: steward.dev/v1alpha1\nkind: ReportSchedule\nmetadata:\n  name: {name}\n  namespace: t\nspec:\n  type: Report\n  crontab: \"0 8 * * 1\"\n  {target}\n  owners: [report-owner]\n  recipients:\n    email:\n      to: [a@example.com]\n"
+            )
+        };
+        let user = "apiVersion: steward.dev/v1alpha1\nkind: SupersetUser\nmetadata:\n  name: report-owner\nspec:\n  firstName: R\n  lastName: O\n  email: report-owner@example.com\n";
+        std::fs::write(
+            dir.path().join("all.yaml"),
+            format!(
+                "{user}---\n{}---\n{}",
+                schedule("by-name", "chart:\n    name: Pipeline by stage"),
+                schedule("by-title", "dashboard:\n    title: Twin board"),
+            ),
+        )
+        .unwrap();
+        let out = steward(&[
+            "diff",
+            &dir.path().display().to_string(),
+            "--database",
+            &url,
+            "--output",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", db.label());
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let ambiguous: Vec<&serde_json::Value> = json["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["code"] == "ambiguous-reference")
+            .collect();
+        assert_eq!(ambiguous.len(), 2, "{}: {json}", db.label());
+        let chart = ambiguous
+            .iter()
+            .find(|e| e["message"] == "2 charts are named `Pipeline by stage`")
+            .unwrap_or_else(|| panic!("{}: {json}", db.label()));
+        // The hint lists both charts' uuids, to pick one from.
+        let uuids: Vec<String> = chart["hint"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("reference one by uuid: ")
+            .split(", ")
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(uuids.len(), 2, "{json}");
+        assert_ne!(uuids[0], uuids[1], "{json}");
+        assert!(uuids.iter().all(|u| u.len() == 36), "{json}");
+        assert!(
+            ambiguous.iter().any(|e| e["message"]
+                .as_str()
+                .unwrap()
+                .contains("dashboards match `Twin board`")),
+            "{json}"
+        );
+        // By uuid, the same chart resolves.
+        std::fs::write(
+            dir.path().join("all.yaml"),
+            format!(
+                "{user}---\n{}",
+                schedule("by-uuid", &format!("chart:\n    uuid: {}", uuids[0])),
+            ),
+        )
+        .unwrap();
+        steward_ok(
+            &[
+                "diff",
+                &dir.path().display().to_string(),
+                "--database",
+                &url,
+            ],
+            2,
+        );
+    }
+}

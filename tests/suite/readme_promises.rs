@@ -440,3 +440,54 @@ fn charts_and_dashboards_by_name_or_title_must_be_unambiguous_and_uuids_resolve(
         );
     }
 }
+
+#[test]
+fn on_postgresql_superset_can_insert_after_steward_without_id_clashes() {
+    use crate::reconcile::init_demo;
+    use crate::services::{Db, psql, steward_ok};
+    let db = Db::pg("sequences");
+    init_demo(&db);
+    let url = db.url();
+    steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
+    // Superset's ab_* tables have no id default: Superset (SQLAlchemy) takes nextval of each
+    // table's sequence, so every sequence must be past the ids steward wrote.
+    let tables = psql(
+        &url,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'ab\\_%' ORDER BY 1",
+    );
+    let mut checked = 0;
+    for table in tables.lines().map(str::trim).filter(|t| !t.is_empty()) {
+        let sequence = format!("{table}_id_seq");
+        let exists = psql(
+            &url,
+            &format!(
+                "SELECT count(*) FROM pg_class WHERE relkind = 'S' AND relname = '{sequence}'"
+            ),
+        );
+        if exists.trim() != "1" {
+            continue;
+        }
+        let behind = psql(
+            &url,
+            &format!(
+                "SELECT (SELECT coalesce(max(id), 0) FROM {table}) > (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {sequence})"
+            ),
+        );
+        assert_eq!(
+            behind.trim(),
+            "f",
+            "{sequence} is behind the ids in {table}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 7, "the ab_* tables with sequences: {tables}");
+    // And the insert Superset would make goes through.
+    psql(
+        &url,
+        "INSERT INTO ab_role (id, name) VALUES (nextval('ab_role_id_seq'), 'made after steward')",
+    );
+    psql(
+        &url,
+        "INSERT INTO ab_user_role (id, user_id, role_id) SELECT nextval('ab_user_role_id_seq'), u.id, r.id FROM ab_user u, ab_role r WHERE u.username = 'ana.alves' AND r.name = 'made after steward'",
+    );
+}

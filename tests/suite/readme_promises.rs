@@ -491,3 +491,73 @@ fn on_postgresql_superset_can_insert_after_steward_without_id_clashes() {
         "INSERT INTO ab_user_role (id, user_id, role_id) SELECT nextval('ab_user_role_id_seq'), u.id, r.id FROM ab_user u, ab_role r WHERE u.username = 'ana.alves' AND r.name = 'made after steward'",
     );
 }
+
+#[test]
+fn on_postgresql_steward_changes_no_schema_of_supersets_own_but_its_documented_additions() {
+    use crate::services::{ScratchPg, psql, steward_ok};
+    // A Superset-made metadata database, before steward ever ran on it.
+    let db = ScratchPg::new("schema");
+    let columns = "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '') FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1";
+    let constraints = "SELECT table_name || ' ' || constraint_name || ' ' || constraint_type FROM information_schema.table_constraints WHERE table_schema = 'public' ORDER BY 1";
+    let indexes = "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1";
+    let lines = |sql: &str| -> std::collections::BTreeSet<String> {
+        psql(&db.url, sql)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let before = [lines(columns), lines(constraints), lines(indexes)];
+    steward_ok(&["init", "--database", &db.url], 0);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("role.yaml"),
+        "apiVersion: steward.dev/v1alpha1\nkind: SupersetRole\nmetadata:\n  name: schema-check\nspec:\n  permissions:\n    - view: Dashboard\n      actions: [read]\n",
+    )
+    .unwrap();
+    steward_ok(
+        &[
+            "apply",
+            &dir.path().display().to_string(),
+            "--database",
+            &db.url,
+        ],
+        0,
+    );
+    let after = [lines(columns), lines(constraints), lines(indexes)];
+    assert!(
+        before[0].len() > 300,
+        "Superset's schema was read: {}",
+        before[0].len()
+    );
+    assert!(
+        after[0].iter().any(|l| l.starts_with("steward_ledger."))
+            && after[0]
+                .iter()
+                .any(|l| l.starts_with("report_schedule.run_as_fk ")),
+        "steward's additions are there"
+    );
+    // What steward adds: its own tables, SIP-209's run-as columns on report_schedule, and the
+    // SIP-209 configuration table. Nothing of Superset's is removed or changed.
+    let documented = |line: &str| {
+        line.contains("steward_")
+            || line.starts_with("report_config")
+            || line.contains(" report_config ")
+            || line.contains("report_config_")
+            || line.contains("run_as")
+            || line.contains("run_alert_query_as")
+    };
+    for (was, now) in before.iter().zip(&after) {
+        let removed: Vec<&String> = was.difference(now).collect();
+        assert!(
+            removed.is_empty(),
+            "steward changed or removed: {removed:#?}"
+        );
+        let added: Vec<&String> = now.difference(was).filter(|l| !documented(l)).collect();
+        assert!(
+            added.is_empty(),
+            "steward added beyond its documented tables and columns: {added:#?}"
+        );
+    }
+}

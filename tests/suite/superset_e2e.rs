@@ -397,6 +397,59 @@ fn verify_declared(ss: &Superset, declared: &Declared, content: &Content, label:
                 report["database"]["database_name"], spec["database"],
                 "[{label}] alert database of {name:?}: {report}"
             );
+            let validator = &spec["validator"];
+            let (kind, config) = match validator["type"].as_str() {
+                Some("Operator") => (
+                    "operator",
+                    serde_json::json!({
+                        "op": validator["operator"],
+                        "threshold": validator["threshold"].as_f64().unwrap(),
+                    }),
+                ),
+                other => {
+                    assert_eq!(other, Some("NotNull"), "{name:?}: validator {validator}");
+                    ("not null", serde_json::json!({}))
+                }
+            };
+            assert_eq!(
+                report["validator_type"], kind,
+                "[{label}] validator of {name:?}: {report}"
+            );
+            let stored: Value = report["validator_config_json"]
+                .as_str()
+                .map(|t| serde_json::from_str(t).unwrap())
+                .unwrap_or_default();
+            let stored = match stored {
+                Value::Object(mut m) => {
+                    if let Some(t) = m.get("threshold").and_then(Value::as_f64) {
+                        m.insert("threshold".into(), serde_json::json!(t));
+                    }
+                    Value::Object(m)
+                }
+                other => other,
+            };
+            assert_eq!(
+                stored, config,
+                "[{label}] validator config of {name:?}: {report}"
+            );
+        }
+        // Durations: the declared value, else Superset's own Python-side default.
+        for (field, key, default) in [
+            ("log_retention", "logRetentionDays", 90),
+            ("grace_period", "gracePeriodSeconds", 14400),
+            ("working_timeout", "workingTimeoutSeconds", 3600),
+        ] {
+            assert_eq!(
+                report[field].as_i64(),
+                Some(spec[key].as_i64().unwrap_or(default)),
+                "[{label}] {field} of {name:?}: {report}"
+            );
+        }
+        if let Some(description) = spec["description"].as_str() {
+            assert_eq!(
+                report["description"], description,
+                "[{label}] description of {name:?}: {report}"
+            );
         }
 
         let want: BTreeSet<String> = str_set(&spec["owners"]);

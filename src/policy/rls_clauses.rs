@@ -324,6 +324,40 @@ mod tests {
     }
 
     #[test]
+    fn every_documented_backend_has_its_dialect() {
+        for (backends, name) in [
+            (&["postgresql", "postgres", "cockroachdb"][..], "PostgreSQL"),
+            (&["mysql", "mariadb"][..], "MySQL"),
+            (&["sqlite"][..], "SQLite"),
+            (&["mssql"][..], "SQL Server"),
+            (&["snowflake"][..], "Snowflake"),
+            (&["bigquery"][..], "BigQuery"),
+            (&["redshift"][..], "Redshift"),
+            (&["clickhouse", "clickhousedb"][..], "ClickHouse"),
+            (&["duckdb"][..], "DuckDB"),
+            (&["hive"][..], "Hive"),
+            (&["databricks"][..], "Databricks"),
+        ] {
+            for backend in backends {
+                let (dialect, shown) = dialect_of_backend(backend)
+                    .unwrap_or_else(|| panic!("{backend} has a dialect"));
+                assert_eq!(shown, name, "{backend}");
+                for clause in ["region = 'EU'", "amount > 100 AND region IN ('EU', 'US')"] {
+                    assert!(
+                        check_clause(clause, dialect.as_ref()).is_ok(),
+                        "{clause} in {name}"
+                    );
+                }
+            }
+        }
+        // Quoting that one dialect has and another has not.
+        let dialect = |b: &str| dialect_of_backend(b).unwrap().0;
+        assert!(check_clause("[region] = 'EU'", dialect("mssql").as_ref()).is_ok());
+        assert!(check_clause("`region` = 'EU'", dialect("bigquery").as_ref()).is_ok());
+        assert!(check_clause("\"region\" = 'EU'", dialect("snowflake").as_ref()).is_ok());
+    }
+
+    #[test]
     fn dialects_follow_the_backend() {
         let postgres = dialect_of_backend("postgresql").unwrap();
         let mysql = dialect_of_backend("mysql").unwrap();

@@ -561,3 +561,85 @@ fn on_postgresql_steward_changes_no_schema_of_supersets_own_but_its_documented_a
         );
     }
 }
+
+#[test]
+fn verbose_lists_every_field_of_created_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = repo_path("examples");
+    let db = ["--database", "sqlite://v.db", "--impact", "off"];
+    exits(
+        &steward_in(
+            dir.path(),
+            &["init", "--demo", "--database", "sqlite://v.db"],
+            &[],
+        ),
+        0,
+        "init",
+    );
+    let mut args = vec!["diff", examples.as_str()];
+    args.extend(db);
+    let short = exits(&steward_in(dir.path(), &args, &[]), 2, "diff");
+    args.push("--verbose");
+    let long = exits(&steward_in(dir.path(), &args, &[]), 2, "diff --verbose");
+    let field = "    email: \"ana.alves@finance.corp.example.com\"";
+    assert!(short.contains("+ SupersetUser \"ana.alves\""), "{short}");
+    assert!(!short.contains(field), "{short}");
+    assert!(long.contains(field), "{long}");
+    assert!(long.lines().count() > 10 * short.lines().count(), "{long}");
+}
+
+/// Every long flag of every command (from its `--help`) is documented in the README and passed
+/// by some test of this suite, so a flag nobody exercises cannot hide.
+#[test]
+fn every_flag_of_every_command_is_documented_and_exercised() {
+    let help = |args: &[&str]| -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let top = help(&["--help"]);
+    let commands: Vec<String> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_owned)
+        .collect();
+    assert!(commands.len() >= 9, "{top}");
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    let mut suite = String::new();
+    for entry in std::fs::read_dir(repo_path("tests/suite")).unwrap() {
+        suite.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    let mut missing = Vec::new();
+    for command in &commands {
+        for line in help(&[command.as_str(), "--help"]).lines() {
+            let Some(flag) = line
+                .split_whitespace()
+                .find(|w| w.starts_with("--"))
+                .map(|w| w.trim_end_matches(',').to_owned())
+            else {
+                continue;
+            };
+            if !line.trim_start().starts_with('-') || flag == "--help" || flag == "--version" {
+                continue;
+            }
+            if !readme.contains(&format!("steward {command}")) {
+                missing.push(format!("{command}: not in the README"));
+            }
+            if !readme.contains(&flag) {
+                missing.push(format!("{command} {flag}: not in the README"));
+            }
+            if !suite.contains(&format!("\"{flag}\"")) && !suite.contains(&format!("\"{flag}=")) {
+                missing.push(format!("{command} {flag}: no test passes it"));
+            }
+        }
+    }
+    missing.dedup();
+    assert!(missing.is_empty(), "{missing:#?}");
+}

@@ -63,26 +63,42 @@ fn golden(name: &str) -> PathBuf {
     repo().join("tests/golden").join(name)
 }
 
-/// Compares `actual` with the golden file (`STEWARD_UPDATE_GOLDEN=1` rewrites it).
+/// Compares `actual` with the golden file. `STEWARD_UPDATE_GOLDEN=1` rewrites it and prints
+/// what changed, for review; it is refused under CI, where the comparison must run.
 fn assert_golden(name: &str, actual: &str) {
     let path = golden(name);
+    let expected = std::fs::read_to_string(&path);
+    let changes = |expected: &str| {
+        similar::TextDiff::from_lines(expected, actual)
+            .unified_diff()
+            .header("golden", "actual")
+            .to_string()
+    };
     if std::env::var("STEWARD_UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "STEWARD_UPDATE_GOLDEN is refused under CI: the golden files must be compared there"
+        );
+        match &expected {
+            Ok(expected) if expected == actual => {}
+            Ok(expected) => eprintln!("updated {}:\n{}", path.display(), changes(expected)),
+            Err(_) => eprintln!("wrote {}", path.display()),
+        }
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+    let expected = expected.unwrap_or_else(|e| {
         panic!(
             "{}: {e} (STEWARD_UPDATE_GOLDEN=1 writes it)",
             path.display()
         )
     });
     if expected != actual {
-        let diff = similar::TextDiff::from_lines(expected.as_str(), actual)
-            .unified_diff()
-            .header("golden", "actual")
-            .to_string();
-        panic!("{name} differs from its golden file:\n{diff}");
+        panic!(
+            "{name} differs from its golden file:\n{}",
+            changes(&expected)
+        );
     }
 }
 

@@ -23,6 +23,7 @@ use crate::report::render_text as render_plan;
 use crate::spec::Kind;
 use crate::spec::load::LoadedSet;
 use crate::store::bootstrap::ensure_superset;
+use crate::store::failpoint::{Phase, reached};
 use crate::store::migrate::migrate;
 use crate::store::{Ids, Store, StoreError, apply_plan, database_identity, read_observed};
 
@@ -283,7 +284,9 @@ async fn run_apply(
     )
     .await?;
     progress.say("committing");
+    reached(Phase::BeforeCommit);
     tx.commit().await?;
+    reached(Phase::AfterCommit);
     let changes = planned
         .plan
         .changes

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::Utc;
 
 use super::StoreError;
+use super::failpoint::{Phase, reached};
 use super::migrate::LEDGER_TABLE;
 use super::snapshot::{Ids, Observed};
 use super::sql::{Row, Tx, Value};
@@ -58,18 +59,22 @@ pub async fn apply_plan(
     for kind in Kind::ALL.iter().rev() {
         writer.delete(*kind, &keyed(is_delete, *kind)).await?;
     }
+    reached(Phase::Deletes);
     progress("writing objects");
     for kind in Kind::ALL {
         writer.create(kind, &keyed(is_create, kind)).await?;
         let updates: Vec<&ObjectKey> = keyed(|a| matches!(a, Action::Update | Action::Adopt), kind);
         writer.update(kind, &updates).await?;
     }
+    reached(Phase::Objects);
     progress("writing permissions, memberships, recipients and owners");
     for kind in Kind::ALL {
         writer.links(kind, &keyed(is_write, kind)).await?;
     }
+    reached(Phase::Links);
     progress("recording ownership");
     writer.ledger(plan, manager).await?;
+    reached(Phase::Ledger);
     writer.report.objects = plan.changes.len();
     Ok(writer.report)
 }

@@ -8,6 +8,7 @@ pub mod bootstrap;
 mod connect;
 pub mod database_url;
 pub mod demo;
+pub mod failpoint;
 mod identity;
 pub mod migrate;
 mod snapshot;

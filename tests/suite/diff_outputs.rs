@@ -12,7 +12,7 @@ use crate::services::{Db, steward, steward_ok};
 /// The examples with one change to every kind: a user renamed, one created and one deleted, a
 /// permission dropped, a group member removed, an RLS clause and an alert's SQL rewritten, the
 /// configuration relaxed.
-fn changed_examples() -> tempfile::TempDir {
+pub fn changed_examples() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(repo().join("examples/org")).unwrap() {
         let path = entry.unwrap().path();

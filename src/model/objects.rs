@@ -46,6 +46,21 @@ pub struct User {
     pub roles: BTreeSet<String>,
 }
 
+#[cfg(test)]
+impl User {
+    /// An active test user `name` (`name@example.com`) holding `roles` directly.
+    pub fn active_with_roles(name: &str, roles: &[&str]) -> User {
+        User {
+            username: name.into(),
+            first_name: "F".into(),
+            last_name: "L".into(),
+            email: format!("{name}@example.com"),
+            active: true,
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+}
+
 /// A Superset role and the exact permission pairs it grants.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Role {

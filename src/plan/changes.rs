@@ -379,14 +379,7 @@ mod tests {
     use crate::model::{Group, PermissionPair, Role, User};
 
     fn user(name: &str, roles: &[&str]) -> User {
-        User {
-            username: name.into(),
-            first_name: "F".into(),
-            last_name: "L".into(),
-            email: format!("{name}@example.com"),
-            active: true,
-            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-        }
+        User::active_with_roles(name, roles)
     }
 
     fn role(name: &str, pairs: &[(&str, &str)]) -> Role {

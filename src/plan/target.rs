@@ -418,14 +418,7 @@ mod tests {
     }
 
     fn user(name: &str, roles: &[&str]) -> User {
-        User {
-            username: name.into(),
-            first_name: "F".into(),
-            last_name: "L".into(),
-            email: format!("{name}@example.com"),
-            active: true,
-            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-        }
+        User::active_with_roles(name, roles)
     }
 
     fn role(name: &str) -> Role {

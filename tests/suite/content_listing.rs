@@ -4,11 +4,10 @@
 //! carrying terminal control sequences shown escaped.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
 use serde_json::Value;
 
-use crate::services::{ScratchPg, env, psql, steward_ok};
+use crate::services::{ScratchPg, env, psql, python, steward_ok};
 use crate::superset_api::{Superset, exclusive, s};
 
 /// The permissions a role's `dataAccess` grants: listed as databases, schemas and datasets.
@@ -140,21 +139,6 @@ fn lists_exactly_what_the_real_superset_holds() {
     for (reference, uuid) in &rest.datasets {
         assert!(text.contains(reference) && text.contains(uuid), "{text}");
     }
-}
-
-/// Runs a Python script with `args`, returning its standard output; panics on failure.
-fn python(script: &str, args: &[&str]) -> String {
-    let out = Command::new("python3")
-        .args(["-c", script])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// The demo database's content read with Python's sqlite3, independently of steward.

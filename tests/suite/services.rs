@@ -129,6 +129,21 @@ impl Drop for ScratchPg {
     }
 }
 
+/// Runs a Python script with `args`, returning its standard output; panics on failure.
+pub fn python(script: &str, args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// Runs the `steward` binary.
 pub fn steward(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_steward"))
@@ -262,19 +277,7 @@ impl Db {
         match self {
             Db::Sqlite { file, .. } => {
                 let script = "import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print('|'.join(map(str, r)))\nc.commit()\n";
-                let out = Command::new("python3")
-                    .arg("-c")
-                    .arg(script)
-                    .arg(file)
-                    .arg(sql)
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                String::from_utf8(out.stdout).unwrap()
+                python(script, &[&file.display().to_string(), sql])
             }
             Db::Pg(pg) => psql(&pg.url, sql),
         }

@@ -2,6 +2,11 @@
 //! exactly as planned (compared as full dumps), and two concurrent applies of different trees end
 //! as one of the two, never a mix.
 //!
+//! The lock overlap is made deterministic with a held failpoint (`<phase>:hold`): apply A waits
+//! just before its commit, holding the write lock, until the test releases it; apply B must say
+//! it waits for the lock, then plan against A's result, or, past its `--lock-timeout`, give up
+//! with exit 3 and change nothing.
+//!
 //! The kills land deterministically at each failpoint inside the write transaction
 //! (`STEWARD_TEST_FAILPOINT`, see `steward::store::failpoint`): before the commit the database
 //! must be exactly as before, after it exactly as planned. Random kills add coverage between the
@@ -9,12 +14,14 @@
 //! `scripts/atomicity.sh` runs 100) and `STEWARD_ATOMICITY_WINDOW_MS` the span the kill times are
 //! drawn from.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use steward::store::failpoint::{FAILPOINT_VAR, Phase};
+use steward::store::redact_url;
 
 use crate::diff_outputs::changed_examples;
 use crate::services::{Db, dump_difference, generated_org, seed_org_content, steward, steward_ok};
@@ -258,5 +265,356 @@ fn concurrent_applies_end_as_one_tree() {
                 matches.iter().position(|m| *m).unwrap()
             );
         }
+    }
+}
+
+/// How long a wait for a process's line or exit may take before the test gives up: generous, for
+/// a loaded machine; never asserted, only a guard against hanging.
+const PATIENCE: Duration = Duration::from_secs(180);
+
+/// A `steward` process whose standard error is read line by line as it runs.
+struct Running {
+    what: &'static str,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stderr: mpsc::Receiver<String>,
+    seen: Vec<String>,
+    stdout: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Running {
+    /// Starts `steward args`, with `failpoint` as `STEWARD_TEST_FAILPOINT` when given.
+    fn start(what: &'static str, args: &[&str], failpoint: Option<String>) -> Running {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_steward"));
+        command
+            .args(args)
+            .env_remove("STEWARD_DATABASE_URL")
+            .env_remove(FAILPOINT_VAR)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(failpoint) = failpoint {
+            command.env(FAILPOINT_VAR, failpoint);
+        }
+        let mut child = command.spawn().unwrap();
+        let (send, stderr) = mpsc::channel();
+        let lines = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in lines.lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut out = child.stdout.take().unwrap();
+        let stdout = std::thread::spawn(move || {
+            let mut text = String::new();
+            out.read_to_string(&mut text).unwrap();
+            text
+        });
+        Running {
+            what,
+            stdin: child.stdin.take(),
+            child,
+            stderr,
+            seen: Vec::new(),
+            stdout: Some(stdout),
+        }
+    }
+
+    /// Waits until the process prints `line` on standard error; panics with what it printed if it
+    /// ends first or the wait runs past [`PATIENCE`].
+    fn wait_for(&mut self, line: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(got) => {
+                    let found = got == line;
+                    self.seen.push(got);
+                    if found {
+                        return;
+                    }
+                }
+                Err(e) => panic!(
+                    "{}: no line {line:?} on stderr ({e}); it printed {:?}",
+                    self.what, self.seen
+                ),
+            }
+        }
+    }
+
+    /// Whether the process has not ended yet.
+    fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Closes its standard input, which releases a held failpoint.
+    fn release(&mut self) {
+        drop(self.stdin.take());
+    }
+
+    /// Waits for the process to end (at most [`PATIENCE`]); its exit code, standard output, and
+    /// every line of standard error.
+    fn finish(&mut self) -> (Option<i32>, String, Vec<String>) {
+        let deadline = Instant::now() + PATIENCE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: still running; it printed {:?}",
+                self.what,
+                self.seen
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let stdout = self.stdout.take().unwrap().join().unwrap();
+        self.seen.extend(self.stderr.iter());
+        (status.code(), stdout, std::mem::take(&mut self.seen))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What `steward apply` prints when another apply holds the write lock on `url`.
+fn waiting_line(url: &str) -> String {
+    format!(
+        "waiting for lock: another steward apply is writing to {}",
+        redact_url(url)
+    )
+}
+
+/// `examples/org` with `from` replaced by `to` in `file`, in a new temporary directory.
+fn edited_org(file: &str, from: &str, to: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(crate::repo_path("examples/org")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        if path.file_name().unwrap() == file {
+            assert!(text.contains(from), "{file}: {from:?}");
+            text = text.replacen(from, to, 1);
+        }
+        std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
+    }
+    dir
+}
+
+/// The two trees of the overlap tests, on a database holding `examples/org` (over `init --demo`):
+/// A is `changed_examples` (creates `new.hire`, deletes `former.employee`, renames Ben Chen to
+/// Chen-Wu, among others); B is `examples/org` with Ben Chen renamed Chen-Lee. Planned against
+/// A's result, B recreates `former.employee`, deletes `new.hire` and renames Chen-Wu; planned
+/// against the database before A, only the rename from Chen.
+struct Overlap {
+    _a: tempfile::TempDir,
+    _b: tempfile::TempDir,
+    a: String,
+    b: String,
+}
+
+impl Overlap {
+    fn new() -> Overlap {
+        let a = changed_examples();
+        let b = edited_org("users.yaml", "lastName: Chen", "lastName: Chen-Lee");
+        Overlap {
+            a: a.path().display().to_string(),
+            b: b.path().display().to_string(),
+            _a: a,
+            _b: b,
+        }
+    }
+
+    /// A database holding `examples/org`.
+    fn base(db: &Db) {
+        steward_ok(&["init", "--demo", "--database", &db.url()], 0);
+        steward_ok(
+            &[
+                "apply",
+                &crate::repo_path("examples/org"),
+                "--database",
+                &db.url(),
+            ],
+            0,
+        );
+    }
+
+    /// Starts apply A on `db` and waits until it holds the write lock just before its commit.
+    fn hold_a(&self, db: &Db) -> Running {
+        let mut a = Running::start(
+            "apply A",
+            &["apply", &self.a, "--database", &db.url()],
+            Some(Phase::BeforeCommit.hold()),
+        );
+        a.wait_for(&Phase::BeforeCommit.marker());
+        a
+    }
+
+    /// Releases A and asserts it committed: exit 0, the `Applied` line, nothing else on stderr.
+    fn release_a(a: &mut Running, db: &Db) {
+        a.release();
+        let (code, stdout, stderr) = a.finish();
+        assert_eq!(
+            code,
+            Some(0),
+            "{}: apply A: {stderr:?}\n{stdout}",
+            db.label()
+        );
+        assert!(
+            stdout.lines().any(|l| l.starts_with("Applied ")),
+            "{}: apply A did not commit:\n{stdout}",
+            db.label()
+        );
+        assert_eq!(
+            stderr,
+            [Phase::BeforeCommit.marker(), Phase::BeforeCommit.released()],
+            "{}: apply A",
+            db.label()
+        );
+    }
+}
+
+/// B's plan text (`diff --impact off`, exit 2) against `db`.
+fn plan_text(tree: &str, db: &Db) -> String {
+    steward_ok(
+        &["diff", tree, "--database", &db.url(), "--impact", "off"],
+        2,
+    )
+}
+
+#[test]
+fn a_second_apply_waits_for_the_lock_then_plans_against_the_first_ones_result() {
+    let trees = Overlap::new();
+    for base in Db::both("overlap") {
+        Overlap::base(&base);
+        // The references, one apply after the other: B's plan before and after A, and the
+        // database after both.
+        let b_before_a = plan_text(&trees.b, &base);
+        let sequential = base.copy("overlapref");
+        steward_ok(&["apply", &trees.a, "--database", &sequential.url()], 0);
+        let b_after_a = plan_text(&trees.b, &sequential);
+        // What tells the two apart: only A's result has new.hire, lacks former.employee and
+        // calls Ben Chen Chen-Wu.
+        for line in [
+            "- SupersetUser \"new.hire\"",
+            "+ SupersetUser \"former.employee\"",
+            "lastName: \"Chen-Wu\" → \"Chen-Lee\"",
+        ] {
+            assert!(
+                b_after_a.lines().any(|l| l.trim() == line),
+                "{}: {line:?} missing from B's plan after A:\n{b_after_a}",
+                base.label()
+            );
+            assert!(
+                !b_before_a.contains(line),
+                "{}: {line:?} in B's plan before A:\n{b_before_a}",
+                base.label()
+            );
+        }
+        steward_ok(&["apply", &trees.b, "--database", &sequential.url()], 0);
+        let after_both = sequential.dump();
+        drop(sequential);
+
+        let db = base.copy("overlap");
+        let url = db.url();
+        let mut a = trees.hold_a(&db);
+        let mut b = Running::start("apply B", &["apply", &trees.b, "--database", &url], None);
+        b.wait_for(&waiting_line(&url));
+        assert!(
+            a.running() && b.running(),
+            "{}: A holds the lock, B waits for it",
+            db.label()
+        );
+        Overlap::release_a(&mut a, &db);
+        let (code, stdout, stderr) = b.finish();
+        assert_eq!(
+            code,
+            Some(0),
+            "{}: apply B: {stderr:?}\n{stdout}",
+            db.label()
+        );
+        assert_eq!(stderr, [waiting_line(&url)], "{}: apply B", db.label());
+        let (plan, applied) = stdout.split_at(stdout.find("\nApplied ").map_or(0, |i| i + 1));
+        assert!(
+            plan == b_after_a,
+            "{}: apply B must plan against A's result:\n{plan}\nnot:\n{b_after_a}",
+            db.label()
+        );
+        assert!(applied.starts_with("Applied "), "{}: {stdout}", db.label());
+        let now = db.dump();
+        assert!(
+            now == after_both,
+            "{}: the database must be A then B:\n{}",
+            db.label(),
+            dump_difference(&after_both, &now)
+        );
+        steward_ok(&["diff", &trees.b, "--database", &url], 0);
+    }
+}
+
+#[test]
+fn a_second_apply_past_its_lock_timeout_gives_up_and_changes_nothing() {
+    let trees = Overlap::new();
+    for base in Db::both("locktimeout") {
+        Overlap::base(&base);
+        let only_a = base.copy("locktimeoutref");
+        steward_ok(&["apply", &trees.a, "--database", &only_a.url()], 0);
+        let after_a = only_a.dump();
+        drop(only_a);
+
+        let db = base.copy("locktimeout");
+        let url = db.url();
+        let mut a = trees.hold_a(&db);
+        let mut b = Running::start(
+            "apply B",
+            &[
+                "apply",
+                &trees.b,
+                "--database",
+                &url,
+                "--lock-timeout",
+                "1s",
+            ],
+            None,
+        );
+        let (code, stdout, stderr) = b.finish();
+        assert!(a.running(), "{}: A still holds the lock", db.label());
+        let what = match db {
+            Db::Sqlite { .. } => {
+                "the SQLite file's write lock, held by another writer (another steward apply, or Superset)"
+            }
+            Db::Pg(_) => "steward's apply lock, held by another steward apply",
+        };
+        assert_eq!(
+            code,
+            Some(3),
+            "{}: apply B: {stderr:?}\n{stdout}",
+            db.label()
+        );
+        assert_eq!(
+            stderr,
+            [
+                waiting_line(&url),
+                format!(
+                    "error: gave up after waiting 1 s for {what}; nothing was written (wait longer with --lock-timeout, or end that session)"
+                )
+            ],
+            "{}: apply B",
+            db.label()
+        );
+        assert_eq!(stdout, "", "{}: apply B planned nothing", db.label());
+        Overlap::release_a(&mut a, &db);
+        let now = db.dump();
+        assert!(
+            now == after_a,
+            "{}: the database must be as A alone leaves it:\n{}",
+            db.label(),
+            dump_difference(&after_a, &now)
+        );
     }
 }

@@ -206,8 +206,7 @@ pub struct Compared {
 /// row see the same rows on both sides.
 pub fn check_report(report: &Value, before: &Snapshot, after: &Snapshot) -> Compared {
     let mut compared = Compared::default();
-    let mut role_rows: BTreeMap<(String, String), (Option<String>, Option<String>)> =
-        BTreeMap::new();
+    let mut role_rows = RoleRows::new();
     for entry in report["impact"]["datasets"].as_array().unwrap() {
         let dataset = s(&entry["dataset"]);
         assert_eq!(entry["moreUsers"], 0, "every user listed: {entry}");
@@ -283,13 +282,11 @@ pub fn check_report(report: &Value, before: &Snapshot, after: &Snapshot) -> Comp
     compared
 }
 
+/// (dataset, role or `*`) → the predicates before and after, as steward lists them.
+type RoleRows = BTreeMap<(String, String), (Option<String>, Option<String>)>;
+
 /// The per-role rows, against the users holding each role alone among the named ones.
-fn check_role_rows(
-    rows: &BTreeMap<(String, String), (Option<String>, Option<String>)>,
-    before: &Snapshot,
-    after: &Snapshot,
-    compared: &mut Compared,
-) {
+fn check_role_rows(rows: &RoleRows, before: &Snapshot, after: &Snapshot, compared: &mut Compared) {
     let datasets: BTreeSet<&String> = before.rows.keys().map(|(_, d)| d).collect();
     for dataset in datasets {
         let no_roles = BTreeSet::new();

@@ -15,7 +15,7 @@ use crate::superset_api::{Content, Superset, clean_start, exclusive, forget_user
 use crate::superset_rows::{Compared, Rows, Snapshot, check_report};
 
 /// The examples, with users who cover the cases the report tells apart: each finance role held
-/// alone (the per-role rows), access through two roles, a role no filter names that grants
+/// alone (the per-role rows), access through two roles, a second member of a group, a role no filter names that grants
 /// every dataset, a role granting none (the Base filter reaches them), no role at all, and
 /// Superset's built-in Admin.
 fn fixture() -> tempfile::TempDir {
@@ -32,9 +32,13 @@ fn fixture() -> tempfile::TempDir {
                 ("no.access", "[Dashboard Viewer]"),
                 ("no.roles", "[]"),
                 ("admin.like", "[Admin]"),
+                ("audit.member", "[]"),
             ] {
                 text.push_str(&user_yaml(name, roles));
             }
+        }
+        if path.ends_with("groups.yaml") {
+            text = text.replacen("users: [ines.iyer]", "users: [ines.iyer, audit.member]", 1);
         }
         std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
     }
@@ -112,8 +116,9 @@ fn apply_both(url: &str, before: &Path, after: &Path) -> (Value, Snapshot, Snaps
     assert_eq!(
         out.status.code(),
         Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        "{}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     steward_ok(&["apply", after.to_str().unwrap(), "--database", url], 0);
@@ -205,6 +210,67 @@ fn every_user_and_role_row_is_what_superset_applies() {
         );
     }
     assert!(compared.unchanged_roles >= 3, "{compared:#?}");
+}
+
+/// A filter rendering `{{ current_user_email() }}` on the audit journal, for the audit roles.
+const EMAIL_FILTER: &str = "---
+apiVersion: steward.dev/v1alpha1
+kind: RowLevelSecurityFilter
+metadata:
+  name: audit-reviewer
+spec:
+  name: Reviewers see the entries they review
+  filterType: Regular
+  roles: [Audit Reader, Audit Investigator]
+  datasets: [warehouse.audit.journal_entries]
+  clause: reviewer = '{{ current_user_email() }}'
+";
+
+/// The fixture with [`EMAIL_FILTER`].
+fn fixture_with_email_filter() -> tempfile::TempDir {
+    let dir = fixture();
+    let rls = dir.path().join("rls.yaml");
+    let mut text = std::fs::read_to_string(&rls).unwrap();
+    text.push_str(EMAIL_FILTER);
+    std::fs::write(rls, text).unwrap();
+    dir
+}
+
+/// Only e-mails change, under a filter rendering them that stays the same: Superset's predicate
+/// changes for those users (one holding the role directly, one through a group) and nobody else.
+#[test]
+fn an_email_change_under_an_email_filter_is_listed() {
+    let _superset = exclusive();
+    let url = env("STEWARD_TEST_SUPERSET_DB_URL");
+    let (before, after) = (fixture_with_email_filter(), fixture_with_email_filter());
+    let changed = [
+        (
+            "audit.reader@corp.example.com",
+            "audit.reader@audit.corp.example.com",
+        ),
+        (
+            "audit.member@corp.example.com",
+            "audit.member@audit.corp.example.com",
+        ),
+    ];
+    for (from, to) in changed {
+        edit(after.path(), "users.yaml", from, to);
+    }
+    let (report, read_before, read_after) = apply_both(&url, before.path(), after.path());
+    let compared = check_report(&report, &read_before, &read_after);
+    clean_start(&url);
+    // Superset's predicates, checked above, hold the new addresses.
+    for (user, (_, email)) in ["audit.reader", "audit.member"].into_iter().zip(changed) {
+        let found = listed(&compared, user, "warehouse.audit.journal_entries");
+        assert!(
+            found
+                .as_ref()
+                .and_then(|(_, after)| after.clone().flatten())
+                .is_some_and(|p| p.contains(&format!("reviewer = '{email}'"))),
+            "{user}: {compared:#?}"
+        );
+    }
+    assert_eq!(compared.listed.len(), 2, "{compared:#?}");
 }
 
 /// The golden JSON's impact section, for the change the golden files show applied to the real

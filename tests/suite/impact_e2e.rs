@@ -14,10 +14,11 @@ use crate::services::{env, steward, steward_ok};
 use crate::superset_api::{Content, Superset, clean_start, exclusive, forget_user_activity};
 use crate::superset_rows::{Compared, Rows, Snapshot, check_report};
 
-/// The examples, with users who cover the cases the report tells apart: each finance role held
-/// alone (the per-role rows), access through two roles, a second member of a group, a role no filter names that grants
-/// every dataset, a role granting none (the Base filter reaches them), no role at all, and
-/// Superset's built-in Admin.
+/// The examples, with users who cover the cases the report tells apart: each finance role and
+/// the sales manager role held alone (the per-role rows), access through two roles, a second
+/// member of a group, a role no filter names that grants every dataset, a role granting none
+/// (the Base filter reaches them), no role at all, Superset's built-in Admin, and a finance
+/// analyst who leaves.
 fn fixture() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(repo().join("examples/org")).unwrap() {
@@ -33,6 +34,8 @@ fn fixture() -> tempfile::TempDir {
                 ("no.roles", "[]"),
                 ("admin.like", "[Admin]"),
                 ("audit.member", "[]"),
+                ("sales.manager", "[Sales Manager]"),
+                ("leaver", "[Finance Analyst]"),
             ] {
                 text.push_str(&user_yaml(name, roles));
             }
@@ -58,9 +61,11 @@ fn edit(dir: &Path, file: &str, from: &str, to: &str) {
 }
 
 /// The fixture with the EU filter widened, the sales reps' own-accounts filter (Jinja) extended
-/// to co-owners, the Base filter hiding confidential rows loosened (it reaches users with no
-/// access to its datasets too), ana.alves out of the finance team (she loses every role that
-/// grants the finance datasets) and a new finance analyst.
+/// to co-owners, the sales managers' to their e-mail, the Base filter hiding confidential rows
+/// loosened (it reaches users with no access to its datasets too), ana.alves out of the finance
+/// team (she loses every role that grants the finance datasets), internal audit given the
+/// finance controller role through its group, the sales report runner given the audit schema,
+/// the leaver deactivated and a new finance analyst.
 fn changed_fixture() -> tempfile::TempDir {
     let dir = fixture();
     let path = dir.path();
@@ -84,9 +89,33 @@ fn changed_fixture() -> tempfile::TempDir {
     );
     edit(
         path,
+        "rls.yaml",
+        "clause: team_lead = '{{ current_username() }}'",
+        "clause: \"team_lead = '{{ current_username() }}' OR team_lead_email = '{{ current_user_email() }}'\"",
+    );
+    edit(
+        path,
         "groups.yaml",
         "users: [ana.alves, dmitri.brandt]",
         "users: [dmitri.brandt]",
+    );
+    edit(
+        path,
+        "groups.yaml",
+        "roles: [Audit Investigator]",
+        "roles: [Audit Investigator, Finance Controller]",
+    );
+    edit(
+        path,
+        "roles.yaml",
+        "schemas: [warehouse.sales]",
+        "schemas: [warehouse.sales, warehouse.audit]",
+    );
+    edit(
+        path,
+        "users.yaml",
+        "  email: leaver@corp.example.com\n",
+        "  email: leaver@corp.example.com\n  active: false\n",
     );
     let users = path.join("users.yaml");
     let mut text = std::fs::read_to_string(&users).unwrap();
@@ -161,6 +190,31 @@ fn every_user_and_role_row_is_what_superset_applies() {
         ),
         "{compared:#?}"
     );
+    // Deactivated: no access (Superset does not load the user), not every row.
+    assert!(
+        matches!(listed(&compared, "leaver", invoices), Some((Some(_), None))),
+        "{compared:#?}"
+    );
+    // A role gained through a group adds its filter to what she saw unfiltered; a role that
+    // starts granting a schema gives its holder the Base filter's rows.
+    assert!(
+        matches!(
+            listed(&compared, "ines.iyer", invoices),
+            Some((Some(None), Some(Some(_))))
+        ),
+        "{compared:#?}"
+    );
+    assert!(
+        matches!(
+            listed(
+                &compared,
+                "svc-sales-reports",
+                "warehouse.audit.journal_entries"
+            ),
+            Some((None, Some(Some(_))))
+        ),
+        "{compared:#?}"
+    );
     for user in ["no.access", "no.roles"] {
         assert!(
             compared.listed.keys().all(|(u, _)| u != user),
@@ -201,6 +255,7 @@ fn every_user_and_role_row_is_what_superset_applies() {
         ("warehouse.finance.payments", "*"),
         ("warehouse.audit.journal_entries", "*"),
         ("warehouse.sales.accounts", "Sales Analyst"),
+        ("warehouse.sales.opportunities", "Sales Manager"),
     ] {
         assert!(
             compared

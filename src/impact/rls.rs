@@ -204,6 +204,14 @@ fn by_dataset(state: &State) -> BTreeMap<&str, Vec<&RlsFilter>> {
     found
 }
 
+/// Whether `user` is on both sides, with another e-mail after.
+fn email_changes(before: &State, after: &State, user: &str) -> bool {
+    matches!(
+        (before.users.get(user), after.users.get(user)),
+        (Some(b), Some(a)) if b.email != a.email
+    )
+}
+
 /// At most this many users are listed per dataset; the rest are counted.
 pub const USERS_LISTED: usize = 100;
 
@@ -232,6 +240,16 @@ pub(super) fn changes<'a>(
             cohorts_of.entry(role).or_default().insert(i);
         }
     }
+    // Cohorts with a user whose e-mail changes: under a filter rendering it, their predicate
+    // changes though their roles and the filters stay the same.
+    let emailed: BTreeSet<usize> = (0..cohorts.len())
+        .filter(|i| {
+            cohorts[*i]
+                .users
+                .iter()
+                .any(|u| email_changes(before, after, u))
+        })
+        .collect();
     let grants = Grants::new(catalog);
     let holders = (Holders::new(before), Holders::new(after));
     let no_roles = BTreeSet::new();
@@ -258,8 +276,11 @@ pub(super) fn changes<'a>(
             (Some(b), Some(a)) => b.symmetric_difference(a).copied().collect(),
             _ => BTreeSet::new(),
         };
+        // A filter rendering macros: users whose e-mail changes may see another predicate.
+        let personal = fb.iter().chain(fa.iter()).any(|f| f.clause.contains("{{"));
         // With the filters the same, nobody's predicate or access can change unless a role
-        // moved across a named or granting role, or a role's grant changed.
+        // moved across a named or granting role, a role's grant changed, or an e-mail changed
+        // under a filter rendering it.
         let touches = |roles: Option<&BTreeSet<&str>>| {
             roles.is_some_and(|r| r.iter().any(|x| moved_roles.contains(x)))
         };
@@ -269,6 +290,7 @@ pub(super) fn changes<'a>(
             && !touches(granting.0.as_ref())
             && !touches(granting.1.as_ref())
             && granting.0.is_some()
+            && (!personal || emailed.is_empty())
         {
             continue;
         }
@@ -295,6 +317,9 @@ pub(super) fn changes<'a>(
             (_, false) => {
                 let mut found = of_roles(&mut regranted.iter());
                 found.extend(moved_cohorts.iter().copied());
+                if personal {
+                    found.extend(emailed.iter().copied());
+                }
                 found
             }
             ((Some(b), Some(a)), true) => of_roles(&mut b.union(a)),
@@ -302,7 +327,8 @@ pub(super) fn changes<'a>(
         };
         type Key<'k> = (BTreeSet<&'k str>, BTreeSet<&'k str>, bool, bool);
         let mut groups: BTreeMap<Key, Vec<&str>> = BTreeMap::new();
-        for cohort in may_query.into_iter().map(|i| &cohorts[i]) {
+        for i in may_query {
+            let cohort = &cohorts[i];
             let access = (
                 can_query(cohort.before, granting.0.as_ref()),
                 can_query(cohort.after, granting.1.as_ref()),
@@ -314,7 +340,8 @@ pub(super) fn changes<'a>(
             let moved = cohort.moved.iter().any(|r| named.contains(r))
                 || access.0 != access.1
                 || holds(cohort.before, &regranted)
-                || holds(cohort.after, &regranted);
+                || holds(cohort.after, &regranted)
+                || (personal && emailed.contains(&i));
             let reached = filters_changed
                 && (has_base || holds(cohort.before, &named) || holds(cohort.after, &named));
             if !moved && !reached {
@@ -363,7 +390,6 @@ pub(super) fn changes<'a>(
                 }
             }
         }
-        let personal = fb.iter().chain(fa.iter()).any(|f| f.clause.contains("{{"));
         for ((roles_before, roles_after, ab, aa), users) in groups {
             // `None`: no access; `Some(None)`: every row.
             let side = |access: bool, filters: &[&RlsFilter], roles: &BTreeSet<&str>, user| {
@@ -379,10 +405,7 @@ pub(super) fn changes<'a>(
                 (true, false) => continue,
                 (true, true) => users
                     .into_iter()
-                    .filter(|u| {
-                        before.users.get(*u).map(|x| &x.email)
-                            != after.users.get(*u).map(|x| &x.email)
-                    })
+                    .filter(|u| email_changes(before, after, u))
                     .collect(),
                 (false, _) => users,
             };
@@ -620,6 +643,59 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].rows_before(), Rows::NoAccess);
         assert_eq!(found[0].rows_after(), Rows::Only("(owner = 'bob')"));
+    }
+
+    #[test]
+    fn an_email_change_under_a_filter_rendering_it_changes_the_predicate() {
+        let (mut before, catalog) = with_access();
+        let mail = filter(
+            "c-mail",
+            "Regular",
+            None,
+            &["eu"],
+            "reviewer = '{{ current_user_email() }}'",
+        );
+        before.rls_filters.insert(mail.name.clone(), mail);
+        before.users.insert("cy".into(), user("cy", &[]));
+        before.groups.insert(
+            "g".into(),
+            Group {
+                name: "g".into(),
+                label: None,
+                description: None,
+                roles: BTreeSet::from(["eu".to_owned()]),
+                users: BTreeSet::from(["cy".to_owned()]),
+            },
+        );
+        // Only e-mails change: ana's (a role held directly), cy's (through a group), and bob's
+        // (who may not query the dataset).
+        let mut after = before.clone();
+        for name in ["ana", "bob", "cy"] {
+            after.users.get_mut(name).unwrap().email = format!("{name}@new.io");
+        }
+        let found = impact(&before, &after, &catalog);
+        let by_user: BTreeMap<&str, (Rows, Rows)> = found
+            .iter()
+            .map(|c| (c.who.as_str(), (c.rows_before(), c.rows_after())))
+            .collect();
+        let rows = |user: &str, domain: &str| {
+            format!("(owner = '{user}') AND (reviewer = '{user}@{domain}')")
+        };
+        let (ana, cy) = (
+            (rows("ana", "x.io"), rows("ana", "new.io")),
+            (rows("cy", "x.io"), rows("cy", "new.io")),
+        );
+        assert_eq!(
+            by_user,
+            BTreeMap::from([
+                ("ana", (Rows::Only(&ana.0), Rows::Only(&ana.1))),
+                ("cy", (Rows::Only(&cy.0), Rows::Only(&cy.1))),
+            ])
+        );
+        // Without a filter rendering e-mails, nobody's predicate changes.
+        before.rls_filters.remove("c-mail");
+        after.rls_filters.remove("c-mail");
+        assert!(impact(&before, &after, &catalog).is_empty());
     }
 
     #[test]

@@ -1,294 +1,362 @@
-//! The access impact `diff` reports, against what the real Superset 6.1 does: for each user
-//! steward lists under a dataset whose row-level security changes, before and after the apply,
-//! whether the user may query the dataset at all (Superset's `POST /api/v1/chart/data` as that
-//! user: 200, or 403 where steward says "no access", or no such user yet), and the predicate,
-//! which is the WHERE clause Superset puts in that user's SQL (up to the order of the terms,
-//! which Superset leaves to the database).
+//! The access impact `diff` reports, against what the real Superset 6.1 does (read as in
+//! `superset_rows`): every user Superset holds on every dataset, before and after the apply,
+//! whether steward lists them or not, and the per-role rows; for a change made for this test
+//! with users of every kind, and for the change the golden files (`tests/golden/diff.*`) show,
+//! whose predicates are taken from the golden JSON itself.
 
-use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde_json::Value;
 
+use crate::diff_outputs;
 use crate::repo;
 use crate::services::{env, steward, steward_ok};
-use crate::superset_api::{Content, Superset, clean_start, exclusive, mint_token, s};
+use crate::superset_api::{Content, Superset, clean_start, exclusive, forget_user_activity};
+use crate::superset_rows::{Compared, Rows, Snapshot, check_report};
 
-/// The examples with the EU filter widened, the sales reps' own-accounts filter (Jinja)
-/// extended to co-owners, the Base filter hiding confidential rows loosened (it reaches users
-/// with no access to its datasets too), ana.alves out of the finance team (she loses every role
-/// that grants the finance datasets) and a new finance analyst.
-fn changed_examples() -> tempfile::TempDir {
+/// The examples, with users who cover the cases the report tells apart: each finance role and
+/// the sales manager role held alone (the per-role rows), access through two roles, a second
+/// member of a group, a role no filter names that grants every dataset, a role granting none
+/// (the Base filter reaches them), no role at all, Superset's built-in Admin, and a finance
+/// analyst who leaves.
+fn fixture() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(repo().join("examples/org")).unwrap() {
         let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
         let mut text = std::fs::read_to_string(&path).unwrap();
-        if name == "rls.yaml" {
-            text = text.replacen(
-                "clause: region = 'EU'",
-                "clause: region = 'EU' OR (region = 'UK' AND fiscal_year >= 2020)",
-                1,
-            );
-            text = text.replacen(
-                "clause: account_owner = '{{ current_username() }}'",
-                "clause: \"account_owner = '{{ current_username() }}' OR co_owner = '{{ current_username() }}'\"",
-                1,
-            );
+        if path.ends_with("users.yaml") {
+            for (name, roles) in [
+                ("fin.analyst", "[Finance Analyst]"),
+                ("fin.controller", "[Finance Controller]"),
+                ("two.roles", "[Finance Analyst, Audit Reader]"),
+                ("audit.reader", "[Audit Reader]"),
+                ("no.access", "[Dashboard Viewer]"),
+                ("no.roles", "[]"),
+                ("admin.like", "[Admin]"),
+                ("audit.member", "[]"),
+                ("sales.manager", "[Sales Manager]"),
+                ("leaver", "[Finance Analyst]"),
+            ] {
+                text.push_str(&user_yaml(name, roles));
+            }
         }
-        if name == "rls.yaml" {
-            text = text.replacen(
-                "clause: confidential = false",
-                "clause: confidential = false OR id < 0",
-                1,
-            );
+        if path.ends_with("groups.yaml") {
+            text = text.replacen("users: [ines.iyer]", "users: [ines.iyer, audit.member]", 1);
         }
-        if name == "groups.yaml" {
-            text = text.replacen(
-                "users: [ana.alves, dmitri.brandt]",
-                "users: [dmitri.brandt]",
-                1,
-            );
-        }
-        if name == "users.yaml" {
-            text.push_str(NEW_ANALYST);
-        }
-        std::fs::write(dir.path().join(&name), text).unwrap();
+        std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
     }
     dir
 }
 
-const NEW_ANALYST: &str = "
----
-apiVersion: steward.dev/v1alpha1
-kind: SupersetUser
-metadata:
-  name: new.analyst
-spec:
-  firstName: New
-  lastName: Analyst
-  email: new.analyst@finance.corp.example.com
-  roles: [Finance Analyst]
-";
+fn user_yaml(name: &str, roles: &str) -> String {
+    format!(
+        "---\napiVersion: steward.dev/v1alpha1\nkind: SupersetUser\nmetadata:\n  name: {name}\n\
+         spec:\n  firstName: Test\n  lastName: User\n  email: {name}@corp.example.com\n  roles: {roles}\n"
+    )
+}
 
-/// `POST /api/v1/chart/data` (`result_type: query`) on a dataset as `user`: the status, and the
-/// SQL when 200.
-fn chart_data(ss: &Superset, user_id: i64, dataset_id: i64) -> (u16, Option<String>) {
-    let payload = serde_json::json!({
-        "datasource": {"id": dataset_id, "type": "table"},
-        "queries": [{"columns": ["id"], "metrics": [], "row_limit": 10}],
-        "result_type": "query",
-        "result_format": "json",
-    });
-    let (status, body) = ss.send(
-        "POST",
-        &mint_token(user_id),
-        "/api/v1/chart/data",
-        None,
-        Some(&payload),
+/// Replaces the first `from` in `dir/file`; panics when it is not there.
+fn edit(dir: &Path, file: &str, from: &str, to: &str) {
+    diff_outputs::edit_file(&dir.join(file), from, to);
+}
+
+/// The fixture with the EU filter widened, the sales reps' own-accounts filter (Jinja) extended
+/// to co-owners, the sales managers' to their e-mail, the Base filter hiding confidential rows
+/// loosened (it reaches users with no access to its datasets too), ana.alves out of the finance
+/// team (she loses every role that grants the finance datasets), internal audit given the
+/// finance controller role through its group, the sales report runner given the audit schema,
+/// the leaver deactivated and a new finance analyst.
+fn changed_fixture() -> tempfile::TempDir {
+    let dir = fixture();
+    let path = dir.path();
+    edit(
+        path,
+        "rls.yaml",
+        "clause: region = 'EU'",
+        "clause: region = 'EU' OR (region = 'UK' AND fiscal_year >= 2020)",
     );
-    let sql = body["result"][0]["query"].as_str().map(str::to_owned);
-    assert!(
-        status == 403 || (status == 200 && sql.is_some()),
-        "chart data of dataset {dataset_id} as user {user_id}: {status} {body}"
+    edit(
+        path,
+        "rls.yaml",
+        "clause: account_owner = '{{ current_username() }}'",
+        "clause: \"account_owner = '{{ current_username() }}' OR co_owner = '{{ current_username() }}'\"",
     );
-    (status, sql)
-}
-
-/// One side of a reported change: whether the user may query the dataset, and the predicate.
-type Side = (bool, Option<String>);
-
-/// Checks what steward reported for `user` on `dataset` against Superset as it is now.
-fn check_side(
-    ss: &Superset,
-    content: &Content,
-    user: &str,
-    dataset: &str,
-    side: &Side,
-    when: &str,
-) {
-    let user_ids: BTreeMap<String, i64> = ss
-        .users()
-        .iter()
-        .map(|u| (s(&u["username"]), u["id"].as_i64().unwrap()))
-        .collect();
-    let (access, predicate) = side;
-    let Some(id) = user_ids.get(user) else {
-        assert!(
-            !access,
-            "{user} on {dataset} {when}: steward says access; no such user in Superset"
-        );
-        return;
-    };
-    let (dataset_id, _) = content.dataset(dataset);
-    let (status, sql) = chart_data(ss, *id, dataset_id);
-    if !access {
-        assert_eq!(
-            status, 403,
-            "{user} on {dataset} {when}: steward says no access; Superset {sql:?}"
-        );
-        return;
-    }
-    assert_eq!(
-        status, 200,
-        "{user} on {dataset} {when}: steward says {predicate:?}; Superset refuses"
+    edit(
+        path,
+        "rls.yaml",
+        "clause: confidential = false",
+        "clause: confidential = false OR id < 0",
     );
-    let now = sql.as_deref().and_then(where_clause);
-    assert_eq!(
-        now.as_deref().map(canonical),
-        predicate.as_deref().map(canonical),
-        "{user} on {dataset} {when}: Superset {now:?}, steward {predicate:?}"
+    edit(
+        path,
+        "rls.yaml",
+        "clause: team_lead = '{{ current_username() }}'",
+        "clause: \"team_lead = '{{ current_username() }}' OR team_lead_email = '{{ current_user_email() }}'\"",
     );
+    edit(
+        path,
+        "groups.yaml",
+        "users: [ana.alves, dmitri.brandt]",
+        "users: [dmitri.brandt]",
+    );
+    edit(
+        path,
+        "groups.yaml",
+        "roles: [Audit Investigator]",
+        "roles: [Audit Investigator, Finance Controller]",
+    );
+    edit(
+        path,
+        "roles.yaml",
+        "schemas: [warehouse.sales]",
+        "schemas: [warehouse.sales, warehouse.audit]",
+    );
+    edit(
+        path,
+        "users.yaml",
+        "  email: leaver@corp.example.com\n",
+        "  email: leaver@corp.example.com\n  active: false\n",
+    );
+    let users = path.join("users.yaml");
+    let mut text = std::fs::read_to_string(&users).unwrap();
+    text.push_str(&user_yaml("new.analyst", "[Finance Analyst]"));
+    std::fs::write(users, text).unwrap();
+    dir
 }
 
-/// The WHERE clause of a query, on one line.
-fn where_clause(sql: &str) -> Option<String> {
-    let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
-    let start = flat.find(" WHERE ")? + " WHERE ".len();
-    let rest = &flat[start..];
-    let end = [" GROUP BY ", " ORDER BY ", " LIMIT ", " HAVING "]
-        .iter()
-        .filter_map(|k| rest.find(k))
-        .min()
-        .unwrap_or(rest.len());
-    Some(rest[..end].trim().to_owned())
-}
-
-/// Splits `text` at `separator` where it is outside parentheses and quotes.
-fn split_top(text: &str, separator: &str) -> Vec<String> {
-    let (mut parts, mut depth, mut quoted, mut start) = (Vec::new(), 0i32, false, 0);
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\'' => quoted = !quoted,
-            b'(' if !quoted => depth += 1,
-            b')' if !quoted => depth -= 1,
-            _ if !quoted && depth == 0 && text[i..].starts_with(separator) => {
-                parts.push(text[start..i].trim().to_owned());
-                i += separator.len();
-                start = i;
-                continue;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    parts.push(text[start..].trim().to_owned());
-    parts
-}
-
-/// A predicate with its AND terms, and the OR terms inside them, sorted.
-fn canonical(predicate: &str) -> Vec<Vec<String>> {
-    let mut terms: Vec<Vec<String>> = split_top(predicate, " AND ")
-        .into_iter()
-        .map(|term| {
-            let inner = match term.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
-                Some(inner) if split_top(&term, " OR ").len() == 1 => inner.to_owned(),
-                _ => term.clone(),
-            };
-            let mut alternatives = split_top(&inner, " OR ");
-            if alternatives.len() == 1 {
-                alternatives = vec![term];
-            }
-            alternatives.sort();
-            alternatives
-        })
-        .collect();
-    terms.sort();
-    terms
-}
-
-#[test]
-fn reported_access_and_predicates_are_the_ones_superset_applies() {
-    let _superset = exclusive();
-    let url = env("STEWARD_TEST_SUPERSET_DB_URL");
-    clean_start(&url);
-    let org = repo().join("examples/org");
-    steward_ok(&["apply", org.to_str().unwrap(), "--database", &url], 0);
-    let changed = changed_examples();
+/// Applies `before`, reads Superset, runs `diff` to `after` (the JSON report), applies `after`,
+/// reads Superset again; the report and the two readings.
+fn apply_both(url: &str, before: &Path, after: &Path) -> (Value, Snapshot, Snapshot) {
+    clean_start(url);
+    steward_ok(&["apply", before.to_str().unwrap(), "--database", url], 0);
+    let ss = Superset::connect();
+    let content = Content::read(&ss);
+    let read_before = Snapshot::take(&ss, &content);
+    // The requests leave log rows that would keep steward from deleting their users.
+    forget_user_activity(url);
     let out = steward(&[
         "diff",
-        changed.path().to_str().unwrap(),
+        after.to_str().unwrap(),
         "--database",
-        &url,
+        url,
         "--output",
         "json",
     ]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let datasets = report["impact"]["datasets"].as_array().unwrap();
-    assert!(!datasets.is_empty(), "{report:#}");
+    steward_ok(&["apply", after.to_str().unwrap(), "--database", url], 0);
+    let read_after = Snapshot::take(&ss, &content);
+    forget_user_activity(url);
+    (report, read_before, read_after)
+}
 
-    let ss = Superset::connect();
-    let content = Content::read(&ss);
-    // (user, dataset, before, after) as steward reports them.
-    let mut reported: Vec<(String, String, Side, Side)> = Vec::new();
-    for dataset in datasets {
-        let name = dataset["dataset"].as_str().unwrap();
-        for change in dataset["users"].as_array().unwrap() {
-            let side = |access: &str, predicate: &str| -> Side {
-                (
-                    change[access].as_bool().unwrap_or(true),
-                    change[predicate].as_str().map(str::to_owned),
-                )
-            };
-            reported.push((
-                s(&change["who"]),
-                name.to_owned(),
-                side("accessBefore", "before"),
-                side("accessAfter", "after"),
-            ));
-        }
-    }
-    for (user, dataset, before, _) in &reported {
-        check_side(&ss, &content, user, dataset, before, "before the change");
-    }
-    steward_ok(
-        &[
-            "apply",
-            changed.path().to_str().unwrap(),
-            "--database",
-            &url,
-        ],
-        0,
-    );
-    for (user, dataset, _, after) in &reported {
-        check_side(&ss, &content, user, dataset, after, "after the change");
-    }
-    let listed = |user: &str, dataset: &str| {
-        reported
-            .iter()
-            .find(|(u, d, _, _)| u == user && d == dataset)
-            .map(|(_, _, before, after)| (before.0, after.0))
-    };
-    // She loses access rather than gaining every row; he gains it; nobody without access on
-    // either side is listed (a sales rep under the finance payments the Base filter reaches).
-    assert_eq!(
-        listed("ana.alves", "warehouse.finance.invoices"),
-        Some((true, false)),
-        "{reported:?}"
-    );
-    assert_eq!(
-        listed("new.analyst", "warehouse.finance.invoices"),
-        Some((false, true)),
-        "{reported:?}"
-    );
-    assert_eq!(
-        listed("ben.chen", "warehouse.finance.payments"),
-        None,
-        "{reported:?}"
-    );
-    assert!(
-        reported.iter().all(|(_, _, b, a)| b.0 || a.0),
-        "{reported:?}"
-    );
-    assert!(reported.len() >= 8, "users compared: {reported:?}");
-    assert!(
-        reported.iter().any(|(user, _, _, after)| after
-            .1
-            .as_deref()
-            .is_some_and(|a| a.contains(&format!("co_owner = '{user}'")))),
-        "a Jinja clause rendered for its user: {reported:?}"
-    );
+fn listed(compared: &Compared, user: &str, dataset: &str) -> Option<(Rows, Rows)> {
+    compared
+        .listed
+        .get(&(user.to_owned(), dataset.to_owned()))
+        .cloned()
+}
+
+#[test]
+fn every_user_and_role_row_is_what_superset_applies() {
+    let _superset = exclusive();
+    let url = env("STEWARD_TEST_SUPERSET_DB_URL");
+    let (before, after) = (fixture(), changed_fixture());
+    let (report, read_before, read_after) = apply_both(&url, before.path(), after.path());
+    let compared = check_report(&report, &read_before, &read_after);
     clean_start(&url);
+
+    // She loses access rather than gaining every row; he gains it; nobody without access on
+    // either side is listed (a sales rep, and users with no data access at all, under the
+    // filters the Base filter's change reaches).
+    let invoices = "warehouse.finance.invoices";
+    assert!(
+        matches!(
+            listed(&compared, "ana.alves", invoices),
+            Some((Some(_), None))
+        ),
+        "{compared:#?}"
+    );
+    assert!(
+        matches!(
+            listed(&compared, "new.analyst", invoices),
+            Some((None, Some(_)))
+        ),
+        "{compared:#?}"
+    );
+    // Deactivated: no access (Superset does not load the user), not every row.
+    assert!(
+        matches!(listed(&compared, "leaver", invoices), Some((Some(_), None))),
+        "{compared:#?}"
+    );
+    // A role gained through a group adds its filter to what she saw unfiltered; a role that
+    // starts granting a schema gives its holder the Base filter's rows.
+    assert!(
+        matches!(
+            listed(&compared, "ines.iyer", invoices),
+            Some((Some(None), Some(Some(_))))
+        ),
+        "{compared:#?}"
+    );
+    assert!(
+        matches!(
+            listed(
+                &compared,
+                "svc-sales-reports",
+                "warehouse.audit.journal_entries"
+            ),
+            Some((None, Some(Some(_))))
+        ),
+        "{compared:#?}"
+    );
+    for user in ["no.access", "no.roles"] {
+        assert!(
+            compared.listed.keys().all(|(u, _)| u != user),
+            "{user}: {compared:#?}"
+        );
+    }
+    assert_eq!(
+        listed(&compared, "ben.chen", "warehouse.finance.payments"),
+        None
+    );
+    assert!(
+        compared
+            .listed
+            .values()
+            .all(|(b, a)| b.is_some() || a.is_some()),
+        "{compared:#?}"
+    );
+    // Admin is no exception: the Base filter reaches it.
+    assert!(
+        listed(&compared, "admin.like", "warehouse.audit.journal_entries").is_some(),
+        "{compared:#?}"
+    );
+    assert!(
+        compared.listed.iter().any(|((user, _), (_, after))| after
+            .clone()
+            .flatten()
+            .is_some_and(|a| a.contains(&format!("co_owner = '{user}'")))),
+        "a Jinja clause rendered for its user: {compared:#?}"
+    );
+    // What was compared: users of every kind listed, many left out, and every per-role row
+    // the change makes (a finance role alone, a sales role with Jinja, roles no filter names).
+    assert!(compared.listed.len() >= 15, "{compared:#?}");
+    assert!(compared.unlisted_with_access >= 20, "{compared:#?}");
+    for (dataset, who) in [
+        (invoices, "Finance Analyst"),
+        ("warehouse.finance.payments", "Finance Analyst"),
+        ("warehouse.finance.payments", "Finance Controller"),
+        ("warehouse.finance.payments", "*"),
+        ("warehouse.audit.journal_entries", "*"),
+        ("warehouse.sales.accounts", "Sales Analyst"),
+        ("warehouse.sales.opportunities", "Sales Manager"),
+    ] {
+        assert!(
+            compared
+                .role_rows
+                .contains_key(&(dataset.to_owned(), who.to_owned())),
+            "{dataset} {who}: {compared:#?}"
+        );
+    }
+    assert!(compared.unchanged_roles >= 3, "{compared:#?}");
+}
+
+/// A filter rendering `{{ current_user_email() }}` on the audit journal, for the audit roles.
+const EMAIL_FILTER: &str = "---
+apiVersion: steward.dev/v1alpha1
+kind: RowLevelSecurityFilter
+metadata:
+  name: audit-reviewer
+spec:
+  name: Reviewers see the entries they review
+  filterType: Regular
+  roles: [Audit Reader, Audit Investigator]
+  datasets: [warehouse.audit.journal_entries]
+  clause: reviewer = '{{ current_user_email() }}'
+";
+
+/// The fixture with [`EMAIL_FILTER`].
+fn fixture_with_email_filter() -> tempfile::TempDir {
+    let dir = fixture();
+    let rls = dir.path().join("rls.yaml");
+    let mut text = std::fs::read_to_string(&rls).unwrap();
+    text.push_str(EMAIL_FILTER);
+    std::fs::write(rls, text).unwrap();
+    dir
+}
+
+/// Only e-mails change, under a filter rendering them that stays the same: Superset's predicate
+/// changes for those users (one holding the role directly, one through a group) and nobody else.
+#[test]
+fn an_email_change_under_an_email_filter_is_listed() {
+    let _superset = exclusive();
+    let url = env("STEWARD_TEST_SUPERSET_DB_URL");
+    let (before, after) = (fixture_with_email_filter(), fixture_with_email_filter());
+    let changed = [
+        (
+            "audit.reader@corp.example.com",
+            "audit.reader@audit.corp.example.com",
+        ),
+        (
+            "audit.member@corp.example.com",
+            "audit.member@audit.corp.example.com",
+        ),
+    ];
+    for (from, to) in changed {
+        edit(after.path(), "users.yaml", from, to);
+    }
+    let (report, read_before, read_after) = apply_both(&url, before.path(), after.path());
+    let compared = check_report(&report, &read_before, &read_after);
+    clean_start(&url);
+    // Superset's predicates, checked above, hold the new addresses.
+    for (user, (_, email)) in ["audit.reader", "audit.member"].into_iter().zip(changed) {
+        let found = listed(&compared, user, "warehouse.audit.journal_entries");
+        assert!(
+            found
+                .as_ref()
+                .and_then(|(_, after)| after.clone().flatten())
+                .is_some_and(|p| p.contains(&format!("reviewer = '{email}'"))),
+            "{user}: {compared:#?}"
+        );
+    }
+    assert_eq!(compared.listed.len(), 2, "{compared:#?}");
+}
+
+/// The golden JSON's impact section, for the change the golden files show applied to the real
+/// Superset: each predicate and access it lists is Superset's, and every user and role it
+/// leaves out sees the same rows before and after.
+#[test]
+fn golden_predicates_are_the_ones_superset_applies() {
+    let _superset = exclusive();
+    let url = env("STEWARD_TEST_SUPERSET_DB_URL");
+    let after = diff_outputs::changed_examples();
+    let (fresh, read_before, read_after) =
+        apply_both(&url, &repo().join("examples/org"), after.path());
+    clean_start(&url);
+    let path = repo().join("tests/golden/diff.json");
+    let golden: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let compared = check_report(&golden, &read_before, &read_after);
+    // Every predicate in the golden file was compared: each user row and each role row.
+    let datasets = golden["impact"]["datasets"].as_array().unwrap();
+    let count = |key: &str| -> usize {
+        datasets
+            .iter()
+            .map(|d| d[key].as_array().unwrap().len())
+            .sum()
+    };
+    assert!(count("users") > 0 && count("roles") > 0, "{golden:#}");
+    assert_eq!(compared.listed.len(), count("users"), "{compared:#?}");
+    assert_eq!(compared.role_rows.len(), count("roles"), "{compared:#?}");
+    // The same change on Superset's own content reports the same rows (the golden file is
+    // made on steward's demo content).
+    assert_eq!(
+        fresh["impact"]["datasets"], golden["impact"]["datasets"],
+        "the golden impact differs from the one reported on Superset's content"
+    );
 }

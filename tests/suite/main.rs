@@ -5,6 +5,7 @@ mod cli;
 mod content_listing;
 mod corpus;
 mod crds;
+mod demo_content;
 mod diff_outputs;
 mod duplicates;
 mod escaping;

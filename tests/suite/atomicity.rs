@@ -71,7 +71,7 @@ fn sigkill_at_each_failpoint_leaves_the_database_before_or_after() {
     let org = crate::repo_path("examples/org");
     let changed = changed_examples();
     let changed = changed.path().display().to_string();
-    for base in Db::both("failpoint") {
+    for base in Db::each_backend("failpoint") {
         steward_ok(&["init", "--demo", "--database", &base.url()], 0);
         steward_ok(&["apply", &org, "--database", &base.url()], 0);
         let plan: serde_json::Value = serde_json::from_str(&steward_ok(
@@ -137,7 +137,7 @@ fn sigkill_leaves_the_database_before_or_after() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(20261122);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    for base in Db::both("kill") {
+    for base in Db::each_backend("kill") {
         seed_org_content(&base.url(), SCALE);
         steward_ok(&["apply", &before_path, "--database", &base.url()], 0);
         let before = base.dump();
@@ -200,7 +200,7 @@ fn concurrent_applies_end_as_one_tree() {
         .iter()
         .map(|t| t.path().display().to_string())
         .collect();
-    for db in Db::both("concurrent") {
+    for db in Db::each_backend("concurrent") {
         seed_org_content(&db.url(), SCALE);
         for round in 0..3 {
             let children: Vec<_> = paths

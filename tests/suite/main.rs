@@ -27,6 +27,7 @@ mod services;
 mod store_edge;
 mod superset_api;
 mod superset_e2e;
+mod superset_schema;
 mod targeting;
 mod user_deletion;
 

@@ -29,7 +29,7 @@ pub(crate) fn path_str(p: &Path) -> String {
 
 #[test]
 fn apply_is_idempotent_and_diff_is_empty_after() {
-    for db in Db::both("idem") {
+    for db in Db::each_backend("idem") {
         init_demo(&db);
         let url = db.url();
         let out = steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
@@ -51,7 +51,7 @@ fn apply_is_idempotent_and_diff_is_empty_after() {
 
 #[test]
 fn changes_update_in_place_and_removed_objects_are_pruned() {
-    for db in Db::both("change") {
+    for db in Db::each_backend("change") {
         init_demo(&db);
         let url = db.url();
         steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
@@ -92,7 +92,7 @@ fn changes_update_in_place_and_removed_objects_are_pruned() {
 
 #[test]
 fn deletion_guards_refuse_and_write_nothing() {
-    for db in Db::both("guard") {
+    for db in Db::each_backend("guard") {
         init_demo(&db);
         let url = db.url();
         steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
@@ -155,7 +155,7 @@ fn deletion_guards_refuse_and_write_nothing() {
 
 #[test]
 fn existing_unmanaged_objects_conflict_until_adopted() {
-    for db in Db::both("adopt") {
+    for db in Db::each_backend("adopt") {
         init_demo(&db);
         let url = db.url();
         // Another manager creates the objects first: to this apply they are not its own.
@@ -203,7 +203,7 @@ fn builtin_roles_are_never_changed() {
         "apiVersion: steward.dev/v1alpha1\nkind: SupersetRole\nmetadata:\n  name: gamma\nspec:\n  name: Gamma\n  permissions:\n    - view: Dashboard\n      actions: [read]\n",
     )
     .unwrap();
-    for db in Db::both("builtin") {
+    for db in Db::each_backend("builtin") {
         init_demo(&db);
         let before = db.dump();
         let out = steward(&["apply", &path_str(dir.path()), "--database", &db.url()]);
@@ -226,7 +226,7 @@ fn missing_content_and_permissions_are_clear_errors() {
         "apiVersion: steward.dev/v1alpha1\nkind: SupersetRole\nmetadata:\n  name: r\nspec:\n  permissions:\n    - view: Dashbord\n      actions: [read]\n  dataAccess:\n    datasets: [warehouse.finance.invoice]\n",
     )
     .unwrap();
-    for db in Db::both("content") {
+    for db in Db::each_backend("content") {
         init_demo(&db);
         let out = steward(&["apply", &path_str(dir.path()), "--database", &db.url()]);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -309,7 +309,7 @@ fn diff_exit_codes_and_unreachable_databases() {
 
 #[test]
 fn superset_runtime_writes_are_not_drift() {
-    for db in Db::both("runtime") {
+    for db in Db::each_backend("runtime") {
         init_demo(&db);
         let url = db.url();
         steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
@@ -337,7 +337,7 @@ fn superset_runtime_writes_are_not_drift() {
 
 #[test]
 fn migrations_are_versioned_and_run_once() {
-    for db in Db::both("migrate") {
+    for db in Db::each_backend("migrate") {
         let url = db.url();
         let first = steward_ok(&["init", "--database", &url], 0);
         assert!(
@@ -369,7 +369,7 @@ fn migrations_are_versioned_and_run_once() {
 
 #[test]
 fn report_policy_violations_block_diff_and_apply() {
-    for db in Db::both("policy") {
+    for db in Db::each_backend("policy") {
         init_demo(&db);
         let url = db.url();
         // A declared schedule e-mailing outside the allowed domains, to someone who is no user.
@@ -468,7 +468,7 @@ fn rls_clauses_are_parsed_in_their_databases_dialect() {
 
 #[test]
 fn plan_files_apply_exactly_the_reviewed_plan() {
-    for db in Db::both("plan_file") {
+    for db in Db::each_backend("plan_file") {
         init_demo(&db);
         let url = db.url();
         steward_ok(
@@ -546,7 +546,7 @@ fn plan_files_apply_exactly_the_reviewed_plan() {
 
 #[test]
 fn diff_against_a_snapshot_equals_diff_against_the_database() {
-    for db in Db::both("snapshot") {
+    for db in Db::each_backend("snapshot") {
         init_demo(&db);
         let url = db.url();
         // A webhook whose URL carries a token: the snapshot must not hold it.
@@ -610,7 +610,7 @@ fn diff_against_a_snapshot_equals_diff_against_the_database() {
 
 #[test]
 fn an_export_is_what_the_database_holds() {
-    for db in Db::both("export") {
+    for db in Db::each_backend("export") {
         init_demo(&db);
         let url = db.url();
         steward_ok(

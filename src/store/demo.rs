@@ -545,3 +545,58 @@ impl PermissionViews {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_catalog_is_the_postgresql_database_of_the_uri() {
+        for (uri, catalog) in [
+            (
+                "postgresql://superset@localhost:5432/warehouse",
+                Some("warehouse"),
+            ),
+            (
+                "postgresql+psycopg2://u:XXXXXXXXXX@db:5432/sales?sslmode=require",
+                Some("sales"),
+            ),
+            ("postgres://u@h/dwh", Some("dwh")),
+            ("postgresql://u@h/", None),
+            ("sqlite:///warehouse.db", None),
+            ("mysql://u@h/warehouse", None),
+            ("not a uri", None),
+        ] {
+            assert_eq!(default_catalog(uri).as_deref(), catalog, "{uri}");
+        }
+    }
+
+    #[test]
+    fn schema_views_name_the_catalog_when_there_is_one() {
+        assert_eq!(
+            schema_perm("warehouse", Some("warehouse"), "finance"),
+            "[warehouse].[warehouse].[finance]"
+        );
+        assert_eq!(schema_perm("examples", None, "main"), "[examples].[main]");
+        assert_eq!(catalog_perm("warehouse", "dwh"), "[warehouse].[dwh]");
+    }
+
+    #[test]
+    fn each_engine_names_its_own_database() {
+        for engine in [Engine::Sqlite, Engine::Postgres] {
+            let uri = engine.uri("warehouse");
+            assert_eq!(
+                default_catalog(&uri).is_some(),
+                engine == Engine::Postgres,
+                "{uri}"
+            );
+        }
+        let examples = DemoContent::examples();
+        assert!(
+            examples
+                .databases
+                .iter()
+                .all(|d| d.engine == Engine::Postgres)
+        );
+    }
+}

@@ -273,3 +273,78 @@ fn init_demo_seeds_what_superset_makes_for_the_same_content() {
         );
     }
 }
+
+/// The permission catalogue as lines (permissions, view menus, permission views, and the roles
+/// granted each), ids replaced as in [`content_facts`].
+fn permission_catalogue(sql: &dyn Fn(&str) -> String) -> BTreeSet<String> {
+    let databases: Vec<String> = DemoContent::examples()
+        .databases
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    let ids = Ids::read(sql, &databases);
+    let pair = "FROM ab_permission_view pv JOIN ab_permission p ON p.id = pv.permission_id \
+                JOIN ab_view_menu v ON v.id = pv.view_menu_id";
+    let queries = [
+        ("permission", "SELECT name FROM ab_permission".to_owned()),
+        ("view menu", "SELECT name FROM ab_view_menu".to_owned()),
+        ("permission view", format!("SELECT p.name, v.name {pair}")),
+        (
+            "granted",
+            format!(
+                "SELECT r.name, p.name, v.name {pair} \
+                 JOIN ab_permission_view_role pvr ON pvr.permission_view_id = pv.id \
+                 JOIN ab_role r ON r.id = pvr.role_id"
+            ),
+        ),
+    ];
+    let mut lines = BTreeSet::new();
+    for (what, query) in queries {
+        for row in rows(sql, &query) {
+            lines.insert(ids.normalise(&format!("{what}: {}", row.join(" | "))));
+        }
+    }
+    lines
+}
+
+/// What the content added to the permission catalogue: `after` less `before`.
+fn added(before: &Db, after: &Db) -> BTreeSet<String> {
+    let before = permission_catalogue(&|q: &str| before.sql(q));
+    permission_catalogue(&|q: &str| after.sql(q))
+        .difference(&before)
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn init_demo_adds_to_the_permission_catalogue_what_superset_adds() {
+    // Superset: its metadata DBs before and after the REST API made the content.
+    let content = Db::superset_content("demo_catalogue");
+    let by_superset = added(&Db::pg("demo_pristine"), &content[1]);
+    assert!(
+        by_superset
+            .iter()
+            .any(|l| l.starts_with("permission view: catalog_access | ")),
+        "{by_superset:#?}"
+    );
+    let on_sqlite = added(&Db::sqlite_superset(), &content[0]);
+    assert_eq!(
+        on_sqlite, by_superset,
+        "Superset adds the same on SQLite and PostgreSQL"
+    );
+    // steward: every backend, before and after `init --demo`.
+    for db in Db::each_backend("demo_catalogue") {
+        steward_ok(&["init", "--database", &db.url()], 0);
+        let before = db.copy("demo_before");
+        steward_ok(&["init", "--demo", "--database", &db.url()], 0);
+        let by_steward = added(&before, &db);
+        let missing: Vec<&String> = by_superset.difference(&by_steward).collect();
+        let extra: Vec<&String> = by_steward.difference(&by_superset).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{}: `init --demo` adds to the permission catalogue not what Superset adds\n\
+             only Superset's:\n{missing:#?}\nonly steward's:\n{extra:#?}",
+            db.label()
+        );
+    }
+}

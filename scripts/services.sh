@@ -3,7 +3,11 @@
 #   - a throwaway PostgreSQL cluster (superuser steward/steward) with a `superset` metadata database
 #     and a `warehouse` database holding the content data (finance, sales, audit schemas);
 #   - a real Apache Superset (pinned version) on that metadata database, seeded through its REST API
-#     with the warehouse database, five datasets, three charts and two dashboards.
+#     with the warehouse database, five datasets, three charts and two dashboards; a copy of the
+#     seeded database is kept as `superset_content_template`;
+#   - two SQLite metadata files made by that same Superset: `superset-sqlite.db` (after its own
+#     `db upgrade` + `fab create-admin` + `init`) and `superset-sqlite-content.db` (the same, then
+#     seeded like the PostgreSQL one by a second, short-lived Superset server on the file).
 #
 #   bash scripts/services.sh start   # (re)start everything; writes $STATE_DIR/env
 #   bash scripts/services.sh stop    # stop everything and remove $STATE_DIR (safe when nothing runs)
@@ -17,7 +21,9 @@
 #                                                                         default ~/.cache/steward
 #   STEWARD_PG_PORT        PostgreSQL port; default: first free of 55432..55441
 #   STEWARD_SUPERSET_PORT  Superset port;   default: first free of 58088..58097
-#   STEWARD_NO_METADB_CACHE=1  always run `superset db upgrade/create-admin/init` (no cached dump)
+#   STEWARD_SQLITE_SUPERSET_PORT  the short-lived Superset on SQLite; default: first free of 58188..58197
+#   STEWARD_NO_METADB_CACHE=1  always run `superset db upgrade/create-admin/init` and the SQLite
+#                          seeding (no cached dump or SQLite files)
 set -euo pipefail
 
 SUPERSET_VERSION=6.1.0
@@ -123,6 +129,23 @@ pick_port() { # pick_port WHAT EXPLICIT DEFAULT
 # ---------------------------------------------------------------------------------------------
 # stop
 
+# Stops a process started with setsid (its pid is also its process group id) named in PIDFILE.
+stop_group() { # stop_group PIDFILE WHAT
+  local pidfile=$1 what=$2 pid i
+  [[ -s $pidfile ]] || { rm -f "$pidfile"; return 0; }
+  pid=$(cat "$pidfile")
+  if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+    log "stopping $what (pid $pid)"
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
 stop_services() {
   if [[ ! -d $STATE_DIR ]]; then
     return 0
@@ -134,21 +157,10 @@ stop_services() {
     fi
     die "$STATE_DIR exists but was not created by this script (no $MARKER); refusing to touch it"
   fi
-  # Superset: started with setsid, so its pid is also its process group id.
-  if [[ -s $STATE_DIR/superset.pid ]]; then
-    local pid i
-    pid=$(cat "$STATE_DIR/superset.pid")
-    if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
-      log "stopping Superset (pid $pid)"
-      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-      for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-      done
-      kill -KILL -- "-$pid" 2>/dev/null || true
-    fi
-    rm -f "$STATE_DIR/superset.pid"
-  fi
+  # The SQLite job first (so it starts nothing more), then the Supersets.
+  stop_group "$STATE_DIR/sqlite-job.pid" "the SQLite Superset job"
+  stop_group "$STATE_DIR/superset-sqlite.pid" "Superset on SQLite"
+  stop_group "$STATE_DIR/superset.pid" "Superset"
   # PostgreSQL.
   if [[ -f $PG_DATA/postmaster.pid ]]; then
     local bin
@@ -287,12 +299,13 @@ ensure_venv() {
   printf '%s\n' "$want" >"$VENV/.steward-complete"
 }
 
-write_superset_config() {
-  SUPERSET_CONFIG=$STATE_DIR/superset_config.py
-  cat >"$SUPERSET_CONFIG" <<EOF
+# superset_config_file FILE URI: Superset's config for the metadata database at URI. Everything but
+# the URI line is the same for every metadata database (the caches' keys hash it without that line).
+superset_config_file() {
+  cat >"$1" <<EOF
 # Written by steward's scripts/services.sh for the integration tests. Not for production.
 SECRET_KEY = "steward-test-secret-key-not-for-production-0123456789"
-SQLALCHEMY_DATABASE_URI = "postgresql://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/superset"
+SQLALCHEMY_DATABASE_URI = "$2"
 WTF_CSRF_ENABLED = False
 FEATURE_FLAGS = {"ALERT_REPORTS": True, "ENABLE_TEMPLATE_PROCESSING": True}
 PREVENT_UNSAFE_DB_CONNECTIONS = False
@@ -302,10 +315,27 @@ RATELIMIT_ENABLED = False
 TALISMAN_ENABLED = False
 CONTENT_SECURITY_POLICY_WARNING = False
 EOF
-  export SUPERSET_CONFIG_PATH=$SUPERSET_CONFIG
+}
+
+use_superset_config() { # use_superset_config CONFIG HOME
+  export SUPERSET_CONFIG_PATH=$1
   export FLASK_APP=superset
-  export SUPERSET_HOME=$STATE_DIR/superset-home
+  export SUPERSET_HOME=$2
   mkdir -p "$SUPERSET_HOME"
+}
+
+write_superset_config() {
+  SUPERSET_CONFIG=$STATE_DIR/superset_config.py
+  superset_config_file "$SUPERSET_CONFIG" "postgresql://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/superset"
+  use_superset_config "$SUPERSET_CONFIG" "$STATE_DIR/superset-home"
+}
+
+# What a metadata database made by `db upgrade` + `create-admin` + `init` depends on: the Superset
+# version, the config (feature flags change `init`'s permissions; the URI line is left out) and
+# the admin account.
+metadb_key_input() { # metadb_key_input EXTRA...
+  printf '%s\n' "${SUPERSET_PIP_PACKAGES[@]}" "$ADMIN_USER" "$ADMIN_PASSWORD" "$@"
+  grep -v '^SQLALCHEMY_DATABASE_URI' "$SUPERSET_CONFIG"
 }
 
 superset_cli() { # superset_cli LOGNAME args...
@@ -319,12 +349,7 @@ superset_cli() { # superset_cli LOGNAME args...
 # db upgrade / create-admin / init (and cache the result). Sets METADB_HOW.
 init_metadb() {
   local key dump
-  # The dump depends on the Superset version, the config (feature flags change `init`'s
-  # permissions; the URI line holds the port, so it is left out) and the admin account.
-  key=$( {
-    printf '%s\n' "${SUPERSET_PIP_PACKAGES[@]}" "$ADMIN_USER" "$ADMIN_PASSWORD" "$("$PG_BIN/pg_dump" --version)"
-    grep -v '^SQLALCHEMY_DATABASE_URI' "$SUPERSET_CONFIG"
-  } | sha256sum | cut -c1-16)
+  key=$(metadb_key_input "$("$PG_BIN/pg_dump" --version)" | sha256sum | cut -c1-16)
   dump=$CACHE_DIR/superset-${SUPERSET_VERSION}-metadb-$key.dump
   if [[ ${STEWARD_NO_METADB_CACHE:-0} != 1 && -s $dump ]]; then
     if PGPASSWORD=$PG_PASSWORD "$PG_BIN/pg_restore" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d superset \
@@ -351,30 +376,141 @@ init_metadb() {
   fi
 }
 
-start_superset() {
-  : >"$STATE_DIR/superset.log"
-  setsid "$VENV/bin/superset" run -h 127.0.0.1 -p "$SUPERSET_PORT" --with-threads \
-    >>"$STATE_DIR/superset.log" 2>&1 </dev/null &
-  echo $! >"$STATE_DIR/superset.pid"
+start_superset() { # start_superset PORT NAME: a server on the current config; NAME.pid, NAME.log
+  : >"$STATE_DIR/$2.log"
+  setsid "$VENV/bin/superset" run -h 127.0.0.1 -p "$1" --with-threads \
+    >>"$STATE_DIR/$2.log" 2>&1 </dev/null &
+  echo $! >"$STATE_DIR/$2.pid"
 }
 
-wait_superset() {
-  local url=http://127.0.0.1:$SUPERSET_PORT/health deadline=$((SECONDS + 180)) pid
-  pid=$(cat "$STATE_DIR/superset.pid")
+wait_superset() { # wait_superset PORT NAME
+  local url=http://127.0.0.1:$1/health log=$STATE_DIR/$2.log deadline=$((SECONDS + 180)) pid
+  pid=$(cat "$STATE_DIR/$2.pid")
   while :; do
     if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url" 2>/dev/null || true) == 200 ]]; then
       return 0
     fi
     if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 60 "$STATE_DIR/superset.log" >&2
-      die "Superset exited during startup (log: $STATE_DIR/superset.log)"
+      tail -n 60 "$log" >&2
+      die "Superset exited during startup (log: $log)"
     fi
     if ((SECONDS >= deadline)); then
-      tail -n 60 "$STATE_DIR/superset.log" >&2
-      die "Superset did not answer 200 on $url within 180 s (log: $STATE_DIR/superset.log)"
+      tail -n 60 "$log" >&2
+      die "Superset did not answer 200 on $url within 180 s (log: $log)"
     fi
     sleep 0.5
   done
+}
+
+seed_superset() { # seed_superset PORT NAME: the content the tests refer to, through the REST API
+  "$VENV/bin/python" "$ROOT/scripts/superset_seed.py" \
+    --url "http://127.0.0.1:$1" --username "$ADMIN_USER" --password "$ADMIN_PASSWORD" \
+    --warehouse-uri "postgresql://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/warehouse" ||
+    { tail -n 40 "$STATE_DIR/$2.log" >&2; die "seeding Superset ($2) failed"; }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Superset on SQLite: run in the background (`_sqlite-job`, its own process group) while the
+# PostgreSQL Superset starts. Makes $SQLITE_PRISTINE with Superset's own db upgrade + create-admin
+# + init, then $SQLITE_CONTENT: a copy seeded through a second, short-lived Superset server.
+
+SQLITE_PRISTINE=$STATE_DIR/superset-sqlite.db
+SQLITE_CONTENT=$STATE_DIR/superset-sqlite-content.db
+
+# A cached copy of a file: a temporary name, then renamed (other checkouts share the cache).
+cache_put() { # cache_put FILE CACHED PATTERN (older files matching PATTERN are removed)
+  [[ ${STEWARD_NO_METADB_CACHE:-0} == 1 ]] && return 0
+  mkdir -p "$CACHE_DIR"
+  cp "$1" "$2.tmp.$$" && mv -f "$2.tmp.$$" "$2" || { rm -f "$2.tmp.$$"; log "warning: could not cache $2"; }
+  find "$CACHE_DIR" -maxdepth 1 -name "$3" ! -name "${2##*/}" -delete 2>/dev/null || true
+}
+
+cache_get() { # cache_get CACHED FILE
+  [[ ${STEWARD_NO_METADB_CACHE:-0} != 1 && -s $1 ]] && cp "$1" "$2"
+}
+
+# The content file's warehouse connection names the PostgreSQL port of the run that seeded it.
+point_warehouse_at_port() { # point_warehouse_at_port FILE
+  "$VENV/bin/python" - "$1" "$PG_PORT" <<'PY'
+import re, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+for id_, uri in c.execute("SELECT id, sqlalchemy_uri FROM dbs").fetchall():
+    c.execute("UPDATE dbs SET sqlalchemy_uri = ? WHERE id = ?",
+              (re.sub(r"@127\.0\.0\.1:\d+/", "@127.0.0.1:%s/" % sys.argv[2], uri), id_))
+c.commit()
+PY
+}
+
+sqlite_job() {
+  trap 'exit 143' TERM
+  trap 'stop_group "$STATE_DIR/superset-sqlite.pid" "Superset on SQLite"' EXIT
+  VENV=$CACHE_DIR/superset-${SUPERSET_VERSION}-venv
+  local t key ckey cached ccached timings=()
+  SUPERSET_CONFIG=$STATE_DIR/superset_sqlite_config.py
+  superset_config_file "$SUPERSET_CONFIG" "sqlite:///$SQLITE_PRISTINE"
+  use_superset_config "$SUPERSET_CONFIG" "$STATE_DIR/superset-sqlite-home"
+  key=$(metadb_key_input sqlite "$("$VENV/bin/python" -c 'import sqlite3; print(sqlite3.sqlite_version)')" |
+    sha256sum | cut -c1-16)
+  ckey=$( {
+    printf '%s\n' "$key"
+    cat "$ROOT/scripts/superset_seed.py"
+    declare -f seed_warehouse
+  } | sha256sum | cut -c1-16)
+  cached=$CACHE_DIR/superset-${SUPERSET_VERSION}-sqlite-$key.db
+  ccached=$CACHE_DIR/superset-${SUPERSET_VERSION}-sqlite-content-$ckey.db
+
+  t=$(now_ms)
+  if cache_get "$cached" "$SQLITE_PRISTINE"; then
+    timings+=("sqlite $(secs_since "$t") (cached file)")
+  else
+    rm -f "$SQLITE_PRISTINE"
+    superset_cli sqlite-init db upgrade
+    superset_cli sqlite-init fab create-admin --username "$ADMIN_USER" --firstname A --lastname U \
+      --email a@x.io --password "$ADMIN_PASSWORD"
+    superset_cli sqlite-init init
+    cache_put "$SQLITE_PRISTINE" "$cached" "superset-${SUPERSET_VERSION}-sqlite-[0-9a-f]*.db"
+    timings+=("sqlite $(secs_since "$t") (db upgrade + create-admin + init)")
+  fi
+  chmod a-w "$SQLITE_PRISTINE"
+
+  t=$(now_ms)
+  if cache_get "$ccached" "$SQLITE_CONTENT"; then
+    point_warehouse_at_port "$SQLITE_CONTENT"
+    timings+=("sqlite-content $(secs_since "$t") (cached file)")
+  else
+    cp "$SQLITE_PRISTINE" "$SQLITE_CONTENT"
+    chmod u+w "$SQLITE_CONTENT"
+    superset_config_file "$SUPERSET_CONFIG" "sqlite:///$SQLITE_CONTENT"
+    local deadline=$((SECONDS + 600))
+    until [[ -e $STATE_DIR/warehouse.ready ]]; do
+      ((SECONDS < deadline)) || die "the warehouse database was not ready within 600 s"
+      sleep 0.5
+    done
+    SQLITE_SUPERSET_PORT=$(pick_port "Superset on SQLite" "${STEWARD_SQLITE_SUPERSET_PORT:-}" 58188)
+    start_superset "$SQLITE_SUPERSET_PORT" superset-sqlite
+    wait_superset "$SQLITE_SUPERSET_PORT" superset-sqlite
+    seed_superset "$SQLITE_SUPERSET_PORT" superset-sqlite
+    stop_group "$STATE_DIR/superset-sqlite.pid" "Superset on SQLite"
+    cache_put "$SQLITE_CONTENT" "$ccached" "superset-${SUPERSET_VERSION}-sqlite-content-*.db"
+    timings+=("sqlite-content $(secs_since "$t") (server on 127.0.0.1:$SQLITE_SUPERSET_PORT + seed)")
+  fi
+  local IFS=,
+  printf '%s\n' "${timings[*]}" >"$STATE_DIR/sqlite-job.timings"
+}
+
+start_sqlite_job() {
+  rm -f "$STATE_DIR/warehouse.ready"
+  PG_PORT=$PG_PORT setsid bash "$0" _sqlite-job \
+    >"$STATE_DIR/sqlite-job.log" 2>&1 </dev/null &
+  SQLITE_JOB=$!
+  echo "$SQLITE_JOB" >"$STATE_DIR/sqlite-job.pid"
+}
+
+wait_sqlite_job() {
+  local rc=0
+  wait "$SQLITE_JOB" || rc=$?
+  rm -f "$STATE_DIR/sqlite-job.pid"
+  [[ $rc -eq 0 ]] || { tail -n 40 "$STATE_DIR/sqlite-job.log" >&2; die "making the SQLite metadata files failed (exit $rc; log: $STATE_DIR/sqlite-job.log)"; }
 }
 
 write_env() {
@@ -384,6 +520,9 @@ write_env() {
       STEWARD_TEST_PG_URL "$(pg_url postgres)" \
       STEWARD_TEST_SUPERSET_DB_URL "$(pg_url superset)" \
       STEWARD_TEST_SUPERSET_TEMPLATE superset_template \
+      STEWARD_TEST_SUPERSET_CONTENT_TEMPLATE superset_content_template \
+      STEWARD_TEST_SUPERSET_SQLITE "$SQLITE_PRISTINE" \
+      STEWARD_TEST_SUPERSET_SQLITE_CONTENT "$SQLITE_CONTENT" \
       STEWARD_TEST_WAREHOUSE_URL "$(pg_url warehouse)" \
       STEWARD_TEST_SUPERSET_URL "http://127.0.0.1:$SUPERSET_PORT" \
       STEWARD_TEST_SUPERSET_ADMIN "$ADMIN_USER" \
@@ -411,13 +550,16 @@ start_services() {
   fi
   ensure_pg_binaries
   PG_PORT=$(pick_port PostgreSQL "${STEWARD_PG_PORT:-}" 55432)
-  SUPERSET_PORT=$(pick_port Superset "${STEWARD_SUPERSET_PORT:-}" 58088)
   start_postgres
   timings+=("postgres $(secs_since "$t")")
 
   t=$(now_ms)
   ensure_venv
   timings+=("venv $(secs_since "$t")")
+
+  # On failure, nothing started here keeps running (`stop` also stops it).
+  trap '[[ $? -eq 0 ]] || { stop_group "$STATE_DIR/sqlite-job.pid" "the SQLite Superset job"; stop_group "$STATE_DIR/superset-sqlite.pid" "Superset on SQLite"; }' EXIT
+  start_sqlite_job
 
   t=$(now_ms)
   write_superset_config
@@ -428,17 +570,26 @@ start_services() {
   timings+=("metadb $(secs_since "$t") ($METADB_HOW)")
 
   t=$(now_ms)
-  start_superset
+  # Picked just before use: other checkouts on this machine pick ports too.
+  SUPERSET_PORT=$(pick_port Superset "${STEWARD_SUPERSET_PORT:-}" 58088)
+  start_superset "$SUPERSET_PORT" superset
   seed_warehouse # while Superset boots
-  wait_superset
+  touch "$STATE_DIR/warehouse.ready"
+  wait_superset "$SUPERSET_PORT" superset
   timings+=("superset-up $(secs_since "$t")")
 
   t=$(now_ms)
-  "$VENV/bin/python" "$ROOT/scripts/superset_seed.py" \
-    --url "http://127.0.0.1:$SUPERSET_PORT" --username "$ADMIN_USER" --password "$ADMIN_PASSWORD" \
-    --warehouse-uri "postgresql://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/warehouse" ||
-    { tail -n 40 "$STATE_DIR/superset.log" >&2; die "seeding Superset failed"; }
+  seed_superset "$SUPERSET_PORT" superset
+  # The seeded database, for tests that want Superset-made content (Superset holds connections
+  # to `superset`, so a dump rather than a TEMPLATE clone).
+  psql_db postgres -c 'CREATE DATABASE superset_content_template'
+  PGPASSWORD=$PG_PASSWORD "$PG_BIN/pg_dump" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" --no-owner --no-privileges superset |
+    psql_db superset_content_template >/dev/null
   timings+=("seed $(secs_since "$t")")
+
+  t=$(now_ms)
+  wait_sqlite_job
+  timings+=("sqlite-wait $(secs_since "$t")" "$(cat "$STATE_DIR/sqlite-job.timings")")
 
   write_env
   local IFS=,
@@ -448,6 +599,7 @@ start_services() {
 case ${1:-} in
   start) start_services ;;
   stop) stop_services ;;
+  _sqlite-job) sqlite_job ;; # internal: started by `start`
   env)
     [[ -f $ENV_FILE ]] || die "no env file at $ENV_FILE (run: bash scripts/services.sh start)"
     printf '# %s\n' "$ENV_FILE"

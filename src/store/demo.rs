@@ -1,7 +1,10 @@
 //! Seeding Superset content that steward references but does not manage (databases, datasets,
 //! charts, dashboards, with the data-access permissions Superset creates alongside them), the
-//! way `superset load-examples` seeds a fresh Superset. Used by `steward init --demo` for the
-//! examples and by benchmarks for the synthetic organisation. Existing content is left alone.
+//! way Superset's REST API creates it: the same rows, view menus and permission views
+//! (`tests/suite/demo_content.rs` compares them with a real Superset's). Used by
+//! `steward init --demo` for the examples and by benchmarks for the synthetic organisation.
+//! Existing content is left alone. Not seeded: what Superset reads from the warehouse itself
+//! (columns, metrics), owners, and charts' places on dashboards.
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,16 +18,69 @@ use crate::model::Catalog;
 /// Content to seed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DemoContent {
-    /// Databases: name and `(schema, table)` datasets.
-    pub databases: Vec<(String, Vec<(String, String)>)>,
+    /// Databases with their datasets.
+    pub databases: Vec<DemoDatabase>,
     /// Charts: name and dataset (`database.schema.table`).
     pub charts: Vec<(String, String)>,
     /// Dashboards: slug and title.
     pub dashboards: Vec<(String, String)>,
 }
 
+/// A database to seed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemoDatabase {
+    /// Its name in Superset.
+    pub name: String,
+    /// Its engine, which shapes what Superset records with it.
+    pub engine: Engine,
+    /// Its datasets: `(schema, table)`.
+    pub datasets: Vec<(String, String)>,
+}
+
+/// The engine of a seeded database, as far as it shapes Superset's rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// A SQLite file, as `superset load-examples` makes.
+    Sqlite,
+    /// A PostgreSQL database named like the Superset database, as `scripts/services.sh` makes.
+    Postgres,
+}
+
+impl Engine {
+    /// The SQLAlchemy URI of database `name` (no password: there is none to hide).
+    fn uri(self, name: &str) -> String {
+        match self {
+            Engine::Sqlite => format!("sqlite:///{name}.db"),
+            Engine::Postgres => format!("postgresql://superset@localhost:5432/{name}"),
+        }
+    }
+
+    /// The schemas every database of this engine holds besides its datasets' (the dialect's
+    /// `get_schema_names`): Superset grants `schema_access` on each when the database is created.
+    fn own_schemas(self) -> &'static [&'static str] {
+        match self {
+            Engine::Sqlite => &["main"],
+            Engine::Postgres => &["information_schema", "public"],
+        }
+    }
+}
+
+/// Superset's default catalog of a database (`get_default_catalog`) from its URI: the database
+/// on a PostgreSQL server; none on engines without catalogs.
+fn default_catalog(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let backend = scheme.split('+').next()?;
+    if !matches!(backend, "postgresql" | "postgres") {
+        return None;
+    }
+    let path = rest.split(['?', '#']).next()?;
+    let (_, database) = path.rsplit_once('/')?;
+    (!database.is_empty()).then(|| database.to_owned())
+}
+
 impl DemoContent {
-    /// The content `examples/` refers to.
+    /// The content `examples/` refers to: what `scripts/superset_seed.py` creates in a real
+    /// Superset through its REST API.
     pub fn examples() -> DemoContent {
         let datasets = [
             ("finance", "invoices"),
@@ -34,13 +90,14 @@ impl DemoContent {
             ("audit", "journal_entries"),
         ];
         DemoContent {
-            databases: vec![(
-                "warehouse".into(),
-                datasets
+            databases: vec![DemoDatabase {
+                name: "warehouse".into(),
+                engine: Engine::Postgres,
+                datasets: datasets
                     .iter()
                     .map(|(s, t)| ((*s).into(), (*t).into()))
                     .collect(),
-            )],
+            }],
             charts: vec![
                 (
                     "Revenue by region".into(),
@@ -65,14 +122,15 @@ impl DemoContent {
     /// The content a generated organisation of `size` refers to (see `generate::naming`).
     pub fn organisation(size: &naming::ContentSize) -> DemoContent {
         let databases = (0..size.databases)
-            .map(|d| {
-                let datasets = (0..size.schemas_per_database)
+            .map(|d| DemoDatabase {
+                name: naming::database(d),
+                engine: Engine::Sqlite,
+                datasets: (0..size.schemas_per_database)
                     .flat_map(|s| {
                         (0..size.tables_per_schema)
                             .map(move |t| (naming::schema(s), naming::table(d, s, t)))
                     })
-                    .collect();
-                (naming::database(d), datasets)
+                    .collect(),
             })
             .collect();
         DemoContent {
@@ -96,52 +154,98 @@ pub struct Seeded {
     pub dashboards: usize,
 }
 
+/// `dbs.extra` as Superset's API writes it for a database created without one.
+const DATABASE_EXTRA: &str = "{\n    \"metadata_params\": {},\n    \"engine_params\": {},\n    \"metadata_cache_timeout\": {},\n    \"schemas_allowed_for_file_upload\": []\n}";
+
+/// A dataset, with what its charts copy from it.
+#[derive(Clone)]
+struct Dataset {
+    id: i64,
+    /// `schema.table`, the charts' `datasource_name`.
+    full_name: String,
+    perm: String,
+    schema_perm: Option<String>,
+    catalog_perm: Option<String>,
+}
+
 /// Creates the content that does not exist yet.
 pub async fn seed(tx: &mut Tx, content: &DemoContent) -> Result<Seeded, StoreError> {
     let now = Value::Time(Utc::now().naive_utc());
     let mut seeded = Seeded::default();
     let mut perms = PermissionViews::load(tx).await?;
 
-    let mut databases: HashMap<String, i64> = HashMap::new();
+    // Existing databases: id and default catalog.
+    let mut databases: HashMap<String, (i64, Option<String>)> = HashMap::new();
     for r in tx
         .fetch(
-            "SELECT id, database_name FROM dbs",
+            "SELECT id, database_name, sqlalchemy_uri FROM dbs",
             &[],
-            &[Ty::Int, Ty::Text],
+            &[Ty::Int, Ty::Text, Ty::Text],
         )
         .await?
     {
         if let (Some(id), Some(name)) = (r[0].as_int(), r[1].as_str()) {
-            databases.insert(name.to_owned(), id);
+            let catalog = r[2].as_str().and_then(default_catalog);
+            databases.insert(name.to_owned(), (id, catalog));
         }
     }
-    let mut datasets: HashMap<String, (i64, String)> = HashMap::new();
+    let mut datasets: HashMap<String, Dataset> = HashMap::new();
     for r in tx
         .fetch(
-            "SELECT t.id, d.database_name, t.schema, t.table_name, t.perm FROM tables t JOIN dbs d ON d.id = t.database_id",
+            "SELECT t.id, d.database_name, t.schema, t.table_name, t.perm, t.schema_perm, t.catalog_perm FROM tables t JOIN dbs d ON d.id = t.database_id",
             &[],
-            &[Ty::Int, Ty::Text, Ty::Text, Ty::Text, Ty::Text],
+            &[Ty::Int, Ty::Text, Ty::Text, Ty::Text, Ty::Text, Ty::Text, Ty::Text],
         )
         .await?
     {
-        let key = format!("{}.{}.{}", r[1].as_str().unwrap_or_default(), r[2].as_str().unwrap_or_default(), r[3].as_str().unwrap_or_default());
-        datasets.insert(key, (r[0].as_int().unwrap_or_default(), r[4].as_str().unwrap_or_default().to_owned()));
+        let text = |i: usize| r[i].as_str().unwrap_or_default();
+        datasets.insert(
+            format!("{}.{}.{}", text(1), text(2), text(3)),
+            Dataset {
+                id: r[0].as_int().unwrap_or_default(),
+                full_name: format!("{}.{}", text(2), text(3)),
+                perm: text(4).to_owned(),
+                schema_perm: r[5].as_str().map(str::to_owned),
+                catalog_perm: r[6].as_str().map(str::to_owned),
+            },
+        );
     }
 
-    for (name, tables) in &content.databases {
-        let database_id = match databases.get(name) {
-            Some(id) => *id,
+    for database in &content.databases {
+        let name = &database.name;
+        let (database_id, catalog) = match databases.get(name) {
+            Some(known) => known.clone(),
             None => {
                 let id = tx.allocate_ids("dbs", 1).await?[0];
+                let uri = database.engine.uri(name);
                 tx.execute(
-                    "INSERT INTO dbs (id, database_name, sqlalchemy_uri, created_on, changed_on, uuid, expose_in_sqllab, allow_ctas, allow_cvas, allow_dml, allow_run_async, allow_file_upload, is_managed_externally) \
-                     VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $7, $7, $7, $7, $7)",
-                    &[Value::int(id), Value::text(name), Value::text(format!("sqlite:///{name}.db")), now.clone(), Value::Uuid(uuid::Uuid::new_v4()), Value::Bool(Some(true)), Value::Bool(Some(false))],
+                    "INSERT INTO dbs (id, database_name, sqlalchemy_uri, created_on, changed_on, uuid, expose_in_sqllab, allow_ctas, allow_cvas, allow_dml, allow_run_async, allow_file_upload, select_as_create_table_as, impersonate_user, is_managed_externally, extra, configuration_method) \
+                     VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $7, $7, $7, $7, $7, $7, $7, $8, 'sqlalchemy_form')",
+                    &[Value::int(id), Value::text(name), Value::text(&uri), now.clone(), Value::Uuid(uuid::Uuid::new_v4()), Value::Bool(Some(true)), Value::Bool(Some(false)), Value::text(DATABASE_EXTRA)],
                 )
                 .await?;
-                databases.insert(name.clone(), id);
+                let catalog = default_catalog(&uri);
+                // What Superset grants on a new database (`add_permissions`), besides
+                // `database_access` (below): its catalog and every schema it holds.
+                if let Some(catalog) = &catalog {
+                    perms
+                        .ensure(tx, "catalog_access", &catalog_perm(name, catalog))
+                        .await?;
+                }
+                let mut schemas: Vec<&str> = database.engine.own_schemas().to_vec();
+                schemas.extend(database.datasets.iter().map(|(schema, _)| schema.as_str()));
+                for schema in schemas {
+                    perms
+                        .ensure(
+                            tx,
+                            "schema_access",
+                            &schema_perm(name, catalog.as_deref(), schema),
+                        )
+                        .await?;
+                }
+                databases.insert(name.clone(), (id, catalog.clone()));
                 seeded.databases += 1;
-                id
+                (id, catalog)
             }
         };
         perms
@@ -151,18 +255,31 @@ pub async fn seed(tx: &mut Tx, content: &DemoContent) -> Result<Seeded, StoreErr
                 &Catalog::database_view(name, database_id),
             )
             .await?;
-        let missing: Vec<&(String, String)> = tables
+        let missing: Vec<&(String, String)> = database
+            .datasets
             .iter()
             .filter(|(schema, table)| !datasets.contains_key(&format!("{name}.{schema}.{table}")))
             .collect();
         let ids = tx.allocate_ids("tables", missing.len()).await?;
         let mut rows = Vec::new();
         for ((schema, table), id) in missing.into_iter().zip(ids) {
-            let perm = format!("[{name}].[{table}](id:{id})");
-            let schema_perm = format!("[{name}].[{schema}]");
-            perms.ensure(tx, "schema_access", &schema_perm).await?;
-            perms.ensure(tx, "datasource_access", &perm).await?;
-            datasets.insert(format!("{name}.{schema}.{table}"), (id, perm.clone()));
+            // What Superset records with a new dataset (`dataset_after_insert`).
+            let dataset = Dataset {
+                id,
+                full_name: format!("{schema}.{table}"),
+                perm: format!("[{name}].[{table}](id:{id})"),
+                schema_perm: Some(schema_perm(name, catalog.as_deref(), schema)),
+                catalog_perm: catalog.as_deref().map(|c| catalog_perm(name, c)),
+            };
+            perms.ensure(tx, "datasource_access", &dataset.perm).await?;
+            for (permission, view) in [
+                ("schema_access", &dataset.schema_perm),
+                ("catalog_access", &dataset.catalog_perm),
+            ] {
+                if let Some(view) = view {
+                    perms.ensure(tx, permission, view).await?;
+                }
+            }
             rows.push(vec![
                 Value::int(id),
                 now.clone(),
@@ -170,11 +287,15 @@ pub async fn seed(tx: &mut Tx, content: &DemoContent) -> Result<Seeded, StoreErr
                 Value::text(table),
                 Value::int(database_id),
                 Value::text(schema),
-                Value::text(perm),
-                Value::text(schema_perm),
+                Value::opt_text(catalog.as_deref()),
+                Value::text(&dataset.perm),
+                Value::opt_text(dataset.schema_perm.as_deref()),
+                Value::opt_text(dataset.catalog_perm.as_deref()),
                 Value::Uuid(uuid::Uuid::new_v4()),
+                Value::Bool(Some(true)),
                 Value::Bool(Some(false)),
             ]);
+            datasets.insert(format!("{name}.{schema}.{table}"), dataset);
             seeded.datasets += 1;
         }
         tx.insert_rows(
@@ -186,9 +307,12 @@ pub async fn seed(tx: &mut Tx, content: &DemoContent) -> Result<Seeded, StoreErr
                 "table_name",
                 "database_id",
                 "schema",
+                "catalog",
                 "perm",
                 "schema_perm",
+                "catalog_perm",
                 "uuid",
+                "filter_select_enabled",
                 "is_managed_externally",
             ],
             rows,
@@ -211,21 +335,25 @@ pub async fn seed(tx: &mut Tx, content: &DemoContent) -> Result<Seeded, StoreErr
     let ids = tx.allocate_ids("slices", charts.len()).await?;
     let mut rows = Vec::new();
     for ((name, dataset), id) in charts.into_iter().zip(ids) {
-        let (dataset_id, perm) = datasets.get(dataset).cloned().ok_or_else(|| {
+        let found = datasets.get(dataset).cloned().ok_or_else(|| {
             StoreError::Data(format!(
                 "chart `{name}`: dataset `{dataset}` does not exist"
             ))
         })?;
+        // A chart copies its dataset's permissions (Superset's `set_related_perm`).
         rows.push(vec![
             Value::int(id),
             now.clone(),
             now.clone(),
             Value::text(name),
             Value::text("table"),
-            Value::int(dataset_id),
+            Value::int(found.id),
+            Value::text(found.full_name),
             Value::text("table"),
             Value::text(r#"{"viz_type": "table"}"#),
-            Value::text(perm),
+            Value::text(found.perm),
+            Value::Text(found.schema_perm),
+            Value::Text(found.catalog_perm),
             Value::Uuid(uuid::Uuid::new_v4()),
             Value::Bool(Some(false)),
         ]);
@@ -240,9 +368,12 @@ pub async fn seed(tx: &mut Tx, content: &DemoContent) -> Result<Seeded, StoreErr
             "slice_name",
             "datasource_type",
             "datasource_id",
+            "datasource_name",
             "viz_type",
             "params",
             "perm",
+            "schema_perm",
+            "catalog_perm",
             "uuid",
             "is_managed_externally",
         ],
@@ -274,8 +405,6 @@ pub async fn seed(tx: &mut Tx, content: &DemoContent) -> Result<Seeded, StoreErr
             now.clone(),
             Value::text(title),
             Value::text(slug),
-            Value::text("{}"),
-            Value::text("{}"),
             Value::Bool(Some(true)),
             Value::Uuid(uuid::Uuid::new_v4()),
             Value::Bool(Some(false)),
@@ -290,8 +419,6 @@ pub async fn seed(tx: &mut Tx, content: &DemoContent) -> Result<Seeded, StoreErr
             "changed_on",
             "dashboard_title",
             "slug",
-            "position_json",
-            "json_metadata",
             "published",
             "uuid",
             "is_managed_externally",
@@ -300,6 +427,19 @@ pub async fn seed(tx: &mut Tx, content: &DemoContent) -> Result<Seeded, StoreErr
     )
     .await?;
     Ok(seeded)
+}
+
+/// Superset's `catalog_access` view menu (`get_catalog_perm`).
+fn catalog_perm(database: &str, catalog: &str) -> String {
+    format!("[{database}].[{catalog}]")
+}
+
+/// Superset's `schema_access` view menu (`get_schema_perm`): with the catalog when there is one.
+fn schema_perm(database: &str, catalog: Option<&str>, schema: &str) -> String {
+    match catalog {
+        Some(catalog) => format!("[{database}].[{catalog}].[{schema}]"),
+        None => format!("[{database}].[{schema}]"),
+    }
 }
 
 /// The permission catalogue, extended as Superset extends it when content is created.
@@ -403,5 +543,60 @@ impl PermissionViews {
             rows,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_catalog_is_the_postgresql_database_of_the_uri() {
+        for (uri, catalog) in [
+            (
+                "postgresql://superset@localhost:5432/warehouse",
+                Some("warehouse"),
+            ),
+            (
+                "postgresql+psycopg2://u:XXXXXXXXXX@db:5432/sales?sslmode=require",
+                Some("sales"),
+            ),
+            ("postgres://u@h/dwh", Some("dwh")),
+            ("postgresql://u@h/", None),
+            ("sqlite:///warehouse.db", None),
+            ("mysql://u@h/warehouse", None),
+            ("not a uri", None),
+        ] {
+            assert_eq!(default_catalog(uri).as_deref(), catalog, "{uri}");
+        }
+    }
+
+    #[test]
+    fn schema_views_name_the_catalog_when_there_is_one() {
+        assert_eq!(
+            schema_perm("warehouse", Some("warehouse"), "finance"),
+            "[warehouse].[warehouse].[finance]"
+        );
+        assert_eq!(schema_perm("examples", None, "main"), "[examples].[main]");
+        assert_eq!(catalog_perm("warehouse", "dwh"), "[warehouse].[dwh]");
+    }
+
+    #[test]
+    fn each_engine_names_its_own_database() {
+        for engine in [Engine::Sqlite, Engine::Postgres] {
+            let uri = engine.uri("warehouse");
+            assert_eq!(
+                default_catalog(&uri).is_some(),
+                engine == Engine::Postgres,
+                "{uri}"
+            );
+        }
+        let examples = DemoContent::examples();
+        assert!(
+            examples
+                .databases
+                .iter()
+                .all(|d| d.engine == Engine::Postgres)
+        );
     }
 }

@@ -78,7 +78,7 @@ fn sigkill_at_each_failpoint_leaves_the_database_before_or_after() {
     let org = crate::repo_path("examples/org");
     let changed = changed_examples();
     let changed = changed.path().display().to_string();
-    for base in Db::both("failpoint") {
+    for base in Db::each_backend("failpoint") {
         steward_ok(&["init", "--demo", "--database", &base.url()], 0);
         steward_ok(&["apply", &org, "--database", &base.url()], 0);
         let plan: serde_json::Value = serde_json::from_str(&steward_ok(
@@ -144,7 +144,7 @@ fn sigkill_leaves_the_database_before_or_after() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(20261122);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    for base in Db::both("kill") {
+    for base in Db::each_backend("kill") {
         seed_org_content(&base.url(), SCALE);
         steward_ok(&["apply", &before_path, "--database", &base.url()], 0);
         let before = base.dump();
@@ -207,7 +207,7 @@ fn concurrent_applies_end_as_one_tree() {
         .iter()
         .map(|t| t.path().display().to_string())
         .collect();
-    for db in Db::both("concurrent") {
+    for db in Db::each_backend("concurrent") {
         seed_org_content(&db.url(), SCALE);
         for round in 0..3 {
             let children: Vec<_> = paths
@@ -519,7 +519,7 @@ fn plan_text(tree: &str, db: &Db) -> String {
 #[test]
 fn a_second_apply_waits_for_the_lock_then_plans_against_the_first_ones_result() {
     let trees = Overlap::new();
-    for base in Db::both("overlap") {
+    for base in Db::each_backend("overlap") {
         Overlap::base(&base);
         // The references, one apply after the other: B's plan before and after A, and the
         // database after both.
@@ -590,7 +590,7 @@ fn a_second_apply_waits_for_the_lock_then_plans_against_the_first_ones_result() 
 #[test]
 fn a_second_apply_past_its_lock_timeout_gives_up_and_changes_nothing() {
     let trees = Overlap::new();
-    for base in Db::both("locktimeout") {
+    for base in Db::each_backend("locktimeout") {
         Overlap::base(&base);
         let only_a = base.copy("locktimeoutref");
         steward_ok(&["apply", &trees.a, "--database", &only_a.url()], 0);

@@ -1,6 +1,8 @@
 //! `steward diff` in its three formats, as golden files, for a change touching every kind: the
 //! text plan, the Markdown PR comment (rendered by a real Markdown renderer, within budget even
-//! for an org-10k-sized change) and the versioned JSON.
+//! for an org-10k-sized change) and the versioned JSON. The examples' content is the one
+//! Superset made through its REST API (in the SQLite metadata DB it made); the org-10k content,
+//! which no Superset holds, is steward's `init --demo org`.
 
 use std::path::{Path, PathBuf};
 
@@ -135,8 +137,8 @@ fn to_html(markdown: &str) -> String {
 
 #[test]
 fn diff_formats_match_their_golden_files() {
-    let db = Db::sqlite();
-    steward_ok(&["init", "--demo", "--database", &db.url()], 0);
+    // Content made by Superset through its REST API, in the SQLite file it made.
+    let db = Db::superset_content("golden").remove(0);
     let examples = repo().join("examples/org");
     steward_ok(
         &["apply", examples.to_str().unwrap(), "--database", &db.url()],
@@ -229,8 +231,7 @@ fn markdown_of_an_org_10k_change_stays_within_budget() {
 
 #[test]
 fn text_is_coloured_for_terminals_unless_no_color() {
-    let db = Db::sqlite();
-    steward_ok(&["init", "--demo", "--database", &db.url()], 0);
+    let db = Db::superset_content("colour").remove(0);
     let changed = changed_examples();
     let run = |env: &[(&str, &str)]| -> String {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_steward"))

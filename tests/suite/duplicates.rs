@@ -49,7 +49,7 @@ fn refused(db: &Db, manifests: &str) -> String {
 
 #[test]
 fn a_username_or_email_superset_holds_in_another_case_is_refused() {
-    for db in Db::both("casedup") {
+    for db in Db::each_backend("casedup") {
         steward_ok(&["init", "--database", &db.url()], 0);
         insert(
             &db,
@@ -82,7 +82,7 @@ fn a_username_or_email_superset_holds_in_another_case_is_refused() {
 fn a_role_superset_holds_in_another_unicode_form_is_refused_and_another_case_warned() {
     let nfc = "An\u{e1}lise";
     let nfd = "Ana\u{301}lise";
-    for db in Db::both("rolefold") {
+    for db in Db::each_backend("rolefold") {
         steward_ok(&["init", "--database", &db.url()], 0);
         insert(&db, "ab_role", "name", &format!("'{nfc}'"));
         let stderr = refused(&db, &(role("analise", nfd) + &role("gamma", "gamma")));

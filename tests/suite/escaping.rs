@@ -541,7 +541,7 @@ const FROM_THE_UI: &str = "evil\u{1b}[2K\r+ SupersetRole \"Admin\"\u{7}\u{9b}\u{
 fn names_from_the_database_are_escaped_in_diff_and_apply() {
     let org = crate::repo_path("examples/org");
     let quoted = FROM_THE_UI.replace('\'', "''");
-    for db in Db::both("escape") {
+    for db in Db::each_backend("escape") {
         let url = db.url();
         steward_ok(&["init", "--demo", "--database", &url], 0);
         steward_ok(&["apply", &org, "--database", &url], 0);
@@ -795,7 +795,7 @@ fn the_pr_comment_shows_a_crafted_roles_real_filter() {
     )
     .unwrap();
     let org = crate::repo_path("examples/org");
-    for db in Db::both("crafted") {
+    for db in Db::each_backend("crafted") {
         let url = db.url();
         steward_ok(&["init", "--demo", "--database", &url], 0);
         steward_ok(&["apply", &org, "--database", &url], 0);

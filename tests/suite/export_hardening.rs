@@ -189,7 +189,7 @@ fn export(dir: &Path, url: &str, extra: &[&str]) -> Output {
 #[test]
 fn hostile_names_export_as_themselves_or_are_refused_never_as_other_documents() {
     let corpus = corpus();
-    for db in Db::both("export_names") {
+    for db in Db::each_backend("export_names") {
         let variants: Vec<&(String, Variant)> = corpus
             .iter()
             .filter(|(_, v)| v.postgres || matches!(db, Db::Sqlite { .. }))
@@ -406,7 +406,7 @@ fn export_refuses_symbolic_links_in_the_target_directory_and_changes_nothing() {
 
 #[test]
 fn a_second_export_removes_the_files_no_object_matches_and_keeps_everything_else() {
-    for db in Db::both("export_stale") {
+    for db in Db::each_backend("export_stale") {
         let dir = exported_org(&db);
         let url = db.url();
         let path = |rel: &str| dir.path().join(rel);
@@ -503,7 +503,7 @@ fn a_second_export_removes_the_files_no_object_matches_and_keeps_everything_else
 
 #[test]
 fn an_object_export_refuses_keeps_the_file_an_earlier_export_wrote_for_it() {
-    for db in Db::both("export_refused") {
+    for db in Db::each_backend("export_refused") {
         let dir = exported_org(&db);
         let file = dir
             .path()
@@ -555,7 +555,7 @@ fn steward_with_file_limit(args: &[&str], max_bytes: u64) -> Output {
 
 #[test]
 fn a_full_disk_leaves_the_previous_export_and_plan_file_intact() {
-    for db in Db::both("export_full") {
+    for db in Db::each_backend("export_full") {
         let dir = exported_org(&db);
         let url = db.url();
         let before = tree(dir.path());

@@ -152,7 +152,7 @@ fn org_with_links(linked: &[&str]) -> (tempfile::TempDir, std::path::PathBuf) {
 
 #[test]
 fn a_symlinked_manifest_is_read_so_its_objects_are_not_pruned() {
-    for db in crate::services::Db::both("symlinked") {
+    for db in crate::services::Db::each_backend("symlinked") {
         let url = db.url();
         crate::services::steward_ok(&["init", "--demo", "--database", &url], 0);
         crate::services::steward_ok(

@@ -5,6 +5,7 @@ mod cli;
 mod content_listing;
 mod corpus;
 mod crds;
+mod demo_content;
 mod diff_outputs;
 mod duplicates;
 mod escaping;
@@ -27,6 +28,7 @@ mod store_edge;
 mod superset_api;
 mod superset_e2e;
 mod superset_rows;
+mod superset_schema;
 mod targeting;
 mod user_deletion;
 

@@ -54,7 +54,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn a_schedule_broken_outside_steward_warns_and_does_not_block_an_unrelated_apply() {
-    for db in Db::both("trust_warn") {
+    for db in Db::each_backend("trust_warn") {
         with_unmanaged_breach(&db);
         let url = db.url();
         let renamed = examples_without_it(|name, text| match name {
@@ -95,7 +95,7 @@ fn a_schedule_broken_outside_steward_warns_and_does_not_block_an_unrelated_apply
 
 #[test]
 fn breaches_the_apply_introduces_still_block() {
-    for db in Db::both("trust_block") {
+    for db in Db::each_backend("trust_block") {
         with_unmanaged_breach(&db);
         let url = db.url();
         // A configuration change: the unmanaged schedule breaks a new rule (the recipient
@@ -151,7 +151,7 @@ fn breaches_the_apply_introduces_still_block() {
 
 #[test]
 fn a_refused_plan_shows_its_changes_and_says_it_is_refused() {
-    for db in Db::both("trust_refused") {
+    for db in Db::each_backend("trust_refused") {
         init_demo(&db);
         let url = db.url();
         steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
@@ -382,7 +382,7 @@ fn a_schedule_made_in_supersets_ui_does_not_block_an_unrelated_apply() {
 #[test]
 fn what_the_database_would_refuse_is_caught_before_it() {
     first_use_class("database-would-refuse", "validate", &[]);
-    for db in Db::both("trust_refuse") {
+    for db in Db::each_backend("trust_refuse") {
         init_demo(&db);
         let url = db.url();
         steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
@@ -454,7 +454,7 @@ fn errors_and_count(stderr: &str) -> (Vec<&str>, usize) {
 
 #[test]
 fn a_file_that_fails_to_load_is_the_only_error_not_its_references() {
-    for db in Db::both("trust_root") {
+    for db in Db::each_backend("trust_root") {
         init_demo(&db);
         let url = db.url();
         steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
@@ -505,7 +505,7 @@ fn a_file_that_fails_to_load_is_the_only_error_not_its_references() {
 
 #[test]
 fn a_reference_to_an_object_about_to_be_pruned_names_the_danger() {
-    for db in Db::both("trust_prune") {
+    for db in Db::each_backend("trust_prune") {
         init_demo(&db);
         let url = db.url();
         steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
@@ -647,7 +647,7 @@ fn the_database_diff_and_the_git_diff_speak_the_manifests_vocabulary() {
     .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string()))
     .collect();
     assert_eq!(against_ref, expected);
-    for db in Db::both("trust_words") {
+    for db in Db::each_backend("trust_words") {
         init_demo(&db);
         let url = db.url();
         steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
@@ -682,7 +682,7 @@ const SLACK: &str = "apiVersion: steward.dev/v1alpha1\nkind: SupersetUser\nmetad
 #[test]
 fn slack_channels_superset_splits_are_not_drift_after_apply() {
     for channels in ["\"data team\", \"ops;alerts\"", "general, \"a,b\", \" c \""] {
-        for db in Db::both("trust_slack") {
+        for db in Db::each_backend("trust_slack") {
             init_demo(&db);
             let url = db.url();
             let dir = tempfile::tempdir().unwrap();
@@ -708,7 +708,7 @@ fn slack_channels_superset_splits_are_not_drift_after_apply() {
 
 #[test]
 fn a_misspelt_permission_name_gets_a_did_you_mean() {
-    for db in Db::both("trust_perm") {
+    for db in Db::each_backend("trust_perm") {
         init_demo(&db);
         first_use_class("misspelt-permission", "diff", &["--database", &db.url()]);
     }
@@ -716,7 +716,7 @@ fn a_misspelt_permission_name_gets_a_did_you_mean() {
 
 #[test]
 fn deletions_count_the_link_rows_they_remove() {
-    for db in Db::both("trust_links") {
+    for db in Db::each_backend("trust_links") {
         init_demo(&db);
         let url = db.url();
         steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);

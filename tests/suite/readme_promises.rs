@@ -245,7 +245,7 @@ fn allow_builtin_roles_changes_a_builtin_role_and_export_includes_them_on_reques
     .unwrap();
     let manifests = dir.path().display().to_string();
     let grants = "SELECT count(*) FROM ab_permission_view_role pvr JOIN ab_role r ON r.id = pvr.role_id WHERE r.name = 'Gamma'";
-    for db in Db::both("builtin_allowed") {
+    for db in Db::each_backend("builtin_allowed") {
         init_demo(&db);
         let url = db.url();
         assert_ne!(db.sql(grants).trim(), "1", "{}", db.label());
@@ -359,7 +359,7 @@ fn a_git_revision_diff_has_no_access_impact() {
 fn charts_and_dashboards_by_name_or_title_must_be_unambiguous_and_uuids_resolve() {
     use crate::reconcile::init_demo;
     use crate::services::{Db, steward, steward_ok};
-    for db in Db::both("ambiguous") {
+    for db in Db::each_backend("ambiguous") {
         init_demo(&db);
         let url = db.url();
         // Two charts named like the one a schedule names, two dashboards with one title.

@@ -1,6 +1,8 @@
-//! `steward apply` and `steward diff` against real databases (a new SQLite file and a clone of a
-//! real Superset 6.1 metadata DB on PostgreSQL): idempotence, updates and prune, guardrails,
-//! conflicts and adoption, built-in roles, clear errors, exit codes.
+//! `steward apply` and `steward diff` against real databases: metadata DBs whose content
+//! (database, datasets, charts, dashboards, their permissions) Superset 6.1 made itself through
+//! its REST API, on SQLite and PostgreSQL, and a new SQLite file from `steward init --demo`
+//! (steward's embedded schema). Idempotence, updates and prune, guardrails, conflicts and
+//! adoption, built-in roles, clear errors, exit codes.
 
 use std::path::Path;
 
@@ -9,6 +11,23 @@ use crate::services::{Db, dump_difference, steward, steward_ok};
 
 pub(crate) fn init_demo(db: &Db) {
     steward_ok(&["init", "--demo", "--database", &db.url()], 0);
+}
+
+/// Metadata databases holding the examples' content: made by Superset through its REST API
+/// (a SQLite file and a PostgreSQL database, as they are: steward has written nothing to them
+/// yet), and a new SQLite file from `steward init --demo`, whose content is what Superset makes
+/// (`demo_content.rs`) and whose schema is steward's embedded one.
+fn with_content(label: &str) -> Vec<Db> {
+    let own = Db::sqlite();
+    init_demo(&own);
+    let mut dbs = Db::superset_content(label);
+    dbs.push(own);
+    dbs
+}
+
+/// A copy of the SQLite metadata DB Superset made and seeded through its REST API.
+fn superset_sqlite_with_content() -> Db {
+    Db::superset_content("sqlite_only").remove(0)
 }
 
 /// A copy of `examples/org` in a temporary directory, with `edit` applied to each file's text.
@@ -29,8 +48,7 @@ pub(crate) fn path_str(p: &Path) -> String {
 
 #[test]
 fn apply_is_idempotent_and_diff_is_empty_after() {
-    for db in Db::both("idem") {
-        init_demo(&db);
+    for db in with_content("idem") {
         let url = db.url();
         let out = steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
         assert!(out.contains("Plan: 34 to create."), "{}: {out}", db.label());
@@ -51,8 +69,7 @@ fn apply_is_idempotent_and_diff_is_empty_after() {
 
 #[test]
 fn changes_update_in_place_and_removed_objects_are_pruned() {
-    for db in Db::both("change") {
-        init_demo(&db);
+    for db in with_content("change") {
         let url = db.url();
         steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
         let changed = edited_examples(|name, text| match name {
@@ -92,8 +109,7 @@ fn changes_update_in_place_and_removed_objects_are_pruned() {
 
 #[test]
 fn deletion_guards_refuse_and_write_nothing() {
-    for db in Db::both("guard") {
-        init_demo(&db);
+    for db in with_content("guard") {
         let url = db.url();
         steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
         let no_rls = edited_examples(|name, text| {
@@ -155,8 +171,7 @@ fn deletion_guards_refuse_and_write_nothing() {
 
 #[test]
 fn existing_unmanaged_objects_conflict_until_adopted() {
-    for db in Db::both("adopt") {
-        init_demo(&db);
+    for db in with_content("adopt") {
         let url = db.url();
         // Another manager creates the objects first: to this apply they are not its own.
         steward_ok(
@@ -203,7 +218,7 @@ fn builtin_roles_are_never_changed() {
         "apiVersion: steward.dev/v1alpha1\nkind: SupersetRole\nmetadata:\n  name: gamma\nspec:\n  name: Gamma\n  permissions:\n    - view: Dashboard\n      actions: [read]\n",
     )
     .unwrap();
-    for db in Db::both("builtin") {
+    for db in Db::each_backend("builtin") {
         init_demo(&db);
         let before = db.dump();
         let out = steward(&["apply", &path_str(dir.path()), "--database", &db.url()]);
@@ -226,8 +241,7 @@ fn missing_content_and_permissions_are_clear_errors() {
         "apiVersion: steward.dev/v1alpha1\nkind: SupersetRole\nmetadata:\n  name: r\nspec:\n  permissions:\n    - view: Dashbord\n      actions: [read]\n  dataAccess:\n    datasets: [warehouse.finance.invoice]\n",
     )
     .unwrap();
-    for db in Db::both("content") {
-        init_demo(&db);
+    for db in with_content("content") {
         let out = steward(&["apply", &path_str(dir.path()), "--database", &db.url()]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -266,8 +280,7 @@ fn missing_content_and_permissions_are_clear_errors() {
 
 #[test]
 fn diff_exit_codes_and_unreachable_databases() {
-    let db = Db::sqlite();
-    init_demo(&db);
+    let db = superset_sqlite_with_content();
     let diff = steward_ok(
         &["diff", &repo_path("examples"), "--database", &db.url()],
         2,
@@ -309,8 +322,7 @@ fn diff_exit_codes_and_unreachable_databases() {
 
 #[test]
 fn superset_runtime_writes_are_not_drift() {
-    for db in Db::both("runtime") {
-        init_demo(&db);
+    for db in with_content("runtime") {
         let url = db.url();
         steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
         // What Superset's scheduler writes when a report runs (SUPERSET.md): never drift.
@@ -337,7 +349,7 @@ fn superset_runtime_writes_are_not_drift() {
 
 #[test]
 fn migrations_are_versioned_and_run_once() {
-    for db in Db::both("migrate") {
+    for db in Db::each_backend("migrate") {
         let url = db.url();
         let first = steward_ok(&["init", "--database", &url], 0);
         assert!(
@@ -369,8 +381,7 @@ fn migrations_are_versioned_and_run_once() {
 
 #[test]
 fn report_policy_violations_block_diff_and_apply() {
-    for db in Db::both("policy") {
-        init_demo(&db);
+    for db in with_content("policy") {
         let url = db.url();
         // A declared schedule e-mailing outside the allowed domains, to someone who is no user.
         let outside = edited_examples(|name, text| match name {
@@ -436,20 +447,20 @@ fn report_policy_violations_block_diff_and_apply() {
 #[test]
 fn rls_clauses_are_parsed_in_their_databases_dialect() {
     // Backticks quote identifiers in MySQL and SQLite, not in PostgreSQL: the same clause is
-    // fine while the warehouse is SQLite and refused once Superset says it is PostgreSQL.
-    let db = Db::sqlite();
-    init_demo(&db);
+    // refused while the warehouse is PostgreSQL (as Superset recorded it, password masked) and
+    // fine once Superset says it is SQLite.
+    let db = superset_sqlite_with_content();
     let url = db.url();
+    assert!(
+        db.sql("SELECT sqlalchemy_uri FROM dbs WHERE database_name = 'warehouse'")
+            .starts_with("postgresql://steward:XXXXXXXXXX@"),
+        "Superset masks the warehouse's password"
+    );
     let backticks = edited_examples(|name, text| match name {
         "rls.yaml" => text.replace("clause: region = 'EU'", "clause: \"`region` = 'EU'\""),
         _ => text,
     });
     let dir = path_str(backticks.path());
-    steward_ok(&["diff", &dir, "--database", &url], 2);
-    db.sql(
-        "UPDATE dbs SET sqlalchemy_uri = 'postgresql+psycopg2://superset:XXXXXXXXXX@db:5432/warehouse' \
-         WHERE database_name = 'warehouse'",
-    );
     let out = steward(&["diff", &dir, "--database", &url]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -462,12 +473,13 @@ fn rls_clauses_are_parsed_in_their_databases_dialect() {
         "{stderr}"
     );
     assert!(!stderr.contains("XXXXXXXXXX"), "{stderr}");
+    db.sql("UPDATE dbs SET sqlalchemy_uri = 'sqlite:////var/lib/superset/warehouse.db' WHERE database_name = 'warehouse'");
+    steward_ok(&["diff", &dir, "--database", &url], 2);
 }
 
 #[test]
 fn plan_files_apply_exactly_the_reviewed_plan() {
-    for db in Db::both("plan_file") {
-        init_demo(&db);
+    for db in with_content("plan_file") {
         let url = db.url();
         steward_ok(
             &["apply", &repo_path("examples/org"), "--database", &url],
@@ -544,8 +556,7 @@ fn plan_files_apply_exactly_the_reviewed_plan() {
 
 #[test]
 fn diff_against_a_snapshot_equals_diff_against_the_database() {
-    for db in Db::both("snapshot") {
-        init_demo(&db);
+    for db in with_content("snapshot") {
         let url = db.url();
         // A webhook whose URL carries a token: the snapshot must not hold it.
         let with_hook = |text: String| {
@@ -608,8 +619,7 @@ fn diff_against_a_snapshot_equals_diff_against_the_database() {
 
 #[test]
 fn an_export_is_what_the_database_holds() {
-    for db in Db::both("export") {
-        init_demo(&db);
+    for db in with_content("export") {
         let url = db.url();
         steward_ok(
             &["apply", &repo_path("examples/org"), "--database", &url],

@@ -219,6 +219,9 @@ pub enum Db {
     Sqlite {
         _dir: tempfile::TempDir,
         file: std::path::PathBuf,
+        /// Made by Superset (a copy of a file `scripts/services.sh` made with Superset's own
+        /// `db upgrade` + `init`), not by steward.
+        superset_made: bool,
     },
     /// A PostgreSQL clone of the Superset template.
     Pg(ScratchPg),
@@ -229,7 +232,29 @@ impl Db {
     pub fn sqlite() -> Db {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("superset.db");
-        Db::Sqlite { _dir: dir, file }
+        Db::Sqlite {
+            _dir: dir,
+            file,
+            superset_made: false,
+        }
+    }
+
+    /// A writable copy of the SQLite file at `source` (which may be read-only).
+    fn sqlite_copy_of(source: &Path, superset_made: bool) -> Db {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("superset.db");
+        std::fs::write(&file, std::fs::read(source).unwrap()).unwrap();
+        Db::Sqlite {
+            _dir: dir,
+            file,
+            superset_made,
+        }
+    }
+
+    /// A copy of the SQLite metadata DB Superset 6.1 made itself (`db upgrade`,
+    /// `fab create-admin`, `init`; no content).
+    pub fn sqlite_superset() -> Db {
+        Db::sqlite_copy_of(Path::new(&env("STEWARD_TEST_SUPERSET_SQLITE")), true)
     }
 
     /// A PostgreSQL clone of the pristine Superset metadata DB.
@@ -237,21 +262,36 @@ impl Db {
         Db::Pg(ScratchPg::new(label))
     }
 
-    /// One of each.
-    pub fn both(label: &str) -> Vec<Db> {
-        vec![Db::sqlite(), Db::pg(label)]
+    /// Every kind of metadata database steward runs on: a new SQLite file (steward creates
+    /// Superset's schema), a copy of the SQLite file Superset made, and a PostgreSQL clone.
+    pub fn each_backend(label: &str) -> Vec<Db> {
+        vec![Db::sqlite(), Db::sqlite_superset(), Db::pg(label)]
+    }
+
+    /// The metadata databases with content Superset made through its REST API
+    /// (`scripts/superset_seed.py`: the warehouse database, datasets, charts, dashboards): a copy
+    /// of the SQLite file and a PostgreSQL clone.
+    pub fn superset_content(label: &str) -> Vec<Db> {
+        vec![
+            Db::sqlite_copy_of(
+                Path::new(&env("STEWARD_TEST_SUPERSET_SQLITE_CONTENT")),
+                true,
+            ),
+            Db::Pg(ScratchPg::from_template(
+                label,
+                &env("STEWARD_TEST_SUPERSET_CONTENT_TEMPLATE"),
+            )),
+        ]
     }
 
     /// A copy of this database as it is now (file copy / `CREATE DATABASE … TEMPLATE`).
     pub fn copy(&self, label: &str) -> Db {
         match self {
-            Db::Sqlite { file, .. } => {
-                let copy = Db::sqlite();
-                if let Db::Sqlite { file: target, .. } = &copy {
-                    std::fs::copy(file, target).unwrap();
-                }
-                copy
-            }
+            Db::Sqlite {
+                file,
+                superset_made,
+                ..
+            } => Db::sqlite_copy_of(file, *superset_made),
             Db::Pg(source) => Db::Pg(ScratchPg::from_template(label, &source.name)),
         }
     }
@@ -264,10 +304,17 @@ impl Db {
         }
     }
 
-    /// `sqlite` or `postgres`, for messages.
+    /// `sqlite`, `sqlite-superset` (made by Superset) or `postgres`, for messages.
     pub fn label(&self) -> &'static str {
         match self {
-            Db::Sqlite { .. } => "sqlite",
+            Db::Sqlite {
+                superset_made: false,
+                ..
+            } => "sqlite",
+            Db::Sqlite {
+                superset_made: true,
+                ..
+            } => "sqlite-superset",
             Db::Pg(_) => "postgres",
         }
     }

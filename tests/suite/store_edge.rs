@@ -264,7 +264,7 @@ fn steward_into_closed_pipe(args: &[&str]) -> Output {
 
 #[test]
 fn a_closed_standard_output_never_panics() {
-    for db in Db::both("pipe") {
+    for db in Db::each_backend("pipe") {
         steward_ok(&["init", "--demo", "--database", &db.url()], 0);
         let url = db.url();
         let examples = repo_path("examples");
@@ -393,7 +393,7 @@ fn a_sqlite_file_locked_elsewhere_is_given_up_on() {
 
 #[test]
 fn plan_files_are_bound_to_their_database_and_enough_on_their_own() {
-    for db in Db::both("bound") {
+    for db in Db::each_backend("bound") {
         steward_ok(&["init", "--demo", "--database", &db.url()], 0);
         // An identical copy: same content, same fingerprint, another database.
         let twin = db.copy("boundtwin");
@@ -486,7 +486,7 @@ fn edited_manifests_refuse_a_plan_file() {
 
 #[test]
 fn apply_reports_json_with_superset_ids() {
-    for db in Db::both("applyjson") {
+    for db in Db::each_backend("applyjson") {
         steward_ok(&["init", "--demo", "--database", &db.url()], 0);
         let set = small_set();
         let dir = path_str(set.path());
@@ -566,7 +566,7 @@ fn org_with_webhook(edit: impl Fn(String) -> String) -> tempfile::TempDir {
 
 #[test]
 fn a_snapshot_diff_writes_a_plan_file_for_its_database() {
-    for db in Db::both("snapplan") {
+    for db in Db::each_backend("snapplan") {
         steward_ok(&["init", "--demo", "--database", &db.url()], 0);
         let base = org_with_webhook(|text| text);
         steward_ok(

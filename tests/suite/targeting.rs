@@ -45,7 +45,7 @@ fn assert_lines(db: &Db, out: &str, lines: &[&str]) {
 
 #[test]
 fn a_targeted_apply_changes_only_the_selection_and_prunes_nothing_else() {
-    for db in Db::both("target_role") {
+    for db in Db::each_backend("target_role") {
         let edited = applied_then_edited(&db);
         let (dir, url) = (path_str(edited.path()), db.url());
         let full = steward_ok(&["diff", &dir, "--database", &url], 2);
@@ -136,7 +136,7 @@ fn a_targeted_apply_changes_only_the_selection_and_prunes_nothing_else() {
 
 #[test]
 fn targeting_a_new_group_creates_the_roles_and_users_it_needs() {
-    for db in Db::both("target_group") {
+    for db in Db::each_backend("target_group") {
         init_demo(&db);
         let url = db.url();
         steward_ok(
@@ -195,7 +195,7 @@ fn targeting_a_new_group_creates_the_roles_and_users_it_needs() {
 
 #[test]
 fn selectors_that_match_nothing_fail_and_write_nothing() {
-    for db in Db::both("target_none") {
+    for db in Db::each_backend("target_none") {
         let edited = applied_then_edited(&db);
         let (dir, url) = (path_str(edited.path()), db.url());
         let before = db.dump();
@@ -251,7 +251,7 @@ fn selectors_that_match_nothing_fail_and_write_nothing() {
 
 #[test]
 fn plan_files_record_and_replay_their_targets() {
-    for db in Db::both("target_plan") {
+    for db in Db::each_backend("target_plan") {
         let edited = applied_then_edited(&db);
         let (dir, url) = (path_str(edited.path()), db.url());
         let file = tempfile::NamedTempFile::new().unwrap();
@@ -312,7 +312,7 @@ fn plan_files_record_and_replay_their_targets() {
 
 #[test]
 fn the_configuration_and_schedules_bring_the_users_and_groups_they_need() {
-    for db in Db::both("target_sched") {
+    for db in Db::each_backend("target_sched") {
         init_demo(&db);
         let (examples, url) = (repo_path("examples"), db.url());
         let config = steward_ok(

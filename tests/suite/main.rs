@@ -10,6 +10,7 @@ mod duplicates;
 mod escaping;
 mod examples;
 mod export_hardening;
+mod export_promises;
 mod export_roundtrip;
 mod generator;
 mod impact_e2e;

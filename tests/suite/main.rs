@@ -14,6 +14,7 @@ mod export_promises;
 mod export_roundtrip;
 mod generator;
 mod impact_e2e;
+mod impact_promises;
 mod loader;
 mod loader_corpus;
 mod manifest_cache;

@@ -643,3 +643,76 @@ fn every_flag_of_every_command_is_documented_and_exercised() {
     missing.dedup();
     assert!(missing.is_empty(), "{missing:#?}");
 }
+
+/// Datasets (in data access and RLS filters), charts and dashboards referenced by uuid, and a
+/// dashboard by its title, resolve to the same content as their natural keys: applied by uuid
+/// and title, the manifests written with names and slugs show no changes.
+#[test]
+fn content_referenced_by_uuid_or_title_is_the_content_named_by_natural_key() {
+    use crate::reconcile::{init_demo, path_str};
+    use crate::services::{Db, steward_ok};
+    let manifests = |invoices: &str, payments: &str, chart: &str, dashboard: &str| {
+        format!(
+            "apiVersion: steward.dev/v1alpha1\nkind: SupersetRole\nmetadata:\n  name: by-ref\nspec:\n  name: By Ref\n  dataAccess:\n    datasets: [{invoices}]\n\
+             ---\napiVersion: steward.dev/v1alpha1\nkind: SupersetUser\nmetadata:\n  name: ref-owner\nspec:\n  firstName: R\n  lastName: O\n  email: ref-owner@example.com\n  roles: [By Ref]\n\
+             ---\napiVersion: steward.dev/v1alpha1\nkind: RowLevelSecurityFilter\nmetadata:\n  name: by-ref\n  namespace: t\nspec:\n  filterType: Regular\n  roles: [By Ref]\n  datasets: [{payments}]\n  clause: region = 'EU'\n\
+             ---\napiVersion: steward.dev/v1alpha1\nkind: ReportSchedule\nmetadata:\n  name: chart-ref\n  namespace: t\nspec:\n  type: Report\n  crontab: \"0 8 * * 1\"\n  chart:\n    {chart}\n  owners: [ref-owner]\n  recipients:\n    email:\n      to: [ref-owner@example.com]\n\
+             ---\napiVersion: steward.dev/v1alpha1\nkind: ReportSchedule\nmetadata:\n  name: dashboard-ref\n  namespace: t\nspec:\n  type: Report\n  crontab: \"0 9 * * 1\"\n  dashboard:\n    {dashboard}\n  owners: [ref-owner]\n  recipients:\n    email:\n      to: [ref-owner@example.com]\n"
+        )
+    };
+    for db in Db::both("by_ref") {
+        init_demo(&db);
+        let url = db.url();
+        let references: serde_json::Value = serde_json::from_str(&steward_ok(
+            &["references", "--database", &url, "--output", "json"],
+            0,
+        ))
+        .unwrap();
+        let uuid = |section: &str, key: &str, value: &str| -> String {
+            references[section]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i[key] == value)
+                .and_then(|i| i["uuid"].as_str())
+                .unwrap_or_else(|| panic!("{section} {value}: {references}"))
+                .to_owned()
+        };
+        let by_uuid = manifests(
+            &uuid("datasets", "reference", "warehouse.finance.invoices"),
+            &uuid("datasets", "reference", "warehouse.finance.payments"),
+            &format!("uuid: {}", uuid("charts", "name", "Pipeline by stage")),
+            "title: Finance overview",
+        );
+        let by_name = manifests(
+            "warehouse.finance.invoices",
+            "warehouse.finance.payments",
+            "name: Pipeline by stage",
+            "slug: finance-overview",
+        );
+        let by_dashboard_uuid = by_name.replace(
+            "slug: finance-overview",
+            &format!("uuid: {}", uuid("dashboards", "slug", "finance-overview")),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("all.yaml");
+        std::fs::write(&file, &by_uuid).unwrap();
+        steward_ok(&["apply", &path_str(dir.path()), "--database", &url], 0);
+        for (what, text) in [("names", &by_name), ("dashboard uuid", &by_dashboard_uuid)] {
+            std::fs::write(&file, text).unwrap();
+            let out = steward_ok(&["diff", &path_str(dir.path()), "--database", &url], 0);
+            assert!(
+                out.contains("No changes"),
+                "{} by {what}: {out}",
+                db.label()
+            );
+        }
+        // And a reference that changes content is a change, so the diffs above compared.
+        std::fs::write(
+            &file,
+            by_name.replace("name: Pipeline by stage", "name: Revenue by region"),
+        )
+        .unwrap();
+        steward_ok(&["diff", &path_str(dir.path()), "--database", &url], 2);
+    }
+}

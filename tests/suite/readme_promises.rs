@@ -716,3 +716,86 @@ fn content_referenced_by_uuid_or_title_is_the_content_named_by_natural_key() {
         steward_ok(&["diff", &path_str(dir.path()), "--database", &url], 2);
     }
 }
+
+/// A plan blocked by a policy breach and an error, in JSON and Markdown as the README shows
+/// them: `blocked: true` with the plan still in `summary`/`changes`, `policy[]` entries
+/// `{name, type, reason, detail}`, `errors[]` diagnostics; the comment puts the breaches, then
+/// the errors, before the table of counts.
+#[test]
+fn a_blocked_plan_carries_policy_and_errors_in_json_and_markdown() {
+    use crate::reconcile::{edited_examples, init_demo, path_str};
+    use crate::services::{Db, steward, steward_ok};
+    for db in Db::both("blocked_outputs") {
+        let label = db.label();
+        init_demo(&db);
+        let url = db.url();
+        steward_ok(
+            &["apply", &repo_path("examples/org"), "--database", &url],
+            0,
+        );
+        let dir = edited_examples(|name, text| match name {
+            "schedules.yaml" => text.replace("crontab: \"0 7 * * 1\"", "crontab: \"*/10 * * * *\""),
+            _ => text,
+        });
+        std::fs::write(
+            dir.path().join("gamma.yaml"),
+            "apiVersion: steward.dev/v1alpha1\nkind: SupersetRole\nmetadata:\n  name: gamma\nspec:\n  name: Gamma\n  permissions:\n  - view: Dashboard\n    actions: [read]\n",
+        )
+        .unwrap();
+        let path = path_str(dir.path());
+        let run = |output: &str| {
+            let out = steward(&["diff", &path, "--database", &url, "--output", output]);
+            assert_eq!(out.status.code(), Some(1), "{label} {output}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+        assert_eq!(json["blocked"], true, "{label}: {json:#}");
+        assert_eq!(json["planned"], true, "{label}");
+        assert!(
+            json["summary"]["update"].as_u64().unwrap() >= 2,
+            "{label}: {json:#}"
+        );
+        assert!(!json["changes"].as_array().unwrap().is_empty(), "{label}");
+        let policy = json["policy"].as_array().unwrap();
+        assert_eq!(policy.len(), 1, "{label}: {json:#}");
+        assert_eq!(policy[0]["name"], "Weekly finance overview");
+        assert_eq!(policy[0]["type"], "Report");
+        assert_eq!(policy[0]["reason"], "frequency");
+        assert!(
+            policy[0]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("reportMinimumIntervalSeconds: 3600"),
+            "{label}: {policy:?}"
+        );
+        let errors = json["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{label}: {json:#}");
+        assert_eq!(errors[0]["severity"], "error");
+        assert_eq!(errors[0]["code"], "builtin-role");
+        assert!(
+            errors[0]["hint"]
+                .as_str()
+                .unwrap()
+                .contains("--allow-builtin-roles")
+        );
+
+        let markdown = run("markdown");
+        assert!(
+            markdown.starts_with("### steward diff: refused, 2 problems; would "),
+            "{label}: {markdown}"
+        );
+        let at = |needle: &str| {
+            markdown
+                .find(needle)
+                .unwrap_or_else(|| panic!("{label}: {needle:?} not in {markdown}"))
+        };
+        let breaches = at("#### Blocked by the Alerts & Reports configuration");
+        let row = at("| Report | `Weekly finance overview` | frequency |");
+        let errors = at("#### Errors (1)");
+        let table = at("| Kind | Create | Adopt | Update | Delete | Forget |");
+        assert!(
+            breaches < row && row < errors && errors < table,
+            "{label}: {markdown}"
+        );
+    }
+}

@@ -799,3 +799,47 @@ fn a_blocked_plan_carries_policy_and_errors_in_json_and_markdown() {
         );
     }
 }
+
+/// `STEWARD_LOCK_TIMEOUT` stands for `--lock-timeout`, in each documented form (`500ms`, `2m`,
+/// plain seconds), and the flag wins over it; while it waits steward says how long it will.
+#[test]
+fn the_lock_timeout_comes_from_the_flag_or_steward_lock_timeout_in_every_form() {
+    use crate::services::Db;
+    use crate::store_edge::Holder;
+    let db = Db::pg("lock_forms");
+    let url = db.url();
+    let examples = repo_path("examples/org");
+    let holder = Holder::new(&url, "LOCK TABLE ab_role IN ACCESS EXCLUSIVE MODE");
+    for (env, flag, shown) in [
+        (Some("500ms"), None, "0.5"),
+        (Some("1"), None, "1"),
+        (Some("2m"), Some("1500ms"), "1.5"),
+    ] {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_steward"));
+        command.args(["diff", &examples, "--database", &url]);
+        if let Some(flag) = flag {
+            command.args(["--lock-timeout", flag]);
+        }
+        match env {
+            Some(value) => command.env("STEWARD_LOCK_TIMEOUT", value),
+            None => command.env_remove("STEWARD_LOCK_TIMEOUT"),
+        };
+        let out = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{env:?} {flag:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("gave up after waiting {shown} s for")),
+            "{env:?} {flag:?}: {stderr}"
+        );
+    }
+    drop(holder);
+    // A value that is no duration is a usage error naming the forms.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+        .args(["diff", &examples, "--database", &url])
+        .env("STEWARD_LOCK_TIMEOUT", "soon")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{stderr}");
+    assert!(stderr.contains("30s, 2m or 500ms"), "{stderr}");
+}

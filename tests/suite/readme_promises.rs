@@ -843,3 +843,89 @@ fn the_lock_timeout_comes_from_the_flag_or_steward_lock_timeout_in_every_form() 
     assert_eq!(out.status.code(), Some(64), "{stderr}");
     assert!(stderr.contains("30s, 2m or 500ms"), "{stderr}");
 }
+
+/// The README's warnings, each given and none changing the exit code: alert-only fields on a
+/// report, an RLS filter with no datasets, a Regular filter with no roles, a schedule with no
+/// recipients, and filters that combine into a condition no row meets (which one `groupKey`,
+/// ORing them, ends).
+#[test]
+fn every_documented_warning_is_given_and_changes_no_exit_code() {
+    let file = repo_path("tests/corpus/readme/ineffective-fields.yaml");
+    let validate = |path: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+            .args(["validate", "--output", "json", path])
+            .env("STEWARD_MANIFEST_CACHE", "off")
+            .output()
+            .unwrap();
+        let stdout = exits(&out, 0, "validate with warnings only");
+        let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(json["valid"], true, "{json:#}");
+        json["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                assert_eq!(d["severity"], "warning", "{d}");
+                (
+                    d["code"].as_str().unwrap().to_owned(),
+                    d["resource"].as_str().unwrap().to_owned(),
+                    d["field"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let found = validate(&file);
+    let want: Vec<(String, String, String)> = [
+        ("ineffective-field", "ReportSchedule/t/weekly", "spec"),
+        (
+            "ineffective-field",
+            "ReportSchedule/t/weekly",
+            "spec.runAlertQueryAs",
+        ),
+        (
+            "ineffective-field",
+            "ReportSchedule/t/weekly",
+            "spec.gracePeriodSeconds",
+        ),
+        (
+            "ineffective-field",
+            "ReportSchedule/t/weekly",
+            "spec.attachContent",
+        ),
+        (
+            "ineffective-field",
+            "RowLevelSecurityFilter/t/nowhere",
+            "spec",
+        ),
+        (
+            "ineffective-field",
+            "RowLevelSecurityFilter/t/nobody",
+            "spec",
+        ),
+        (
+            "empty-rls-combination",
+            "RowLevelSecurityFilter/t/client-4",
+            "spec.clause",
+        ),
+    ]
+    .iter()
+    .map(|(c, r, f)| ((*c).to_owned(), (*r).to_owned(), (*f).to_owned()))
+    .collect();
+    assert_eq!(found, want);
+    // Alternatives under one group key are ORed: no longer a contradiction.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(&file).unwrap().replace(
+        "  clause: client_id = ",
+        "  groupKey: client\n  clause: client_id = ",
+    );
+    let grouped = dir.path().join("grouped.yaml");
+    std::fs::write(&grouped, text).unwrap();
+    let found = validate(&grouped.display().to_string());
+    assert!(
+        found
+            .iter()
+            .all(|(code, ..)| code != "empty-rls-combination"),
+        "{found:?}"
+    );
+    assert_eq!(found.len(), 6, "{found:?}");
+}

@@ -957,3 +957,53 @@ fn the_demo_script_validates_seeds_plans_applies_and_ends_clean() {
     }
     assert!(db.is_file(), "the demo database");
 }
+
+/// Apply's spinner shows its progress on a terminal (a pseudo-terminal from util-linux's
+/// `script`), and nothing of it reaches standard error that is not one.
+#[test]
+fn apply_shows_a_spinner_on_a_terminal_only() {
+    use crate::services::Db;
+    let db = Db::sqlite();
+    let url = db.url();
+    exits(
+        &steward_in(Path::new("/"), &["init", "--demo", "--database", &url], &[]),
+        0,
+        "init --demo",
+    );
+    let examples = repo_path("examples/org");
+    let binary = env!("CARGO_BIN_EXE_steward");
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let command = format!(
+        "{} apply {} --database {}",
+        quote(binary),
+        quote(&examples),
+        quote(&url)
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("STEWARD_MANIFEST_CACHE", "off")
+        .env_remove("STEWARD_DATABASE_URL")
+        .output()
+        .expect("util-linux `script` runs steward on a pseudo-terminal");
+    let terminal = exits(&out, 0, "apply on a terminal");
+    assert!(
+        terminal.contains("waiting for the database lock")
+            || terminal.contains("reading Superset's state"),
+        "no spinner on a terminal:\n{terminal}"
+    );
+    assert!(terminal.contains("Applied 34 change(s)"), "{terminal}");
+    // Not a terminal: the same apply (now with nothing to do) prints no spinner.
+    let out = steward_in(
+        Path::new("/"),
+        &["apply", &examples, "--database", &url],
+        &[("STEWARD_MANIFEST_CACHE", "off")],
+    );
+    let stdout = exits(&out, 0, "apply without a terminal");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for text in [&stdout, &stderr.to_string()] {
+        assert!(
+            !text.contains("reading Superset's state") && !text.contains('\r'),
+            "spinner without a terminal: {text}"
+        );
+    }
+}

@@ -1007,3 +1007,39 @@ fn apply_shows_a_spinner_on_a_terminal_only() {
         );
     }
 }
+
+/// A database error planning cannot foresee (here a deployment's own CHECK constraint or
+/// trigger) is shown as the database's message, with the constraint on PostgreSQL, without the
+/// server's source location; the apply writes nothing.
+#[test]
+fn a_database_refusal_is_shown_as_the_database_states_it() {
+    use crate::reconcile::path_str;
+    use crate::services::{Db, steward, steward_ok};
+    let group = "apiVersion: steward.dev/v1alpha1\nkind: SupersetGroup\nmetadata:\n  name: refused-team\nspec:\n  label: forbidden label\n  roles: [Gamma]\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("group.yaml"), group).unwrap();
+    for db in Db::both("db_refusal") {
+        let label = db.label();
+        let url = db.url();
+        steward_ok(&["init", "--database", &url], 0);
+        let expected = match &db {
+            Db::Pg(_) => {
+                db.sql("ALTER TABLE ab_group ADD CONSTRAINT deployment_label_check CHECK (label <> 'forbidden label')");
+                "the database refused it: new row for relation \"ab_group\" violates check constraint \"deployment_label_check\" (constraint `deployment_label_check`)"
+            }
+            Db::Sqlite { .. } => {
+                db.sql("CREATE TRIGGER deployment_label_check BEFORE INSERT ON ab_group WHEN NEW.label = 'forbidden label' BEGIN SELECT RAISE(ABORT, 'labels may not be forbidden'); END");
+                "the database refused it: labels may not be forbidden"
+            }
+        };
+        let before = db.dump();
+        let out = steward(&["apply", &path_str(dir.path()), "--database", &url]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{label}: {stderr}");
+        assert!(stderr.contains(expected), "{label}: {stderr}");
+        for source in ["routine", ".c:", "line:", "file:"] {
+            assert!(!stderr.contains(source), "{label}: {source} in {stderr}");
+        }
+        assert!(before == db.dump(), "{label}: a refused apply wrote");
+    }
+}

@@ -1043,3 +1043,88 @@ fn a_database_refusal_is_shown_as_the_database_states_it() {
         assert!(before == db.dump(), "{label}: a refused apply wrote");
     }
 }
+
+/// Selector forms the README lists: a kind's short name in any case with a glob, a schedule as
+/// `Type:name` (bringing its owner, its run-as user and the declared users it e-mails, and
+/// their roles); an unknown kind or a bad glob is a usage error (exit 64) with a hint, and
+/// `--target` does not combine with `--against-ref` (nor does `--out-plan`).
+#[test]
+fn target_selectors_in_every_documented_form() {
+    use crate::reconcile::init_demo;
+    use crate::services::{Db, steward, steward_ok};
+    let db = Db::sqlite();
+    init_demo(&db);
+    let url = db.url();
+    let org = repo_path("examples/org");
+    let planned = |selector: &str| -> (Vec<String>, u64) {
+        let json: serde_json::Value = serde_json::from_str(&steward_ok(
+            &[
+                "diff",
+                &org,
+                "--database",
+                &url,
+                "--target",
+                selector,
+                "--output",
+                "json",
+            ],
+            2,
+        ))
+        .unwrap();
+        assert_eq!(json["targets"], serde_json::json!([selector]), "{json:#}");
+        let changes = json["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| format!("{} {}", s(&c["kind"]), s(&c["name"])))
+            .collect();
+        (changes, json["omittedChanges"].as_u64().unwrap())
+    };
+    fn s(v: &serde_json::Value) -> String {
+        v.as_str().unwrap_or_default().to_owned()
+    }
+    let (changes, omitted) = planned("SSROLE/Finance*");
+    assert_eq!(
+        changes,
+        [
+            "SupersetRole Finance Analyst",
+            "SupersetRole Finance Controller"
+        ]
+    );
+    assert_eq!(omitted, 32);
+    let (changes, omitted) = planned("rsched/Report:Weekly finance overview");
+    assert_eq!(
+        changes,
+        [
+            "SupersetUser ana.alves",
+            "SupersetUser dmitri.brandt",
+            "SupersetUser svc-finance-reports",
+            "SupersetRole Finance Controller",
+            "SupersetRole report-runner-finance",
+            "ReportSchedule Report:Weekly finance overview",
+        ]
+    );
+    assert_eq!(omitted, 28);
+    for (args, message) in [
+        (
+            vec!["--target", "SupersetRol/x"],
+            "`SupersetRol` is not a steward kind (did you mean `SupersetRole`?)",
+        ),
+        (vec!["--target", "roles/[Finance"], "is not a valid glob"),
+        (
+            vec!["--against-ref", "HEAD", "--target", "rsched"],
+            "'--against-ref <REV>' cannot be used with '--target <SELECTOR>'",
+        ),
+        (
+            vec!["--against-ref", "HEAD", "--out-plan", "plan.json"],
+            "'--against-ref <REV>' cannot be used with '--out-plan <FILE>'",
+        ),
+    ] {
+        let mut all = vec!["diff", org.as_str(), "--database", url.as_str()];
+        all.extend(args.iter().copied());
+        let out = steward(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}

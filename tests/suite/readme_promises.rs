@@ -1128,3 +1128,50 @@ fn target_selectors_in_every_documented_form() {
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
 }
+
+/// `init --demo` (= `--demo examples`) seeds the content `examples/` refers to: database
+/// `warehouse`, five datasets, three charts, two dashboards.
+#[test]
+fn init_demo_examples_seeds_the_content_the_examples_refer_to() {
+    use crate::services::{Db, steward_ok};
+    let mut listed = Vec::new();
+    for demo in [&["--demo"][..], &["--demo", "examples"][..]] {
+        let db = Db::sqlite();
+        let url = db.url();
+        let mut args = vec!["init", "--database", url.as_str()];
+        args.extend_from_slice(demo);
+        steward_ok(&args, 0);
+        let json: serde_json::Value = serde_json::from_str(&steward_ok(
+            &["references", "--database", &url, "--output", "json"],
+            0,
+        ))
+        .unwrap();
+        let names = |section: &str, key: &str| -> Vec<String> {
+            json[section]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i[key].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let content = (
+            names("databases", "name"),
+            names("datasets", "reference"),
+            names("charts", "name"),
+            names("dashboards", "slug"),
+        );
+        assert_eq!(content.0, ["warehouse"], "{demo:?}");
+        assert_eq!(content.1.len(), 5, "{demo:?}: {:?}", content.1);
+        assert_eq!(content.2.len(), 3, "{demo:?}: {:?}", content.2);
+        assert_eq!(content.3.len(), 2, "{demo:?}: {:?}", content.3);
+        listed.push(content);
+    }
+    assert_eq!(listed[0], listed[1], "--demo and --demo examples");
+    // And the examples resolve against it.
+    let db = Db::sqlite();
+    steward_ok(&["init", "--demo", "examples", "--database", &db.url()], 0);
+    steward_ok(
+        &["diff", &repo_path("examples"), "--database", &db.url()],
+        2,
+    );
+}

@@ -446,3 +446,47 @@ fn kustomize_base_checks_catch_broken_bases() {
         );
     }
 }
+
+/// The README's table of kinds (scope, short name) is what the CRDs say.
+#[test]
+fn the_readme_table_of_kinds_matches_the_crds() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let rows: BTreeMap<String, (String, String)> = readme
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let kind = cells.get(1)?.trim_matches('`').to_owned();
+            let scope = cells.get(2)?.split(',').next()?.trim().to_owned();
+            let short = cells.get(3)?.trim_matches('`').to_owned();
+            Kind::ALL
+                .iter()
+                .any(|k| k.to_string() == kind)
+                .then_some((kind, (scope, short)))
+        })
+        .collect();
+    assert_eq!(rows.len(), Kind::ALL.len(), "README rows: {rows:?}");
+    for kind in Kind::ALL {
+        let crd = kind.crd();
+        let scope = crd.spec.scope.to_lowercase();
+        let short = crd
+            .spec
+            .names
+            .short_names
+            .clone()
+            .unwrap_or_default()
+            .join(",");
+        assert_eq!(
+            rows[&kind.to_string()],
+            (
+                if scope == "namespaced" {
+                    "namespaced".to_owned()
+                } else {
+                    "cluster".to_owned()
+                },
+                short
+            ),
+            "{kind} in the README's table of kinds"
+        );
+    }
+}

@@ -367,6 +367,24 @@ fn verify_declared(ss: &Superset, declared: &Declared, content: &Content, label:
             superset_made["id"]
         ),
     );
+    // Which columns Superset's own writer leaves non-NULL (timestamps, `extra_json`,
+    // `validator_config_json`, and the recipients' timestamps): steward's rows must match.
+    let filled = |id: &Value| {
+        psql(
+            &db_url,
+            &format!(
+                "SELECT concat_ws('|', created_on IS NOT NULL, changed_on IS NOT NULL, \
+                 extra_json IS NOT NULL, validator_config_json IS NOT NULL, \
+                 (SELECT bool_and(created_on IS NOT NULL AND changed_on IS NOT NULL) \
+                  FROM report_recipient WHERE report_schedule_id = {id})) \
+                 FROM report_schedule WHERE id = {id}"
+            ),
+        )
+        .trim()
+        .to_owned()
+    };
+    let superset_filled = filled(&superset_made["id"]);
+    assert_eq!(superset_filled, "t|t|t|t|t", "[{label}] {superset_made}");
     for (name, spec) in &declared.schedules {
         let report = reports.get(name).unwrap_or_else(|| {
             panic!(
@@ -422,7 +440,17 @@ fn verify_declared(ss: &Superset, declared: &Declared, content: &Content, label:
                     "[{label}] {field} of report {name:?} (alerts only): {report}"
                 );
             }
+            assert_eq!(
+                report["validator_config_json"], superset_made["validator_config_json"],
+                "[{label}] validator config of report {name:?}: {report}"
+            );
         }
+        assert_eq!(
+            filled(&report["id"]),
+            superset_filled,
+            "[{label}] created_on|changed_on|extra_json|validator_config_json|recipient timestamps \
+             set of {name:?}, as Superset sets them"
+        );
         if let Some(chart) = spec["chart"]["name"].as_str() {
             assert_eq!(
                 report["chart"]["id"], content.chart_ids[chart],

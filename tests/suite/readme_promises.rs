@@ -1175,3 +1175,143 @@ fn init_demo_examples_seeds_the_content_the_examples_refer_to() {
         2,
     );
 }
+
+/// The codes no file of `examples/invalid/` can show, each given by a real run: `io` (a path
+/// that cannot be read), `unknown-content`, `prune-guard`, `target-unmatched` and `conflict`.
+#[test]
+fn codes_that_need_a_database_or_a_missing_path_are_given() {
+    use crate::reconcile::{edited_examples, init_demo, path_str};
+    use crate::services::{Db, steward, steward_ok};
+    let db = Db::sqlite();
+    init_demo(&db);
+    let url = db.url();
+    let org = repo_path("examples/org");
+    steward_ok(&["apply", &org, "--database", &url], 0);
+    let empty = tempfile::tempdir().unwrap();
+    let misspelt = edited_examples(|_, text| {
+        text.replace("name: Pipeline by stage", "name: Pipeline by stag")
+    });
+    db.sql("INSERT INTO ab_role (id, name) VALUES (999, 'Made Elsewhere')");
+    let unmanaged = tempfile::tempdir().unwrap();
+    std::fs::write(
+        unmanaged.path().join("role.yaml"),
+        "apiVersion: steward.dev/v1alpha1\nkind: SupersetRole\nmetadata:\n  name: made-elsewhere\nspec:\n  name: Made Elsewhere\n",
+    )
+    .unwrap();
+    let unmanaged = path_str(unmanaged.path());
+    let missing = empty.path().join("no-such-dir");
+    let (missing, empty, misspelt) = (
+        path_str(&missing),
+        path_str(empty.path()),
+        path_str(misspelt.path()),
+    );
+    for (args, expected) in [
+        (
+            vec!["validate", missing.as_str()],
+            "error[io]: cannot read ",
+        ),
+        (
+            vec!["diff", misspelt.as_str(), "--database", url.as_str()],
+            "error[unknown-content]: chart `Pipeline by stag` does not exist in Superset",
+        ),
+        (
+            vec![
+                "diff",
+                empty.as_str(),
+                "--database",
+                url.as_str(),
+                "--allow-empty-kinds",
+                "--max-deletions",
+                "1",
+            ],
+            "error[prune-guard]: the plan deletes 34 objects, more than --max-deletions 1",
+        ),
+        (
+            vec![
+                "diff",
+                org.as_str(),
+                "--database",
+                url.as_str(),
+                "--target",
+                "ssrole/Nope",
+            ],
+            "error[target-unmatched]: --target `ssrole/Nope` matches no object",
+        ),
+        (
+            vec![
+                "diff",
+                unmanaged.as_str(),
+                "--database",
+                url.as_str(),
+                "--no-prune",
+            ],
+            "error[conflict]: SupersetRole \"Made Elsewhere\" already exists in Superset and steward does not manage it",
+        ),
+    ] {
+        let out = steward(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+/// The README's list of diagnostic codes is every code steward has, and each is shown by an
+/// `examples/invalid/` file, a corpus file or a test asserting it.
+#[test]
+fn every_diagnostic_code_is_documented_and_shown_somewhere() {
+    let source = std::fs::read_to_string(repo_path("src/diagnostic.rs")).unwrap();
+    let mut codes: Vec<String> = source
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Code::"))
+        .filter_map(|l| l.split_once("=> \""))
+        .map(|(_, code)| code.trim_end_matches("\",").to_owned())
+        .collect();
+    codes.sort();
+    assert!(codes.len() >= 30, "{codes:?}");
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    let list = readme
+        .split_once("Codes: ")
+        .and_then(|(_, rest)| rest.split_once(" (a `--target`"))
+        .map(|(list, _)| list)
+        .expect("the README's list of codes");
+    let mut documented: Vec<String> = list
+        .split(',')
+        .map(|c| c.trim().trim_matches('`').to_owned())
+        .collect();
+    documented.sort();
+    assert_eq!(
+        documented, codes,
+        "the README's codes against src/diagnostic.rs"
+    );
+    let mut evidence = String::new();
+    let mut read = |dir: &Path| {
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Ok(text) = std::fs::read_to_string(&path) {
+                    evidence.push_str(&text);
+                }
+            }
+        }
+    };
+    for dir in ["examples/invalid", "tests/corpus", "tests/suite"] {
+        read(Path::new(&repo_path(dir)));
+    }
+    let missing: Vec<&String> = codes
+        .iter()
+        .filter(|code| {
+            ![
+                format!("[{code}]"),
+                format!("\"{code}\""),
+                format!("error {code} "),
+                format!("warning {code} "),
+            ]
+            .iter()
+            .any(|form| evidence.contains(form.as_str()))
+        })
+        .collect();
+    assert!(missing.is_empty(), "codes nothing shows: {missing:?}");
+}

@@ -1315,3 +1315,63 @@ fn every_diagnostic_code_is_documented_and_shown_somewhere() {
         .collect();
     assert!(missing.is_empty(), "codes nothing shows: {missing:?}");
 }
+
+/// Each RLS clause is parsed in the dialect of its datasets' database, from the scheme of the
+/// SQLAlchemy URI Superset holds, for every backend the README lists; another backend gets the
+/// generic dialect.
+#[test]
+fn rls_clauses_are_parsed_in_every_documented_dialect() {
+    use crate::reconcile::{edited_examples, init_demo, path_str};
+    use crate::services::{Db, steward};
+    let db = Db::sqlite();
+    init_demo(&db);
+    let url = db.url();
+    let broken = edited_examples(|name, text| match name {
+        "rls.yaml" => text.replace(
+            "clause: region = 'EU'",
+            "clause: region = 'EU' region = 'US'",
+        ),
+        _ => text,
+    });
+    let dir = path_str(broken.path());
+    for (uri, dialect) in [
+        (
+            "postgresql+psycopg2://u:p@h:5432/warehouse",
+            Some("PostgreSQL"),
+        ),
+        ("mysql+mysqldb://u:p@h/warehouse", Some("MySQL")),
+        ("sqlite:////var/lib/warehouse.db", Some("SQLite")),
+        ("mssql+pyodbc://u:p@h/warehouse", Some("SQL Server")),
+        ("snowflake://u:p@account/warehouse", Some("Snowflake")),
+        ("bigquery://project/warehouse", Some("BigQuery")),
+        ("redshift+psycopg2://u:p@h:5439/warehouse", Some("Redshift")),
+        ("clickhousedb://u:p@h/warehouse", Some("ClickHouse")),
+        ("duckdb:////var/lib/warehouse.duckdb", Some("DuckDB")),
+        ("hive://u@h:10000/warehouse", Some("Hive")),
+        (
+            "databricks+connector://token:p@h:443/warehouse",
+            Some("Databricks"),
+        ),
+        ("trino://u@h:8080/warehouse", None),
+    ] {
+        db.sql(&format!(
+            "UPDATE dbs SET sqlalchemy_uri = '{uri}' WHERE database_name = 'warehouse'"
+        ));
+        let out = steward(&["diff", &dir, "--database", &url]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{uri}: {stderr}");
+        assert!(
+            stderr.contains("error[invalid-rls-clause]"),
+            "{uri}: {stderr}"
+        );
+        match dialect {
+            Some(name) => assert!(
+                stderr.contains(&format!(
+                    "(parsed as {name}, the dialect of database `warehouse`)"
+                )),
+                "{uri}: {stderr}"
+            ),
+            None => assert!(!stderr.contains("(parsed as "), "{uri}: {stderr}"),
+        }
+    }
+}

@@ -1375,3 +1375,52 @@ fn rls_clauses_are_parsed_in_every_documented_dialect() {
         }
     }
 }
+
+/// The README's layout: the core modules do no IO (no files, processes, environment, database
+/// or async runtime) outside the file edges it names.
+#[test]
+fn the_pure_modules_do_no_io_outside_the_documented_edges() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let edges = ["spec/load/", "generate/mod.rs"];
+    let io = [
+        "std::fs",
+        "std::process",
+        "std::env",
+        "std::net",
+        "sqlx",
+        "tokio",
+        "File::",
+        "Command::new",
+    ];
+    let mut found = Vec::new();
+    let mut stack: Vec<std::path::PathBuf> = [
+        "spec", "policy", "schedule", "generate", "model", "plan", "impact", "report", "export",
+    ]
+    .iter()
+    .map(|d| src.join(d))
+    .chain(
+        ["diagnostic.rs", "excerpt.rs", "escape.rs"]
+            .iter()
+            .map(|f| src.join(f)),
+    )
+    .collect();
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let relative = path.strip_prefix(&src).unwrap().display().to_string();
+        if edges.iter().any(|e| relative.starts_with(e)) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        // Unit tests may use files.
+        let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or_default();
+        for token in io {
+            if code.contains(token) {
+                found.push(format!("src/{relative}: {token}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "IO in the pure modules: {found:#?}");
+}

@@ -1415,7 +1415,10 @@ fn the_pure_modules_do_no_io_outside_the_documented_edges() {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         // Unit tests may use files.
-        let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or_default();
+        let code = text
+            .split("#[cfg(test)]\nmod tests")
+            .next()
+            .unwrap_or_default();
         for token in io {
             if code.contains(token) {
                 found.push(format!("src/{relative}: {token}"));
@@ -1423,4 +1426,49 @@ fn the_pure_modules_do_no_io_outside_the_documented_edges() {
         }
     }
     assert!(found.is_empty(), "IO in the pure modules: {found:#?}");
+}
+
+/// The tour's org-10k: `generate --seed 1 --scale 1` writes 10301 objects in 104 files (one
+/// directory per kind, 100 objects per file), and they validate.
+#[test]
+fn the_tour_counts_org_10k() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("org10k");
+    let out = out_dir.display().to_string();
+    let env = [("STEWARD_MANIFEST_CACHE", "off")];
+    exits(
+        &steward_in(
+            dir.path(),
+            &["generate", "--out", &out, "--seed", "1", "--scale", "1"],
+            &env,
+        ),
+        0,
+        "generate",
+    );
+    let validated = exits(
+        &steward_in(dir.path(), &["validate", &out], &env),
+        0,
+        "validate",
+    );
+    assert!(
+        validated.contains("10301 objects in 104 files: valid"),
+        "{validated}"
+    );
+    let mut per_kind: Vec<(String, usize)> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_dir(&path).map_or(0, |d| d.count()),
+            )
+        })
+        .collect();
+    per_kind.sort();
+    assert_eq!(
+        per_kind.iter().map(|(_, n)| n).sum::<usize>(),
+        104,
+        "{per_kind:?}"
+    );
+    let _ = stderr_or_stdout;
 }

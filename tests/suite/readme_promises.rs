@@ -1470,5 +1470,4 @@ fn the_tour_counts_org_10k() {
         104,
         "{per_kind:?}"
     );
-    let _ = stderr_or_stdout;
 }

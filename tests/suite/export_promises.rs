@@ -17,27 +17,18 @@ const WEBHOOK: &str = "https://hooks.corp.example.com/services/T0/B0/export-prom
 
 /// Every exported file by relative path: (header line, the rest).
 fn exported(dir: &Path) -> BTreeMap<String, (String, String)> {
-    let mut out = BTreeMap::new();
-    for kind in std::fs::read_dir(dir).unwrap() {
-        let kind = kind.unwrap().path();
-        if !kind.is_dir() {
-            continue;
-        }
-        for file in std::fs::read_dir(&kind).unwrap() {
-            let file = file.unwrap().path();
-            let text = std::fs::read_to_string(&file).unwrap();
-            let (header, rest) = text.split_once('\n').unwrap_or((&text, ""));
-            out.insert(
-                file.strip_prefix(dir).unwrap().display().to_string(),
-                (header.to_owned(), rest.to_owned()),
-            );
-        }
-    }
-    out
+    crate::export_roundtrip::files(dir)
+        .into_iter()
+        .map(|(path, body)| {
+            let text = std::fs::read_to_string(dir.join(&path)).unwrap();
+            let header = text.lines().next().unwrap_or_default().to_owned();
+            (path, (header, body))
+        })
+        .collect()
 }
 
 /// `uuid` of the item of `references --output json`'s `section` whose `key` is `value`.
-fn uuid_of(references: &Value, section: &str, key: &str, value: &str) -> String {
+pub(crate) fn uuid_of(references: &Value, section: &str, key: &str, value: &str) -> String {
     references[section]
         .as_array()
         .into_iter()

@@ -21,6 +21,14 @@ fn steward_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().unwrap()
 }
 
+/// Runs steward with `args`; asserts it exits `code` with `expected` in its standard error.
+fn refused(args: &[&str], code: i32, expected: &str) {
+    let out = crate::services::steward(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+    assert!(stderr.contains(expected), "{args:?}: {stderr}");
+}
+
 fn exits(out: &Output, code: i32, what: &str) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(
@@ -668,15 +676,8 @@ fn content_referenced_by_uuid_or_title_is_the_content_named_by_natural_key() {
             0,
         ))
         .unwrap();
-        let uuid = |section: &str, key: &str, value: &str| -> String {
-            references[section]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|i| i[key] == value)
-                .and_then(|i| i["uuid"].as_str())
-                .unwrap_or_else(|| panic!("{section} {value}: {references}"))
-                .to_owned()
+        let uuid = |section: &str, key: &str, value: &str| {
+            crate::export_promises::uuid_of(&references, section, key, value)
         };
         let by_uuid = manifests(
             &uuid("datasets", "reference", "warehouse.finance.invoices"),
@@ -1051,7 +1052,7 @@ fn a_database_refusal_is_shown_as_the_database_states_it() {
 #[test]
 fn target_selectors_in_every_documented_form() {
     use crate::reconcile::init_demo;
-    use crate::services::{Db, steward, steward_ok};
+    use crate::services::{Db, steward_ok};
     let db = Db::sqlite();
     init_demo(&db);
     let url = db.url();
@@ -1122,10 +1123,7 @@ fn target_selectors_in_every_documented_form() {
     ] {
         let mut all = vec!["diff", org.as_str(), "--database", url.as_str()];
         all.extend(args.iter().copied());
-        let out = steward(&all);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(64), "{args:?}: {stderr}");
-        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        refused(&all, 64, message);
     }
 }
 
@@ -1181,7 +1179,7 @@ fn init_demo_examples_seeds_the_content_the_examples_refer_to() {
 #[test]
 fn codes_that_need_a_database_or_a_missing_path_are_given() {
     use crate::reconcile::{edited_examples, init_demo, path_str};
-    use crate::services::{Db, steward, steward_ok};
+    use crate::services::{Db, steward_ok};
     let db = Db::sqlite();
     init_demo(&db);
     let url = db.url();
@@ -1248,10 +1246,7 @@ fn codes_that_need_a_database_or_a_missing_path_are_given() {
             "error[conflict]: SupersetRole \"Made Elsewhere\" already exists in Superset and steward does not manage it",
         ),
     ] {
-        let out = steward(&args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
-        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        refused(&args, 1, expected);
     }
 }
 

@@ -1231,3 +1231,103 @@ fn steward_against_a_real_superset() {
 
     step("done");
 }
+
+/// Superset's own Slack v2 upgrade (`BaseReportState.update_report_schedule_slack_v2`, which a
+/// report run performs: the `Slack` recipient becomes `SlackV2` with channel ids), run in
+/// Superset's Python against the metadata database with Slack's channel lookup answered
+/// locally: steward sees no drift, applies nothing, and a changed declaration still lands.
+const SLACK_V2_UPGRADE: &str = r#"
+import sys
+from datetime import datetime
+from uuid import uuid4
+from superset.app import create_app
+
+app = create_app()
+with app.app_context():
+    from superset import db
+    from superset.reports.models import ReportSchedule
+    import superset.commands.report.execute as execute
+
+    # Superset asks Slack for the channels' ids; each name gets one made from it.
+    def channels(search_string, types, exact_match):
+        return [{"name": n, "id": "C" + n.upper().replace("-", "")} for n in search_string.split(",")]
+
+    execute.get_channels_with_search = channels
+    schedule = db.session.query(ReportSchedule).filter_by(name=sys.argv[1]).one()
+    execute.BaseReportState(schedule, datetime.utcnow(), uuid4()).update_report_schedule_slack_v2()
+    db.session.commit()
+"#;
+
+#[test]
+fn a_slack_recipient_superset_upgrades_to_v2_is_not_drift() {
+    let _superset = exclusive();
+    let url = env("STEWARD_TEST_SUPERSET_DB_URL");
+    clean_start(&url);
+    let org = repo_path("examples/org");
+    steward_ok(&["apply", &org, "--database", &url], 0);
+    let schedule = "Daily pipeline by stage";
+    let python = Path::new(&env("STEWARD_TEST_SUPERSET_BIN")).with_file_name("python");
+    let out = std::process::Command::new(&python)
+        .args(["-c", SLACK_V2_UPGRADE, schedule])
+        .env("SUPERSET_CONFIG_PATH", env("STEWARD_TEST_SUPERSET_CONFIG"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "Superset's Slack v2 upgrade: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ss = Superset::connect();
+    let slack = |ss: &Superset| -> Vec<(String, Value)> {
+        let report = ss
+            .reports()
+            .into_iter()
+            .find(|r| r["name"] == schedule)
+            .expect("the schedule");
+        report["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| s(&r["type"]).starts_with("Slack"))
+            .map(|r| {
+                (
+                    s(&r["type"]),
+                    serde_json::from_str(r["recipient_config_json"].as_str().unwrap()).unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        slack(&ss),
+        [("SlackV2".to_owned(), json!({"target": "CSALESPIPELINE"}))],
+        "what Superset's upgrade made"
+    );
+    let out = steward_ok(&["diff", &org, "--database", &url], 0);
+    assert!(out.contains("No changes"), "{out}");
+    let before = dump(&url);
+    steward_ok(&["apply", &org, "--database", &url], 0);
+    assert!(
+        before == dump(&url),
+        "an apply with nothing to do wrote:{}",
+        dump_diff(&before, &dump(&url))
+    );
+    // A changed channel is still a change, and lands as steward writes it.
+    let changed = tempfile::tempdir().unwrap();
+    for file in yaml_files(Path::new(&org)) {
+        std::fs::copy(&file, changed.path().join(file.file_name().unwrap())).unwrap();
+    }
+    replace_once(
+        &changed.path().join("schedules.yaml"),
+        "channels: [\"#sales-pipeline\"]",
+        "channels: [\"#sales-leads\"]",
+    );
+    let dir = changed.path().to_str().unwrap();
+    let out = steward_ok(&["diff", dir, "--database", &url], 2);
+    assert!(out.contains("#sales-leads"), "{out}");
+    steward_ok(&["apply", dir, "--database", &url], 0);
+    assert_eq!(
+        slack(&ss),
+        [("Slack".to_owned(), json!({"target": "#sales-leads"}))]
+    );
+    clean_start(&url);
+}

@@ -1466,3 +1466,47 @@ fn the_tour_counts_org_10k() {
         "{per_kind:?}"
     );
 }
+
+/// "read-only access is enough for `diff`": a PostgreSQL role that may only SELECT plans the
+/// example organisation (no changes, then a change), while its apply is refused and writes
+/// nothing.
+#[test]
+fn diff_needs_only_read_access() {
+    use crate::reconcile::{edited_examples, init_demo, path_str};
+    use crate::services::{Db, env, psql, steward, steward_ok};
+    let db = Db::pg("read_only");
+    init_demo(&db);
+    let url = db.url();
+    let org = repo_path("examples/org");
+    steward_ok(&["apply", &org, "--database", &url], 0);
+    let role = format!("steward_reader_{}", std::process::id());
+    let password = "reader-pw-7f3a";
+    let admin = env("STEWARD_TEST_PG_URL");
+    psql(
+        &admin,
+        &format!("CREATE ROLE {role} LOGIN PASSWORD '{password}'"),
+    );
+    for grant in [
+        format!("GRANT USAGE ON SCHEMA public TO {role}"),
+        format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"),
+    ] {
+        db.sql(&grant);
+    }
+    let (_, host_and_db) = url.rsplit_once('@').unwrap();
+    let reader = format!("postgres://{role}:{password}@{host_and_db}");
+    let out = steward_ok(&["diff", &org, "--database", &reader], 0);
+    assert!(out.contains("No changes"), "{out}");
+    let changed = edited_examples(|name, text| match name {
+        "users.yaml" => text.replacen("lastName: Reports", "lastName: Reporting", 1),
+        _ => text,
+    });
+    let changed = path_str(changed.path());
+    steward_ok(&["diff", &changed, "--database", &reader], 2);
+    let before = db.dump();
+    let out = steward(&["apply", &changed, "--database", &reader]);
+    assert_ne!(out.status.code(), Some(0), "apply with read access only");
+    assert!(before == db.dump(), "a read-only apply wrote");
+    db.sql(&format!("DROP OWNED BY {role}"));
+    drop(db);
+    psql(&admin, &format!("DROP ROLE {role}"));
+}

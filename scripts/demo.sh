@@ -4,8 +4,13 @@
 # SQLite metadata database, show the plan, apply it, and show that nothing is left to do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked
-steward=./target/release/steward
+# STEWARD_BIN: an already built steward to run instead (the test suite passes its debug build).
+if [[ -n ${STEWARD_BIN:-} ]]; then
+  steward=$STEWARD_BIN
+else
+  cargo build --release --locked
+  steward=./target/release/steward
+fi
 db=${STEWARD_DEMO_DB:-steward.db}
 url="sqlite://$db"
 rm -f "$db"

@@ -17,6 +17,10 @@ echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
 echo "== building tests"
 cargo test --locked --no-run
+# The pinned kustomize the kustomize-base test renders manifests/ with, built from its Go module
+# once and cached under ~/.cache/steward/kustomize/ (the test runs the same script).
+echo "== kustomize (scripts/kustomize.sh)"
+bash scripts/kustomize.sh
 
 # The real components the tests use (PostgreSQL, Superset 6.1), on 127.0.0.1 only; stopped on exit.
 echo "== starting PostgreSQL and Superset 6.1 (scripts/services.sh)"

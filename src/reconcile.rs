@@ -90,7 +90,7 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
     let (desired, found) = resolve(&set, &observed.catalog, &observed.state);
     set.diagnostics.extend(found);
     diagnostic::sort(&mut set.diagnostics);
-    absorb_superset_rewrites(&desired, &mut observed.state);
+    absorb_superset_rewrites(&desired, &mut observed.state, &observed.ledger);
     restore_webhook_urls(&desired, &mut observed.state);
     let mut plan = if set.has_errors() {
         Plan::default()

@@ -13,7 +13,7 @@ use crate::superset_api::{Content, Superset, clean_start, exclusive};
 
 /// Every manifest under `dir`, by relative path, without the header line that names the
 /// database (the export's hidden record of what it wrote is left out).
-fn files(dir: &Path) -> BTreeMap<String, String> {
+pub(crate) fn files(dir: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for kind in std::fs::read_dir(dir).unwrap() {
         let kind = kind.unwrap().path();

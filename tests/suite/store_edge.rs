@@ -291,10 +291,10 @@ fn a_closed_standard_output_never_panics() {
 }
 
 /// A psql session holding `sql` (a lock) open until dropped.
-struct Holder(Child);
+pub(crate) struct Holder(Child);
 
 impl Holder {
-    fn new(url: &str, sql: &str) -> Holder {
+    pub(crate) fn new(url: &str, sql: &str) -> Holder {
         let mut child = Command::new(env("STEWARD_TEST_PSQL"))
             .args([url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
             .stdin(Stdio::piped())

@@ -328,7 +328,10 @@ fn verify_declared(ss: &Superset, declared: &Declared, content: &Content, label:
         );
     }
 
-    // Schedules: type, crontab, timezone, active, target, format, owners, recipients, run-as.
+    // Schedules: every column steward writes to `report_schedule`, `report_schedule_user` and
+    // `report_recipient` (type, name, description, message, active, crontab, timezone, target,
+    // alert database/SQL/validator, format, durations, e-mail subject, screenshot, extra,
+    // creation method, owners, recipients of every type, run-as).
     let reports: BTreeMap<String, Value> = ss
         .reports()
         .into_iter()
@@ -339,6 +342,49 @@ fn verify_declared(ss: &Superset, declared: &Declared, content: &Content, label:
         .map(|(name, u)| (name.clone(), u["id"].as_i64().unwrap()))
         .collect();
     let db_url = env("STEWARD_TEST_SUPERSET_DB_URL");
+    // Defaults are what Superset itself stores: the report made through its REST API gives
+    // none of the optional fields, and is the README's list of defaults.
+    let superset_made = reports
+        .get(API_REPORT)
+        .unwrap_or_else(|| panic!("[{label}] the REST-made report is missing"));
+    for (field, documented) in [
+        ("report_format", json!("PNG")),
+        ("working_timeout", json!(3600)),
+        ("grace_period", json!(14400)),
+        ("log_retention", json!(90)),
+        ("active", json!(true)),
+        ("timezone", json!("UTC")),
+    ] {
+        assert_eq!(
+            superset_made[field], documented,
+            "[{label}] Superset's default {field}, as the README documents it: {superset_made}"
+        );
+    }
+    let superset_height = psql(
+        &db_url,
+        &format!(
+            "SELECT coalesce(custom_height::text, '') FROM report_schedule WHERE id = {}",
+            superset_made["id"]
+        ),
+    );
+    // Which columns Superset's own writer leaves non-NULL (timestamps, `extra_json`,
+    // `validator_config_json`, and the recipients' timestamps): steward's rows must match.
+    let filled = |id: &Value| {
+        psql(
+            &db_url,
+            &format!(
+                "SELECT concat_ws('|', created_on IS NOT NULL, changed_on IS NOT NULL, \
+                 extra_json IS NOT NULL, validator_config_json IS NOT NULL, \
+                 (SELECT bool_and(created_on IS NOT NULL AND changed_on IS NOT NULL) \
+                  FROM report_recipient WHERE report_schedule_id = {id})) \
+                 FROM report_schedule WHERE id = {id}"
+            ),
+        )
+        .trim()
+        .to_owned()
+    };
+    let superset_filled = filled(&superset_made["id"]);
+    assert_eq!(superset_filled, "t|t|t|t|t", "[{label}] {superset_made}");
     for (name, spec) in &declared.schedules {
         let report = reports.get(name).unwrap_or_else(|| {
             panic!(
@@ -346,27 +392,65 @@ fn verify_declared(ss: &Superset, declared: &Declared, content: &Content, label:
                 reports.keys()
             )
         });
-        for (field, key) in [
-            ("type", "type"),
-            ("crontab", "crontab"),
-            ("timezone", "timezone"),
-        ] {
+        for field in ["type", "crontab"] {
             assert_eq!(
-                report[field], spec[key],
+                report[field], spec[field],
                 "[{label}] {field} of schedule {name:?}: {report}"
             );
         }
-        let want_active = spec["active"].as_bool().unwrap_or(true);
-        assert_eq!(
-            report["active"], want_active,
-            "[{label}] active of {name:?}: {report}"
-        );
-        if let Some(format) = spec["reportFormat"].as_str() {
+        // Optional fields: the declared value, else what Superset stored for its own report.
+        let screenshot = &spec["screenshot"];
+        for (field, declared_value) in [
+            ("timezone", spec["timezone"].clone()),
+            ("active", spec["active"].clone()),
+            ("report_format", spec["reportFormat"].clone()),
+            ("email_subject", spec["emailSubject"].clone()),
+            ("context_markdown", spec["message"].clone()),
+            ("custom_width", screenshot["width"].clone()),
+            ("force_screenshot", screenshot["force"].clone()),
+            (
+                "extra",
+                spec["attachContent"]
+                    .as_bool()
+                    .map_or(Value::Null, |a| json!({ "attach_content": a })),
+            ),
+            ("log_retention", spec["logRetentionDays"].clone()),
+            ("grace_period", spec["gracePeriodSeconds"].clone()),
+            ("working_timeout", spec["workingTimeoutSeconds"].clone()),
+            ("creation_method", Value::Null),
+        ] {
+            let want = if declared_value.is_null() {
+                &superset_made[field]
+            } else {
+                &declared_value
+            };
             assert_eq!(
-                report["report_format"], format,
-                "[{label}] format of {name:?}: {report}"
+                &report[field], want,
+                "[{label}] {field} of schedule {name:?} (declared {declared_value}): {report}"
             );
         }
+        assert_eq!(
+            report["description"], spec["description"],
+            "[{label}] description of {name:?}: {report}"
+        );
+        if spec["type"] == "Report" {
+            for field in ["sql", "database", "validator_type"] {
+                assert!(
+                    report[field].is_null(),
+                    "[{label}] {field} of report {name:?} (alerts only): {report}"
+                );
+            }
+            assert_eq!(
+                report["validator_config_json"], superset_made["validator_config_json"],
+                "[{label}] validator config of report {name:?}: {report}"
+            );
+        }
+        assert_eq!(
+            filled(&report["id"]),
+            superset_filled,
+            "[{label}] created_on|changed_on|extra_json|validator_config_json|recipient timestamps \
+             set of {name:?}, as Superset sets them"
+        );
         if let Some(chart) = spec["chart"]["name"].as_str() {
             assert_eq!(
                 report["chart"]["id"], content.chart_ids[chart],
@@ -432,25 +516,6 @@ fn verify_declared(ss: &Superset, declared: &Declared, content: &Content, label:
                 "[{label}] validator config of {name:?}: {report}"
             );
         }
-        // Durations: the declared value, else Superset's own Python-side default.
-        for (field, key, default) in [
-            ("log_retention", "logRetentionDays", 90),
-            ("grace_period", "gracePeriodSeconds", 14400),
-            ("working_timeout", "workingTimeoutSeconds", 3600),
-        ] {
-            assert_eq!(
-                report[field].as_i64(),
-                Some(spec[key].as_i64().unwrap_or(default)),
-                "[{label}] {field} of {name:?}: {report}"
-            );
-        }
-        if let Some(description) = spec["description"].as_str() {
-            assert_eq!(
-                report["description"], description,
-                "[{label}] description of {name:?}: {report}"
-            );
-        }
-
         let want: BTreeSet<String> = str_set(&spec["owners"]);
         let found: BTreeSet<String> = report["owners"]
             .as_array()
@@ -495,6 +560,12 @@ fn verify_declared(ss: &Superset, declared: &Declared, content: &Content, label:
                 BTreeMap::from([("target".to_owned(), target)]),
             ));
         }
+        if let Some(url) = spec["recipients"]["webhook"]["url"].as_str() {
+            want.insert((
+                "Webhook".into(),
+                BTreeMap::from([("target".to_owned(), url.to_owned())]),
+            ));
+        }
         let found: BTreeSet<(String, BTreeMap<String, String>)> = report["recipients"]
             .as_array()
             .into_iter()
@@ -514,23 +585,35 @@ fn verify_declared(ss: &Superset, declared: &Declared, content: &Content, label:
             set_difference(&want, &found)
         );
 
-        // SIP-209 run-as: not in Superset 6.1's REST API; read the columns steward added.
+        // Not in Superset 6.1's REST API: the screenshot height, and the SIP-209 run-as columns
+        // steward added. Read from the table.
         let id = report["id"].as_i64().unwrap();
         let row = psql(
             &db_url,
             &format!(
-                "SELECT coalesce(run_as_fk::text, '') || '|' || coalesce(run_alert_query_as_fk::text, '') FROM report_schedule WHERE id = {id}"
+                "SELECT concat_ws('|', coalesce(custom_height::text, ''), \
+                 coalesce(run_as_fk::text, ''), coalesce(run_as_type, ''), \
+                 coalesce(run_alert_query_as_fk::text, ''), coalesce(run_alert_query_as_type, '')) \
+                 FROM report_schedule WHERE id = {id}"
             ),
         );
-        let expect_id = |key: &str| {
+        let expect_user = |key: &str| {
             spec[key]
                 .as_str()
-                .map_or(String::new(), |u| user_ids[u].to_string())
+                .map_or("|".to_owned(), |u| format!("{}|fixed_user", user_ids[u]))
         };
+        let height = screenshot["height"]
+            .as_i64()
+            .map_or(superset_height.trim().to_owned(), |h| h.to_string());
         assert_eq!(
             row.trim(),
-            format!("{}|{}", expect_id("runAs"), expect_id("runAlertQueryAs")),
-            "[{label}] run_as_fk|run_alert_query_as_fk of schedule {name:?} (runAs {}, runAlertQueryAs {})",
+            format!(
+                "{height}|{}|{}",
+                expect_user("runAs"),
+                expect_user("runAlertQueryAs")
+            ),
+            "[{label}] custom_height|run_as_fk|run_as_type|run_alert_query_as_fk|run_alert_query_as_type \
+             of schedule {name:?} (screenshot {screenshot}, runAs {}, runAlertQueryAs {})",
             spec["runAs"],
             spec["runAlertQueryAs"]
         );
@@ -588,17 +671,15 @@ fn ensure_api_made(ss: &Superset, content: &Content) -> ApiMade {
                 "type": "Report",
                 "name": API_REPORT,
                 "description": "made through Superset's REST API",
+                // Every optional field left to Superset: its defaults are what the read-back of
+                // steward's schedules expects where the manifests leave a field out.
                 "crontab": "0 10 * * *",
-                "timezone": "UTC",
                 "chart": content.chart_ids["Revenue by region"],
                 "owners": [admin_id],
                 "recipients": [{
                     "type": "Email",
                     "recipient_config_json": {"target": "ana.alves@finance.corp.example.com"},
                 }],
-                "report_format": "PNG",
-                "active": true,
-                "creation_method": "alerts_reports",
             }),
         ),
     };
@@ -837,6 +918,24 @@ fn steward_against_a_real_superset() {
         "crontab: \"45 9 * * 1-5\"",
     );
     remove_document(&at("schedules.yaml"), "name: quarter-close-countdown\n");
+    // Fields `examples/org` sets or leaves out the other way: a webhook recipient, the screenshot
+    // height and a fresh screenshot, a changed e-mail subject and width, no timezone.
+    replace_once(&at("schedules.yaml"), "  timezone: UTC\n", "");
+    replace_once(
+        &at("schedules.yaml"),
+        "      channels: [\"#sales-pipeline\"]\n",
+        "      channels: [\"#sales-pipeline\"]\n    webhook:\n      url: https://hooks.corp.example.com/services/steward-e2e\n",
+    );
+    replace_once(
+        &at("schedules.yaml"),
+        "emailSubject: Finance overview, week to date\n",
+        "emailSubject: \"Finance overview: week to date\"\n",
+    );
+    replace_once(
+        &at("schedules.yaml"),
+        "  screenshot:\n    width: 1600\n",
+        "  screenshot:\n    width: 1200\n    height: 900\n    force: true\n",
+    );
     let out = steward_ok(&["diff", &changed_dir, "--database", &url], 2);
     eprintln!("diff of the changed copy:\n{out}");
     let out = apply(&changed_dir, &[]);
@@ -1131,4 +1230,104 @@ fn steward_against_a_real_superset() {
     );
 
     step("done");
+}
+
+/// Superset's own Slack v2 upgrade (`BaseReportState.update_report_schedule_slack_v2`, which a
+/// report run performs: the `Slack` recipient becomes `SlackV2` with channel ids), run in
+/// Superset's Python against the metadata database with Slack's channel lookup answered
+/// locally: steward sees no drift, applies nothing, and a changed declaration still lands.
+const SLACK_V2_UPGRADE: &str = r#"
+import sys
+from datetime import datetime
+from uuid import uuid4
+from superset.app import create_app
+
+app = create_app()
+with app.app_context():
+    from superset import db
+    from superset.reports.models import ReportSchedule
+    import superset.commands.report.execute as execute
+
+    # Superset asks Slack for the channels' ids; each name gets one made from it.
+    def channels(search_string, types, exact_match):
+        return [{"name": n, "id": "C" + n.upper().replace("-", "")} for n in search_string.split(",")]
+
+    execute.get_channels_with_search = channels
+    schedule = db.session.query(ReportSchedule).filter_by(name=sys.argv[1]).one()
+    execute.BaseReportState(schedule, datetime.utcnow(), uuid4()).update_report_schedule_slack_v2()
+    db.session.commit()
+"#;
+
+#[test]
+fn a_slack_recipient_superset_upgrades_to_v2_is_not_drift() {
+    let _superset = exclusive();
+    let url = env("STEWARD_TEST_SUPERSET_DB_URL");
+    clean_start(&url);
+    let org = repo_path("examples/org");
+    steward_ok(&["apply", &org, "--database", &url], 0);
+    let schedule = "Daily pipeline by stage";
+    let python = Path::new(&env("STEWARD_TEST_SUPERSET_BIN")).with_file_name("python");
+    let out = std::process::Command::new(&python)
+        .args(["-c", SLACK_V2_UPGRADE, schedule])
+        .env("SUPERSET_CONFIG_PATH", env("STEWARD_TEST_SUPERSET_CONFIG"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "Superset's Slack v2 upgrade: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ss = Superset::connect();
+    let slack = |ss: &Superset| -> Vec<(String, Value)> {
+        let report = ss
+            .reports()
+            .into_iter()
+            .find(|r| r["name"] == schedule)
+            .expect("the schedule");
+        report["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| s(&r["type"]).starts_with("Slack"))
+            .map(|r| {
+                (
+                    s(&r["type"]),
+                    serde_json::from_str(r["recipient_config_json"].as_str().unwrap()).unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        slack(&ss),
+        [("SlackV2".to_owned(), json!({"target": "CSALESPIPELINE"}))],
+        "what Superset's upgrade made"
+    );
+    let out = steward_ok(&["diff", &org, "--database", &url], 0);
+    assert!(out.contains("No changes"), "{out}");
+    let before = dump(&url);
+    steward_ok(&["apply", &org, "--database", &url], 0);
+    assert!(
+        before == dump(&url),
+        "an apply with nothing to do wrote:{}",
+        dump_diff(&before, &dump(&url))
+    );
+    // A changed channel is still a change, and lands as steward writes it.
+    let changed = tempfile::tempdir().unwrap();
+    for file in yaml_files(Path::new(&org)) {
+        std::fs::copy(&file, changed.path().join(file.file_name().unwrap())).unwrap();
+    }
+    replace_once(
+        &changed.path().join("schedules.yaml"),
+        "channels: [\"#sales-pipeline\"]",
+        "channels: [\"#sales-leads\"]",
+    );
+    let dir = changed.path().to_str().unwrap();
+    let out = steward_ok(&["diff", dir, "--database", &url], 2);
+    assert!(out.contains("#sales-leads"), "{out}");
+    steward_ok(&["apply", dir, "--database", &url], 0);
+    assert_eq!(
+        slack(&ss),
+        [("Slack".to_owned(), json!({"target": "#sales-leads"}))]
+    );
+    clean_start(&url);
 }

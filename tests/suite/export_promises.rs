@@ -41,7 +41,7 @@ pub(crate) fn uuid_of(references: &Value, section: &str, key: &str, value: &str)
 
 #[test]
 fn export_names_its_source_warns_of_webhooks_and_round_trips_every_kind() {
-    for db in Db::both("export_promises") {
+    for db in Db::each_backend("export_promises") {
         let label = db.label();
         init_demo(&db);
         // The database before anything was applied, to apply the export to.

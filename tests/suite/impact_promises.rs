@@ -29,7 +29,7 @@ const FILTER: &str = "apiVersion: steward.dev/v1alpha1\nkind: RowLevelSecurityFi
 
 #[test]
 fn impact_lists_100_users_per_dataset_and_renders_their_emails() {
-    for db in Db::both("impact_promises") {
+    for db in Db::each_backend("impact_promises") {
         let label = db.label();
         init_demo(&db);
         let url = db.url();

@@ -668,7 +668,7 @@ fn content_referenced_by_uuid_or_title_is_the_content_named_by_natural_key() {
              ---\napiVersion: steward.dev/v1alpha1\nkind: ReportSchedule\nmetadata:\n  name: dashboard-ref\n  namespace: t\nspec:\n  type: Report\n  crontab: \"0 9 * * 1\"\n  dashboard:\n    {dashboard}\n  owners: [ref-owner]\n  recipients:\n    email:\n      to: [ref-owner@example.com]\n"
         )
     };
-    for db in Db::both("by_ref") {
+    for db in Db::each_backend("by_ref") {
         init_demo(&db);
         let url = db.url();
         let references: serde_json::Value = serde_json::from_str(&steward_ok(
@@ -726,7 +726,7 @@ fn content_referenced_by_uuid_or_title_is_the_content_named_by_natural_key() {
 fn a_blocked_plan_carries_policy_and_errors_in_json_and_markdown() {
     use crate::reconcile::{edited_examples, init_demo, path_str};
     use crate::services::{Db, steward, steward_ok};
-    for db in Db::both("blocked_outputs") {
+    for db in Db::each_backend("blocked_outputs") {
         let label = db.label();
         init_demo(&db);
         let url = db.url();
@@ -1019,7 +1019,7 @@ fn a_database_refusal_is_shown_as_the_database_states_it() {
     let group = "apiVersion: steward.dev/v1alpha1\nkind: SupersetGroup\nmetadata:\n  name: refused-team\nspec:\n  label: forbidden label\n  roles: [Gamma]\n";
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("group.yaml"), group).unwrap();
-    for db in Db::both("db_refusal") {
+    for db in Db::each_backend("db_refusal") {
         let label = db.label();
         let url = db.url();
         steward_ok(&["init", "--database", &url], 0);

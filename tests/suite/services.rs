@@ -257,6 +257,15 @@ impl Db {
         Db::sqlite_copy_of(Path::new(&env("STEWARD_TEST_SUPERSET_SQLITE")), true)
     }
 
+    /// A copy of that SQLite file with content Superset made through its REST API (see
+    /// [`Db::superset_content`]).
+    pub fn sqlite_superset_content() -> Db {
+        Db::sqlite_copy_of(
+            Path::new(&env("STEWARD_TEST_SUPERSET_SQLITE_CONTENT")),
+            true,
+        )
+    }
+
     /// A PostgreSQL clone of the pristine Superset metadata DB.
     pub fn pg(label: &str) -> Db {
         Db::Pg(ScratchPg::new(label))
@@ -273,10 +282,7 @@ impl Db {
     /// of the SQLite file and a PostgreSQL clone.
     pub fn superset_content(label: &str) -> Vec<Db> {
         vec![
-            Db::sqlite_copy_of(
-                Path::new(&env("STEWARD_TEST_SUPERSET_SQLITE_CONTENT")),
-                true,
-            ),
+            Db::sqlite_superset_content(),
             Db::Pg(ScratchPg::from_template(
                 label,
                 &env("STEWARD_TEST_SUPERSET_CONTENT_TEMPLATE"),

@@ -1,7 +1,8 @@
 //! The real components the suite runs against, started by `scripts/services.sh` (which
-//! `scripts/test.sh` runs first): PostgreSQL and Superset 6.1 on 127.0.0.1. Helpers to make
-//! scratch databases (clones of a pristine Superset metadata DB), run the `steward` binary,
-//! and dump tables for before/after comparisons.
+//! `scripts/test.sh` runs first): PostgreSQL and Superset 6.1 on 127.0.0.1, and the SQLite
+//! metadata files that Superset made. Helpers to make scratch databases (clones of a metadata DB
+//! Superset made, pristine or with content, on either backend), run the `steward` binary, and
+//! dump tables for before/after comparisons.
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,6 +1,8 @@
-//! steward's embedded copy of Superset 6.1's SQLite schema and built-in catalogue, compared with
-//! what Superset itself makes (`scripts/services.sh` runs Superset's own `db upgrade` +
-//! `fab create-admin` + `init` on a SQLite file, then seeds a copy through its REST API).
+//! steward against SQLite metadata databases Superset 6.1 made itself (`scripts/services.sh` runs
+//! Superset's own `db upgrade` + `fab create-admin` + `init` on a SQLite file, then seeds a copy
+//! through its REST API): the embedded schema and built-in catalogue compared with Superset's
+//! (and shown to notice any line or row removed), values stored as Superset stores them, and
+//! Superset's content read alike on SQLite and PostgreSQL.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,39 +11,105 @@ use steward::store::bootstrap;
 use crate::repo_path;
 use crate::services::{Db, env, python, steward_ok};
 
-/// Names of the content Superset made through its REST API, as `kind: name` lines, sorted.
-fn superset_made_content(db: &Db) -> Vec<String> {
-    let mut names: Vec<String> = [
-        ("database", "SELECT database_name FROM dbs"),
-        ("dataset", "SELECT schema || '.' || table_name FROM tables"),
-        ("chart", "SELECT slice_name FROM slices"),
+/// The content Superset made through its REST API, read from its tables: `kind name uuid`
+/// lines (uuid as 32 lowercase hex digits).
+fn content_rows(db: &Db) -> BTreeSet<String> {
+    let hex = |table: &str| match db {
+        Db::Sqlite { .. } => format!("lower(hex({table}.uuid))"),
+        Db::Pg(_) => format!("replace({table}.uuid::text, '-', '')"),
+    };
+    let queries = [
+        (
+            "dataset",
+            format!(
+                "SELECT d.database_name || '.' || t.schema || '.' || t.table_name || ' ' || {} \
+                 FROM tables t JOIN dbs d ON d.id = t.database_id",
+                hex("t")
+            ),
+        ),
+        (
+            "chart",
+            format!("SELECT s.slice_name || ' ' || {} FROM slices s", hex("s")),
+        ),
         (
             "dashboard",
-            "SELECT slug || ' ' || dashboard_title FROM dashboards",
+            format!(
+                "SELECT d.slug || ' ' || d.dashboard_title || ' ' || {} FROM dashboards d",
+                hex("d")
+            ),
         ),
-    ]
-    .iter()
-    .flat_map(|(kind, sql)| {
-        db.sql(sql)
-            .lines()
-            .map(|name| format!("{kind}: {name}"))
-            .collect::<Vec<_>>()
-    })
-    .collect();
-    names.sort();
-    names
+    ];
+    queries
+        .iter()
+        .flat_map(|(kind, sql)| {
+            db.sql(sql)
+                .lines()
+                .map(|row| format!("{kind} {row}"))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
+/// The same content as `steward references` lists it.
+fn content_listed(db: &Db) -> BTreeSet<String> {
+    let json: serde_json::Value = serde_json::from_str(&steward_ok(
+        &["references", "--database", &db.url(), "-o", "json"],
+        0,
+    ))
+    .unwrap();
+    let text = |v: &serde_json::Value| v.as_str().unwrap().replace('-', "");
+    let items = |key: &str| json[key].as_array().unwrap().clone();
+    let mut out = BTreeSet::new();
+    for d in items("datasets") {
+        out.insert(format!(
+            "dataset {} {}",
+            d["reference"].as_str().unwrap(),
+            text(&d["uuid"])
+        ));
+    }
+    for c in items("charts") {
+        out.insert(format!(
+            "chart {} {}",
+            c["name"].as_str().unwrap(),
+            text(&c["uuid"])
+        ));
+    }
+    for d in items("dashboards") {
+        out.insert(format!(
+            "dashboard {} {} {}",
+            d["slug"].as_str().unwrap(),
+            d["title"].as_str().unwrap(),
+            text(&d["uuid"])
+        ));
+    }
+    out
+}
+
+/// The content Superset made is the same on both backends, and steward lists it as Superset's
+/// tables hold it (uuids stored by Superset as 16 bytes on SQLite, as `uuid` on PostgreSQL).
 #[test]
-fn superset_made_the_same_content_on_sqlite_and_postgres() {
+fn steward_reads_the_content_superset_made_on_either_backend() {
     let dbs = Db::superset_content("content_names");
-    let [sqlite, pg] = [&dbs[0], &dbs[1]].map(superset_made_content);
-    assert_eq!(sqlite, pg, "{} vs {}", dbs[0].label(), dbs[1].label());
-    for kind in ["database", "dataset", "chart", "dashboard"] {
+    let names = |rows: &BTreeSet<String>| -> BTreeSet<String> {
+        rows.iter()
+            .map(|r| r.rsplit_once(' ').unwrap().0.to_owned())
+            .collect()
+    };
+    let rows: Vec<BTreeSet<String>> = dbs.iter().map(content_rows).collect();
+    assert_eq!(
+        names(&rows[0]),
+        names(&rows[1]),
+        "sqlite-superset vs postgres"
+    );
+    for kind in ["dataset", "chart", "dashboard"] {
         assert!(
-            sqlite.iter().any(|n| n.starts_with(&format!("{kind}: "))),
-            "no {kind} in Superset's content: {sqlite:?}"
+            rows[0].iter().any(|n| n.starts_with(&format!("{kind} "))),
+            "no {kind} in Superset's content: {:?}",
+            rows[0]
         );
+    }
+    for (db, rows) in dbs.iter().zip(&rows) {
+        assert_eq!(&content_listed(db), rows, "{}", db.label());
     }
 }
 

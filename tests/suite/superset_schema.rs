@@ -178,7 +178,7 @@ fn steward_made() -> (tempfile::TempDir, String) {
     use steward::store::{DatabaseUrl, Store};
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("steward.db").display().to_string();
-    let url = DatabaseUrl::new(&format!("sqlite://{file}"));
+    let url = DatabaseUrl::new(format!("sqlite://{file}"));
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

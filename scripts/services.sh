@@ -456,7 +456,7 @@ sqlite_job() {
     cat "$ROOT/scripts/superset_seed.py"
     declare -f seed_warehouse
   } | sha256sum | cut -c1-16)
-  cached=$CACHE_DIR/superset-${SUPERSET_VERSION}-sqlite-$key.db
+  cached=$CACHE_DIR/superset-${SUPERSET_VERSION}-sqlite-init-$key.db
   ccached=$CACHE_DIR/superset-${SUPERSET_VERSION}-sqlite-content-$ckey.db
 
   t=$(now_ms)
@@ -468,7 +468,7 @@ sqlite_job() {
     superset_cli sqlite-init fab create-admin --username "$ADMIN_USER" --firstname A --lastname U \
       --email a@x.io --password "$ADMIN_PASSWORD"
     superset_cli sqlite-init init
-    cache_put "$SQLITE_PRISTINE" "$cached" "superset-${SUPERSET_VERSION}-sqlite-[0-9a-f]*.db"
+    cache_put "$SQLITE_PRISTINE" "$cached" "superset-${SUPERSET_VERSION}-sqlite-init-*.db"
     timings+=("sqlite $(secs_since "$t") (db upgrade + create-admin + init)")
   fi
   chmod a-w "$SQLITE_PRISTINE"

@@ -7,10 +7,13 @@ use super::StoreError;
 use super::sql::{Dialect, Tx, Ty, Value};
 
 /// Superset 6.1's metadata tables steward uses, as Superset creates them on SQLite.
-const SQLITE_SCHEMA: &str = include_str!("schema/sqlite-superset-6.1.sql");
+pub const SQLITE_SCHEMA: &str = include_str!("schema/sqlite-superset-6.1.sql");
 
 /// Superset 6.1's built-in roles and their permission pairs (`role\tpermission\tview`).
-const BUILTIN_ROLES: &str = include_str!("seed/superset-6.1-roles.tsv");
+pub const BUILTIN_ROLES: &str = include_str!("seed/superset-6.1-roles.tsv");
+
+/// The view menus Superset 6.1's `init` makes with no permission on them, one per line.
+pub const BARE_VIEW_MENUS: &str = include_str!("seed/superset-6.1-bare-view-menus.txt");
 
 /// Tables whose absence means "not a Superset metadata database".
 const REQUIRED: [&str; 6] = [
@@ -81,7 +84,7 @@ async fn create_sqlite_superset(tx: &mut Tx) -> Result<(), StoreError> {
 }
 
 /// Splits a schema file into statements (no `;` occurs inside our DDL).
-fn sql_statements(text: &str) -> Vec<String> {
+pub fn sql_statements(text: &str) -> Vec<String> {
     let body: String = text
         .lines()
         .filter(|l| !l.trim_start().starts_with("--"))
@@ -94,38 +97,84 @@ fn sql_statements(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The built-in roles, as `(role, permission, view)` triples.
-pub fn builtin_role_grants() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
-    BUILTIN_ROLES
-        .lines()
+/// The lines of a seed file that are data (not blank, not `#` comments).
+fn data_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| {
-            let mut parts = l.split('\t');
-            Some((parts.next()?, parts.next()?, parts.next()?))
-        })
+}
+
+/// `(role, permission, view)` triples of a roles file (`role\tpermission\tview` lines).
+pub fn role_grants(tsv: &str) -> impl Iterator<Item = (&str, &str, &str)> {
+    data_lines(tsv).filter_map(|l| {
+        let mut parts = l.split('\t');
+        Some((parts.next()?, parts.next()?, parts.next()?))
+    })
+}
+
+/// Superset's permission catalogue and built-in roles by name, each list in order of first
+/// appearance (a row's id is its position + 1): what the seeder writes.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Catalogue<'a> {
+    /// `ab_permission` names.
+    pub permissions: Vec<&'a str>,
+    /// `ab_view_menu` names.
+    pub view_menus: Vec<&'a str>,
+    /// `ab_permission_view`: (permission, view menu).
+    pub permission_views: Vec<(&'a str, &'a str)>,
+    /// `ab_permission_view_role`: (role, permission, view menu).
+    pub grants: Vec<(&'a str, &'a str, &'a str)>,
+}
+
+/// The catalogue a roles file (see [`role_grants`]) and a list of bare view menus make.
+pub fn catalogue<'a>(roles_tsv: &'a str, bare_view_menus: &'a str) -> Catalogue<'a> {
+    fn add<T: PartialEq>(list: &mut Vec<T>, item: T) {
+        if !list.contains(&item) {
+            list.push(item);
+        }
+    }
+    let mut c = Catalogue::default();
+    for (role, permission, view) in role_grants(roles_tsv) {
+        add(&mut c.permissions, permission);
+        add(&mut c.view_menus, view);
+        add(&mut c.permission_views, (permission, view));
+        add(&mut c.grants, (role, permission, view));
+    }
+    for view in data_lines(bare_view_menus) {
+        add(&mut c.view_menus, view);
+    }
+    c
+}
+
+/// The catalogue steward seeds into a new SQLite file.
+pub fn builtin_catalogue() -> Catalogue<'static> {
+    catalogue(BUILTIN_ROLES, BARE_VIEW_MENUS)
 }
 
 /// Inserts the permission catalogue and the built-in roles (what `superset init` does).
 async fn seed_builtin_roles(tx: &mut Tx) -> Result<(), StoreError> {
     use std::collections::BTreeMap;
-    let mut permissions: BTreeMap<&str, i64> = BTreeMap::new();
-    let mut views: BTreeMap<&str, i64> = BTreeMap::new();
-    let mut pairs: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    let mut roles: BTreeMap<&str, i64> = BTreeMap::new();
-    for role in crate::spec::BUILTIN_ROLES {
-        let next = roles.len() as i64 + 1;
-        roles.insert(role, next);
-    }
-    let mut grants = Vec::new();
-    for (role, permission, view) in builtin_role_grants() {
-        let n = permissions.len() as i64 + 1;
-        permissions.entry(permission).or_insert(n);
-        let n = views.len() as i64 + 1;
-        views.entry(view).or_insert(n);
-        let n = pairs.len() as i64 + 1;
-        let pv = *pairs.entry((permission, view)).or_insert(n);
-        grants.push((roles[role], pv));
-    }
+    let catalogue = builtin_catalogue();
+    let ids = |names: &[&'static str]| -> BTreeMap<&'static str, i64> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (*name, i as i64 + 1))
+            .collect()
+    };
+    let permissions = ids(&catalogue.permissions);
+    let views = ids(&catalogue.view_menus);
+    let roles = ids(&crate::spec::BUILTIN_ROLES);
+    let pairs: BTreeMap<(&str, &str), i64> = catalogue
+        .permission_views
+        .iter()
+        .enumerate()
+        .map(|(i, pv)| (*pv, i as i64 + 1))
+        .collect();
+    let grants: Vec<(i64, i64)> = catalogue
+        .grants
+        .iter()
+        .map(|(role, permission, view)| (roles[role], pairs[&(*permission, *view)]))
+        .collect();
     let named = |m: &BTreeMap<&str, i64>| -> Vec<Vec<Value>> {
         m.iter()
             .map(|(name, id)| vec![Value::int(*id), Value::text(*name)])
@@ -165,26 +214,4 @@ async fn seed_builtin_roles(tx: &mut Tx) -> Result<(), StoreError> {
     )
     .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn catalogue_matches_superset_init_counts() {
-        let grants: Vec<_> = builtin_role_grants().collect();
-        assert_eq!(grants.len(), 468);
-        let count = |role: &str| grants.iter().filter(|g| g.0 == role).count();
-        assert_eq!(
-            (
-                count("Admin"),
-                count("Alpha"),
-                count("Gamma"),
-                count("sql_lab")
-            ),
-            (226, 117, 95, 30)
-        );
-        assert!(sql_statements(SQLITE_SCHEMA).len() > 23);
-    }
 }

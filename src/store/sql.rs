@@ -418,12 +418,16 @@ fn statement_head(sql: &str) -> String {
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
+/// How Superset's SQLAlchemy stores a datetime on SQLite (always six fraction digits); sqlx's
+/// own text form has up to nine.
+const SQLITE_DATETIME: &str = "%Y-%m-%d %H:%M:%S%.6f";
+
 fn bind_sqlite<'q>(q: SqliteQuery<'q>, value: &Value) -> SqliteQuery<'q> {
     match value.clone() {
         Value::Int(v) => q.bind(v),
         Value::Text(v) => q.bind(v),
         Value::Bool(v) => q.bind(v),
-        Value::Time(v) => q.bind(v),
+        Value::Time(v) => q.bind(v.format(SQLITE_DATETIME).to_string()),
         Value::Uuid(v) => q.bind(v.as_bytes().to_vec()),
     }
 }

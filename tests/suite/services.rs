@@ -1,7 +1,8 @@
 //! The real components the suite runs against, started by `scripts/services.sh` (which
-//! `scripts/test.sh` runs first): PostgreSQL and Superset 6.1 on 127.0.0.1. Helpers to make
-//! scratch databases (clones of a pristine Superset metadata DB), run the `steward` binary,
-//! and dump tables for before/after comparisons.
+//! `scripts/test.sh` runs first): PostgreSQL and Superset 6.1 on 127.0.0.1, and the SQLite
+//! metadata files that Superset made. Helpers to make scratch databases (clones of a metadata DB
+//! Superset made, pristine or with content, on either backend), run the `steward` binary, and
+//! dump tables for before/after comparisons.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -257,6 +258,15 @@ impl Db {
         Db::sqlite_copy_of(Path::new(&env("STEWARD_TEST_SUPERSET_SQLITE")), true)
     }
 
+    /// A copy of that SQLite file with content Superset made through its REST API (see
+    /// [`Db::superset_content`]).
+    pub fn sqlite_superset_content() -> Db {
+        Db::sqlite_copy_of(
+            Path::new(&env("STEWARD_TEST_SUPERSET_SQLITE_CONTENT")),
+            true,
+        )
+    }
+
     /// A PostgreSQL clone of the pristine Superset metadata DB.
     pub fn pg(label: &str) -> Db {
         Db::Pg(ScratchPg::new(label))
@@ -273,10 +283,7 @@ impl Db {
     /// of the SQLite file and a PostgreSQL clone.
     pub fn superset_content(label: &str) -> Vec<Db> {
         vec![
-            Db::sqlite_copy_of(
-                Path::new(&env("STEWARD_TEST_SUPERSET_SQLITE_CONTENT")),
-                true,
-            ),
+            Db::sqlite_superset_content(),
             Db::Pg(ScratchPg::from_template(
                 label,
                 &env("STEWARD_TEST_SUPERSET_CONTENT_TEMPLATE"),

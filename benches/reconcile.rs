@@ -49,9 +49,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use steward::generate::{OrgSize, write_organisation};
+use steward::manifests::load_paths;
 use steward::plan::PlanOptions;
 use steward::reconcile::plan_pass;
-use steward::spec::load::load_paths;
 use steward::store::bootstrap::ensure_superset;
 use steward::store::demo::{DemoContent, seed};
 use steward::store::migrate::migrate;
@@ -605,7 +605,7 @@ fn bench_apply_phases(rt: &tokio::runtime::Runtime, b: &mut Backend, url: &str, 
             .await
             .expect("plan");
         phases.push(("plan_pass (incl. read)".into(), lap(&mut t)));
-        let text = steward::report::render_text(&planned.plan, false);
+        let text = steward::render::render_text(&planned.plan, false);
         phases.push((
             format!("render plan ({} kB)", text.len() / 1024),
             lap(&mut t),

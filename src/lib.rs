@@ -2,8 +2,9 @@
 //! row-level security, alerts and reports, the global Alerts & Reports policy) as Kubernetes-style
 //! resources, validate them, and reconcile them into Superset's metadata database.
 //!
-//! The core (`spec` types, `model`, `policy`, `plan`, `impact`, `report`, `generate`) does no IO beyond reading
-//! manifests; adapters (`store` for the database, `cli`) live at the edges and `main` stays thin.
+//! The core (`resources`, `model`, `policy`, `plan`, `impact`, `render`, `export`, `schedule`) does no
+//! IO; adapters live at the edges: `manifests` reads files, standard input and git revisions (with
+//! the manifest cache), `store` the metadata database, `cli` the command line; `main` stays thin.
 
 pub mod cli;
 pub mod diagnostic;
@@ -12,14 +13,15 @@ pub mod excerpt;
 pub mod export;
 pub mod generate;
 pub mod impact;
+pub mod manifests;
 pub mod model;
 pub mod plan;
 pub mod policy;
 pub mod reconcile;
-pub mod report;
+pub mod render;
+pub mod resources;
 pub mod safe_write;
 pub mod schedule;
-pub mod spec;
 pub mod store;
 pub mod superset_config;
 pub mod validation;

@@ -4,6 +4,7 @@
 
 use crate::diagnostic;
 use crate::impact::AccessImpact;
+use crate::manifests::LoadedSet;
 use crate::model::State;
 use crate::plan::desired::{existing_names, resolve};
 use crate::plan::plan_file::fingerprint;
@@ -14,8 +15,7 @@ use crate::plan::{
     Action, Plan, PlanOptions, absorb_superset_rewrites, plan, restore_webhook_urls,
 };
 use crate::policy::report_rules;
-use crate::spec::Kind;
-use crate::spec::load::LoadedSet;
+use crate::resources::Kind;
 use crate::store::{Observed, StoreError, Tx, read_observed};
 use crate::validation::finish_against;
 

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::spec::ReportConfigurationSpec;
+use crate::resources::ReportConfigurationSpec;
 
 /// Superset 6.1 ignores minimum intervals below this many seconds.
 pub const SUPERSET_MINIMUM_HONOURED: i32 = 120;

@@ -2,10 +2,10 @@
 //! declared-set checks, stable ordering of diagnostics.
 
 use crate::diagnostic;
+use crate::manifests::{LoadedSet, load_paths};
 use crate::model::{Catalog, State};
 use crate::plan::desired::resolve;
 use crate::policy::{Existing, check_declared_against, report_rules};
-use crate::spec::load::{LoadedSet, load_paths};
 
 /// Loads `paths` and runs every check that needs no database.
 pub fn validate_paths(paths: &[String]) -> LoadedSet {

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::EXIT_OK;
-use crate::spec::crd::{all_crds, all_crds_yaml, crd_file_name, crd_yaml};
+use crate::resources::crd::{all_crds, all_crds_yaml, crd_file_name, crd_yaml};
 
 pub(super) fn run(out: Option<&Path>) -> anyhow::Result<u8> {
     let Some(dir) = out else {

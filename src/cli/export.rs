@@ -14,8 +14,8 @@ use super::{EXIT_INVALID, EXIT_OK};
 use crate::export::check::read_back;
 use crate::export::export;
 use crate::export::files::export_files;
+use crate::resources::{BUILTIN_ROLES, Kind};
 use crate::safe_write::write_atomically;
-use crate::spec::{BUILTIN_ROLES, Kind};
 use crate::store::snapshot_file::SnapshotFile;
 
 pub(super) fn snapshot(database: &DatabaseArgs, file: &Path) -> anyhow::Result<u8> {

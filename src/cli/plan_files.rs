@@ -5,9 +5,9 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use crate::manifests::LoadedSet;
 use crate::plan::plan_file::{Computed, Manifests, PlanFile, RecordedOptions, manifest_digest};
 use crate::plan::{Change, PlanOptions};
-use crate::spec::load::LoadedSet;
 
 /// Reads a plan file written by `diff --out-plan`.
 pub fn read_plan_file(file: &Path) -> anyhow::Result<PlanFile> {

@@ -9,17 +9,17 @@ use super::database::{DatabaseArgs, PlanArgs, ReconcileArgs, read_identified_dat
 use super::plan_files::write_plan_file;
 use super::{DiffOutput, EXIT_CHANGES, EXIT_INVALID, EXIT_OK};
 use crate::diagnostic::render_text;
+use crate::manifests::git_revision::sources_at_revision;
+use crate::manifests::{LoadedSet, load_paths, load_sources};
 use crate::plan::PlanOptions;
 use crate::plan::plan_file::Computed;
 use crate::plan::spec_diff::spec_changes;
 use crate::policy::report_rules::render_blocking;
 use crate::reconcile::{Planned, plan_against};
-use crate::report::json::render_json;
-use crate::report::{
+use crate::render::json::render_json;
+use crate::render::{
     Against, DiffReport, render_impact, render_markdown, render_refused, render_text as render_plan,
 };
-use crate::spec::load::git_revision::sources_at_revision;
-use crate::spec::load::{LoadedSet, load_paths, load_sources};
 use crate::store::snapshot_file::{SNAPSHOT_VERSION, SnapshotFile};
 use crate::validation::validate_paths;
 

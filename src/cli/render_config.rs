@@ -3,7 +3,7 @@
 
 use super::{EXIT_INVALID, EXIT_OK};
 use crate::diagnostic::render_text;
-use crate::spec::Resource;
+use crate::resources::Resource;
 use crate::validation::validate_paths;
 
 pub(super) fn run(paths: &[String]) -> anyhow::Result<u8> {

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::{EXIT_INVALID, EXIT_OK, Output};
 use crate::diagnostic::{Diagnostic, render_text};
-use crate::spec::load::LoadedSet;
+use crate::manifests::LoadedSet;
 use crate::validation::validate_paths;
 
 /// Version of the JSON report format (`steward validate --output json`).

@@ -4,7 +4,7 @@
 //! name holds, an export can then never declare an object that Superset does not hold.
 
 use super::files::{ExportFile, Refusal, quoted};
-use crate::spec::load::{SourceFile, load_sources};
+use crate::manifests::{SourceFile, load_sources};
 
 /// Keeps the files that read back as their object; the others become refusals.
 pub fn read_back(files: Vec<ExportFile>) -> (Vec<ExportFile>, Vec<Refusal>) {

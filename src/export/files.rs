@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{Exported, to_yaml};
 use crate::escape::is_hidden;
-use crate::spec::Kind;
+use crate::resources::Kind;
 
 /// The first words of every file an export writes: how a file export wrote is recognised.
 pub const HEADER_START: &str = "# Exported by steward ";

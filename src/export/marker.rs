@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
-use crate::spec::Kind;
+use crate::resources::Kind;
 
 /// The record's file name in the export directory.
 pub const MARKER_FILE: &str = ".steward-export.json";

@@ -13,12 +13,12 @@ use serde_json::{Map, Value, json};
 
 use crate::model::{Catalog, RlsFilter, State};
 use crate::policy::rls_jinja::templating_needed;
-use crate::spec::Kind;
+use crate::resources::Kind;
 
 /// `resource` as YAML, through the typed kind so fields come in their declared order (and an
 /// export that does not fit the schema is a bug, not a file).
 pub fn to_yaml(kind: Kind, resource: &Value) -> Result<String, String> {
-    use crate::spec::{
+    use crate::resources::{
         ReportConfiguration, ReportSchedule, RowLevelSecurityFilter, SupersetGroup, SupersetRole,
         SupersetUser,
     };

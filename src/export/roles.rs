@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 
 use crate::model::{Catalog, PermissionPair, Role, State};
-use crate::spec::BUILTIN_ROLES;
+use crate::resources::BUILTIN_ROLES;
 
 /// Built-in roles a role may include: never Admin (it holds everything there is).
 const INCLUDABLE: [&str; 4] = ["Alpha", "Gamma", "sql_lab", "Public"];

@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::OrgSize;
 use super::naming;
-use crate::spec::{
+use crate::resources::{
     Action, AlertValidator, ChartRef, DashboardRef, DataAccess, EmailRecipients, FilterType,
     RawPermission, Recipients, ReportConfiguration, ReportConfigurationSpec, ReportFormat,
     ReportSchedule, ReportScheduleSpec, RowLevelSecurityFilter, RowLevelSecurityFilterSpec,

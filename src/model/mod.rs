@@ -15,7 +15,7 @@ pub use objects::{
     normalise_list, redact_url,
 };
 
-use crate::spec::Kind;
+use crate::resources::Kind;
 
 /// Every object of the kinds steward manages, by natural key.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

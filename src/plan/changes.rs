@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::Field;
 use crate::model::{CONFIG_KEY, ObjectKey, ObjectRef, State};
-use crate::spec::{BUILTIN_ROLES, Kind};
+use crate::resources::{BUILTIN_ROLES, Kind};
 
 /// One ledger row: who manages an object and the content hash last applied.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]

@@ -6,14 +6,14 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::diagnostic::{Code, Diagnostic, closest};
+use crate::manifests::LoadedSet;
 use crate::model::{
     Catalog, Group, PermissionPair, Recipient, ReportConfig, RlsFilter, Role, Schedule, State,
     User, Validator, normalise_list,
 };
 use crate::policy::locate;
-use crate::spec::load::LoadedSet;
-use crate::spec::refs::{DatasetRef, SchemaRef};
-use crate::spec::{
+use crate::resources::refs::{DatasetRef, SchemaRef};
+use crate::resources::{
     ChartRef, DashboardRef, Recipients, ReportConfigurationSpec, ReportScheduleSpec, Resource,
     SupersetRoleSpec,
 };
@@ -634,7 +634,7 @@ pub fn existing_names(
     manager: &str,
 ) -> crate::policy::Existing {
     use crate::model::ObjectKey;
-    use crate::spec::Kind;
+    use crate::resources::Kind;
     type Names = std::collections::BTreeSet<String>;
     let split = |kind: Kind, names: Vec<String>| -> (Names, Names) {
         names.into_iter().partition(|n| {

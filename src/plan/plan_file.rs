@@ -287,7 +287,7 @@ mod tests {
     use super::*;
     use crate::model::{ObjectKey, User};
     use crate::plan::{Action, FieldChange, LedgerEntry};
-    use crate::spec::Kind;
+    use crate::resources::Kind;
 
     fn file(fingerprint: &str, changes: &[Change]) -> PlanFile {
         PlanFile::new(

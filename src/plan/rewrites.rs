@@ -5,7 +5,7 @@
 //! recipient is compared as it is, so a changed channel list is a change.
 
 use crate::model::{ObjectKey, ObjectRef, State};
-use crate::spec::Kind;
+use crate::resources::Kind;
 
 use super::Ledger;
 

@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::{Action, Change, FieldChange, Plan};
+use crate::manifests::LoadedSet;
 use crate::model::{CONFIG_KEY, ObjectKey, Schedule};
-use crate::spec::Resource;
-use crate::spec::load::LoadedSet;
+use crate::resources::Resource;
 
 /// The changes from `old` to `new`, in plan order (creates and updates by kind, deletes last).
 pub fn spec_changes(old: &LoadedSet, new: &LoadedSet) -> Plan {
@@ -151,7 +151,7 @@ fn fields_between(before: &Flat, after: &Flat) -> Vec<FieldChange> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::load::{SourceFile, load_sources};
+    use crate::manifests::{SourceFile, load_sources};
 
     fn load_str(name: &str, text: &str) -> LoadedSet {
         load_sources(vec![SourceFile {

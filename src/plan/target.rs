@@ -18,7 +18,7 @@ use super::{Action, Ledger, Plan};
 use crate::diagnostic::{Code, Diagnostic, closest};
 use crate::model::{ObjectKey, Schedule, State};
 use crate::policy::domains::split_addresses;
-use crate::spec::Kind;
+use crate::resources::Kind;
 
 /// One `--target` selector.
 #[derive(Clone, Debug)]

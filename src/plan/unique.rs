@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 
 use super::{Action, Plan};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::manifests::LoadedSet;
 use crate::model::State;
 use crate::policy::locate;
-use crate::spec::load::LoadedSet;
-use crate::spec::{Kind, Resource};
+use crate::resources::{Kind, Resource};
 
 /// A refusal for each user the plan writes with an e-mail another user holds.
 pub fn email_conflicts(

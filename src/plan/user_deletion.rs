@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{Action, Change, FieldChange, Plan};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{ObjectKey, Schedule, State};
-use crate::spec::Kind;
+use crate::resources::Kind;
 
 /// The field of a user's delete that lists what the deletion detaches.
 pub const DETACHES: &str = "detaches";

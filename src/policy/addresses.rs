@@ -3,8 +3,8 @@
 
 use super::locate;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::spec::Resource;
-use crate::spec::load::LoadedSet;
+use crate::manifests::LoadedSet;
+use crate::resources::Resource;
 
 /// Why `address` is not one plain e-mail address, if it is not.
 pub fn address_problem(address: &str) -> Option<String> {

@@ -13,8 +13,8 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::{Existing, locate};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::spec::load::{LoadedSet, parse_path};
-use crate::spec::{Kind, Resource};
+use crate::manifests::{LoadedSet, parse_path};
+use crate::resources::{Kind, Resource};
 
 /// The name as a reader sees it: NFKC.
 fn normalised(name: &str) -> String {

@@ -3,9 +3,9 @@
 
 use super::locate;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::spec::load::LoadedSet;
-use crate::spec::refs::{DatasetRef, SchemaRef};
-use crate::spec::{FilterType, Resource};
+use crate::manifests::LoadedSet;
+use crate::resources::refs::{DatasetRef, SchemaRef};
+use crate::resources::{FilterType, Resource};
 
 pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
     for (index, object) in set.objects.iter().enumerate() {

@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::locate;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::spec::Kind;
-use crate::spec::load::LoadedSet;
+use crate::manifests::LoadedSet;
+use crate::resources::Kind;
 
 /// Superset 6.1's column for each kind's name, and its length in characters.
 fn name_column(kind: Kind) -> Option<(&'static str, usize)> {

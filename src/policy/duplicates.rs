@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use super::confusables::folded;
 use super::locate;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::spec::Resource;
-use crate::spec::load::LoadedSet;
+use crate::manifests::LoadedSet;
+use crate::resources::Resource;
 
 pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
     let mut manifests: HashMap<String, usize> = HashMap::new();

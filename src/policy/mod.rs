@@ -20,7 +20,7 @@ mod schedules;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostic::Diagnostic;
-use crate::spec::load::{LoadedSet, parse_path};
+use crate::manifests::{LoadedSet, parse_path};
 
 /// Names that already exist in Superset and may be referenced without being declared.
 #[derive(Clone, Debug, Default)]

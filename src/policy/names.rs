@@ -6,8 +6,8 @@
 use super::locate;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::escape::{is_hidden, terminal};
-use crate::spec::Resource;
-use crate::spec::load::LoadedSet;
+use crate::manifests::LoadedSet;
+use crate::resources::Resource;
 
 pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
     for (index, object) in set.objects.iter().enumerate() {

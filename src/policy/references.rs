@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use super::{Existing, Managed, locate};
 use crate::diagnostic::{Code, Diagnostic, closest};
-use crate::spec::load::LoadedSet;
-use crate::spec::{BUILTIN_ROLES, Resource};
+use crate::manifests::LoadedSet;
+use crate::resources::{BUILTIN_ROLES, Resource};
 
 #[derive(Clone, Copy)]
 enum Target {

@@ -15,11 +15,11 @@ use serde::Serialize;
 use super::domains::{DomainPattern, address_allowed, split_addresses};
 use super::locate;
 use crate::diagnostic::{Code, Diagnostic, PolicyBreach};
+use crate::manifests::LoadedSet;
 use crate::model::{ObjectKey, ReportConfig, Schedule, State};
+use crate::resources::{Kind, Resource};
 use crate::schedule::crontab::{parse_crontab, parse_timezone};
 use crate::schedule::min_gap::{FireGap, FireTimes, plain_duration};
-use crate::spec::load::LoadedSet;
-use crate::spec::{Kind, Resource};
 
 /// Why a schedule breaks the policy (SIP-209's reasons).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -14,8 +14,8 @@ use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 use super::locate;
 use super::rls_jinja::{self, MacroUse, Placement};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::spec::load::LoadedSet;
-use crate::spec::{Resource, RlsTemplating};
+use crate::manifests::LoadedSet;
+use crate::resources::{Resource, RlsTemplating};
 
 /// What is wrong with a clause, and how to fix it.
 #[derive(Clone, Debug, PartialEq, Eq)]

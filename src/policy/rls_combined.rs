@@ -10,8 +10,8 @@ use sqlparser::ast::{BinaryOperator, Expr, Value};
 
 use super::locate;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::spec::load::LoadedSet;
-use crate::spec::{FilterType, Resource, RowLevelSecurityFilterSpec};
+use crate::manifests::LoadedSet;
+use crate::resources::{FilterType, Resource, RowLevelSecurityFilterSpec};
 
 /// The rows a condition lets through, as far as this check can tell.
 #[derive(Clone, Debug, PartialEq, Eq)]

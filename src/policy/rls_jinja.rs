@@ -13,7 +13,7 @@ use minijinja::syntax::SyntaxConfig;
 use minijinja::value::ValueKind;
 
 use super::rls_clauses::{ClauseProblem, problem};
-use crate::spec::RlsTemplating;
+use crate::resources::RlsTemplating;
 
 /// Superset 6.1's macros that render one value about the current user.
 pub const USER_MACROS: [&str; 3] = ["current_user_id", "current_username", "current_user_email"];

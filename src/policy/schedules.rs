@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use super::locate;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::manifests::LoadedSet;
+use crate::resources::{ReportFormat, Resource, ScheduleType};
 use crate::schedule::crontab::{closest_timezone, parse_crontab, parse_timezone};
 use crate::schedule::min_gap::never_fires;
-use crate::spec::load::LoadedSet;
-use crate::spec::{ReportFormat, Resource, ScheduleType};
 
 pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
     // SIP-209: with attachments for alerts off, an alert asking for one is kept and ignored.

@@ -15,7 +15,7 @@ use super::snapshot::{Ids, Observed};
 use super::sql::{Row, Tx, Value};
 use crate::model::{ObjectKey, ReportConfig, Schedule, State};
 use crate::plan::{Action, Plan};
-use crate::spec::Kind;
+use crate::resources::Kind;
 
 /// What an apply wrote.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -163,7 +163,7 @@ async fn seed_builtin_roles(tx: &mut Tx) -> Result<(), StoreError> {
     };
     let permissions = ids(&catalogue.permissions);
     let views = ids(&catalogue.view_menus);
-    let roles = ids(&crate::spec::BUILTIN_ROLES);
+    let roles = ids(&crate::resources::BUILTIN_ROLES);
     let pairs: BTreeMap<(&str, &str), i64> = catalogue
         .permission_views
         .iter()

@@ -15,7 +15,7 @@ use crate::model::{
 use crate::plan::desired::defaults;
 use crate::plan::user_deletion::Detached;
 use crate::plan::{Ledger, LedgerEntry};
-use crate::spec::Kind;
+use crate::resources::Kind;
 
 /// Database ids of the objects in a snapshot, for the writer.
 #[derive(Clone, Debug, Default)]

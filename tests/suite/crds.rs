@@ -9,8 +9,8 @@ use std::process::Command;
 
 use serde_json::Value;
 use steward::cli::crd_files;
-use steward::spec::Kind;
-use steward::spec::crd::openapi_schema;
+use steward::resources::Kind;
+use steward::resources::crd::openapi_schema;
 
 use crate::repo;
 use crate::services::steward_ok;

@@ -14,9 +14,9 @@ use steward::impact::{AccessImpact, DatasetRows, PredicateChange, UserAccess};
 use steward::model::ObjectKey;
 use steward::plan::{Action, Change, FieldChange, Plan};
 use steward::policy::report_rules::{Reason, Violation, render_blocking};
-use steward::report::json::render_json;
-use steward::report::{Against, DiffReport, render_impact, render_markdown, render_text};
-use steward::spec::Kind;
+use steward::render::json::render_json;
+use steward::render::{Against, DiffReport, render_impact, render_markdown, render_text};
+use steward::resources::Kind;
 
 use crate::repo;
 use crate::services::{Db, steward, steward_ok};

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use steward::diagnostic::Severity;
-use steward::spec::{FilterType, Kind, Resource, ScheduleType, ValidatorType};
+use steward::resources::{FilterType, Kind, Resource, ScheduleType, ValidatorType};
 use steward::validation::validate_paths;
 
 use crate::{repo, repo_path, yaml_files};

@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 
 use serde::Deserialize;
 use steward::export::files::quoted;
-use steward::spec::Kind;
+use steward::resources::Kind;
 
 use crate::repo_path;
 use crate::services::{Db, steward, steward_ok};

@@ -2,7 +2,7 @@
 //! asked for.
 
 use steward::generate::{OrgSize, write_organisation};
-use steward::spec::Kind;
+use steward::resources::Kind;
 use steward::validation::validate_paths;
 
 fn read_tree(dir: &std::path::Path) -> Vec<(String, String)> {

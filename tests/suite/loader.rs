@@ -5,10 +5,10 @@
 
 use crate::diff_outputs::git;
 use steward::diagnostic::{Code, Severity};
-use steward::spec::load::{SourceFile, load_sources};
+use steward::manifests::{SourceFile, load_sources};
 use steward::validation::{finish, validate_paths};
 
-fn load(text: &str) -> steward::spec::load::LoadedSet {
+fn load(text: &str) -> steward::manifests::LoadedSet {
     let mut set = load_sources(vec![SourceFile {
         name: "mem.yaml".into(),
         text: text.into(),

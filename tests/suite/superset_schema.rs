@@ -246,7 +246,7 @@ fn catalogue_lines(c: &bootstrap::Catalogue) -> BTreeSet<String> {
             .map(|(r, p, v)| format!("grant\t{r}\t{p}\t{v}")),
     );
     out.extend(
-        steward::spec::BUILTIN_ROLES
+        steward::resources::BUILTIN_ROLES
             .iter()
             .map(|r| format!("role\t{r}")),
     );

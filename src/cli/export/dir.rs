@@ -10,8 +10,8 @@ use std::path::Path;
 
 use crate::export::files::{ExportFile, HEADER_START, quoted};
 use crate::export::marker::{MARKER_FILE, Marker, Written, digest, next, split_path};
+use crate::resources::Kind;
 use crate::safe_write::{Entry, SafeDir, Staged};
-use crate::spec::Kind;
 
 /// What writing the directory did besides writing the files.
 #[derive(Default)]

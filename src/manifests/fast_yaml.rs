@@ -136,7 +136,8 @@ mod tests {
         let cases = cases.as_str();
         let doc = &parse_documents(cases).unwrap()[0];
         let slow: Vec<Node> =
-            serde_saphyr::from_multiple_with_options(cases, super::super::yaml_options()).unwrap();
+            serde_saphyr::from_multiple_with_options(cases, crate::manifests::yaml_options())
+                .unwrap();
         assert_eq!(doc.to_json(), slow[0].to_json());
         for (fast, slow) in [(doc, &slow[0])] {
             let (NodeValue::Map(f), NodeValue::Map(s)) = (&fast.value, &slow.value) else {

@@ -21,7 +21,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::spec::{
+use crate::resources::{
     ReportConfiguration, ReportSchedule, Resource, RowLevelSecurityFilter, SupersetGroup,
     SupersetRole, SupersetUser,
 };
@@ -357,7 +357,7 @@ pub fn note_reparse() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::load::{PathStep, SourceFile, load_sources};
+    use crate::manifests::{PathStep, SourceFile, load_sources};
 
     fn role(name: &str) -> String {
         format!(

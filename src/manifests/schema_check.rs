@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::yaml_tree::{Node, PathStep, Position, display_path, parse_path};
 use crate::diagnostic::{Code, Diagnostic, closest};
-use crate::spec::Kind;
-use crate::spec::crd::{openapi_schema, strict_schema};
+use crate::resources::Kind;
+use crate::resources::crd::{openapi_schema, strict_schema};
 
 /// A diagnostic before its file is attached.
 pub(super) struct Problem {

@@ -1,6 +1,7 @@
 //! Loading manifests: sources → YAML documents (multi-document files, `kind: List`) → checked
 //! against each kind's strict schema and CEL rules → typed resources, each remembering where it
-//! came from so later checks can point at file:line:column.
+//! came from so later checks can point at file:line:column. The IO edge of the declared side:
+//! files, standard input, git revisions and the manifest cache.
 
 mod cache;
 mod documents;
@@ -14,8 +15,8 @@ pub mod yaml_tree;
 use std::sync::{Arc, OnceLock};
 
 use crate::diagnostic::{Code, Diagnostic, SourceLocation, closest};
-use crate::spec::kinds::object_id;
-use crate::spec::{API_GROUP, API_GROUP_VERSION, Kind, Resource};
+use crate::resources::kinds::object_id;
+use crate::resources::{API_GROUP, API_GROUP_VERSION, Kind, Resource};
 
 pub use cache::Place;
 pub use source::{IGNORE_FILE, SourceFile, read_sources};

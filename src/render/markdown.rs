@@ -15,7 +15,7 @@ use crate::escape::{html_text, md_cell_code, md_code as code, md_fence, md_text,
 use crate::impact::{AccessImpact, Rows};
 use crate::plan::user_deletion::is_detaches;
 use crate::plan::{Action, Change, FieldChange};
-use crate::spec::Kind;
+use crate::resources::Kind;
 
 /// The largest comment, in characters (GitHub refuses comments over 65,536).
 pub const MARKDOWN_BUDGET: usize = 60_000;

@@ -1,11 +1,10 @@
 //! The declared resource model: the six steward kinds (serde + schemars + kube `CustomResource`
-//! types), their CRDs, and loading them from YAML with source positions.
+//! types) and their CRDs. Pure: reading manifests from files and git is `crate::manifests`.
 
 pub mod config;
 pub mod crd;
 pub mod group;
 pub mod kinds;
-pub mod load;
 pub mod refs;
 pub mod rls;
 pub mod role;

@@ -13,7 +13,7 @@ use crate::diagnostic::Diagnostic;
 use crate::impact::AccessImpact;
 use crate::plan::{Action, Plan};
 use crate::policy::report_rules::Violation;
-use crate::spec::Kind;
+use crate::resources::Kind;
 
 pub use markdown::{MARKDOWN_BUDGET, render_markdown};
 pub use text::{render_impact, render_refused, render_text};

@@ -16,8 +16,9 @@
 //!    user last names, group labels, RLS clauses, crontabs; exit 2 asserted; median of 5),
 //! 4. peak RSS (`/usr/bin/time -v`, "Maximum resident set size") of the apply and the diffs,
 //! 5. in the library: `read_observed` alone in a read transaction (median of 5), plus the other
-//!    phases of a pass (`load_paths`, `plan_pass`) and of an apply (`apply_plan`'s steps), to
-//!    show where time goes,
+//!    phases of a pass (`load_paths`, the library pass `engine::run` as a dry run) and of an
+//!    apply (the same pass, its phase spans and apply steps timed by `PhaseClock`), to show
+//!    where time goes,
 //! 6. PostgreSQL floors, in the same run:
 //!    - READ floor: one psql session running `COPY <table> TO STDOUT` for every table steward
 //!      reads, output to /dev/null (median of 5);
@@ -48,14 +49,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use steward::engine::phases::PhaseClock;
+use steward::engine::{self, Declared, Mode, Observe, PassInput, PassOptions, Verdict};
 use steward::generate::{OrgSize, write_organisation};
 use steward::manifests::load_paths;
 use steward::plan::PlanOptions;
-use steward::reconcile::plan_pass;
 use steward::store::bootstrap::ensure_superset;
 use steward::store::demo::{DemoContent, seed};
 use steward::store::migrate::migrate;
-use steward::store::{DatabaseUrl, Store, apply_plan, read_observed};
+use steward::store::{DatabaseUrl, Store, read_observed};
 
 const STEWARD: &str = env!("CARGO_BIN_EXE_steward");
 const TIME: &str = "/usr/bin/time";
@@ -514,7 +516,8 @@ fn bench_binary<D: Db>(
     db
 }
 
-/// In-process phases: `read_observed` alone, `plan_pass` (read + validate + resolve + plan).
+/// In-process phases: `read_observed` alone, the pass as a dry run (read + validate + resolve +
+/// plan).
 fn bench_library(
     rt: &tokio::runtime::Runtime,
     b: &mut Backend,
@@ -555,16 +558,23 @@ fn bench_library(
     ] {
         for _ in 0..RUNS {
             let set = load_paths(&[dir.display().to_string()]);
-            rt.block_on(async {
-                let mut tx = store.read().await.expect("read transaction");
-                let start = Instant::now();
-                let planned = plan_pass(&mut tx, set, &PlanOptions::default())
-                    .await
-                    .expect("plan_pass");
-                stats.push(start.elapsed());
-                assert_eq!(planned.plan.is_empty(), empty, "library plan emptiness");
-                tx.rollback().await.expect("rollback");
-            });
+            let input = PassInput {
+                declared: Declared::Loaded(set),
+                observe: Observe::Database(&store),
+                options: PassOptions {
+                    plan: PlanOptions::default(),
+                    mode: Mode::DryRun,
+                    expected: None,
+                },
+            };
+            let start = Instant::now();
+            let outcome = rt.block_on(engine::run(input)).expect("the pass");
+            stats.push(start.elapsed());
+            assert_eq!(
+                outcome.planned.plan.is_empty(),
+                empty,
+                "library plan emptiness"
+            );
         }
     }
     rt.block_on(store.close());
@@ -578,7 +588,8 @@ fn bench_library(
     println!("  [{}] observed: {}", b.name, b.observed_rows);
 }
 
-/// An initial apply in-process, timing `apply_plan`'s steps (for the where-does-time-go report).
+/// An initial apply in-process through the library pass, timing its phases and apply steps (for
+/// the where-does-time-go report).
 fn bench_apply_phases(rt: &tokio::runtime::Runtime, b: &mut Backend, url: &str, tree: &Path) {
     fn lap(t: &mut Instant) -> f64 {
         let s = t.elapsed().as_secs_f64();
@@ -588,52 +599,43 @@ fn bench_apply_phases(rt: &tokio::runtime::Runtime, b: &mut Backend, url: &str, 
     let mut t = Instant::now();
     let set = load_paths(&[tree.display().to_string()]);
     b.apply_phases.push(("load YAML".into(), lap(&mut t)));
-    let phases = rt.block_on(async {
-        let mut phases: Vec<(String, f64)> = Vec::new();
-        let store = Store::connect(&DatabaseUrl::new(url), true)
-            .await
-            .expect("connect");
-        let mut t = Instant::now();
-        let mut tx = store.write(|| {}).await.expect("write transaction");
-        ensure_superset(&mut tx, true).await.expect("superset");
-        migrate(&mut tx).await.expect("migrate");
-        phases.push(("lock+checks+migrate".into(), lap(&mut t)));
-        let observed = read_observed(&mut tx).await.expect("read");
-        phases.push(("read_observed".into(), lap(&mut t)));
-        drop(observed);
-        let planned = plan_pass(&mut tx, set, &PlanOptions::default())
-            .await
-            .expect("plan");
-        phases.push(("plan_pass (incl. read)".into(), lap(&mut t)));
-        let text = steward::render::render_text(&planned.plan, false);
-        phases.push((
-            format!("render plan ({} kB)", text.len() / 1024),
-            lap(&mut t),
-        ));
-        let mut steps: Vec<(String, Instant)> = Vec::new();
-        let mut progress = |m: &str| steps.push((m.to_owned(), Instant::now()));
-        let report = apply_plan(
-            &mut tx,
-            &planned.observed,
-            &planned.desired,
-            &planned.plan,
-            "cli",
-            &mut progress,
-        )
-        .await
-        .expect("apply_plan");
-        let ended = Instant::now();
-        for (i, (m, at)) in steps.iter().enumerate() {
-            let next = steps.get(i + 1).map_or(ended, |s| s.1);
-            phases.push((format!("apply: {m}"), (next - *at).as_secs_f64()));
-        }
-        t = Instant::now();
-        tx.commit().await.expect("commit");
-        phases.push(("commit".into(), lap(&mut t)));
-        store.close().await;
-        assert!(report.objects > 0, "the in-process apply wrote nothing");
-        phases
+    let clock = PhaseClock::default();
+    let outcome = tracing::subscriber::with_default(clock.clone(), || {
+        rt.block_on(async {
+            let store = Store::connect(&DatabaseUrl::new(url), true)
+                .await
+                .expect("connect");
+            let input = PassInput {
+                declared: Declared::Loaded(set),
+                observe: Observe::Database(&store),
+                options: PassOptions {
+                    plan: PlanOptions::default(),
+                    mode: Mode::Apply,
+                    expected: None,
+                },
+            };
+            let outcome = engine::run(input).await.expect("the pass");
+            store.close().await;
+            outcome
+        })
     });
+    let ended = Instant::now();
+    let Verdict::Applied(applied) = &outcome.verdict else {
+        panic!("the in-process apply was refused: {:?}", outcome.verdict);
+    };
+    assert!(
+        !applied.objects.is_empty(),
+        "the in-process apply wrote nothing"
+    );
+    let times = clock.times();
+    let mut phases: Vec<(String, f64)> = Vec::new();
+    for (name, spent) in &times.phases {
+        phases.push(((*name).to_owned(), spent.as_secs_f64()));
+    }
+    for (i, (m, at)) in times.steps.iter().enumerate() {
+        let next = times.steps.get(i + 1).map_or(ended, |s| s.1);
+        phases.push((format!("apply: {m}"), (next - *at).as_secs_f64()));
+    }
     b.apply_phases.extend(phases);
     let line: Vec<String> = b
         .apply_phases

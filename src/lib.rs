@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod diagnostic;
+pub mod engine;
 pub mod escape;
 pub mod excerpt;
 pub mod export;
@@ -17,7 +18,6 @@ pub mod manifests;
 pub mod model;
 pub mod plan;
 pub mod policy;
-pub mod reconcile;
 pub mod render;
 pub mod resources;
 pub mod safe_write;

@@ -11,6 +11,7 @@ mod export;
 mod generate;
 mod init;
 mod plan_files;
+mod progress;
 mod reconcile;
 mod references;
 mod render_config;
@@ -21,6 +22,8 @@ pub use crds::crd_files;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::manifests::{LoadedSet, ManifestCache, load_paths_with};
 
 /// Exit code: success, nothing to do, or valid input.
 pub const EXIT_OK: u8 = 0;
@@ -223,7 +226,7 @@ pub fn run() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Validate { paths, output } => validate::run(&paths, output),
+        Command::Validate { paths, output } => validate::run(&paths, output, &manifest_cache()),
         Command::Diff { args, .. } if args.paths.is_empty() => {
             errln!("error: no manifest paths given: `steward diff PATH…`");
             Ok(EXIT_USAGE)
@@ -236,13 +239,16 @@ pub fn run() -> ExitCode {
             against_snapshot,
             against_ref,
         } => match against_ref {
-            Some(revision) => reconcile::diff_against_revision(&args, output, &revision),
+            Some(revision) => {
+                reconcile::diff_against_revision(&args, output, &revision, &manifest_cache())
+            }
             None => reconcile::diff(
                 &args,
                 output,
                 out_plan.as_deref(),
                 impact == Switch::On,
                 against_snapshot.as_deref(),
+                manifest_cache(),
             ),
         },
         Command::Export {
@@ -267,13 +273,13 @@ pub fn run() -> ExitCode {
             args,
             plan_file,
             output,
-        } => apply::apply(&args, plan_file.as_deref(), output),
+        } => apply::apply(&args, plan_file.as_deref(), output, manifest_cache()),
         Command::Init {
             database,
             demo,
             scale,
         } => init::run(&database, demo, scale),
-        Command::RenderConfig { paths } => render_config::run(&paths),
+        Command::RenderConfig { paths } => render_config::run(&paths, &manifest_cache()),
         Command::References { database, output } => references::run(&database, output),
         Command::Crds { out } => crds::run(out.as_deref()),
         Command::Generate { out, seed, scale } => generate::run(&out, seed, scale),
@@ -288,4 +294,34 @@ pub fn run() -> ExitCode {
             ExitCode::from(EXIT_INVALID)
         }
     }
+}
+
+/// The manifest cache `STEWARD_MANIFEST_CACHE` asks for: `off`, a directory, or by default
+/// `$XDG_CACHE_HOME/steward/manifests` (else `~/.cache/steward/manifests`). One that cannot be
+/// used is said so and left off.
+fn manifest_cache() -> ManifestCache {
+    let dir = match std::env::var("STEWARD_MANIFEST_CACHE") {
+        Ok(v) if v == "off" => None,
+        Ok(v) if !v.is_empty() => Some(std::path::PathBuf::from(v)),
+        _ => std::env::var_os("XDG_CACHE_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache"))
+            })
+            .map(|base| base.join("steward").join("manifests")),
+    };
+    let Some(dir) = dir else {
+        return ManifestCache::off();
+    };
+    ManifestCache::open(&dir).unwrap_or_else(|reason| {
+        errln!("warning: manifest cache {dir:?} not used: {reason}");
+        ManifestCache::off()
+    })
+}
+
+/// Loads `paths` with `cache` and runs every check that needs no database.
+fn validated(paths: &[String], cache: &ManifestCache) -> LoadedSet {
+    let mut set = load_paths_with(paths, cache);
+    crate::validation::finish(&mut set);
+    set
 }

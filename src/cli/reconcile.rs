@@ -5,23 +5,22 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::database::{DatabaseArgs, PlanArgs, ReconcileArgs, read_identified_database};
+use super::database::{ReconcileArgs, block_on, store_failure};
 use super::plan_files::write_plan_file;
-use super::{DiffOutput, EXIT_CHANGES, EXIT_INVALID, EXIT_OK};
+use super::{DiffOutput, EXIT_CHANGES, EXIT_INVALID, EXIT_OK, validated};
 use crate::diagnostic::render_text;
+use crate::engine::{Declared, EngineError, Mode, Observe, PassInput, PassOptions, Planned};
 use crate::manifests::git_revision::sources_at_revision;
-use crate::manifests::{LoadedSet, load_paths, load_sources};
+use crate::manifests::{LoadedSet, ManifestCache, load_sources_with};
 use crate::plan::PlanOptions;
 use crate::plan::plan_file::Computed;
 use crate::plan::spec_diff::spec_changes;
 use crate::policy::report_rules::render_blocking;
-use crate::reconcile::{Planned, plan_against};
 use crate::render::json::render_json;
 use crate::render::{
     Against, DiffReport, render_impact, render_markdown, render_refused, render_text as render_plan,
 };
 use crate::store::snapshot_file::{SNAPSHOT_VERSION, SnapshotFile};
-use crate::validation::validate_paths;
 
 /// A steward JSON file (`what`: `snapshot`, `plan file`), with errors that name it.
 fn read_json<T: serde::de::DeserializeOwned>(file: &Path, what: &str) -> anyhow::Result<T> {
@@ -29,12 +28,6 @@ fn read_json<T: serde::de::DeserializeOwned>(file: &Path, what: &str) -> anyhow:
         .with_context(|| format!("reading the {what} {}", file.display()))?;
     serde_json::from_str(&text)
         .with_context(|| format!("{} is not a steward {what}", file.display()))
-}
-
-/// Loads manifests on a blocking thread while the database work goes on.
-pub(super) fn load_in_background(paths: &[String]) -> tokio::task::JoinHandle<LoadedSet> {
-    let paths = paths.to_vec();
-    tokio::task::spawn_blocking(move || load_paths(&paths))
 }
 
 fn print_diagnostics(set: &LoadedSet) {
@@ -45,7 +38,7 @@ fn print_diagnostics(set: &LoadedSet) {
 }
 
 /// Prints what blocks the pass first (diagnostics, policy breaches, refusals), then the plan it
-/// refuses; returns whether the pass may go on.
+/// refuses; returns whether the plan passed (the pass itself refuses a blocked plan).
 pub(super) fn report_blockers(planned: &Planned) -> bool {
     print_diagnostics(&planned.set);
     for refusal in &planned.plan.refusals {
@@ -85,6 +78,7 @@ pub(super) fn diff(
     out_plan: Option<&Path>,
     show_impact: bool,
     against_snapshot: Option<&Path>,
+    cache: ManifestCache,
 ) -> anyhow::Result<u8> {
     let ReconcileArgs {
         paths,
@@ -110,27 +104,36 @@ pub(super) fn diff(
                     snapshot.taken_at
                 ),
             };
-            let set = load_paths(paths);
-            let options = PlanOptions {
-                impact: show_impact,
-                fingerprint: out_plan.is_some(),
-                ..args.options()
-            };
             let source = (snapshot.taken_from.clone(), snapshot.database_id.clone());
-            let planned = plan_against(set, snapshot.into_observed(), &options);
-            (planned, against, source)
+            let observe = Observe::Snapshot(Box::new(snapshot.into_observed()));
+            let declared = declared(paths, cache);
+            let options = dry_options(args.options(), out_plan, show_impact);
+            match block_on(run_dry(declared, observe, options)) {
+                Ok((planned, _)) => (planned, against, source),
+                Err(e) => return Ok(failure(&e)),
+            }
         }
-        None => match plan_from_database(paths, database, args, out_plan.is_some(), show_impact) {
-            Ok((planned, identity)) => (
-                planned,
-                Against {
-                    kind: "database",
-                    name: database.url().to_string(),
-                },
-                (database.url().to_string(), identity),
-            ),
-            Err(code) => return Ok(code),
-        },
+        None => {
+            let against = Against {
+                kind: "database",
+                name: database.url().to_string(),
+            };
+            let planned = block_on(async {
+                let store = database.connect(false).await?;
+                let options = dry_options(args.options(), out_plan, show_impact);
+                let observe = Observe::Database(&store);
+                let planned = run_dry(declared(paths, cache), observe, options).await;
+                store.close().await;
+                planned
+            });
+            match planned {
+                Ok((planned, identity)) => {
+                    let shown = database.url().to_string();
+                    (planned, against, (shown, identity))
+                }
+                Err(e) => return Ok(failure(&e)),
+            }
+        }
     };
     let report = DiffReport {
         against: &against,
@@ -193,11 +196,13 @@ pub(super) fn diff_against_revision(
     reconcile: &ReconcileArgs,
     output: DiffOutput,
     revision: &str,
+    cache: &ManifestCache,
 ) -> anyhow::Result<u8> {
-    let new = validate_paths(&reconcile.paths);
-    let old = load_sources(
+    let new = validated(&reconcile.paths, cache);
+    let old = load_sources_with(
         sources_at_revision(revision, &reconcile.paths)
             .with_context(|| format!("reading the manifests at {revision}"))?,
+        cache,
     );
     let plan = spec_changes(&old, &new);
     let against = Against {
@@ -235,23 +240,49 @@ pub(super) fn diff_against_revision(
     })
 }
 
-/// Plans against the database in a read-only transaction; the exit code when it cannot be read.
-fn plan_from_database(
-    paths: &[String],
-    database: &DatabaseArgs,
-    args: &PlanArgs,
-    fingerprint: bool,
-    impact: bool,
-) -> Result<(Planned, Option<String>), u8> {
-    let options = PlanOptions {
-        fingerprint,
-        impact,
-        ..args.options()
+/// The manifests at `paths`, read with the CLI's manifest cache.
+fn declared(paths: &[String], cache: ManifestCache) -> Declared {
+    Declared::Paths {
+        paths: paths.to_vec(),
+        cache,
+    }
+}
+
+/// The options of `diff`'s dry run.
+fn dry_options(plan: PlanOptions, out_plan: Option<&Path>, impact: bool) -> PassOptions {
+    PassOptions {
+        plan: PlanOptions {
+            fingerprint: out_plan.is_some(),
+            impact,
+            ..plan
+        },
+        mode: Mode::DryRun,
+        expected: None,
+    }
+}
+
+/// A dry run of the pass: the plan, and the database's identity when one was read.
+async fn run_dry(
+    declared: Declared,
+    observe: Observe<'_>,
+    options: PassOptions,
+) -> Result<(Planned, Option<String>), EngineError> {
+    let input = PassInput {
+        declared,
+        observe,
+        options,
     };
-    // The manifests load on another thread while the database is read.
-    let owned = paths.to_vec();
-    let loading = std::thread::spawn(move || load_paths(&owned));
-    let (observed, identity) = read_identified_database(database)?;
-    let set = loading.join().expect("manifest loading does not panic");
-    Ok((plan_against(set, observed, &options), Some(identity)))
+    let outcome = crate::engine::run(input).await?;
+    Ok((outcome.planned, outcome.identity))
+}
+
+/// Reports why a pass failed; its exit code.
+fn failure(error: &EngineError) -> u8 {
+    match error {
+        EngineError::Store(e) => store_failure(e),
+        other => {
+            errln!("error: {}", crate::escape::terminal(&other.to_string()));
+            EXIT_INVALID
+        }
+    }
 }

@@ -3,11 +3,11 @@
 
 use super::{EXIT_INVALID, EXIT_OK};
 use crate::diagnostic::render_text;
+use crate::manifests::ManifestCache;
 use crate::resources::Resource;
-use crate::validation::validate_paths;
 
-pub(super) fn run(paths: &[String]) -> anyhow::Result<u8> {
-    let set = validate_paths(paths);
+pub(super) fn run(paths: &[String], cache: &ManifestCache) -> anyhow::Result<u8> {
+    let set = super::validated(paths, cache);
     for d in &set.diagnostics {
         let line = d.location.as_ref().and_then(|l| set.source_line(l));
         errln!("{}", render_text(d, line));
@@ -19,7 +19,10 @@ pub(super) fn run(paths: &[String]) -> anyhow::Result<u8> {
         .objects
         .iter()
         .filter_map(|o| match &o.resource {
-            Resource::Config(c) => Some((c, &set.sources[o.source].name, o.resource.display_id())),
+            Resource::Config(c) => {
+                let file = o.source.map_or("", |s| set.sources[s].name.as_str());
+                Some((c, file, o.resource.display_id()))
+            }
             _ => None,
         })
         .collect();

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::{EXIT_INVALID, EXIT_OK, Output};
 use crate::diagnostic::{Diagnostic, render_text};
 use crate::manifests::LoadedSet;
-use crate::validation::validate_paths;
+use crate::manifests::ManifestCache;
 
 /// Version of the JSON report format (`steward validate --output json`).
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -30,8 +30,8 @@ struct Summary {
     warnings: usize,
 }
 
-pub(super) fn run(paths: &[String], output: Output) -> anyhow::Result<u8> {
-    let set = validate_paths(paths);
+pub(super) fn run(paths: &[String], output: Output, cache: &ManifestCache) -> anyhow::Result<u8> {
+    let set = super::validated(paths, cache);
     let errors = set.diagnostics.iter().filter(|d| d.is_error()).count();
     let summary = Summary {
         files: set.sources.len(),

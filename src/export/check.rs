@@ -19,7 +19,11 @@ pub fn read_back(files: Vec<ExportFile>) -> (Vec<ExportFile>, Vec<Refusal>) {
     let mut kept = Vec::new();
     let mut refused = Vec::new();
     for (index, file) in files.into_iter().enumerate() {
-        let objects: Vec<_> = set.objects.iter().filter(|o| o.source == index).collect();
+        let objects: Vec<_> = set
+            .objects
+            .iter()
+            .filter(|o| o.source == Some(index))
+            .collect();
         let problem = set
             .diagnostics
             .iter()

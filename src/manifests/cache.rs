@@ -1,6 +1,7 @@
 //! A cache of checked manifests: a file whose exact text this very steward binary already loaded
 //! without any diagnostic is not parsed and checked again; its objects come back from a JSON copy.
-//! Set `STEWARD_MANIFEST_CACHE=off` to disable, or a directory to move it (default
+//! The caller chooses it ([`ManifestCache`], off by default): no process-wide switch. The CLI
+//! reads `STEWARD_MANIFEST_CACHE` (`off`, or a directory; default
 //! `$XDG_CACHE_HOME/steward/manifests`, else `~/.cache/steward/manifests`).
 //!
 //! Trust: the directory is the user's own, mode 0700 (a group- or world-writable one of theirs is
@@ -15,7 +16,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -93,34 +94,41 @@ struct Store {
     key: [u8; KEY_LEN],
 }
 
-static STORE: OnceLock<Option<Store>> = OnceLock::new();
+/// The manifest cache a caller uses: a directory of the user's, or none.
+#[derive(Clone, Default)]
+pub struct ManifestCache(Option<Arc<Store>>);
 
-fn store_in_use() -> Option<&'static Store> {
-    STORE
-        .get_or_init(|| {
-            let dir = configured_directory()?;
-            match open_store(&dir) {
-                Ok(store) => Some(store),
-                Err(reason) => {
-                    eprintln!("warning: manifest cache {dir:?} not used: {reason}");
-                    None
-                }
-            }
-        })
-        .as_ref()
+impl std::fmt::Debug for ManifestCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(store) => write!(f, "ManifestCache({:?})", store.dir),
+            None => f.write_str("ManifestCache(off)"),
+        }
+    }
 }
 
-fn configured_directory() -> Option<PathBuf> {
-    match std::env::var("STEWARD_MANIFEST_CACHE") {
-        Ok(v) if v == "off" => None,
-        Ok(v) if !v.is_empty() => Some(PathBuf::from(v)),
-        _ => Some(
-            std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?
-                .join("steward")
-                .join("manifests"),
-        ),
+impl ManifestCache {
+    /// No cache: every file is parsed and checked.
+    pub fn off() -> ManifestCache {
+        ManifestCache(None)
+    }
+
+    /// The cache in `dir` (created 0700 if missing; see the module comment for what is
+    /// trusted), or why it cannot be used.
+    pub fn open(dir: &Path) -> Result<ManifestCache, String> {
+        open_store(dir).map(|store| ManifestCache(Some(Arc::new(store))))
+    }
+
+    /// The objects of a file loaded cleanly before, with the number of documents it had.
+    pub(super) fn lookup(&self, text: &str) -> Option<(usize, Vec<(Resource, Place)>)> {
+        lookup(self.0.as_deref()?, text)
+    }
+
+    /// Remembers a file that loaded without any diagnostic (see [`store`]).
+    pub(super) fn store(&self, text: &str, documents: usize, objects: &[(&Resource, Place)]) {
+        if let Some(cache) = &self.0 {
+            store(cache, text, documents, objects);
+        }
     }
 }
 
@@ -263,8 +271,7 @@ struct Entry {
     tag: HmacSha256,
 }
 
-fn entry(text: &str) -> Option<Entry> {
-    let store = store_in_use()?;
+fn entry(store: &Store, text: &str) -> Entry {
     let digest = Sha256::new()
         .chain_update(binary_identity().as_bytes())
         .chain_update([0])
@@ -282,15 +289,14 @@ fn entry(text: &str) -> Option<Entry> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    Some(Entry {
+    Entry {
         path: store.dir.join(format!("{name}.json")),
         tag: keyed(b"entry"),
-    })
+    }
 }
 
-/// The objects of a file loaded cleanly before, with the number of documents it had.
-pub fn lookup(text: &str) -> Option<(usize, Vec<(Resource, Place)>)> {
-    let Entry { path, tag } = entry(text)?;
+fn lookup(cache: &Store, text: &str) -> Option<(usize, Vec<(Resource, Place)>)> {
+    let Entry { path, tag } = entry(cache, text);
     let mut bytes = Vec::new();
     let Some(mut file) = open_private(&path) else {
         if std::fs::symlink_metadata(&path).is_ok() {
@@ -320,13 +326,11 @@ const TAG_LEN: usize = 32;
 
 /// Remembers a file that loaded without any diagnostic, unless one of its objects holds a
 /// secret. Failures are ignored: the cache only saves time.
-pub fn store(text: &str, documents: usize, objects: &[(&Resource, Place)]) {
+fn store(cache: &Store, text: &str, documents: usize, objects: &[(&Resource, Place)]) {
     if objects.iter().any(|(resource, _)| holds_secret(resource)) {
         return;
     }
-    let Some(Entry { path, tag }) = entry(text) else {
-        return;
-    };
+    let Entry { path, tag } = entry(cache, text);
     let file = CachedFile {
         documents,
         objects: objects
@@ -357,7 +361,7 @@ pub fn note_reparse() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifests::{PathStep, SourceFile, load_sources};
+    use crate::manifests::{PathStep, SourceFile, load_sources_with};
 
     fn role(name: &str) -> String {
         format!(
@@ -368,11 +372,7 @@ mod tests {
     #[test]
     fn positions_of_cached_objects_parse_their_file_once() {
         let dir = tempfile::tempdir().unwrap();
-        let store = STORE.get_or_init(|| open_store(dir.path()).ok());
-        assert!(
-            store.is_some(),
-            "the manifest cache must be on for this test"
-        );
+        let cache = ManifestCache::open(dir.path()).expect("the manifest cache opens");
         let text: String = (0..40)
             .map(|i| role(&format!("r{i}")))
             .collect::<Vec<_>>()
@@ -390,9 +390,9 @@ mod tests {
                 },
             ]
         };
-        let first = load_sources(sources());
+        let first = load_sources_with(sources(), &cache);
         assert!(first.diagnostics.is_empty(), "{:?}", first.diagnostics);
-        let second = load_sources(sources());
+        let second = load_sources_with(sources(), &cache);
         assert_eq!(second.objects.len(), 41);
         assert!(
             second.objects.iter().all(|o| o.source_tree.is_some()),

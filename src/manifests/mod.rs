@@ -18,7 +18,7 @@ use crate::diagnostic::{Code, Diagnostic, SourceLocation, closest};
 use crate::resources::kinds::object_id;
 use crate::resources::{API_GROUP, API_GROUP_VERSION, Kind, Resource};
 
-pub use cache::Place;
+pub use cache::{ManifestCache, Place};
 pub use source::{IGNORE_FILE, SourceFile, read_sources};
 pub use yaml_tree::{Node, NodeValue, PathStep, Position, display_path, parse_path};
 
@@ -27,8 +27,9 @@ pub use yaml_tree::{Node, NodeValue, PathStep, Position, display_path, parse_pat
 pub struct LoadedObject {
     /// The object.
     pub resource: Resource,
-    /// Index of its source in [`LoadedSet::sources`].
-    pub source: usize,
+    /// Index of its source in [`LoadedSet::sources`]; none for an object built in code or
+    /// received from an API (it has no position).
+    pub source: Option<usize>,
     /// Where it stands in that source.
     pub place: cache::Place,
     /// Its YAML node, for positions of fields: kept from parsing, or parsed again from the
@@ -43,9 +44,15 @@ impl LoadedObject {
     /// The object's YAML node. A cached object's source is parsed once for all its objects.
     pub fn node(&self, sources: &[SourceFile]) -> &Node {
         self.node.get_or_init(|| {
+            let Some(source) = self.source else {
+                return Arc::new(Node {
+                    position: Position { line: 1, column: 1 },
+                    value: NodeValue::Null,
+                });
+            };
             let parse = || {
                 cache::note_reparse();
-                parse_yaml(&sources[self.source].text).unwrap_or_default()
+                parse_yaml(&sources[source].text).unwrap_or_default()
             };
             let parsed_here;
             let documents = match &self.source_tree {
@@ -104,12 +111,53 @@ pub struct LoadedSet {
 }
 
 impl LoadedSet {
+    /// The declared resources built in code or received from an API: no sources, so
+    /// diagnostics name the resource and field, not a position.
+    pub fn from_resources(resources: impl IntoIterator<Item = Resource>) -> LoadedSet {
+        let objects: Vec<LoadedObject> = resources
+            .into_iter()
+            .map(|resource| LoadedObject {
+                resource,
+                source: None,
+                place: cache::Place {
+                    document: 0,
+                    item: None,
+                },
+                node: OnceLock::new(),
+                source_tree: None,
+            })
+            .collect();
+        let mut set = LoadedSet {
+            documents: objects.len(),
+            objects,
+            ..LoadedSet::default()
+        };
+        if set.documents == 0 {
+            set.diagnostics.push(
+                Diagnostic::error(Code::NoManifests, "no resources were given").hint(
+                    "an empty declared set would delete every managed object; allow it on purpose (allow_empty_kinds)",
+                ),
+            );
+        }
+        set
+    }
+
     /// Where the field at `path` of object `index` is declared (its key when present, else
-    /// the nearest enclosing node).
-    pub fn location(&self, index: usize, path: &[PathStep]) -> SourceLocation {
+    /// the nearest enclosing node); none for an object without a source.
+    pub fn location(&self, index: usize, path: &[PathStep]) -> Option<SourceLocation> {
         let object = &self.objects[index];
+        let source = object.source?;
         let (position, _) = object.node(&self.sources).locate(path);
-        self.source_location(object.source, position)
+        Some(self.source_location(source, position))
+    }
+
+    /// The digest of the sources the set was loaded from (plan files record it).
+    pub fn digest(&self) -> String {
+        crate::plan::plan_file::manifest_digest(
+            self.sources
+                .iter()
+                .map(|s| (s.name.as_str(), s.text.as_str())),
+        )
     }
 
     fn source_location(&self, source: usize, position: Position) -> SourceLocation {
@@ -146,11 +194,17 @@ impl LoadedSet {
     }
 }
 
-/// Reads and checks every manifest under `paths`. Input with no manifest at all (an empty
-/// directory, a file with no document) is an error, so a mistyped path does not pass.
+/// Reads and checks every manifest under `paths`, with no manifest cache. Input with no
+/// manifest at all (an empty directory, a file with no document) is an error, so a mistyped
+/// path does not pass.
 pub fn load_paths(paths: &[String]) -> LoadedSet {
+    load_paths_with(paths, &ManifestCache::off())
+}
+
+/// [`load_paths`] with the caller's manifest cache.
+pub fn load_paths_with(paths: &[String], cache: &ManifestCache) -> LoadedSet {
     let (sources, diagnostics) = read_sources(paths);
-    let mut set = load_sources(sources);
+    let mut set = load_sources_with(sources, cache);
     set.diagnostics.splice(0..0, diagnostics);
     if set.documents == 0 && !set.has_errors() {
         set.diagnostics
@@ -159,9 +213,15 @@ pub fn load_paths(paths: &[String]) -> LoadedSet {
     set
 }
 
-/// Reads and checks manifests from in-memory sources. Files are parsed in parallel (one worker
-/// per core); results are merged in source order, so output does not depend on timing.
+/// Reads and checks manifests from in-memory sources, with no manifest cache.
 pub fn load_sources(sources: Vec<SourceFile>) -> LoadedSet {
+    load_sources_with(sources, &ManifestCache::off())
+}
+
+/// Reads and checks manifests from in-memory sources with the caller's manifest cache. Files
+/// are parsed in parallel (one worker per core); results are merged in source order, so output
+/// does not depend on timing.
+pub fn load_sources_with(sources: Vec<SourceFile>, cache: &ManifestCache) -> LoadedSet {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(sources.len().max(1));
@@ -176,7 +236,7 @@ pub fn load_sources(sources: Vec<SourceFile>) -> LoadedSet {
                         let Some(source) = sources.get(index) else {
                             break;
                         };
-                        done.push((index, load_file(source, index)));
+                        done.push((index, load_file(source, index, cache)));
                     }
                     done
                 })
@@ -221,16 +281,16 @@ fn yaml_options() -> serde_saphyr::Options {
     }
 }
 
-fn load_file(source: &SourceFile, index: usize) -> FileOutcome {
+fn load_file(source: &SourceFile, index: usize, cache: &ManifestCache) -> FileOutcome {
     let mut out = FileOutcome::default();
-    if let Some((documents, objects)) = cache::lookup(&source.text) {
+    if let Some((documents, objects)) = cache.lookup(&source.text) {
         out.documents = documents;
         let tree = Arc::new(OnceLock::new());
         out.objects = objects
             .into_iter()
             .map(|(resource, place)| LoadedObject {
                 resource,
-                source: index,
+                source: Some(index),
                 place,
                 node: OnceLock::new(),
                 source_tree: Some(tree.clone()),
@@ -282,7 +342,7 @@ fn load_file(source: &SourceFile, index: usize) -> FileOutcome {
     }
     if out.diagnostics.is_empty() {
         let objects: Vec<_> = out.objects.iter().map(|o| (&o.resource, o.place)).collect();
-        cache::store(&source.text, out.documents, &objects);
+        cache.store(&source.text, out.documents, &objects);
     }
     out
 }
@@ -510,7 +570,7 @@ fn load_object(
     match Resource::from_json(kind, json) {
         Ok(resource) => out.objects.push(LoadedObject {
             resource,
-            source: index,
+            source: Some(index),
             place,
             node: OnceLock::from(Arc::new(node)),
             source_tree: None,

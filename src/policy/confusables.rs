@@ -95,7 +95,9 @@ pub(super) fn check(set: &LoadedSet, existing: &Existing, found: &mut Vec<Diagno
         match first.get(&(kind, key.clone())) {
             Some(&(at, other)) if other != name => {
                 let (why, error) = consequence(kind, name, other);
-                let location = set.location(at, &parse_path(field));
+                let location = set
+                    .location(at, &parse_path(field))
+                    .map_or_else(|| "in the input".to_owned(), |l| format!("at {l}"));
                 found.push(locate(
                     set,
                     index,
@@ -110,7 +112,7 @@ pub(super) fn check(set: &LoadedSet, existing: &Existing, found: &mut Vec<Diagno
                         ),
                     )
                     .hint(format!(
-                        "`{}` is declared at {location}; use one spelling",
+                        "`{}` is declared {location}; use one spelling",
                         other.escape_debug()
                     )),
                 ));

@@ -18,9 +18,9 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
     let mut config: Option<usize> = None;
     for (index, object) in set.objects.iter().enumerate() {
         let resource = &object.resource;
-        let first_at = |first: usize| {
-            let location = set.location(first, &[]);
-            format!("first declared at {location}")
+        let first_at = |first: usize| match set.location(first, &[]) {
+            Some(location) => format!("first declared at {location}"),
+            None => "it is declared earlier in the input".to_owned(),
         };
         let id = resource.display_id();
         if let Some(&first) = manifests.get(&id) {

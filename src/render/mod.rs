@@ -54,9 +54,7 @@ pub const ACTIONS: [Action; 5] = [
 impl DiffReport<'_> {
     /// Whether nothing may be applied: input errors, policy breaches or refusals.
     pub fn blocked(&self) -> bool {
-        !self.policy.is_empty()
-            || !self.plan.refusals.is_empty()
-            || self.diagnostics.iter().any(Diagnostic::is_error)
+        crate::engine::is_blocked(self.diagnostics, &self.plan.refusals, self.policy)
     }
 
     /// Errors and refusals; policy breaches are left out when they have their own section.

@@ -18,12 +18,14 @@ use crate::plan::{Action, Plan};
 use crate::resources::Kind;
 
 /// What an apply wrote.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct ApplyReport {
     /// Objects created, adopted, updated, deleted, forgotten.
     pub objects: usize,
     /// Link rows (role permissions, memberships, recipients, owners…) inserted or deleted.
     pub links: usize,
+    /// Every object's Superset id after the apply (those created included).
+    pub ids: Ids,
 }
 
 /// Applies `plan` (computed from `observed` and `desired`) and records it in the ledger under
@@ -76,6 +78,7 @@ pub async fn apply_plan(
     writer.ledger(plan, manager).await?;
     reached(Phase::Ledger);
     writer.report.objects = plan.changes.len();
+    writer.report.ids = writer.ids;
     Ok(writer.report)
 }
 

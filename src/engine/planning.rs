@@ -1,6 +1,6 @@
-//! One reconciliation pass, shared by `diff` and `apply`: manifests and the database's observed
-//! state → validated, resolved desired state → plan. The caller owns the transaction, so `apply`
-//! plans under its lock and writes what it planned.
+//! Planning, shared by every pass: the declared set and the observed state → validated,
+//! resolved desired state → plan, with the policy breaches and refusals that block it. Pure: the
+//! caller (the pass in `engine::pass`) reads the database and owns the transaction.
 
 use crate::diagnostic;
 use crate::impact::AccessImpact;
@@ -16,7 +16,7 @@ use crate::plan::{
 };
 use crate::policy::report_rules;
 use crate::resources::Kind;
-use crate::store::{Observed, StoreError, Tx, read_observed};
+use crate::store::Observed;
 use crate::validation::finish_against;
 
 /// Everything a pass produced.
@@ -44,32 +44,21 @@ pub struct Planned {
 }
 
 impl Planned {
-    /// Whether the manifests have errors, the plan has refusals or breaks the policy.
+    /// Whether the manifests have errors, the plan has refusals or breaks the policy: such a
+    /// plan is never applied.
     pub fn is_blocked(&self) -> bool {
-        self.set.has_errors() || !self.plan.refusals.is_empty() || !self.policy.is_empty()
+        is_blocked(&self.set.diagnostics, &self.plan.refusals, &self.policy)
     }
 }
 
-/// Reads the observed state in `tx` and plans `set` against it.
-pub async fn plan_pass(
-    tx: &mut Tx,
-    set: LoadedSet,
-    options: &PlanOptions,
-) -> Result<Planned, StoreError> {
-    let observed = read_observed(tx).await?;
-    Ok(plan_against(set, observed, options))
-}
-
-/// Reads the observed state in `tx` while `loading` finishes (the manifests are parsed on
-/// another thread), then plans.
-pub async fn plan_pass_while_loading(
-    tx: &mut Tx,
-    loading: tokio::task::JoinHandle<LoadedSet>,
-    options: &PlanOptions,
-) -> Result<Planned, StoreError> {
-    let observed = read_observed(tx).await?;
-    let set = loading.await.expect("manifest loading does not panic");
-    Ok(plan_against(set, observed, options))
+/// THE rule of what blocks a plan, for every caller (the pass, the renderers): an error in the
+/// input, a refusal, or a breach of the Alerts & Reports policy.
+pub fn is_blocked(
+    diagnostics: &[diagnostic::Diagnostic],
+    refusals: &[diagnostic::Diagnostic],
+    policy: &[report_rules::Violation],
+) -> bool {
+    !policy.is_empty() || !refusals.is_empty() || diagnostics.iter().any(|d| d.is_error())
 }
 
 /// Plans `set` against an observed state already read.
@@ -86,10 +75,14 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
         &observed.ledger,
         &options.manager,
     );
-    finish_against(&mut set, &existing);
-    let (desired, found) = resolve(&set, &observed.catalog, &observed.state);
-    set.diagnostics.extend(found);
-    diagnostic::sort(&mut set.diagnostics);
+    let desired = {
+        let _validate = tracing::info_span!("validate").entered();
+        finish_against(&mut set, &existing);
+        let (desired, found) = resolve(&set, &observed.catalog, &observed.state);
+        set.diagnostics.extend(found);
+        diagnostic::sort(&mut set.diagnostics);
+        desired
+    };
     absorb_superset_rewrites(&desired, &mut observed.state, &observed.ledger);
     restore_webhook_urls(&desired, &mut observed.state);
     let mut plan = if set.has_errors() {

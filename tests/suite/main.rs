@@ -8,6 +8,7 @@ mod crds;
 mod demo_content;
 mod diff_outputs;
 mod duplicates;
+mod engine;
 mod escaping;
 mod examples;
 mod export_hardening;

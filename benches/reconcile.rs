@@ -52,7 +52,7 @@ use std::time::{Duration, Instant};
 use steward::engine::phases::PhaseClock;
 use steward::engine::{self, Declared, Mode, Observe, PassInput, PassOptions, Verdict};
 use steward::generate::{OrgSize, write_organisation};
-use steward::manifests::load_paths;
+use steward::manifests::{LoadedSet, load_paths};
 use steward::plan::PlanOptions;
 use steward::store::bootstrap::ensure_superset;
 use steward::store::demo::{DemoContent, seed};
@@ -516,6 +516,19 @@ fn bench_binary<D: Db>(
     db
 }
 
+/// The library pass over `set` against `store`, with the default plan options.
+fn pass_input(set: LoadedSet, store: &Store, mode: Mode) -> PassInput<'_> {
+    PassInput {
+        declared: Declared::Loaded(set),
+        observe: Observe::Database(store),
+        options: PassOptions {
+            plan: PlanOptions::default(),
+            mode,
+            expected: None,
+        },
+    }
+}
+
 /// In-process phases: `read_observed` alone, the pass as a dry run (read + validate + resolve +
 /// plan).
 fn bench_library(
@@ -558,15 +571,7 @@ fn bench_library(
     ] {
         for _ in 0..RUNS {
             let set = load_paths(&[dir.display().to_string()]);
-            let input = PassInput {
-                declared: Declared::Loaded(set),
-                observe: Observe::Database(&store),
-                options: PassOptions {
-                    plan: PlanOptions::default(),
-                    mode: Mode::DryRun,
-                    expected: None,
-                },
-            };
+            let input = pass_input(set, &store, Mode::DryRun);
             let start = Instant::now();
             let outcome = rt.block_on(engine::run(input)).expect("the pass");
             stats.push(start.elapsed());
@@ -605,15 +610,7 @@ fn bench_apply_phases(rt: &tokio::runtime::Runtime, b: &mut Backend, url: &str, 
             let store = Store::connect(&DatabaseUrl::new(url), true)
                 .await
                 .expect("connect");
-            let input = PassInput {
-                declared: Declared::Loaded(set),
-                observe: Observe::Database(&store),
-                options: PassOptions {
-                    plan: PlanOptions::default(),
-                    mode: Mode::Apply,
-                    expected: None,
-                },
-            };
+            let input = pass_input(set, &store, Mode::Apply);
             let outcome = engine::run(input).await.expect("the pass");
             store.close().await;
             outcome

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tracing::field::{Field, Visit};
+
+use crate::engine::phases::message_of;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
@@ -65,24 +66,6 @@ impl Progress {
     }
 }
 
-/// The `message` field of an event.
-#[derive(Default)]
-struct Message(String);
-
-impl Visit for Message {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            self.0 = format!("{value:?}");
-        }
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            value.clone_into(&mut self.0);
-        }
-    }
-}
-
 impl Subscriber for Progress {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
         metadata.target().starts_with("steward") && *metadata.level() <= Level::INFO
@@ -100,17 +83,16 @@ impl Subscriber for Progress {
     fn record_follows_from(&self, _: &Id, _: &Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let mut message = Message::default();
-        event.record(&mut message);
+        let message = message_of(event);
         match *event.metadata().level() {
             Level::ERROR | Level::WARN => {
-                let print = || errln!("{}", crate::escape::terminal(&message.0));
+                let print = || errln!("{}", crate::escape::terminal(&message));
                 match &self.bar {
                     Some(bar) => bar.suspend(print),
                     None => print(),
                 }
             }
-            _ => self.say(&message.0),
+            _ => self.say(&message),
         }
     }
 

@@ -45,6 +45,13 @@ fn index(id: &Id) -> usize {
     usize::try_from(id.into_u64() - 1).expect("span ids fit")
 }
 
+/// The `message` field of an event (its formatted text).
+pub fn message_of(event: &Event<'_>) -> String {
+    let mut message = Message::default();
+    event.record(&mut message);
+    message.0
+}
+
 #[derive(Default)]
 struct Message(String);
 
@@ -52,6 +59,12 @@ impl Visit for Message {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         if field.name() == "message" {
             self.0 = format!("{value:?}");
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            value.clone_into(&mut self.0);
         }
     }
 }
@@ -74,9 +87,8 @@ impl Subscriber for PhaseClock {
     fn record_follows_from(&self, _: &Id, _: &Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let mut message = Message::default();
-        event.record(&mut message);
-        self.lock().times.steps.push((message.0, Instant::now()));
+        let message = message_of(event);
+        self.lock().times.steps.push((message, Instant::now()));
     }
 
     fn enter(&self, id: &Id) {

@@ -72,6 +72,16 @@ fn pass(db: &Db, resources: Vec<Resource>, mode: Mode, plan: PlanOptions) -> Out
     })
 }
 
+fn assert_blocked(db: &Db, outcome: &Outcome) {
+    assert!(
+        matches!(outcome.verdict, Verdict::Blocked),
+        "{}: {:?}",
+        db.label(),
+        outcome.verdict
+    );
+    assert!(outcome.is_blocked(), "{}", db.label());
+}
+
 fn applied(db: &Db, outcome: &Outcome) -> Vec<Written> {
     match &outcome.verdict {
         Verdict::Applied(applied) => applied.objects.clone(),
@@ -179,13 +189,7 @@ fn a_blocked_plan_is_not_applied_even_when_the_caller_asks_to_apply() {
             Mode::Apply,
             PlanOptions::default(),
         );
-        assert!(
-            matches!(outcome.verdict, Verdict::Blocked),
-            "{}: {:?}",
-            db.label(),
-            outcome.verdict
-        );
-        assert!(outcome.is_blocked(), "{}", db.label());
+        assert_blocked(&db, &outcome);
         let codes: Vec<Code> = outcome
             .planned
             .plan
@@ -209,11 +213,7 @@ fn a_blocked_plan_is_not_applied_even_when_the_caller_asks_to_apply() {
             Mode::Apply,
             PlanOptions::default(),
         );
-        assert!(
-            matches!(outcome.verdict, Verdict::Blocked),
-            "{}",
-            db.label()
-        );
+        assert_blocked(&db, &outcome);
         let error = outcome
             .planned
             .set
@@ -246,12 +246,7 @@ fn an_unmanaged_object_is_a_conflict_until_adopted_and_keeps_its_id() {
             Mode::Apply,
             PlanOptions::default(),
         );
-        assert!(
-            matches!(outcome.verdict, Verdict::Blocked),
-            "{}: {:?}",
-            db.label(),
-            outcome.verdict
-        );
+        assert_blocked(&db, &outcome);
         let refusal = &outcome.planned.plan.refusals;
         assert_eq!(refusal.len(), 1, "{}: {refusal:?}", db.label());
         assert_eq!(refusal[0].code, Code::Conflict, "{}", db.label());

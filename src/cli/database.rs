@@ -170,14 +170,19 @@ pub fn read_identified_database(database: &DatabaseArgs) -> Result<(Observed, St
     })
 }
 
-/// Runs an async command on a fresh runtime.
+/// Runs an async command on the command's runtime (one per process: each command calls this
+/// once).
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .expect("the async runtime starts")
-        .block_on(future)
+        .expect("the async runtime starts");
+    let output = runtime.block_on(future);
+    // The command is over: a manifest load still reading standard input (the database
+    // failed first) is not waited for.
+    runtime.shutdown_background();
+    output
 }
 
 /// Reports a store error and returns its exit code (3 when the database cannot be reached).

@@ -113,3 +113,23 @@ impl Subscriber for PhaseClock {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_are_timed_when_they_end_and_steps_in_order() {
+        let clock = PhaseClock::default();
+        tracing::subscriber::with_default(clock.clone(), || {
+            let _plan = tracing::info_span!("plan").entered();
+            tracing::info!("writing objects");
+            tracing::info!("committing {}", 1);
+        });
+        let times = clock.times();
+        let names: Vec<&str> = times.phases.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, ["plan"]);
+        let steps: Vec<&str> = times.steps.iter().map(|(m, _)| m.as_str()).collect();
+        assert_eq!(steps, ["writing objects", "committing 1"]);
+    }
+}

@@ -22,6 +22,7 @@ use crate::plan::PlanOptions;
 use crate::plan::plan_file::{PlanFile, RecordedOptions};
 use crate::plan::target::reviewed_targets;
 use crate::render::render_text as render_plan;
+use crate::resources::identity::ResourceId;
 
 /// Version of `apply --output json`.
 pub const APPLY_REPORT_VERSION: u32 = 1;
@@ -47,6 +48,8 @@ struct ObjectOutcome<'a> {
     action: crate::plan::Action,
     /// The Superset id after the apply (null for deletions and the configuration).
     id: Option<i64>,
+    /// The resource that declares it (null for a deletion).
+    resource: Option<&'a ResourceId>,
 }
 
 pub(super) fn apply(
@@ -223,6 +226,7 @@ fn outcome_of(written: &Written) -> ObjectOutcome<'_> {
         name: &written.key.key,
         action: written.action,
         id: written.id,
+        resource: written.resource.as_ref(),
     }
 }
 

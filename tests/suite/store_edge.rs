@@ -507,6 +507,11 @@ fn apply_reports_json_with_superset_ids() {
         assert_eq!(role["name"], "Edge readers");
         assert_eq!(role["action"], "create");
         assert_eq!(role["id"].to_string(), role_id.trim());
+        assert_eq!(
+            role["resource"],
+            serde_json::json!({"kind": "SupersetRole", "name": "edge-readers"}),
+            "the resource that declared it: {out}"
+        );
         let group = objects
             .iter()
             .find(|o| o["kind"] == "SupersetGroup")
@@ -542,6 +547,10 @@ fn apply_reports_json_with_superset_ids() {
         let group = &report["objects"][0];
         assert_eq!(group["action"], "delete", "{out}");
         assert!(group["id"].is_null(), "{out}");
+        assert!(
+            group["resource"].is_null(),
+            "no resource declares a deleted object: {out}"
+        );
     }
 }
 

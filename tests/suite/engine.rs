@@ -231,6 +231,19 @@ fn a_blocked_plan_is_not_applied_even_when_the_caller_asks_to_apply() {
             db.label()
         );
         assert_eq!(db.dump(), before, "{}: nothing was written", db.label());
+
+        // No resources at all (an API that returned nothing) would prune everything: an error,
+        // not a plan.
+        let outcome = pass(&db, Vec::new(), Mode::Apply, PlanOptions::default());
+        assert_blocked(&db, &outcome);
+        let codes: Vec<Code> = outcome
+            .planned
+            .set
+            .diagnostics
+            .iter()
+            .map(|d| d.code)
+            .collect();
+        assert_eq!(codes, [Code::NoManifests], "{}", db.label());
     }
 }
 
@@ -265,4 +278,43 @@ fn an_unmanaged_object_is_a_conflict_until_adopted_and_keeps_its_id() {
         assert_eq!(written[0].id, Some(found), "{}", db.label());
         assert_eq!(written[0].resource, Some(resource.id()), "{}", db.label());
     }
+}
+
+#[test]
+fn a_snapshot_is_planned_against_and_never_applied() {
+    let bare = || {
+        vec![Resource::Role(SupersetRole::new(
+            "bare",
+            SupersetRoleSpec {
+                name: Some("Bare".to_owned()),
+                ..SupersetRoleSpec::default()
+            },
+        ))]
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let input = |mode| PassInput {
+        declared: Declared::Resources(bare()),
+        observe: Observe::Snapshot(Box::default()),
+        options: PassOptions {
+            plan: PlanOptions::default(),
+            mode,
+            expected: None,
+        },
+    };
+    let outcome = runtime.block_on(engine::run(input(Mode::DryRun))).unwrap();
+    assert!(matches!(outcome.verdict, Verdict::Planned), "{outcome:?}");
+    let changes: Vec<_> = outcome
+        .planned
+        .plan
+        .changes
+        .iter()
+        .map(|c| (c.key.clone(), c.action))
+        .collect();
+    assert_eq!(changes, [(engine::object_key(&bare()[0]), Action::Create)]);
+    assert_eq!(outcome.identity, None);
+    let refused = runtime.block_on(engine::run(input(Mode::Apply)));
+    assert!(
+        matches!(refused, Err(engine::EngineError::ApplyToSnapshot)),
+        "{refused:?}"
+    );
 }

@@ -3,7 +3,7 @@
 //! plan is never written even when the caller asks to apply, an unmanaged object is a conflict
 //! until adopted, and every written object maps back to the resource that declared it.
 
-use steward::diagnostic::Code;
+use steward::diagnostic::{Code, Diagnostic};
 use steward::engine::{
     self, Declared, Mode, Observe, Outcome, PassInput, PassOptions, Verdict, Written,
 };
@@ -70,6 +70,10 @@ fn pass(db: &Db, resources: Vec<Resource>, mode: Mode, plan: PlanOptions) -> Out
         store.close().await;
         outcome.unwrap_or_else(|e| panic!("{}: the pass failed: {e}", db.label()))
     })
+}
+
+fn codes(diagnostics: &[Diagnostic]) -> Vec<Code> {
+    diagnostics.iter().map(|d| d.code).collect()
 }
 
 fn assert_blocked(db: &Db, outcome: &Outcome) {
@@ -190,14 +194,12 @@ fn a_blocked_plan_is_not_applied_even_when_the_caller_asks_to_apply() {
             PlanOptions::default(),
         );
         assert_blocked(&db, &outcome);
-        let codes: Vec<Code> = outcome
-            .planned
-            .plan
-            .refusals
-            .iter()
-            .map(|d| d.code)
-            .collect();
-        assert_eq!(codes, [Code::BuiltinRole], "{}", db.label());
+        assert_eq!(
+            codes(&outcome.planned.plan.refusals),
+            [Code::BuiltinRole],
+            "{}",
+            db.label()
+        );
         assert!(
             !outcome.planned.plan.changes.is_empty(),
             "{}: a refused plan still shows what it would do",
@@ -236,14 +238,12 @@ fn a_blocked_plan_is_not_applied_even_when_the_caller_asks_to_apply() {
         // not a plan.
         let outcome = pass(&db, Vec::new(), Mode::Apply, PlanOptions::default());
         assert_blocked(&db, &outcome);
-        let codes: Vec<Code> = outcome
-            .planned
-            .set
-            .diagnostics
-            .iter()
-            .map(|d| d.code)
-            .collect();
-        assert_eq!(codes, [Code::NoManifests], "{}", db.label());
+        assert_eq!(
+            codes(&outcome.planned.set.diagnostics),
+            [Code::NoManifests],
+            "{}",
+            db.label()
+        );
     }
 }
 

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::diagnostic::{Code, Diagnostic, closest};
 use crate::manifests::LoadedSet;
 use crate::model::{
-    Catalog, Group, PermissionPair, Recipient, ReportConfig, RlsFilter, Role, Schedule, State,
-    User, Validator, normalise_list,
+    Catalog, Group, ObjectKey, PermissionPair, Recipient, ReportConfig, RlsFilter, Role, Schedule,
+    State, User, Validator, normalise_list,
 };
 use crate::policy::locate;
 use crate::resources::refs::{DatasetRef, SchemaRef};
@@ -44,12 +44,14 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
     let mut state = State::default();
     let mut role_specs: BTreeMap<String, (usize, &SupersetRoleSpec)> = BTreeMap::new();
     for (index, object) in set.objects.iter().enumerate() {
+        // The state's maps are keyed by the object's natural key, the one rule of `ObjectKey::of`.
+        let key = ObjectKey::of(&object.resource).key;
         let name = object.resource.superset_name().to_owned();
         match &object.resource {
             Resource::User(u) => {
                 let s = &u.spec;
                 state.users.insert(
-                    name.clone(),
+                    key,
                     User {
                         username: name,
                         first_name: s.first_name.clone(),
@@ -61,12 +63,12 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
                 );
             }
             Resource::Role(r) => {
-                role_specs.insert(name, (index, &r.spec));
+                role_specs.insert(key, (index, &r.spec));
             }
             Resource::Group(g) => {
                 let s = &g.spec;
                 state.groups.insert(
-                    name.clone(),
+                    key,
                     Group {
                         name,
                         label: s.label.clone(),
@@ -85,7 +87,7 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
                     .filter_map(|(i, d)| resolver.dataset(index, &format!("spec.datasets[{i}]"), d))
                     .collect();
                 state.rls_filters.insert(
-                    name.clone(),
+                    key,
                     RlsFilter {
                         name,
                         description: s.description.clone(),
@@ -99,10 +101,7 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
             }
             Resource::Schedule(r) => {
                 let schedule = resolver.schedule(index, name, &r.spec);
-                state.schedules.insert(
-                    Schedule::key(&schedule.schedule_type, &schedule.name),
-                    schedule,
-                );
+                state.schedules.insert(key, schedule);
             }
             Resource::Config(c) => state.config = Some(config(&c.spec)),
         }
@@ -633,7 +632,6 @@ pub fn existing_names(
     ledger: &super::Ledger,
     manager: &str,
 ) -> crate::policy::Existing {
-    use crate::model::ObjectKey;
     use crate::resources::Kind;
     type Names = std::collections::BTreeSet<String>;
     let split = |kind: Kind, names: Vec<String>| -> (Names, Names) {

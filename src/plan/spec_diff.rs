@@ -9,8 +9,7 @@ use serde_json::Value;
 
 use super::{Action, Change, FieldChange, Plan};
 use crate::manifests::LoadedSet;
-use crate::model::{CONFIG_KEY, ObjectKey, Schedule};
-use crate::resources::Resource;
+use crate::model::ObjectKey;
 
 /// The changes from `old` to `new`, in plan order (creates and updates by kind, deletes last).
 pub fn spec_changes(old: &LoadedSet, new: &LoadedSet) -> Plan {
@@ -64,17 +63,10 @@ fn by_key(set: &LoadedSet) -> BTreeMap<ObjectKey, Flat> {
     set.objects
         .iter()
         .filter_map(|o| {
-            let kind = o.resource.kind();
-            let name = o.resource.superset_name();
-            let key = match &o.resource {
-                Resource::Schedule(s) => Schedule::key(s.spec.schedule_type.as_str(), name),
-                Resource::Config(_) => CONFIG_KEY.to_owned(),
-                _ => name.to_owned(),
-            };
             let spec = serde_json::to_value(&o.resource).ok()?.get("spec")?.clone();
             let mut flat = Flat::new();
             flatten("", &spec, &mut flat);
-            Some((ObjectKey::new(kind, key), flat))
+            Some((ObjectKey::of(&o.resource), flat))
         })
         .collect()
 }

@@ -17,7 +17,7 @@ use super::locate;
 use crate::diagnostic::{Code, Diagnostic, PolicyBreach};
 use crate::manifests::LoadedSet;
 use crate::model::{ObjectKey, ReportConfig, Schedule, State};
-use crate::resources::{Kind, Resource};
+use crate::resources::Kind;
 use crate::schedule::crontab::{parse_crontab, parse_timezone};
 use crate::schedule::min_gap::{FireGap, FireTimes, plain_duration};
 
@@ -319,13 +319,8 @@ fn declared_indexes(set: &LoadedSet) -> BTreeMap<String, usize> {
     set.objects
         .iter()
         .enumerate()
-        .filter_map(|(i, o)| match &o.resource {
-            Resource::Schedule(s) => Some((
-                Schedule::key(s.spec.schedule_type.as_str(), o.resource.superset_name()),
-                i,
-            )),
-            _ => None,
-        })
+        .filter(|(_, o)| o.resource.kind() == Kind::ReportSchedule)
+        .map(|(i, o)| (ObjectKey::of(&o.resource).key, i))
         .collect()
 }
 

@@ -17,6 +17,7 @@ pub mod manifests;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod reason;
 pub mod reconcile;
 pub mod render;
 pub mod resources;

@@ -11,6 +11,7 @@ mod export;
 mod generate;
 mod init;
 mod plan_files;
+pub mod reasons;
 mod reconcile;
 mod references;
 mod render_config;

@@ -15,7 +15,7 @@ pub use objects::{
     normalise_list, redact_url,
 };
 
-use crate::resources::{Kind, Resource};
+use crate::resources::{Kind, Resource, ResourceId};
 
 /// Every object of the kinds steward manages, by natural key.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -32,6 +32,10 @@ pub struct State {
     pub schedules: BTreeMap<String, Schedule>,
     /// The global Alerts & Reports configuration (`report_config` rows), when any key is set.
     pub config: Option<ReportConfig>,
+    /// For a desired state: the declared resource behind each object (empty for a state read
+    /// from Superset), so changes and refusals name the resource that declared them.
+    #[serde(skip)]
+    pub declared_by: BTreeMap<ObjectKey, ResourceId>,
 }
 
 /// The ledger key of the one configuration object.

@@ -18,6 +18,7 @@ use super::{Action, Ledger, Plan};
 use crate::diagnostic::{Code, Diagnostic, closest};
 use crate::model::{ObjectKey, Schedule, State};
 use crate::policy::domains::split_addresses;
+use crate::reason::Reason;
 use crate::resources::Kind;
 
 /// One `--target` selector.
@@ -198,18 +199,12 @@ pub fn narrow(
         })
         .collect();
     let kinds: BTreeSet<Kind> = selectors.iter().map(|s| s.kind).collect();
-    let about = |resource: &str| {
-        selected
-            .iter()
-            .chain(&needed)
-            .any(|k| k.to_string() == resource)
-            || kinds.iter().any(|k| k.as_str() == resource)
+    let about = |d: &Diagnostic| match (&d.object, &d.reason) {
+        (Some(key), _) => selected.contains(key) || needed.contains(key),
+        (None, Some(Reason::EmptyKind { kind, .. })) => kinds.contains(kind),
+        (None, _) => true,
     };
-    let mut refusals: Vec<Diagnostic> = plan
-        .refusals
-        .into_iter()
-        .filter(|d| d.resource.as_deref().is_none_or(about))
-        .collect();
+    let mut refusals: Vec<Diagnostic> = plan.refusals.into_iter().filter(about).collect();
     let deletions = changes
         .iter()
         .filter(|c| c.action == Action::Delete)
@@ -307,12 +302,14 @@ fn unmatched(selector: &Selector, universe: &BTreeSet<ObjectKey>) -> Diagnostic 
     Diagnostic::error(
         Code::TargetUnmatched,
         format!(
-            "--target `{}` matches no object declared in the manifests or present in Superset",
+            "target `{}` matches no object declared in the manifests or present in Superset",
             selector.text
         ),
     )
-    .on(selector.text.clone())
     .hint(hint)
+    .because(Reason::UnmatchedTarget {
+        selector: selector.text.clone(),
+    })
 }
 
 /// What the `selected` objects need to exist in Superset, transitively, per the declared state:
@@ -612,7 +609,10 @@ mod tests {
         assert_eq!(plan.count(Action::Delete), 0);
         let capped = narrowed(&["SupersetGroup"], Some(0)).unwrap();
         assert_eq!(capped.refusals.len(), 1);
-        assert!(capped.refusals[0].message.contains("--max-deletions 0"));
+        assert!(matches!(
+            capped.refusals[0].reason,
+            Some(Reason::TooManyDeletions { max: 0, .. })
+        ));
         assert!(
             narrowed(&["SupersetRole"], Some(0))
                 .unwrap()

@@ -14,6 +14,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::{Existing, locate};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::manifests::{LoadedSet, parse_path};
+use crate::reason::Reason;
 use crate::resources::{Kind, Resource};
 
 /// The name as a reader sees it: NFKC.
@@ -162,9 +163,12 @@ fn against_superset(
                     ),
                 )
                 .hint(format!(
-                    "declare it as `{}` (and adopt it with `--adopt`), or rename one of them",
+                    "declare it as `{}` (and adopt it), or rename one of them",
                     other.escape_debug()
-                )),
+                ))
+                .because(Reason::Confusable {
+                    existing: (*other).clone(),
+                }),
             ));
         }
     }

@@ -81,6 +81,6 @@ pub fn check_declared_against(set: &LoadedSet, existing: &Existing) -> Vec<Diagn
 pub(crate) fn locate(set: &LoadedSet, index: usize, field: &str, d: Diagnostic) -> Diagnostic {
     let location = set.location(index, &parse_path(field));
     d.at(Some(location))
-        .on(set.objects[index].resource.display_id())
+        .on(set.objects[index].resource.id())
         .field(field)
 }

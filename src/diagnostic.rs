@@ -253,13 +253,14 @@ impl Diagnostic {
     }
 
     /// What text output names after `in:`: the Superset object when the finding is about one
-    /// (marked when no manifest declares it), else the declared resource.
+    /// (marked when no manifest declares it), else the declared resource, else what the reason
+    /// is about (a kind, a selector).
     pub fn subject(&self) -> Option<String> {
         match (&self.object, &self.resource) {
             (Some(object), Some(_)) => Some(object.to_string()),
             (Some(object), None) => Some(format!("{object} (in Superset, not declared)")),
             (None, Some(resource)) => Some(resource.to_string()),
-            (None, None) => None,
+            (None, None) => self.reason.as_ref().and_then(Reason::subject),
         }
     }
 
@@ -418,6 +419,40 @@ mod tests {
         assert_eq!(closest("crontb", fields), Some("crontab"));
         assert_eq!(closest("timzone", fields), Some("timezone"));
         assert_eq!(closest("colour", fields), None);
+    }
+
+    #[test]
+    fn text_names_the_object_the_resource_or_what_the_reason_is_about() {
+        use crate::resources::Kind;
+        let in_line = |d: &Diagnostic| {
+            render_text(d, None)
+                .lines()
+                .find_map(|l| l.strip_prefix("   = in: ").map(str::to_owned))
+        };
+        let role = ObjectKey::new(Kind::SupersetRole, "Finance");
+        let declared = ResourceId::new(Kind::SupersetRole, None, "finance");
+        let d = Diagnostic::error(Code::Conflict, "x");
+        assert_eq!(in_line(&d), None);
+        assert_eq!(
+            in_line(&d.clone().on(declared.clone())).as_deref(),
+            Some("SupersetRole/finance")
+        );
+        assert_eq!(
+            in_line(&d.clone().on(declared).about(role.clone())).as_deref(),
+            Some("SupersetRole \"Finance\"")
+        );
+        assert_eq!(
+            in_line(&d.clone().about(role)).as_deref(),
+            Some("SupersetRole \"Finance\" (in Superset, not declared)")
+        );
+        let empty = d.because(Reason::EmptyKind {
+            kind: Kind::SupersetUser,
+            managed: 2,
+        });
+        assert_eq!(in_line(&empty).as_deref(), Some("SupersetUser"));
+        let json = serde_json::to_value(&empty).unwrap();
+        assert_eq!(json["reason"]["code"], "empty-kind");
+        assert!(json.get("resource").is_none() && json.get("object").is_none());
     }
 
     #[test]

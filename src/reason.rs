@@ -72,6 +72,15 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// What the reason is about when no resource or object is: the kind or the selector.
+    pub fn subject(&self) -> Option<String> {
+        match self {
+            Reason::EmptyKind { kind, .. } => Some(kind.to_string()),
+            Reason::UnmatchedTarget { selector } => Some(selector.clone()),
+            _ => None,
+        }
+    }
+
     /// The code as written in output.
     pub fn code(&self) -> &'static str {
         match self {

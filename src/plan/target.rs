@@ -146,22 +146,6 @@ pub struct Targeting {
     pub omitted: usize,
 }
 
-impl Targeting {
-    /// `Targeted plan (--target A, --target B): 3 change(s) of the full plan left out …`.
-    pub fn describe(&self) -> String {
-        let targets: Vec<String> = self
-            .targets
-            .iter()
-            .map(|t| format!("--target {t}"))
-            .collect();
-        format!(
-            "Targeted plan ({}): {} change(s) of the full plan left out; nothing outside the targets is pruned.",
-            targets.join(", "),
-            self.omitted
-        )
-    }
-}
-
 /// Narrows `plan` (planned from `desired` against `observed` under `ledger`, without a deletion
 /// cap) to the objects `selectors` pick and the creates/updates of what they depend on; the
 /// deletion cap `max_deletions` then applies to what is left. Selectors that pick no object

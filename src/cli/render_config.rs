@@ -19,7 +19,9 @@ pub(super) fn run(paths: &[String]) -> anyhow::Result<u8> {
         .objects
         .iter()
         .filter_map(|o| match &o.resource {
-            Resource::Config(c) => Some((c, &set.sources[o.source].name, o.resource.display_id())),
+            Resource::Config(c) => {
+                Some((c, &set.sources[o.source].name, o.resource.id().to_string()))
+            }
             _ => None,
         })
         .collect();

@@ -85,7 +85,7 @@ pub(super) fn check(set: &LoadedSet, existing: &Existing, found: &mut Vec<Diagno
     let mut manifests = HashSet::new();
     for (index, object) in set.objects.iter().enumerate() {
         let resource = &object.resource;
-        if !manifests.insert(resource.display_id()) {
+        if !manifests.insert(resource.id()) {
             // The same manifest twice: `duplicates` reports it.
             continue;
         }

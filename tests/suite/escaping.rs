@@ -101,7 +101,7 @@ fn fixture(name: &str) -> Fixture {
                 Code::Conflict,
                 format!("role `{name}` is managed elsewhere"),
             )
-            .on(ResourceId::new(Kind::SupersetRole, None, name.clone())),
+            .on(ResourceId::new(Kind::SupersetRole, None, name)),
         ],
         ..Plan::default()
     };
@@ -112,7 +112,7 @@ fn fixture(name: &str) -> Fixture {
                 line: 3,
                 column: 5,
             }))
-            .on(ResourceId::new(Kind::SupersetGroup, None, name.clone()))
+            .on(ResourceId::new(Kind::SupersetGroup, None, name))
             .field("spec.roles[0]")
             .hint(format!("declare `{name}` or remove it")),
         Diagnostic::warning(Code::IneffectiveField, format!("`{name}` has no effect")),

@@ -11,13 +11,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use super::database::{DatabaseArgs, ReconcileArgs, block_on, store_failure};
+use super::plan_files::reviewed_targets;
 use super::plan_files::{read_plan_file, set_digest};
 use super::reconcile::{load_in_background, report_blockers};
 use super::{EXIT_INVALID, EXIT_OK, EXIT_USAGE, Output};
 use crate::manifests::LoadedSet;
 use crate::model::ObjectKey;
 use crate::plan::plan_file::{PlanFile, RecordedOptions};
-use crate::plan::target::reviewed_targets;
 use crate::plan::{Action, PlanOptions};
 use crate::reconcile::plan_pass_while_loading;
 use crate::render::render_text as render_plan;

@@ -204,48 +204,6 @@ pub fn narrow(
     })
 }
 
-/// Why `apply --plan-file` cannot use the reviewed plan's selectors.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ReviewedTargetsError {
-    #[error(
-        "the plan file was made with {reviewed}, but this apply has {given}: nothing was written"
-    )]
-    Differ { reviewed: String, given: String },
-    #[error("the plan file's --target {0:?} cannot be read: {1}")]
-    Unreadable(String, SelectorError),
-}
-
-/// The selectors `apply --plan-file` plans with: those the reviewed plan recorded. `--target`
-/// flags given to the apply must name the same ones (in any order).
-pub fn reviewed_targets(
-    given: &[Selector],
-    recorded: &[String],
-) -> Result<Vec<Selector>, ReviewedTargetsError> {
-    let describe = |targets: &BTreeSet<&str>| match targets.is_empty() {
-        true => "no --target".to_owned(),
-        false => {
-            let all: Vec<String> = targets.iter().map(|t| format!("--target `{t}`")).collect();
-            all.join(", ")
-        }
-    };
-    let parsed = recorded
-        .iter()
-        .map(|t| {
-            t.parse()
-                .map_err(|e| ReviewedTargetsError::Unreadable(t.clone(), e))
-        })
-        .collect::<Result<Vec<Selector>, _>>()?;
-    let reviewed: BTreeSet<&str> = recorded.iter().map(String::as_str).collect();
-    let flags: BTreeSet<&str> = given.iter().map(Selector::as_str).collect();
-    if !given.is_empty() && flags != reviewed {
-        return Err(ReviewedTargetsError::Differ {
-            reviewed: describe(&reviewed),
-            given: describe(&flags),
-        });
-    }
-    Ok(parsed)
-}
-
 /// Every object a selector may pick: declared, in Superset, or in the ledger.
 fn universe(desired: &State, observed: &State, ledger: &Ledger) -> BTreeSet<ObjectKey> {
     let mut keys: BTreeSet<ObjectKey> = ledger.keys().cloned().collect();
@@ -473,29 +431,6 @@ mod tests {
         )));
         let slash = ObjectKey::new(Kind::SupersetGroup, "a/b");
         assert!(selector("SupersetGroup/a/b").matches(&slash));
-    }
-
-    #[test]
-    fn plan_files_replay_their_targets() {
-        let recorded = vec!["ssrole/A".to_owned(), "SupersetGroup/G".to_owned()];
-        let replayed = reviewed_targets(&[], &recorded).unwrap();
-        let texts: Vec<&str> = replayed.iter().map(Selector::as_str).collect();
-        assert_eq!(texts, ["ssrole/A", "SupersetGroup/G"]);
-        let same = [selector("SupersetGroup/G"), selector("ssrole/A")];
-        assert_eq!(reviewed_targets(&same, &recorded).unwrap().len(), 2);
-        let other = reviewed_targets(&[selector("ssrole/B")], &recorded).unwrap_err();
-        assert_eq!(
-            other.to_string(),
-            "the plan file was made with --target `SupersetGroup/G`, --target `ssrole/A`, but this apply has --target `ssrole/B`: nothing was written"
-        );
-        assert!(matches!(
-            reviewed_targets(&[selector("ssrole/B")], &[]),
-            Err(ReviewedTargetsError::Differ { reviewed, .. }) if reviewed == "no --target"
-        ));
-        assert!(matches!(
-            reviewed_targets(&[], &["nokind/x".to_owned()]),
-            Err(ReviewedTargetsError::Unreadable(..))
-        ));
     }
 
     #[test]

@@ -6,6 +6,10 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::model::ObjectKey;
+use crate::reason::Reason;
+use crate::resources::ResourceId;
+
 /// How bad a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -159,15 +163,24 @@ pub struct Diagnostic {
     /// Where, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<SourceLocation>,
-    /// The object concerned, as `Kind/name` or `Kind/namespace/name`.
+    /// The declared resource concerned (JSON: `{"kind", "namespace", "name"}`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
+    pub resource: Option<ResourceId>,
+    /// The Superset object concerned, when the finding is about one (JSON: `{"kind", "key"}`):
+    /// a conflict, a refused deletion, a schedule Superset holds. Without `resource`, no
+    /// manifest declares it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectKey>,
     /// Field path inside the object, e.g. `spec.recipients.email.to[0]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// How to fix it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// Why, as a stable code with its data, when the way out depends on the front end (a CLI
+    /// flag, a command): `{"code": "unmanaged"}`, `{"code": "too-many-deletions", …}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
     /// For `policy-violation`: the schedule and the rule it breaks, as SIP-209 lists them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breach: Option<PolicyBreach>,
@@ -197,8 +210,10 @@ impl Diagnostic {
             message: message.into(),
             location: None,
             resource: None,
+            object: None,
             field: None,
             hint: None,
+            reason: None,
             breach: None,
         }
     }
@@ -217,10 +232,36 @@ impl Diagnostic {
         self
     }
 
-    /// Sets the object.
-    pub fn on(mut self, resource: impl Into<String>) -> Diagnostic {
-        self.resource = Some(resource.into());
+    /// Sets the declared resource.
+    pub fn on(mut self, resource: ResourceId) -> Diagnostic {
+        self.resource = Some(resource);
         self
+    }
+
+    /// Sets the declared resource when there is one.
+    pub fn maybe_on(mut self, resource: Option<ResourceId>) -> Diagnostic {
+        if resource.is_some() {
+            self.resource = resource;
+        }
+        self
+    }
+
+    /// Sets the Superset object.
+    pub fn about(mut self, object: ObjectKey) -> Diagnostic {
+        self.object = Some(object);
+        self
+    }
+
+    /// What text output names after `in:`: the Superset object when the finding is about one
+    /// (marked when no manifest declares it), else the declared resource, else what the reason
+    /// is about (a kind, a selector).
+    pub fn subject(&self) -> Option<String> {
+        match (&self.object, &self.resource) {
+            (Some(object), Some(_)) => Some(object.to_string()),
+            (Some(object), None) => Some(format!("{object} (in Superset, not declared)")),
+            (None, Some(resource)) => Some(resource.to_string()),
+            (None, None) => self.reason.as_ref().and_then(Reason::subject),
+        }
     }
 
     /// Sets the field path.
@@ -242,6 +283,12 @@ impl Diagnostic {
         self
     }
 
+    /// Sets the reason.
+    pub fn because(mut self, reason: Reason) -> Diagnostic {
+        self.reason = Some(reason);
+        self
+    }
+
     /// Sets the hint when there is one.
     pub fn maybe_hint(mut self, hint: Option<String>) -> Diagnostic {
         if hint.is_some() {
@@ -259,13 +306,22 @@ impl Diagnostic {
 /// Sorts diagnostics by file, line, column, then code, so output is stable.
 pub fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| {
-        (&a.location, a.code, &a.resource, &a.field, &a.message).cmp(&(
-            &b.location,
-            b.code,
-            &b.resource,
-            &b.field,
-            &b.message,
-        ))
+        (
+            &a.location,
+            a.code,
+            &a.resource,
+            &a.object,
+            &a.field,
+            &a.message,
+        )
+            .cmp(&(
+                &b.location,
+                b.code,
+                &b.resource,
+                &b.object,
+                &b.field,
+                &b.message,
+            ))
     });
 }
 
@@ -276,8 +332,10 @@ pub const SHOWN_CHARS: usize = 1_000;
 /// Renders one diagnostic for a terminal: a headline, the location, the source line with a
 /// caret when the source text is known, the field and the hint. Everything quoted from the
 /// input is escaped ([`crate::escape::terminal`]) and capped; the source line is an
-/// [`excerpt`](crate::excerpt::excerpt): secrets redacted, cut around the column.
+/// [`excerpt`](crate::excerpt::excerpt): secrets redacted, cut around the column. A reason is
+/// worded for the CLI ([`crate::cli::reasons`]).
 pub fn render_text(d: &Diagnostic, source_line: Option<&str>) -> String {
+    let d = &*crate::cli::reasons::worded(d);
     let severity = match d.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -300,8 +358,8 @@ pub fn render_text(d: &Diagnostic, source_line: Option<&str>) -> String {
             let _ = writeln!(out, "   {pad}| {caret_pad}^");
         }
     }
-    if let Some(resource) = &d.resource {
-        let _ = writeln!(out, "   = in: {}", shown(resource));
+    if let Some(subject) = d.subject() {
+        let _ = writeln!(out, "   = in: {}", shown(&subject));
     }
     if let Some(field) = &d.field {
         let _ = writeln!(out, "   = field: {}", shown(field));
@@ -361,6 +419,40 @@ mod tests {
         assert_eq!(closest("crontb", fields), Some("crontab"));
         assert_eq!(closest("timzone", fields), Some("timezone"));
         assert_eq!(closest("colour", fields), None);
+    }
+
+    #[test]
+    fn text_names_the_object_the_resource_or_what_the_reason_is_about() {
+        use crate::resources::Kind;
+        let in_line = |d: &Diagnostic| {
+            render_text(d, None)
+                .lines()
+                .find_map(|l| l.strip_prefix("   = in: ").map(str::to_owned))
+        };
+        let role = ObjectKey::new(Kind::SupersetRole, "Finance");
+        let declared = ResourceId::new(Kind::SupersetRole, None, "finance");
+        let d = Diagnostic::error(Code::Conflict, "x");
+        assert_eq!(in_line(&d), None);
+        assert_eq!(
+            in_line(&d.clone().on(declared.clone())).as_deref(),
+            Some("SupersetRole/finance")
+        );
+        assert_eq!(
+            in_line(&d.clone().on(declared).about(role.clone())).as_deref(),
+            Some("SupersetRole \"Finance\"")
+        );
+        assert_eq!(
+            in_line(&d.clone().about(role)).as_deref(),
+            Some("SupersetRole \"Finance\" (in Superset, not declared)")
+        );
+        let empty = d.because(Reason::EmptyKind {
+            kind: Kind::SupersetUser,
+            managed: 2,
+        });
+        assert_eq!(in_line(&empty).as_deref(), Some("SupersetUser"));
+        let json = serde_json::to_value(&empty).unwrap();
+        assert_eq!(json["reason"]["code"], "empty-kind");
+        assert!(json.get("resource").is_none() && json.get("object").is_none());
     }
 
     #[test]

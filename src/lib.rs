@@ -18,6 +18,7 @@ pub mod manifests;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod reason;
 pub mod render;
 pub mod resources;
 pub mod safe_write;

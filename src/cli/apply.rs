@@ -9,7 +9,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::database::{DatabaseArgs, ReconcileArgs, block_on, store_failure};
-use super::plan_files::read_plan_file;
+use super::plan_files::{read_plan_file, reviewed_targets};
 use super::progress::showing_progress;
 use super::reconcile::report_blockers;
 use super::{EXIT_INVALID, EXIT_OK, EXIT_USAGE, Output};
@@ -20,7 +20,6 @@ use crate::engine::{
 use crate::manifests::ManifestCache;
 use crate::plan::PlanOptions;
 use crate::plan::plan_file::{PlanFile, RecordedOptions};
-use crate::plan::target::reviewed_targets;
 use crate::render::render_text as render_plan;
 use crate::resources::identity::ResourceId;
 

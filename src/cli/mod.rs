@@ -12,6 +12,7 @@ mod generate;
 mod init;
 mod plan_files;
 mod progress;
+pub mod reasons;
 mod reconcile;
 mod references;
 mod render_config;

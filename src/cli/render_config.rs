@@ -21,7 +21,7 @@ pub(super) fn run(paths: &[String], cache: &ManifestCache) -> anyhow::Result<u8>
         .filter_map(|o| match &o.resource {
             Resource::Config(c) => {
                 let file = o.source.map_or("", |s| set.sources[s].name.as_str());
-                Some((c, file, o.resource.display_id()))
+                Some((c, file, o.resource.id().to_string()))
             }
             _ => None,
         })

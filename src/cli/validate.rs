@@ -8,7 +8,7 @@ use crate::manifests::LoadedSet;
 use crate::manifests::ManifestCache;
 
 /// Version of the JSON report format (`steward validate --output json`).
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 /// The JSON report of `steward validate --output json`.
 #[derive(Serialize)]
@@ -17,7 +17,8 @@ struct Report<'a> {
     schema_version: u32,
     valid: bool,
     summary: Summary,
-    diagnostics: &'a [Diagnostic],
+    /// Worded for the CLI ([`super::reasons`]).
+    diagnostics: Vec<std::borrow::Cow<'a, Diagnostic>>,
 }
 
 #[derive(Serialize)]
@@ -46,7 +47,7 @@ pub(super) fn run(paths: &[String], output: Output, cache: &ManifestCache) -> an
                 schema_version: REPORT_SCHEMA_VERSION,
                 valid: errors == 0,
                 summary,
-                diagnostics: &set.diagnostics,
+                diagnostics: set.diagnostics.iter().map(super::reasons::worded).collect(),
             };
             dataln!("{}", serde_json::to_string_pretty(&report)?);
         }

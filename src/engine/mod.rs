@@ -18,4 +18,4 @@ pub use input::{Declared, Mode, Observe, PassInput, PassOptions};
 pub use outcome::{Applied, Outcome, Verdict};
 pub use pass::run;
 pub use planning::{Planned, is_blocked, plan_against};
-pub use written::{Written, declared_keys, object_key};
+pub use written::Written;

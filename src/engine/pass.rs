@@ -164,7 +164,7 @@ async fn apply(
     }
     .instrument(info_span!("commit"))
     .await?;
-    let objects = written(&planned.plan.changes, &planned.set, &report.ids);
+    let objects = written(&planned.plan.changes, &report.ids);
     let applied = Applied {
         objects,
         links: report.links,

@@ -15,7 +15,6 @@ pub mod yaml_tree;
 use std::sync::{Arc, OnceLock};
 
 use crate::diagnostic::{Code, Diagnostic, SourceLocation, closest};
-use crate::resources::kinds::object_id;
 use crate::resources::{API_GROUP, API_GROUP_VERSION, Kind, Resource};
 
 pub use cache::{ManifestCache, Place};
@@ -188,7 +187,8 @@ impl LoadedSet {
             if d.code == Code::NoManifests {
                 d.severity = crate::diagnostic::Severity::Warning;
                 d.hint =
-                    Some("--allow-empty-kinds: every object steward manages is deleted".into());
+                    Some("empty kinds allowed: every object steward manages is deleted".into());
+                d.reason = Some(crate::reason::Reason::EmptyKindsAllowed);
             }
         }
     }
@@ -512,7 +512,7 @@ fn load_object(
         .get("metadata")
         .and_then(|m| m.get("namespace"))
         .and_then(Node::as_str);
-    let resource_id = object_id(kind, namespace, &name);
+    let resource_id = crate::resources::ResourceId::new(kind, namespace, name.clone());
     if api_version != API_GROUP_VERSION {
         let hint = if api_version.starts_with(API_GROUP) {
             format!("steward serves only `{API_GROUP_VERSION}`")

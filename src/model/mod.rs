@@ -15,7 +15,7 @@ pub use objects::{
     normalise_list, redact_url,
 };
 
-use crate::resources::Kind;
+use crate::resources::{Kind, Resource, ResourceId};
 
 /// Every object of the kinds steward manages, by natural key.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -32,6 +32,10 @@ pub struct State {
     pub schedules: BTreeMap<String, Schedule>,
     /// The global Alerts & Reports configuration (`report_config` rows), when any key is set.
     pub config: Option<ReportConfig>,
+    /// For a desired state: the declared resource behind each object (empty for a state read
+    /// from Superset), so changes and refusals name the resource that declared them.
+    #[serde(skip)]
+    pub declared_by: BTreeMap<ObjectKey, ResourceId>,
 }
 
 /// The ledger key of the one configuration object.
@@ -53,6 +57,24 @@ impl ObjectKey {
             kind,
             key: key.into(),
         }
+    }
+}
+
+impl ObjectKey {
+    /// The Superset object `resource` declares: its kind and natural key. The one rule for
+    /// every kind: the username for users, the name for roles, groups and RLS filters
+    /// ([`Resource::superset_name`]), `Type:name` for schedules ([`Schedule::key`]) and
+    /// [`CONFIG_KEY`] for the configuration.
+    pub fn of(resource: &Resource) -> ObjectKey {
+        let name = resource.superset_name();
+        let key = match resource {
+            Resource::Schedule(s) => Schedule::key(s.spec.schedule_type.as_str(), name),
+            Resource::Config(_) => CONFIG_KEY.to_owned(),
+            Resource::User(_) | Resource::Role(_) | Resource::Group(_) | Resource::Rls(_) => {
+                name.to_owned()
+            }
+        };
+        ObjectKey::new(resource.kind(), key)
     }
 }
 
@@ -143,4 +165,81 @@ impl ObjectRef<'_> {
 /// Bytes as lower-case hexadecimal.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource(kind: &str, metadata: &str, spec: &str) -> Resource {
+        let text = format!(
+            "apiVersion: steward.dev/v1alpha1\nkind: {kind}\nmetadata: {metadata}\nspec: {spec}\n"
+        );
+        let set = crate::manifests::load_sources(vec![crate::manifests::SourceFile {
+            name: "k.yaml".into(),
+            text,
+        }]);
+        assert!(set.diagnostics.is_empty(), "{:?}", set.diagnostics);
+        set.objects.into_iter().next().expect("one object").resource
+    }
+
+    fn key_of(kind: &str, metadata: &str, spec: &str) -> (Kind, String) {
+        let key = ObjectKey::of(&resource(kind, metadata, spec));
+        (key.kind, key.key)
+    }
+
+    #[test]
+    fn users_are_keyed_by_username_defaulting_to_metadata_name() {
+        let spec = "{firstName: Ana, lastName: A, email: ana@x.io}";
+        assert_eq!(
+            key_of("SupersetUser", "{name: ana}", spec),
+            (Kind::SupersetUser, "ana".into())
+        );
+        let named = "{username: ana.a, firstName: Ana, lastName: A, email: ana@x.io}";
+        assert_eq!(
+            key_of("SupersetUser", "{name: ana}", named),
+            (Kind::SupersetUser, "ana.a".into())
+        );
+    }
+
+    #[test]
+    fn roles_groups_and_filters_are_keyed_by_their_superset_name() {
+        assert_eq!(
+            key_of("SupersetRole", "{name: analyst}", "{name: Finance Analyst}"),
+            (Kind::SupersetRole, "Finance Analyst".into())
+        );
+        assert_eq!(
+            key_of("SupersetRole", "{name: analyst}", "{}"),
+            (Kind::SupersetRole, "analyst".into())
+        );
+        assert_eq!(
+            key_of("SupersetGroup", "{name: team}", "{name: Finance Team}"),
+            (Kind::SupersetGroup, "Finance Team".into())
+        );
+        assert_eq!(
+            key_of(
+                "RowLevelSecurityFilter",
+                "{name: eu}",
+                "{name: EU rows, filterType: Regular, roles: [Gamma], datasets: [db.public.t], clause: \"region = 'EU'\"}"
+            ),
+            (Kind::RowLevelSecurityFilter, "EU rows".into())
+        );
+    }
+
+    #[test]
+    fn schedules_are_keyed_by_type_and_name_and_the_configuration_by_its_row() {
+        let spec = "{type: Report, name: Weekly, crontab: '0 8 * * 1', dashboard: {slug: sales}, recipients: {email: {to: [a@x.io]}}, owners: [ana]}";
+        assert_eq!(
+            key_of("ReportSchedule", "{name: weekly, namespace: t}", spec),
+            (Kind::ReportSchedule, "Report:Weekly".into())
+        );
+        assert_eq!(
+            key_of(
+                "ReportConfiguration",
+                "{name: global}",
+                "{requireRunAs: false}"
+            ),
+            (Kind::ReportConfiguration, CONFIG_KEY.into())
+        );
+    }
 }

@@ -10,7 +10,8 @@ use serde::Serialize;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::Field;
 use crate::model::{CONFIG_KEY, ObjectKey, ObjectRef, State};
-use crate::resources::{BUILTIN_ROLES, Kind};
+use crate::reason::Reason;
+use crate::resources::{BUILTIN_ROLES, Kind, ResourceId};
 
 /// One ledger row: who manages an object and the content hash last applied.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -83,6 +84,10 @@ pub struct Change {
     pub action: Action,
     /// Field-level detail (for deletes: the fields the object had).
     pub fields: Vec<FieldChange>,
+    /// The declared resource behind the object (none for objects only in Superset, such as
+    /// the deletion of an object no manifest declares any more).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceId>,
 }
 
 /// What the planner may do.
@@ -169,6 +174,7 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
             let want = desired.get(&key).expect("key listed by desired");
             let have = observed.get(&key).filter(|have| !is_empty_config(have));
             let entry = ledger.get(&key);
+            let resource = desired.declared_by.get(&key).cloned();
             if is_builtin(&key) && !options.allow_builtin_roles {
                 if have.is_none_or(|have| have != want) {
                     out.refusals.push(
@@ -176,8 +182,10 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
                             Code::BuiltinRole,
                             format!("{key} is a built-in role: steward does not change it"),
                         )
-                        .on(key.to_string())
-                        .hint("declare a role of your own that includes it, or pass --allow-builtin-roles (`superset init` resets built-in roles anyway)"),
+                        .about(key.clone())
+                        .maybe_on(resource)
+                        .hint("declare a role of your own that includes it, or allow changes to built-in roles (`superset init` resets built-in roles anyway)")
+                        .because(Reason::BuiltinRole),
                     );
                 }
                 continue;
@@ -187,6 +195,7 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
                     key,
                     action: Action::Create,
                     fields: field_changes(None, Some(want)),
+                    resource,
                 });
                 continue;
             };
@@ -199,11 +208,12 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
                 Some(e) if e.manager == options.manager => Action::Update,
                 _ if options.adopt => Action::Adopt,
                 Some(e) => {
-                    out.refusals.push(conflict(&key, Some(&e.manager)));
+                    out.refusals
+                        .push(conflict(&key, Some(&e.manager)).maybe_on(resource));
                     continue;
                 }
                 None => {
-                    out.refusals.push(conflict(&key, None));
+                    out.refusals.push(conflict(&key, None).maybe_on(resource));
                     continue;
                 }
             };
@@ -214,6 +224,7 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
                 key,
                 action,
                 fields,
+                resource,
             });
         }
         if !options.prune {
@@ -238,8 +249,8 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
                         leaving.len()
                     ),
                 )
-                .on(kind.to_string())
-                .hint("if that is intended, pass --allow-empty-kinds; otherwise check the paths you gave"),
+                .hint("if that is intended, allow empty kinds; otherwise check the manifests given")
+                .because(Reason::EmptyKind { kind, managed: leaving.len() }),
             );
             continue;
         }
@@ -252,11 +263,13 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
                     key: key.clone(),
                     action: Action::Delete,
                     fields: field_changes(Some(have), None),
+                    resource: None,
                 }),
                 None => deletes.push(Change {
                     key: key.clone(),
                     action: Action::Forget,
                     fields: Vec::new(),
+                    resource: None,
                 }),
             }
         }
@@ -282,9 +295,10 @@ pub(super) fn deletion_cap(deletions: usize, max: Option<usize>) -> Option<Diagn
     Some(
         Diagnostic::error(
             Code::PruneGuard,
-            format!("the plan deletes {deletions} objects, more than --max-deletions {max}"),
+            format!("the plan deletes {deletions} objects, more than the {max} allowed"),
         )
-        .hint("raise --max-deletions if these deletions are intended"),
+        .hint("raise the deletion limit if these deletions are intended")
+        .because(Reason::TooManyDeletions { deletions, max }),
     )
 }
 
@@ -301,10 +315,9 @@ fn conflict(key: &ObjectKey, manager: Option<&str>) -> Diagnostic {
         None => format!("{key} already exists in Superset and steward does not manage it"),
     };
     Diagnostic::error(Code::Conflict, message)
-        .on(key.to_string())
-        .hint(
-            "pass --adopt to take it over (its current settings are replaced by the declared ones)",
-        )
+        .about(key.clone())
+        .hint("adopt it to take it over (its current settings are replaced by the declared ones)")
+        .because(Reason::Unmanaged)
 }
 
 /// Field-level differences; `None` on one side lists every field of the other.
@@ -546,9 +559,11 @@ mod tests {
             0,
             "an unmanaged built-in role still conflicts"
         );
-        assert!(capped.refusals.iter().any(
-            |d| d.code == Code::PruneGuard && d.message.contains("more than --max-deletions 1")
-        ));
+        assert!(capped.refusals.iter().any(|d| d.reason
+            == Some(Reason::TooManyDeletions {
+                deletions: 2,
+                max: 1
+            })));
     }
 
     #[test]

@@ -8,10 +8,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::diagnostic::{Code, Diagnostic, closest};
 use crate::manifests::LoadedSet;
 use crate::model::{
-    Catalog, Group, PermissionPair, Recipient, ReportConfig, RlsFilter, Role, Schedule, State,
-    User, Validator, normalise_list,
+    Catalog, Group, ObjectKey, PermissionPair, Recipient, ReportConfig, RlsFilter, Role, Schedule,
+    State, User, Validator, normalise_list,
 };
 use crate::policy::locate;
+use crate::reason::Reason;
 use crate::resources::refs::{DatasetRef, SchemaRef};
 use crate::resources::{
     ChartRef, DashboardRef, Recipients, ReportConfigurationSpec, ReportScheduleSpec, Resource,
@@ -44,12 +45,16 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
     let mut state = State::default();
     let mut role_specs: BTreeMap<String, (usize, &SupersetRoleSpec)> = BTreeMap::new();
     for (index, object) in set.objects.iter().enumerate() {
+        // The state's maps are keyed by the object's natural key, the one rule of `ObjectKey::of`.
+        let object_key = ObjectKey::of(&object.resource);
+        let key = object_key.key.clone();
+        state.declared_by.insert(object_key, object.resource.id());
         let name = object.resource.superset_name().to_owned();
         match &object.resource {
             Resource::User(u) => {
                 let s = &u.spec;
                 state.users.insert(
-                    name.clone(),
+                    key,
                     User {
                         username: name,
                         first_name: s.first_name.clone(),
@@ -61,12 +66,12 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
                 );
             }
             Resource::Role(r) => {
-                role_specs.insert(name, (index, &r.spec));
+                role_specs.insert(key, (index, &r.spec));
             }
             Resource::Group(g) => {
                 let s = &g.spec;
                 state.groups.insert(
-                    name.clone(),
+                    key,
                     Group {
                         name,
                         label: s.label.clone(),
@@ -85,7 +90,7 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
                     .filter_map(|(i, d)| resolver.dataset(index, &format!("spec.datasets[{i}]"), d))
                     .collect();
                 state.rls_filters.insert(
-                    name.clone(),
+                    key,
                     RlsFilter {
                         name,
                         description: s.description.clone(),
@@ -99,10 +104,7 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
             }
             Resource::Schedule(r) => {
                 let schedule = resolver.schedule(index, name, &r.spec);
-                state.schedules.insert(
-                    Schedule::key(&schedule.schedule_type, &schedule.name),
-                    schedule,
-                );
+                state.schedules.insert(key, schedule);
             }
             Resource::Config(c) => state.config = Some(config(&c.spec)),
         }
@@ -259,6 +261,29 @@ impl Resolver<'_> {
         );
     }
 
+    /// A database or a dataset (`content`) that does not exist: the closest name when one is
+    /// close, else the way out is to create it (or to seed the demo content, which the CLI
+    /// words, [`Reason::MissingContent`]).
+    fn missing_content(
+        &mut self,
+        index: usize,
+        field: &str,
+        what: String,
+        near: Option<&str>,
+        content: &str,
+    ) {
+        let d = Diagnostic::error(Code::UnknownContent, what);
+        let d = match near {
+            Some(near) => d.hint(format!("did you mean `{near}`?")),
+            None => d
+                .hint(format!("create the {content} in Superset first"))
+                .because(Reason::MissingContent {
+                    content: content.to_owned(),
+                }),
+        };
+        self.report(index, field, d);
+    }
+
     fn dataset(&mut self, index: usize, field: &str, text: &str) -> Option<String> {
         let found = match DatasetRef::parse(text).ok()? {
             DatasetRef::Uuid(id) => self.catalog.dataset_by_uuid(&id.to_string()),
@@ -268,14 +293,12 @@ impl Resolver<'_> {
             Some(dataset) => Some(dataset.key()),
             None => {
                 let near = closest(text, self.catalog.datasets.keys().map(String::as_str));
-                self.missing(
+                self.missing_content(
                     index,
                     field,
                     format!("dataset `{text}` does not exist in Superset"),
-                    match near {
-                        Some(n) => format!("did you mean `{n}`?"),
-                        None => "create the dataset in Superset first (or seed the demo content with `steward init --demo`)".into(),
-                    },
+                    near,
+                    "dataset",
                 );
                 None
             }
@@ -323,12 +346,13 @@ impl Resolver<'_> {
                         PermissionPair::new("database_access", Catalog::database_view(name, *id)),
                     )),
                     None => {
-                        let hint = self.database_hint(name);
-                        self.missing(
+                        let near = self.closest_database(name);
+                        self.missing_content(
                             index,
                             &field,
                             format!("database `{name}` does not exist in Superset"),
-                            hint,
+                            near.as_deref(),
+                            "database",
                         );
                     }
                 }
@@ -339,12 +363,13 @@ impl Resolver<'_> {
                 };
                 let field = format!("spec.dataAccess.schemas[{i}]");
                 if !self.catalog.databases.contains_key(&schema.database) {
-                    let hint = self.database_hint(&schema.database);
-                    self.missing(
+                    let near = self.closest_database(&schema.database);
+                    self.missing_content(
                         index,
                         &field,
                         format!("database `{}` does not exist in Superset", schema.database),
-                        hint,
+                        near.as_deref(),
+                        "database",
                     );
                     continue;
                 }
@@ -423,11 +448,8 @@ impl Resolver<'_> {
         }
     }
 
-    fn database_hint(&self, name: &str) -> String {
-        match closest(name, self.catalog.databases.keys().map(String::as_str)) {
-            Some(n) => format!("did you mean `{n}`?"),
-            None => "create the database in Superset first (or seed the demo content with `steward init --demo`)".into(),
-        }
+    fn closest_database(&self, name: &str) -> Option<String> {
+        closest(name, self.catalog.databases.keys().map(String::as_str)).map(str::to_owned)
     }
 
     fn chart(&mut self, index: usize, chart: &ChartRef) -> Option<String> {
@@ -557,12 +579,13 @@ impl Resolver<'_> {
         if let Some(database) = &s.database
             && !self.catalog.databases.contains_key(database)
         {
-            let hint = self.database_hint(database);
-            self.missing(
+            let near = self.closest_database(database);
+            self.missing_content(
                 index,
                 "spec.database",
                 format!("database `{database}` does not exist in Superset"),
-                hint,
+                near.as_deref(),
+                "database",
             );
         }
         let screenshot = s.screenshot.clone().unwrap_or_default();
@@ -633,7 +656,6 @@ pub fn existing_names(
     ledger: &super::Ledger,
     manager: &str,
 ) -> crate::policy::Existing {
-    use crate::model::ObjectKey;
     use crate::resources::Kind;
     type Names = std::collections::BTreeSet<String>;
     let split = |kind: Kind, names: Vec<String>| -> (Names, Names) {

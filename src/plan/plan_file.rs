@@ -338,6 +338,7 @@ mod tests {
         let before = fp(&state);
         let changes = vec![Change {
             key: ObjectKey::new(Kind::SupersetUser, "ana"),
+            resource: None,
             action: Action::Update,
             fields: vec![FieldChange::Value {
                 field: "last_name".into(),

@@ -9,38 +9,41 @@ use serde_json::Value;
 
 use super::{Action, Change, FieldChange, Plan};
 use crate::manifests::LoadedSet;
-use crate::model::{CONFIG_KEY, ObjectKey, Schedule};
-use crate::resources::Resource;
+use crate::model::ObjectKey;
+use crate::resources::ResourceId;
 
 /// The changes from `old` to `new`, in plan order (creates and updates by kind, deletes last).
 pub fn spec_changes(old: &LoadedSet, new: &LoadedSet) -> Plan {
     let (old, new) = (by_key(old), by_key(new));
     let mut changes = Vec::new();
-    for (key, after) in &new {
+    for (key, (id, after)) in &new {
         match old.get(key) {
             None => changes.push(Change {
                 key: key.clone(),
                 action: Action::Create,
                 fields: fields_between(&BTreeMap::new(), after),
+                resource: Some(id.clone()),
             }),
-            Some(before) => {
+            Some((_, before)) => {
                 let fields = fields_between(before, after);
                 if !fields.is_empty() {
                     changes.push(Change {
                         key: key.clone(),
                         action: Action::Update,
                         fields,
+                        resource: Some(id.clone()),
                     });
                 }
             }
         }
     }
-    for (key, before) in old.iter().rev() {
+    for (key, (id, before)) in old.iter().rev() {
         if !new.contains_key(key) {
             changes.push(Change {
                 key: key.clone(),
                 action: Action::Delete,
                 fields: fields_between(before, &BTreeMap::new()),
+                resource: Some(id.clone()),
             });
         }
     }
@@ -60,21 +63,15 @@ enum Flattened {
     Items(BTreeSet<String>),
 }
 
-fn by_key(set: &LoadedSet) -> BTreeMap<ObjectKey, Flat> {
+/// Each declared object's flattened spec, with the resource that declares it, by object key.
+fn by_key(set: &LoadedSet) -> BTreeMap<ObjectKey, (ResourceId, Flat)> {
     set.objects
         .iter()
         .filter_map(|o| {
-            let kind = o.resource.kind();
-            let name = o.resource.superset_name();
-            let key = match &o.resource {
-                Resource::Schedule(s) => Schedule::key(s.spec.schedule_type.as_str(), name),
-                Resource::Config(_) => CONFIG_KEY.to_owned(),
-                _ => name.to_owned(),
-            };
             let spec = serde_json::to_value(&o.resource).ok()?.get("spec")?.clone();
             let mut flat = Flat::new();
             flatten("", &spec, &mut flat);
-            Some((ObjectKey::new(kind, key), flat))
+            Some((ObjectKey::of(&o.resource), (o.resource.id(), flat)))
         })
         .collect()
 }

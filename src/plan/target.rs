@@ -18,6 +18,7 @@ use super::{Action, Ledger, Plan};
 use crate::diagnostic::{Code, Diagnostic, closest};
 use crate::model::{ObjectKey, Schedule, State};
 use crate::policy::domains::split_addresses;
+use crate::reason::Reason;
 use crate::resources::Kind;
 
 /// One `--target` selector.
@@ -145,22 +146,6 @@ pub struct Targeting {
     pub omitted: usize,
 }
 
-impl Targeting {
-    /// `Targeted plan (--target A, --target B): 3 change(s) of the full plan left out …`.
-    pub fn describe(&self) -> String {
-        let targets: Vec<String> = self
-            .targets
-            .iter()
-            .map(|t| format!("--target {t}"))
-            .collect();
-        format!(
-            "Targeted plan ({}): {} change(s) of the full plan left out; nothing outside the targets is pruned.",
-            targets.join(", "),
-            self.omitted
-        )
-    }
-}
-
 /// Narrows `plan` (planned from `desired` against `observed` under `ledger`, without a deletion
 /// cap) to the objects `selectors` pick and the creates/updates of what they depend on; the
 /// deletion cap `max_deletions` then applies to what is left. Selectors that pick no object
@@ -198,18 +183,12 @@ pub fn narrow(
         })
         .collect();
     let kinds: BTreeSet<Kind> = selectors.iter().map(|s| s.kind).collect();
-    let about = |resource: &str| {
-        selected
-            .iter()
-            .chain(&needed)
-            .any(|k| k.to_string() == resource)
-            || kinds.iter().any(|k| k.as_str() == resource)
+    let about = |d: &Diagnostic| match (&d.object, &d.reason) {
+        (Some(key), _) => selected.contains(key) || needed.contains(key),
+        (None, Some(Reason::EmptyKind { kind, .. })) => kinds.contains(kind),
+        (None, _) => true,
     };
-    let mut refusals: Vec<Diagnostic> = plan
-        .refusals
-        .into_iter()
-        .filter(|d| d.resource.as_deref().is_none_or(about))
-        .collect();
+    let mut refusals: Vec<Diagnostic> = plan.refusals.into_iter().filter(about).collect();
     let deletions = changes
         .iter()
         .filter(|c| c.action == Action::Delete)
@@ -223,48 +202,6 @@ pub fn narrow(
         changes,
         refusals,
     })
-}
-
-/// Why `apply --plan-file` cannot use the reviewed plan's selectors.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ReviewedTargetsError {
-    #[error(
-        "the plan file was made with {reviewed}, but this apply has {given}: nothing was written"
-    )]
-    Differ { reviewed: String, given: String },
-    #[error("the plan file's --target {0:?} cannot be read: {1}")]
-    Unreadable(String, SelectorError),
-}
-
-/// The selectors `apply --plan-file` plans with: those the reviewed plan recorded. `--target`
-/// flags given to the apply must name the same ones (in any order).
-pub fn reviewed_targets(
-    given: &[Selector],
-    recorded: &[String],
-) -> Result<Vec<Selector>, ReviewedTargetsError> {
-    let describe = |targets: &BTreeSet<&str>| match targets.is_empty() {
-        true => "no --target".to_owned(),
-        false => {
-            let all: Vec<String> = targets.iter().map(|t| format!("--target `{t}`")).collect();
-            all.join(", ")
-        }
-    };
-    let parsed = recorded
-        .iter()
-        .map(|t| {
-            t.parse()
-                .map_err(|e| ReviewedTargetsError::Unreadable(t.clone(), e))
-        })
-        .collect::<Result<Vec<Selector>, _>>()?;
-    let reviewed: BTreeSet<&str> = recorded.iter().map(String::as_str).collect();
-    let flags: BTreeSet<&str> = given.iter().map(Selector::as_str).collect();
-    if !given.is_empty() && flags != reviewed {
-        return Err(ReviewedTargetsError::Differ {
-            reviewed: describe(&reviewed),
-            given: describe(&flags),
-        });
-    }
-    Ok(parsed)
 }
 
 /// Every object a selector may pick: declared, in Superset, or in the ledger.
@@ -307,12 +244,14 @@ fn unmatched(selector: &Selector, universe: &BTreeSet<ObjectKey>) -> Diagnostic 
     Diagnostic::error(
         Code::TargetUnmatched,
         format!(
-            "--target `{}` matches no object declared in the manifests or present in Superset",
+            "target `{}` matches no object declared in the manifests or present in Superset",
             selector.text
         ),
     )
-    .on(selector.text.clone())
     .hint(hint)
+    .because(Reason::UnmatchedTarget {
+        selector: selector.text.clone(),
+    })
 }
 
 /// What the `selected` objects need to exist in Superset, transitively, per the declared state:
@@ -495,29 +434,6 @@ mod tests {
     }
 
     #[test]
-    fn plan_files_replay_their_targets() {
-        let recorded = vec!["ssrole/A".to_owned(), "SupersetGroup/G".to_owned()];
-        let replayed = reviewed_targets(&[], &recorded).unwrap();
-        let texts: Vec<&str> = replayed.iter().map(Selector::as_str).collect();
-        assert_eq!(texts, ["ssrole/A", "SupersetGroup/G"]);
-        let same = [selector("SupersetGroup/G"), selector("ssrole/A")];
-        assert_eq!(reviewed_targets(&same, &recorded).unwrap().len(), 2);
-        let other = reviewed_targets(&[selector("ssrole/B")], &recorded).unwrap_err();
-        assert_eq!(
-            other.to_string(),
-            "the plan file was made with --target `SupersetGroup/G`, --target `ssrole/A`, but this apply has --target `ssrole/B`: nothing was written"
-        );
-        assert!(matches!(
-            reviewed_targets(&[selector("ssrole/B")], &[]),
-            Err(ReviewedTargetsError::Differ { reviewed, .. }) if reviewed == "no --target"
-        ));
-        assert!(matches!(
-            reviewed_targets(&[], &["nokind/x".to_owned()]),
-            Err(ReviewedTargetsError::Unreadable(..))
-        ));
-    }
-
-    #[test]
     fn bad_selectors_are_explained() {
         let err = "SupersetRol/x".parse::<Selector>().unwrap_err();
         assert!(
@@ -612,7 +528,10 @@ mod tests {
         assert_eq!(plan.count(Action::Delete), 0);
         let capped = narrowed(&["SupersetGroup"], Some(0)).unwrap();
         assert_eq!(capped.refusals.len(), 1);
-        assert!(capped.refusals[0].message.contains("--max-deletions 0"));
+        assert!(matches!(
+            capped.refusals[0].reason,
+            Some(Reason::TooManyDeletions { max: 0, .. })
+        ));
         assert!(
             narrowed(&["SupersetRole"], Some(0))
                 .unwrap()

@@ -11,6 +11,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::manifests::LoadedSet;
 use crate::model::State;
 use crate::policy::locate;
+use crate::reason::Reason;
 use crate::resources::{Kind, Resource};
 
 /// A refusal for each user the plan writes with an e-mail another user holds.
@@ -69,7 +70,7 @@ pub fn email_conflicts(
                     user.email
                 ),
                 format!(
-                    "give `{}` another e-mail, or declare `{holder}` (with --adopt if steward does not manage it) and change its e-mail",
+                    "give `{}` another e-mail, or declare `{holder}` (adopting it if steward does not manage it) and change its e-mail",
                     user.username
                 ),
             ),
@@ -85,9 +86,18 @@ pub fn email_conflicts(
             ),
         };
         let d = Diagnostic::error(Code::Duplicate, message).hint(hint);
+        let d = match kept {
+            true => d.because(Reason::EmailHeld {
+                username: user.username.clone(),
+                holder: holder.to_owned(),
+            }),
+            false => d,
+        };
         found.push(match declared.get(user.username.as_str()) {
             Some(index) => locate(set, *index, "spec.email", d),
-            None => d.on(change.key.to_string()),
+            None => d
+                .about(change.key.clone())
+                .maybe_on(change.resource.clone()),
         });
     }
     found

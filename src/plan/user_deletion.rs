@@ -227,7 +227,7 @@ pub fn refuse_stranding(plan: &mut Plan, desired: &State, observed: &State) {
                     schedules.join(", ")
                 ),
             )
-            .on(key.to_string())
+            .about(key)
             .hint("keep declaring the user, or first change or delete those schedules (run them as another user, add another owner)"),
         );
     }
@@ -291,6 +291,7 @@ mod tests {
         }
         let change = |kind: Kind, key: &str| Change {
             key: ObjectKey::new(kind, key),
+            resource: None,
             action: Action::Delete,
             fields: Vec::new(),
         };
@@ -322,6 +323,7 @@ mod tests {
         };
         let delete = |text: &str| Change {
             key: ObjectKey::new(Kind::SupersetUser, "u"),
+            resource: None,
             action: Action::Delete,
             fields: vec![FieldChange::Value {
                 field: DETACHES.into(),

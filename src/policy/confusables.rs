@@ -14,6 +14,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::{Existing, locate};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::manifests::{LoadedSet, parse_path};
+use crate::reason::Reason;
 use crate::resources::{Kind, Resource};
 
 /// The name as a reader sees it: NFKC.
@@ -84,7 +85,7 @@ pub(super) fn check(set: &LoadedSet, existing: &Existing, found: &mut Vec<Diagno
     let mut manifests = HashSet::new();
     for (index, object) in set.objects.iter().enumerate() {
         let resource = &object.resource;
-        if !manifests.insert(resource.display_id()) {
+        if !manifests.insert(resource.id()) {
             // The same manifest twice: `duplicates` reports it.
             continue;
         }
@@ -164,9 +165,12 @@ fn against_superset(
                     ),
                 )
                 .hint(format!(
-                    "declare it as `{}` (and adopt it with `--adopt`), or rename one of them",
+                    "declare it as `{}` (and adopt it), or rename one of them",
                     other.escape_debug()
-                )),
+                ))
+                .because(Reason::Confusable {
+                    existing: (*other).clone(),
+                }),
             ));
         }
     }

@@ -9,10 +9,10 @@ use super::confusables::folded;
 use super::locate;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::manifests::LoadedSet;
-use crate::resources::Resource;
+use crate::resources::{Resource, ResourceId};
 
 pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
-    let mut manifests: HashMap<String, usize> = HashMap::new();
+    let mut manifests: HashMap<ResourceId, usize> = HashMap::new();
     let mut superset: HashMap<(String, String), usize> = HashMap::new();
     let mut emails: HashMap<String, usize> = HashMap::new();
     let mut config: Option<usize> = None;
@@ -22,7 +22,7 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
             Some(location) => format!("first declared at {location}"),
             None => "it is declared earlier in the input".to_owned(),
         };
-        let id = resource.display_id();
+        let id = resource.id();
         if let Some(&first) = manifests.get(&id) {
             found.push(locate(
                 set,

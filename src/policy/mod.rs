@@ -80,6 +80,6 @@ pub fn check_declared_against(set: &LoadedSet, existing: &Existing) -> Vec<Diagn
 /// Attaches object `index`'s identity, the field path and its source location to `d`.
 pub(crate) fn locate(set: &LoadedSet, index: usize, field: &str, d: Diagnostic) -> Diagnostic {
     d.at(set.location(index, &parse_path(field)))
-        .on(set.objects[index].resource.display_id())
+        .on(set.objects[index].resource.id())
         .field(field)
 }

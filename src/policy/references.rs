@@ -9,7 +9,8 @@ use std::collections::{HashMap, HashSet};
 use super::{Existing, Managed, locate};
 use crate::diagnostic::{Code, Diagnostic, closest};
 use crate::manifests::LoadedSet;
-use crate::resources::{BUILTIN_ROLES, Resource};
+use crate::reason::Reason;
+use crate::resources::{BUILTIN_ROLES, Kind, Resource};
 
 #[derive(Clone, Copy)]
 enum Target {
@@ -19,11 +20,11 @@ enum Target {
 }
 
 impl Target {
-    fn kind(self) -> &'static str {
+    fn kind(self) -> Kind {
         match self {
-            Target::Role => "SupersetRole",
-            Target::User => "SupersetUser",
-            Target::Group => "SupersetGroup",
+            Target::Role => Kind::SupersetRole,
+            Target::User => Kind::SupersetUser,
+            Target::Group => Kind::SupersetGroup,
         }
     }
     fn managed(self, managed: &Managed) -> &std::collections::BTreeSet<String> {
@@ -157,9 +158,10 @@ fn unresolved(
                 ),
             )
             .hint(format!(
-                "declare the {} again; if other manifests declare it (another team's), run each set with its own --manager",
+                "declare the {} again; if other manifests declare it (another team's), run each set with its own manager",
                 target.kind()
-            )),
+            ))
+            .because(Reason::NoLongerDeclared { kind: target.kind() }),
         );
     }
     let mut hint = match closest(name, known.names(target).iter().copied()) {

@@ -17,7 +17,8 @@ use super::locate;
 use crate::diagnostic::{Code, Diagnostic, PolicyBreach};
 use crate::manifests::LoadedSet;
 use crate::model::{ObjectKey, ReportConfig, Schedule, State};
-use crate::resources::{Kind, Resource};
+use crate::reason;
+use crate::resources::Kind;
 use crate::schedule::crontab::{parse_crontab, parse_timezone};
 use crate::schedule::min_gap::{FireGap, FireTimes, plain_duration};
 
@@ -282,12 +283,15 @@ pub fn diagnostics(set: &LoadedSet, violations: &[Violation]) -> Vec<Diagnostic>
             match declared.get(&v.schedule) {
                 Some(index) => locate(set, *index, &v.field, d.hint(v.hint.clone())),
                 None => d
-                    .on(format!("{key} (in Superset, not declared)"))
+                    .about(key)
                     .hint(format!(
-                        "{}; the schedule is not declared, so change it in Superset, or declare it \
-                     (`steward export` writes its manifest)",
+                        "{}; the schedule is not declared, so change it in Superset, or declare it",
                         v.hint
-                    )),
+                    ))
+                    .because(reason::Reason::UndeclaredSchedule {
+                        fix: v.hint.clone(),
+                        blocking: true,
+                    }),
             }
         })
         .collect()
@@ -303,13 +307,17 @@ pub fn warnings(violations: &[Violation]) -> Vec<Diagnostic> {
                 Code::PolicyViolation,
                 format!("{key}: {}: {}", v.reason.as_str(), v.detail),
             )
-            .on(format!("{key} (in Superset, not declared)"))
+            .about(key)
             .hint(format!(
                 "the schedule broke the configuration before this apply, which neither declares \
                  nor changes it, so it does not block; to end the breach: {} (the schedule is \
-                 changed in Superset, or declared: `steward export` writes its manifest)",
+                 changed in Superset, or declared)",
                 v.hint
             ))
+            .because(reason::Reason::UndeclaredSchedule {
+                fix: v.hint.clone(),
+                blocking: false,
+            })
             .breach(v.breach())
         })
         .collect()
@@ -319,13 +327,8 @@ fn declared_indexes(set: &LoadedSet) -> BTreeMap<String, usize> {
     set.objects
         .iter()
         .enumerate()
-        .filter_map(|(i, o)| match &o.resource {
-            Resource::Schedule(s) => Some((
-                Schedule::key(s.spec.schedule_type.as_str(), o.resource.superset_name()),
-                i,
-            )),
-            _ => None,
-        })
+        .filter(|(_, o)| o.resource.kind() == Kind::ReportSchedule)
+        .map(|(i, o)| (ObjectKey::of(&o.resource).key, i))
         .collect()
 }
 

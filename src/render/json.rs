@@ -1,17 +1,21 @@
-//! `steward diff --output json`: the report as one JSON object (schema version 1; fields are only
+//! `steward diff --output json`: the report as one JSON object (schema version 2; fields are only
 //! ever added within a version). Documented in the README.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::{ACTIONS, DiffReport, action_verb};
+use crate::cli::reasons::worded;
 use crate::diagnostic::{Diagnostic, PolicyBreach};
 use crate::impact::AccessImpact;
+use crate::model::ObjectKey;
 use crate::plan::{Action, FieldChange};
+use crate::resources::ResourceId;
 
 /// Version of the JSON diff format.
-pub const DIFF_SCHEMA_VERSION: u32 = 1;
+pub const DIFF_SCHEMA_VERSION: u32 = 2;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -25,8 +29,9 @@ struct JsonDiff<'a> {
     summary: BTreeMap<&'static str, usize>,
     by_kind: BTreeMap<&'static str, BTreeMap<&'static str, usize>>,
     policy: Vec<PolicyBreach>,
-    errors: Vec<&'a Diagnostic>,
-    warnings: Vec<&'a Diagnostic>,
+    /// Diagnostics, worded for the CLI ([`crate::cli::reasons`]).
+    errors: Vec<Cow<'a, Diagnostic>>,
+    warnings: Vec<Cow<'a, Diagnostic>>,
     changes: Vec<JsonChange<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     impact: Option<&'a AccessImpact>,
@@ -44,6 +49,11 @@ struct JsonChange<'a> {
     kind: &'static str,
     /// The object's natural key: username, role/group/filter name, `Type:name`, `report_config`.
     name: &'a str,
+    /// The Superset object: `{"kind", "key"}`.
+    object: &'a ObjectKey,
+    /// The declared resource behind it, absent for objects only in Superset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource: Option<&'a ResourceId>,
     action: Action,
     fields: &'a [FieldChange],
 }
@@ -76,11 +86,12 @@ pub fn render_json(report: &DiffReport) -> String {
         summary: counts(&total),
         by_kind,
         policy: report.policy.iter().map(|v| v.breach()).collect(),
-        errors: report.blocking_errors().collect(),
+        errors: report.blocking_errors().map(worded).collect(),
         warnings: report
             .diagnostics
             .iter()
             .filter(|d| !d.is_error())
+            .map(worded)
             .collect(),
         changes: report
             .plan
@@ -89,6 +100,8 @@ pub fn render_json(report: &DiffReport) -> String {
             .map(|c| JsonChange {
                 kind: c.key.kind.as_str(),
                 name: &c.key.key,
+                object: &c.key,
+                resource: c.resource.as_ref(),
                 action: c.action,
                 fields: &c.fields,
             })

@@ -276,10 +276,11 @@ fn warnings_section(doc: &mut Budgeted, report: &DiffReport) {
 }
 
 fn diagnostic_item(d: &Diagnostic) -> String {
+    let d = &*crate::cli::reasons::worded(d);
     let mut item = format!("- {} {}", code(d.code.as_str()), md_text(&d.message));
     let place: Vec<String> = [
         d.location.as_ref().map(|l| l.to_string()),
-        d.resource.clone(),
+        d.subject(),
         d.field.clone(),
     ]
     .into_iter()

@@ -12,6 +12,7 @@ use anstyle::{AnsiColor, Style};
 use super::long_text::{is_long, unified_diff};
 use crate::escape::{terminal, terminal_code};
 use crate::impact::{AccessImpact, Rows};
+use crate::plan::target::Targeting;
 use crate::plan::user_deletion::is_detaches;
 use crate::plan::{Action, FieldChange, Plan};
 
@@ -32,11 +33,25 @@ fn action_style(action: Action) -> Style {
     }
 }
 
+/// `Targeted plan (--target A, --target B): 3 change(s) of the full plan left out …`.
+fn describe(targeting: &Targeting) -> String {
+    let targets: Vec<String> = targeting
+        .targets
+        .iter()
+        .map(|t| format!("--target {t}"))
+        .collect();
+    format!(
+        "Targeted plan ({}): {} change(s) of the full plan left out; nothing outside the targets is pruned.",
+        targets.join(", "),
+        targeting.omitted
+    )
+}
+
 /// Renders `plan`; `verbose` also lists the fields of created and deleted objects.
 pub fn render_text(plan: &Plan, verbose: bool) -> String {
     let mut out = String::new();
     if let Some(targeting) = &plan.targeting {
-        out.push_str(&targeting.describe());
+        out.push_str(&describe(targeting));
         out.push('\n');
     }
     if plan.is_empty() {

@@ -185,15 +185,6 @@ impl Resource {
         };
         declared.unwrap_or_else(|| self.metadata_name())
     }
-
-    /// How the object is named in messages: `Kind/name` or `Kind/namespace/name`.
-    pub fn display_id(&self) -> String {
-        object_id(
-            self.kind(),
-            self.meta().namespace.as_deref(),
-            self.metadata_name(),
-        )
-    }
 }
 
 /// How an object is named in messages, from its kind and metadata: `Kind/name` for

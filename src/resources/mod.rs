@@ -15,6 +15,7 @@ pub mod user;
 
 pub use config::{ReportConfiguration, ReportConfigurationSpec, RunAsAllowList};
 pub use group::{SupersetGroup, SupersetGroupSpec};
+pub use identity::ResourceId;
 pub use kinds::{Kind, Resource};
 pub use rls::{FilterType, RlsTemplating, RowLevelSecurityFilter, RowLevelSecurityFilterSpec};
 pub use role::{Action, DataAccess, RawPermission, SupersetRole, SupersetRoleSpec, ViewPermission};

@@ -45,7 +45,7 @@ fn json_report_is_stable() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["schemaVersion"], 1);
+    assert_eq!(report["schemaVersion"], 2);
     assert_eq!(report["valid"], false);
     assert_eq!(report["summary"]["errors"], 2);
     assert_eq!(report["summary"]["objects"], 2);
@@ -54,7 +54,10 @@ fn json_report_is_stable() {
     assert_eq!(first["code"], "unresolved-reference");
     assert_eq!(first["location"]["line"], 6);
     assert_eq!(first["location"]["column"], 11);
-    assert_eq!(first["resource"], "SupersetGroup/finance-team");
+    assert_eq!(
+        first["resource"],
+        serde_json::json!({"kind": "SupersetGroup", "name": "finance-team"})
+    );
     assert_eq!(first["field"], "spec.roles[0]");
     assert_eq!(first["hint"], "did you mean `Gamma`?");
 }

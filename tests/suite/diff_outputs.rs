@@ -153,7 +153,7 @@ fn diff_formats_match_their_golden_files() {
     let json = diff_output(changed.path(), &db, "json");
     assert_golden("diff.json", &json);
     let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(parsed["schemaVersion"], 1);
+    assert_eq!(parsed["schemaVersion"], 2);
     let kinds: std::collections::BTreeSet<&str> = parsed["changes"]
         .as_array()
         .unwrap()

@@ -7,6 +7,7 @@ use steward::diagnostic::{Code, Diagnostic};
 use steward::engine::{
     self, Declared, Mode, Observe, Outcome, PassInput, PassOptions, Verdict, Written,
 };
+use steward::model::ObjectKey;
 use steward::plan::{Action, PlanOptions};
 use steward::resources::{
     Resource, SupersetGroup, SupersetGroupSpec, SupersetRole, SupersetRoleSpec, SupersetUser,
@@ -131,7 +132,7 @@ fn creates_return_the_ids_the_database_assigned_and_updates_keep_them() {
             let name = resource.superset_name();
             let object = written
                 .iter()
-                .find(|w| w.key == engine::object_key(resource))
+                .find(|w| w.key == ObjectKey::of(resource))
                 .unwrap_or_else(|| panic!("{}: {name} not in {written:?}", db.label()));
             assert_eq!(object.action, Action::Create, "{}: {name}", db.label());
             assert_eq!(
@@ -227,8 +228,8 @@ fn a_blocked_plan_is_not_applied_even_when_the_caller_asks_to_apply() {
         assert!(
             error
                 .resource
-                .as_deref()
-                .is_some_and(|r| r.contains("engine.lost")),
+                .as_ref()
+                .is_some_and(|r| r.name.contains("engine.lost")),
             "{}: {error:?}",
             db.label()
         );
@@ -310,7 +311,7 @@ fn a_snapshot_is_planned_against_and_never_applied() {
         .iter()
         .map(|c| (c.key.clone(), c.action))
         .collect();
-    assert_eq!(changes, [(engine::object_key(&bare()[0]), Action::Create)]);
+    assert_eq!(changes, [(ObjectKey::of(&bare()[0]), Action::Create)]);
     assert_eq!(outcome.identity, None);
     let refused = runtime.block_on(engine::run(input(Mode::Apply)));
     assert!(

@@ -16,7 +16,7 @@ use steward::plan::{Action, Change, FieldChange, Plan};
 use steward::policy::report_rules::{Reason, Violation, render_blocking};
 use steward::render::json::render_json;
 use steward::render::{Against, DiffReport, render_impact, render_markdown, render_text};
-use steward::resources::Kind;
+use steward::resources::{Kind, ResourceId};
 
 use crate::repo;
 use crate::services::{Db, steward, steward_ok};
@@ -65,6 +65,7 @@ fn fixture(name: &str) -> Fixture {
         changes: vec![
             Change {
                 key: key(Kind::SupersetUser, name.to_owned()),
+                resource: None,
                 action: Action::Update,
                 fields: vec![
                     value("firstName", Some(name), Some("Ana")),
@@ -84,11 +85,13 @@ fn fixture(name: &str) -> Fixture {
             },
             Change {
                 key: key(Kind::SupersetRole, name.to_owned()),
+                resource: None,
                 action: Action::Create,
                 fields: vec![value("name", None, Some(name))],
             },
             Change {
                 key: key(Kind::ReportSchedule, format!("Alert:{name}")),
+                resource: None,
                 action: Action::Delete,
                 fields: vec![value("name", Some(name), None)],
             },
@@ -98,7 +101,7 @@ fn fixture(name: &str) -> Fixture {
                 Code::Conflict,
                 format!("role `{name}` is managed elsewhere"),
             )
-            .on(format!("SupersetRole/{name}")),
+            .on(ResourceId::new(Kind::SupersetRole, None, name)),
         ],
         ..Plan::default()
     };
@@ -109,7 +112,7 @@ fn fixture(name: &str) -> Fixture {
                 line: 3,
                 column: 5,
             }))
-            .on(format!("SupersetGroup/{name}"))
+            .on(ResourceId::new(Kind::SupersetGroup, None, name))
             .field("spec.roles[0]")
             .hint(format!("declare `{name}` or remove it")),
         Diagnostic::warning(Code::IneffectiveField, format!("`{name}` has no effect")),

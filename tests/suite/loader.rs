@@ -6,6 +6,7 @@
 use crate::diff_outputs::git;
 use steward::diagnostic::{Code, Severity};
 use steward::manifests::{SourceFile, load_sources};
+use steward::resources::{Kind, ResourceId};
 use steward::validation::{finish, validate_paths};
 
 fn load(text: &str) -> steward::manifests::LoadedSet {
@@ -32,7 +33,14 @@ fn lists_and_empty_documents() {
     assert_eq!(error.code, Code::WrongType);
     let location = error.location.as_ref().unwrap();
     assert_eq!((location.line, location.column), (13, 22));
-    assert_eq!(error.resource.as_deref(), Some("SupersetRole/b"));
+    assert_eq!(
+        error.resource,
+        Some(ResourceId::new(Kind::SupersetRole, None, "b"))
+    );
+    assert_eq!(
+        error.resource.as_ref().unwrap().to_string(),
+        "SupersetRole/b"
+    );
 }
 
 #[test]
@@ -82,8 +90,12 @@ fn namespaced_duplicates_are_told_apart_by_namespace_but_not_by_superset_name() 
             .contains("RowLevelSecurityFilter `eu`")
     );
     assert_eq!(
-        duplicates[0].resource.as_deref(),
-        Some("RowLevelSecurityFilter/sales/eu")
+        duplicates[0].resource,
+        Some(ResourceId::new(
+            Kind::RowLevelSecurityFilter,
+            Some("sales"),
+            "eu"
+        ))
     );
 }
 

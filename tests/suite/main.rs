@@ -15,6 +15,7 @@ mod export_hardening;
 mod export_promises;
 mod export_roundtrip;
 mod generator;
+mod identity;
 mod impact_e2e;
 mod impact_promises;
 mod loader;

@@ -22,6 +22,7 @@ pub fn spec_changes(old: &LoadedSet, new: &LoadedSet) -> Plan {
                 key: key.clone(),
                 action: Action::Create,
                 fields: fields_between(&BTreeMap::new(), after),
+                renamed_from: None,
             }),
             Some(before) => {
                 let fields = fields_between(before, after);
@@ -30,6 +31,7 @@ pub fn spec_changes(old: &LoadedSet, new: &LoadedSet) -> Plan {
                         key: key.clone(),
                         action: Action::Update,
                         fields,
+                        renamed_from: None,
                     });
                 }
             }
@@ -41,6 +43,7 @@ pub fn spec_changes(old: &LoadedSet, new: &LoadedSet) -> Plan {
                 key: key.clone(),
                 action: Action::Delete,
                 fields: fields_between(before, &BTreeMap::new()),
+                renamed_from: None,
             });
         }
     }

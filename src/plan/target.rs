@@ -222,6 +222,7 @@ pub fn narrow(
         }),
         changes,
         refusals,
+        ..Plan::default()
     })
 }
 
@@ -442,15 +443,10 @@ mod tests {
         Kind::ALL
             .into_iter()
             .flat_map(|kind| {
-                state.keys(kind).into_iter().map(move |k| {
-                    (
-                        ObjectKey::new(kind, k),
-                        LedgerEntry {
-                            manager: "cli".into(),
-                            content_hash: String::new(),
-                        },
-                    )
-                })
+                state
+                    .keys(kind)
+                    .into_iter()
+                    .map(move |k| (ObjectKey::new(kind, k), LedgerEntry::new("cli", "")))
             })
             .collect()
     }

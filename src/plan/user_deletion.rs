@@ -293,6 +293,7 @@ mod tests {
             key: ObjectKey::new(kind, key),
             action: Action::Delete,
             fields: Vec::new(),
+            renamed_from: None,
         };
         let mut plan = Plan {
             changes: vec![
@@ -329,6 +330,7 @@ mod tests {
                 after: None,
                 literal: false,
             }],
+            renamed_from: None,
         };
         let files = [("m/a.yaml", "kind: x")];
         let reviewed = PlanFile::new(

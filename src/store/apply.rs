@@ -55,6 +55,13 @@ pub async fn apply_plan(
     let is_write = |a: Action| matches!(a, Action::Create | Action::Update | Action::Adopt);
     let is_create = |a: Action| a == Action::Create;
 
+    // Objects renamed in place: their rows keep their ids, only the name changes.
+    let renamed: BTreeSet<&ObjectKey> = plan
+        .changes
+        .iter()
+        .filter(|c| c.renamed_from.is_some())
+        .map(|c| &c.key)
+        .collect();
     progress("deleting objects that left the declared state");
     for kind in Kind::ALL.iter().rev() {
         writer.delete(*kind, &keyed(is_delete, *kind)).await?;
@@ -64,7 +71,7 @@ pub async fn apply_plan(
     for kind in Kind::ALL {
         writer.create(kind, &keyed(is_create, kind)).await?;
         let updates: Vec<&ObjectKey> = keyed(|a| matches!(a, Action::Update | Action::Adopt), kind);
-        writer.update(kind, &updates).await?;
+        writer.update(kind, &updates, &renamed).await?;
     }
     reached(Phase::Objects);
     progress("writing permissions, memberships, recipients and owners");
@@ -299,7 +306,12 @@ impl Writer<'_> {
         }
     }
 
-    async fn update(&mut self, kind: Kind, keys: &[&ObjectKey]) -> Result<(), StoreError> {
+    async fn update(
+        &mut self,
+        kind: Kind,
+        keys: &[&ObjectKey],
+        renamed: &BTreeSet<&ObjectKey>,
+    ) -> Result<(), StoreError> {
         let now = self.now.clone();
         for key in keys {
             match kind {
@@ -308,19 +320,30 @@ impl Writer<'_> {
                     let id = id_of(&self.ids.users, "user", &key.key)?;
                     self.tx
                         .execute(
-                            "UPDATE ab_user SET first_name = $1, last_name = $2, email = $3, active = $4, changed_on = $5 WHERE id = $6",
-                            &[Value::text(&u.first_name), Value::text(&u.last_name), Value::text(&u.email), Value::Bool(Some(u.active)), now.clone(), Value::int(id)],
+                            "UPDATE ab_user SET username = $1, first_name = $2, last_name = $3, email = $4, active = $5, changed_on = $6 WHERE id = $7",
+                            &[Value::text(&u.username), Value::text(&u.first_name), Value::text(&u.last_name), Value::text(&u.email), Value::Bool(Some(u.active)), now.clone(), Value::int(id)],
                         )
                         .await?;
                 }
-                Kind::SupersetRole => {}
+                Kind::SupersetRole => {
+                    if renamed.contains(key) {
+                        let id = id_of(&self.ids.roles, "role", &key.key)?;
+                        self.tx
+                            .execute(
+                                "UPDATE ab_role SET name = $1 WHERE id = $2",
+                                &[Value::text(&key.key), Value::int(id)],
+                            )
+                            .await?;
+                    }
+                }
                 Kind::SupersetGroup => {
                     let g = &self.desired.groups[&key.key];
                     let id = id_of(&self.ids.groups, "group", &key.key)?;
                     self.tx
                         .execute(
-                            "UPDATE ab_group SET label = $1, description = $2 WHERE id = $3",
+                            "UPDATE ab_group SET name = $1, label = $2, description = $3 WHERE id = $4",
                             &[
+                                Value::text(&g.name),
                                 Value::opt_text(g.label.as_deref()),
                                 Value::opt_text(g.description.as_deref()),
                                 Value::int(id),
@@ -333,8 +356,8 @@ impl Writer<'_> {
                     let id = id_of(&self.ids.rls_filters, "RLS filter", &key.key)?;
                     self.tx
                         .execute(
-                            "UPDATE row_level_security_filters SET description = $1, filter_type = $2, group_key = $3, clause = $4, changed_on = $5 WHERE id = $6",
-                            &[Value::opt_text(f.description.as_deref()), Value::text(&f.filter_type), Value::opt_text(f.group_key.as_deref()), Value::text(&f.clause), now.clone(), Value::int(id)],
+                            "UPDATE row_level_security_filters SET name = $1, description = $2, filter_type = $3, group_key = $4, clause = $5, changed_on = $6 WHERE id = $7",
+                            &[Value::text(&f.name), Value::opt_text(f.description.as_deref()), Value::text(&f.filter_type), Value::opt_text(f.group_key.as_deref()), Value::text(&f.clause), now.clone(), Value::int(id)],
                         )
                         .await?;
                 }
@@ -704,12 +727,21 @@ impl Writer<'_> {
                     let object = self.desired.get(&change.key).ok_or_else(|| {
                         StoreError::Data(format!("{} is not declared", change.key))
                     })?;
+                    if let Some(old) = &change.renamed_from {
+                        gone.entry(change.key.kind).or_default().push(old);
+                    }
+                    let resource = plan.declared.get(&change.key);
                     rows.push(vec![
                         Value::text(change.key.kind.as_str()),
                         Value::text(&change.key.key),
                         Value::text(manager),
                         Value::text(object.content_hash()),
                         self.now.clone(),
+                        Value::Text(resource.and_then(|r| r.namespace.clone())),
+                        Value::Text(resource.map(|r| r.name.clone())),
+                        Value::Text(resource.and_then(|r| r.uid.clone())),
+                        Value::Int(self.object_id(&change.key)),
+                        Value::Text(plan.source.clone()),
                     ]);
                 }
             }
@@ -729,11 +761,35 @@ impl Writer<'_> {
         self.tx
             .insert_rows_then(
                 LEDGER_TABLE,
-                &["kind", "object_key", "manager", "content_hash", "applied_on"],
+                &[
+                    "kind",
+                    "object_key",
+                    "manager",
+                    "content_hash",
+                    "applied_on",
+                    "resource_namespace",
+                    "resource_name",
+                    "resource_uid",
+                    "object_id",
+                    "source",
+                ],
                 rows,
-                " ON CONFLICT (kind, object_key) DO UPDATE SET manager = excluded.manager, content_hash = excluded.content_hash, applied_on = excluded.applied_on",
+                " ON CONFLICT (kind, object_key) DO UPDATE SET manager = excluded.manager, content_hash = excluded.content_hash, applied_on = excluded.applied_on, resource_namespace = excluded.resource_namespace, resource_name = excluded.resource_name, resource_uid = excluded.resource_uid, object_id = excluded.object_id, source = excluded.source",
             )
             .await
+    }
+
+    /// The Superset id of a written object (none for the configuration).
+    fn object_id(&self, key: &ObjectKey) -> Option<i64> {
+        let ids = match key.kind {
+            Kind::SupersetUser => &self.ids.users,
+            Kind::SupersetRole => &self.ids.roles,
+            Kind::SupersetGroup => &self.ids.groups,
+            Kind::RowLevelSecurityFilter => &self.ids.rls_filters,
+            Kind::ReportSchedule => &self.ids.schedules,
+            Kind::ReportConfiguration => return None,
+        };
+        ids.get(&key.key).copied()
     }
 }
 

@@ -86,11 +86,13 @@ fn fixture(name: &str) -> Fixture {
                 key: key(Kind::SupersetRole, name.to_owned()),
                 action: Action::Create,
                 fields: vec![value("name", None, Some(name))],
+                renamed_from: None,
             },
             Change {
                 key: key(Kind::ReportSchedule, format!("Alert:{name}")),
                 action: Action::Delete,
                 fields: vec![value("name", Some(name), None)],
+                renamed_from: None,
             },
         ],
         refusals: vec![

@@ -190,7 +190,7 @@ fn existing_unmanaged_objects_conflict_until_adopted() {
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(
             stderr.contains(
-                "SupersetRole \"Finance Analyst\" is managed by `team-a`, not by this apply"
+                "SupersetRole \"Finance Analyst\" is managed by `team-a`, not by this pass's manager `cli`"
             ),
             "{stderr}"
         );

@@ -25,7 +25,9 @@ use crate::resources::Kind;
 use crate::store::bootstrap::ensure_superset;
 use crate::store::failpoint::{Phase, reached};
 use crate::store::migrate::migrate;
-use crate::store::{Ids, Store, StoreError, apply_plan, database_identity, read_observed};
+use crate::store::{
+    Ids, Store, StoreError, apply_plan, database_identity, read_observed, record_identities,
+};
 
 /// Version of `apply --output json`.
 pub const APPLY_REPORT_VERSION: u32 = 1;
@@ -266,7 +268,9 @@ async fn run_apply(
         out!("{}", render_plan(&planned.plan, verbose));
     }
     if planned.plan.is_empty() {
-        match migrated.is_empty() {
+        let recorded =
+            record_identities(&mut tx, &planned.observed, &planned.plan, &options.manager).await?;
+        match migrated.is_empty() && recorded == 0 {
             true => tx.rollback().await?,
             false => tx.commit().await?,
         }

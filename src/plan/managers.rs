@@ -2,11 +2,9 @@
 //! operator names one per Superset instance), and the ledger records which manager wrote each
 //! object and from which manifest source. A pass changes or prunes only its own manager's
 //! objects; another manager's objects are conflicts (see `changes::conflict`). [`check_sources`]
-//! refuses a pass that would change or prune objects its own manager wrote from another
-//! manifest source: two teams sharing a manager (typically both on the default `cli`) would
-//! otherwise prune each other's objects. Pure code: no IO.
-
-use std::collections::BTreeMap;
+//! refuses a pass whose manifests share nothing with what its manager manages yet would prune
+//! it: two teams sharing a manager (typically both on the default `cli`) would otherwise prune
+//! each other's objects. Pure code: no IO.
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::manifests::LoadedSet;
@@ -50,58 +48,75 @@ pub fn manifest_source(set: &LoadedSet) -> Option<String> {
     })
 }
 
-/// Refuses changes and deletions of objects this pass's manager wrote from another manifest
-/// source (unless `--adopt` takes them over for this source). One refusal per other source.
+/// Refuses a pass that declares objects, none of which its manager already manages, yet would
+/// prune that manager's objects: another manifest set (typically a second team on the default
+/// manager `cli`) applied with the same manager. The refusal names the sources the ledger
+/// recorded for those objects. A pass that declares nothing is left to the empty-kind guard.
 pub fn check_sources(plan: &mut Plan, ledger: &Ledger, options: &PlanOptions) {
-    let Some(ours) = plan.source.as_deref() else {
+    if plan.declared.is_empty() {
+        return;
+    }
+    let ours = |key: &ObjectKey| {
+        ledger
+            .get(key)
+            .is_some_and(|e| e.manager == options.manager)
+    };
+    if plan.declared.keys().any(ours) {
+        return;
+    }
+    let deleted: Vec<&ObjectKey> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete && ours(&c.key))
+        .map(|c| &c.key)
+        .collect();
+    let Some(first) = deleted.first() else {
         return;
     };
-    if options.adopt {
-        return;
-    }
-    let mut foreign: BTreeMap<&str, Vec<&ObjectKey>> = BTreeMap::new();
-    for change in &plan.changes {
-        if !matches!(change.action, Action::Update | Action::Delete) {
-            continue;
-        }
-        let Some(entry) = ledger.get(&change.key) else {
-            continue;
-        };
-        if let Some(theirs) = entry.source.as_deref().filter(|s| *s != ours)
-            && entry.manager == options.manager
-        {
-            foreign.entry(theirs).or_default().push(&change.key);
-        }
-    }
-    for (theirs, keys) in foreign {
-        let shown: Vec<String> = keys.iter().take(5).map(|k| k.to_string()).collect();
-        let more = match keys.len() {
-            n if n > 5 => format!(" and {} more", n - 5),
-            _ => String::new(),
-        };
-        plan.refusals.push(
-            Diagnostic::error(
-                Code::Conflict,
-                format!(
-                    "manager `{}` wrote {} from manifests in `{theirs}`, but this pass reads `{ours}` and would change or delete {}: {}{more}",
-                    options.manager,
-                    match keys.len() {
-                        1 => "1 object".to_owned(),
-                        n => format!("{n} objects"),
-                    },
-                    match keys.len() {
-                        1 => "it",
-                        _ => "them",
-                    },
-                    shown.join(", ")
-                ),
-            )
-            .on(keys[0].to_string())
-            .hint(format!(
-                "if another team applies `{theirs}` to this Superset, give each manifest set its own --manager (named once per Superset instance); if these manifests replace those, pass --adopt to take the objects over from `{ours}`"
-            )),
-        );
-    }
+    let managed = ledger
+        .values()
+        .filter(|e| e.manager == options.manager)
+        .count();
+    let sources: std::collections::BTreeSet<&str> = deleted
+        .iter()
+        .filter_map(|k| ledger[*k].source.as_deref())
+        .collect();
+    let written = match sources.is_empty() {
+        true => String::new(),
+        false => format!(
+            " (written from {})",
+            sources
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let these = match &plan.source {
+        Some(source) => format!("these manifests (`{source}`)"),
+        None => "these manifests".to_owned(),
+    };
+    let shown: Vec<String> = deleted.iter().take(5).map(|k| k.to_string()).collect();
+    let more = match deleted.len() {
+        n if n > 5 => format!(" and {} more", n - 5),
+        _ => String::new(),
+    };
+    plan.refusals.push(
+        Diagnostic::error(
+            Code::Conflict,
+            format!(
+                "{these} declare none of the {managed} objects manager `{}` manages{written}, yet applying them would delete {} of them: {}{more}",
+                options.manager,
+                deleted.len(),
+                shown.join(", ")
+            ),
+        )
+        .on(first.to_string())
+        .hint(format!(
+            "another manifest set on this Superset needs its own --manager (name it once per Superset instance); to replace every object of `{}`, first apply a directory with no manifests (--allow-empty-kinds)",
+            options.manager
+        )),
+    );
 }
 
 #[cfg(test)]

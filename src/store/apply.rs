@@ -81,6 +81,7 @@ pub async fn apply_plan(
     reached(Phase::Links);
     progress("recording ownership");
     writer.ledger(plan, manager).await?;
+    record_identities(writer.tx, observed, plan, manager).await?;
     reached(Phase::Ledger);
     writer.report.objects = plan.changes.len();
     Ok(writer.report)
@@ -781,16 +782,62 @@ impl Writer<'_> {
 
     /// The Superset id of a written object (none for the configuration).
     fn object_id(&self, key: &ObjectKey) -> Option<i64> {
-        let ids = match key.kind {
-            Kind::SupersetUser => &self.ids.users,
-            Kind::SupersetRole => &self.ids.roles,
-            Kind::SupersetGroup => &self.ids.groups,
-            Kind::RowLevelSecurityFilter => &self.ids.rls_filters,
-            Kind::ReportSchedule => &self.ids.schedules,
-            Kind::ReportConfiguration => return None,
-        };
-        ids.get(&key.key).copied()
+        object_id(&self.ids, key)
     }
+}
+
+/// The Superset id of an object (none for the configuration).
+fn object_id(ids: &Ids, key: &ObjectKey) -> Option<i64> {
+    let ids = match key.kind {
+        Kind::SupersetUser => &ids.users,
+        Kind::SupersetRole => &ids.roles,
+        Kind::SupersetGroup => &ids.groups,
+        Kind::RowLevelSecurityFilter => &ids.rls_filters,
+        Kind::ReportSchedule => &ids.schedules,
+        Kind::ReportConfiguration => return None,
+    };
+    ids.get(&key.key).copied()
+}
+
+/// Records the declaring resource and Superset id (and the manifest source, when none is
+/// recorded) on the ledger rows of `manager` that the plan declares but does not write, where
+/// they are missing or differ (rows written before steward recorded them). Returns the number
+/// of rows updated; none in the steady state.
+pub async fn record_identities(
+    tx: &mut Tx,
+    observed: &Observed,
+    plan: &Plan,
+    manager: &str,
+) -> Result<usize, StoreError> {
+    let written: BTreeSet<&ObjectKey> = plan.changes.iter().map(|c| &c.key).collect();
+    let mut updated = 0;
+    for (key, resource) in &plan.declared {
+        let Some(entry) = observed.ledger.get(key) else {
+            continue;
+        };
+        let id = object_id(&observed.ids, key);
+        if entry.manager != manager
+            || written.contains(key)
+            || (entry.resource.as_ref() == Some(resource) && entry.object_id == id)
+        {
+            continue;
+        }
+        updated += tx
+            .execute(
+                &format!("UPDATE {LEDGER_TABLE} SET resource_namespace = $1, resource_name = $2, resource_uid = $3, object_id = $4, source = COALESCE(source, $5) WHERE kind = $6 AND object_key = $7"),
+                &[
+                    Value::Text(resource.namespace.clone()),
+                    Value::text(&resource.name),
+                    Value::Text(resource.uid.clone()),
+                    Value::Int(id),
+                    Value::Text(plan.source.clone()),
+                    Value::text(key.kind.as_str()),
+                    Value::text(&key.key),
+                ],
+            )
+            .await? as usize;
+    }
+    Ok(updated)
 }
 
 /// Link rows to add and remove, grouped by table.

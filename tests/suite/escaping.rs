@@ -81,6 +81,7 @@ fn fixture(name: &str) -> Fixture {
                         removed: vec![format!("{name}-old")],
                     },
                 ],
+                renamed_from: None,
             },
             Change {
                 key: key(Kind::SupersetRole, name.to_owned()),

@@ -1,0 +1,404 @@
+//! Renames in place and managers, on every backend: renaming a role, a user, a group, an RLS
+//! filter and a schedule in the manifests updates the same rows (same ids), keeps the members
+//! and chart ownerships the manifests do not declare, and every output shows the renames; the
+//! ledger rows written before steward recorded identities get them on the next apply; a pass
+//! refuses to change another manager's objects (naming it) and, on a shared manager, to change
+//! or prune what that manager wrote from another manifest source.
+
+use crate::reconcile::{edited_examples, init_demo, path_str};
+use crate::services::{Db, steward, steward_ok};
+
+/// The renames the tests make, as (kind, old Superset name, new Superset name).
+pub(crate) const RENAMES: [(&str, &str, &str); 5] = [
+    ("SupersetUser", "ana.alves", "ana.silva"),
+    ("SupersetRole", "Finance Analyst", "Finance Analysts"),
+    ("SupersetGroup", "finance-team", "Finance team"),
+    (
+        "RowLevelSecurityFilter",
+        "Finance EU rows",
+        "Finance EU rows v2",
+    ),
+    (
+        "ReportSchedule",
+        "Weekly finance overview",
+        "Weekly finance overview v2",
+    ),
+];
+
+/// `examples/org` with the five [`RENAMES`] made in the manifests: each resource keeps its
+/// `metadata.name` and changes its Superset name, and the references follow.
+pub(crate) fn renamed_examples() -> tempfile::TempDir {
+    edited_examples(|file, text| {
+        let text = text.replace("Finance Analyst", "Finance Analysts");
+        match file {
+            "users.yaml" => text.replacen(
+                "      name: ana.alves\n    spec:\n",
+                "      name: ana.alves\n    spec:\n      username: ana.silva\n",
+                1,
+            ),
+            "groups.yaml" => text
+                .replacen(
+                    "  name: finance-team\nspec:\n",
+                    "  name: finance-team\nspec:\n  name: Finance team\n",
+                    1,
+                )
+                .replace("[ana.alves, ", "[ana.silva, "),
+            "rls.yaml" => text.replacen("name: Finance EU rows\n", "name: Finance EU rows v2\n", 1),
+            "schedules.yaml" => text
+                .replacen(
+                    "name: Weekly finance overview\n",
+                    "name: Weekly finance overview v2\n",
+                    1,
+                )
+                .replace(", ana.alves]", ", ana.silva]"),
+            _ => text,
+        }
+    })
+}
+
+/// The table and name column of a kind.
+pub(crate) fn table_of(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "SupersetRole" => ("ab_role", "name"),
+        "SupersetUser" => ("ab_user", "username"),
+        "SupersetGroup" => ("ab_group", "name"),
+        "RowLevelSecurityFilter" => ("row_level_security_filters", "name"),
+        _ => ("report_schedule", "name"),
+    }
+}
+
+fn one(db: &Db, sql: &str) -> String {
+    db.sql(sql).trim().to_owned()
+}
+
+/// The id of the `kind` object named `name` (empty when there is none).
+fn id_of(db: &Db, kind: &str, name: &str) -> String {
+    let (table, column) = table_of(kind);
+    one(
+        db,
+        &format!(
+            "SELECT id FROM {table} WHERE {column} = '{}'",
+            name.replace('\'', "''")
+        ),
+    )
+}
+
+/// Adds, straight in the database as Superset's UI would, a user the manifests do not declare
+/// (`outsider`) to the role, and (where the schema has chart owners) makes
+/// `ana.alves` an owner of a chart. Returns the chart owner row's id, if any.
+fn add_undeclared_links(db: &Db) -> Option<String> {
+    let next = |table: &str| format!("(SELECT COALESCE(MAX(id), 0) + 1 FROM {table})");
+    db.sql(&format!(
+        "INSERT INTO ab_user (id, first_name, last_name, username, email, active, created_on, changed_on) VALUES ({}, 'Out', 'Sider', 'outsider', 'outsider@corp.example.com', true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        next("ab_user")
+    ));
+    db.sql(&format!(
+        "INSERT INTO ab_user_role (id, user_id, role_id) VALUES ({}, (SELECT id FROM ab_user WHERE username = 'outsider'), (SELECT id FROM ab_role WHERE name = 'Finance Analyst'))",
+        next("ab_user_role")
+    ));
+    if db.label() == "sqlite" {
+        // steward's own SQLite schema has no chart owners table.
+        return None;
+    }
+    db.sql(&format!(
+        "INSERT INTO slice_user (id, user_id, slice_id) VALUES ({}, (SELECT id FROM ab_user WHERE username = 'ana.alves'), (SELECT MIN(id) FROM slices))",
+        next("slice_user")
+    ));
+    Some(one(
+        db,
+        "SELECT MAX(id) FROM slice_user WHERE user_id = (SELECT id FROM ab_user WHERE username = 'ana.alves')",
+    ))
+}
+
+#[test]
+fn renames_update_the_same_rows_and_keep_what_the_manifests_do_not_declare() {
+    let renamed = renamed_examples();
+    let renamed = path_str(renamed.path());
+    for db in Db::each_backend("renames") {
+        let (url, label) = (db.url(), db.label());
+        init_demo(&db);
+        steward_ok(
+            &["apply", &crate::repo_path("examples"), "--database", &url],
+            0,
+        );
+        let chart_owner = add_undeclared_links(&db);
+        let ids: Vec<String> = RENAMES
+            .iter()
+            .map(|(kind, old, _)| id_of(&db, kind, old))
+            .collect();
+        assert!(ids.iter().all(|id| !id.is_empty()), "{label}: {ids:?}");
+
+        let text = steward_ok(&["diff", &renamed, "--database", &url], 2);
+        for expected in [
+            "~ SupersetRole \"Finance Analyst\" → \"Finance Analysts\"",
+            "~ SupersetUser \"ana.alves\" → \"ana.silva\"",
+            "~ SupersetGroup \"finance-team\" → \"Finance team\"",
+            "~ RowLevelSecurityFilter \"Finance EU rows\" → \"Finance EU rows v2\"",
+            "~ ReportSchedule \"Weekly finance overview\" (Report) → \"Weekly finance overview v2\" (Report)",
+        ] {
+            assert!(
+                text.contains(expected),
+                "{label}: no `{expected}` in:\n{text}"
+            );
+        }
+        assert!(
+            !text.contains("to create") && !text.contains("to delete"),
+            "{label}: a rename is neither a create nor a delete:\n{text}"
+        );
+        let markdown = steward_ok(
+            &["diff", &renamed, "--database", &url, "--output", "markdown"],
+            2,
+        );
+        assert!(
+            markdown.contains("`Finance Analyst` → `Finance Analysts`"),
+            "{label}: {markdown}"
+        );
+        let json = steward_ok(
+            &["diff", &renamed, "--database", &url, "--output", "json"],
+            2,
+        );
+        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let renames: Vec<(String, String, String)> = json["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c.get("renamedFrom").is_some())
+            .map(|c| {
+                let s = |v: &serde_json::Value| v.as_str().unwrap().to_owned();
+                (s(&c["kind"]), s(&c["renamedFrom"]), s(&c["name"]))
+            })
+            .collect();
+        let expected: Vec<(String, String, String)> = RENAMES
+            .iter()
+            .map(|(kind, old, new)| {
+                let key = |name: &str| match *kind {
+                    "ReportSchedule" => format!("Report:{name}"),
+                    _ => name.to_owned(),
+                };
+                (kind.to_string(), key(old), key(new))
+            })
+            .collect();
+        assert_eq!(renames, expected, "{label}");
+
+        let owners_sql = format!(
+            "SELECT user_id FROM report_schedule_user WHERE report_schedule_id = {} ORDER BY user_id",
+            ids[4]
+        );
+        let owners = one(&db, &owners_sql);
+        let links_sql = format!(
+            "SELECT id FROM ab_group_role WHERE group_id = {} AND role_id = {} UNION ALL SELECT id FROM ab_user_group WHERE group_id = {} AND user_id = {}",
+            ids[2], ids[1], ids[2], ids[0]
+        );
+        let links = one(&db, &links_sql);
+        assert_eq!(links.lines().count(), 2, "{label}: {links}");
+        assert!(!owners.is_empty(), "{label}");
+        steward_ok(&["apply", &renamed, "--database", &url], 0);
+        for ((kind, old, new), id) in RENAMES.iter().zip(&ids) {
+            assert_eq!(
+                &id_of(&db, kind, new),
+                id,
+                "{label}: {kind} {new} keeps its id"
+            );
+            assert_eq!(
+                id_of(&db, kind, old),
+                "",
+                "{label}: no {kind} is left named {old}"
+            );
+        }
+        let outsider = "(SELECT id FROM ab_user WHERE username = 'outsider')";
+        assert_eq!(
+            one(
+                &db,
+                &format!("SELECT role_id FROM ab_user_role WHERE user_id = {outsider}")
+            ),
+            ids[1],
+            "{label}: the undeclared member keeps the renamed role"
+        );
+        assert_eq!(
+            one(&db, &links_sql),
+            links,
+            "{label}: links between renamed objects are the same rows"
+        );
+        if let Some(row) = chart_owner {
+            assert_eq!(
+                one(
+                    &db,
+                    &format!("SELECT user_id FROM slice_user WHERE id = {row}")
+                ),
+                ids[0],
+                "{label}: the renamed user still owns the chart"
+            );
+        }
+        assert_eq!(
+            one(&db, &owners_sql),
+            owners,
+            "{label}: the renamed schedule keeps its owners"
+        );
+        let again = steward_ok(&["diff", &renamed, "--database", &url], 0);
+        assert!(again.contains("No changes"), "{label}: {again}");
+        let ledger = one(
+            &db,
+            "SELECT resource_name, object_id FROM steward_ledger WHERE kind = 'SupersetRole' AND object_key = 'Finance Analysts'",
+        );
+        assert_eq!(ledger, format!("finance-analyst|{}", ids[1]), "{label}");
+    }
+}
+
+#[test]
+fn a_rename_onto_a_name_another_object_holds_is_refused() {
+    let renamed = renamed_examples();
+    let renamed = path_str(renamed.path());
+    for db in Db::each_backend("rename_onto") {
+        let (url, label) = (db.url(), db.label());
+        init_demo(&db);
+        steward_ok(
+            &["apply", &crate::repo_path("examples"), "--database", &url],
+            0,
+        );
+        db.sql(
+            "INSERT INTO ab_role (id, name) VALUES ((SELECT MAX(id) + 1 FROM ab_role), 'Finance Analysts')",
+        );
+        let before = db.dump();
+        let out = steward(&["apply", &renamed, "--database", &url]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{label}: {stderr}");
+        assert!(
+            stderr.contains("SupersetRole/finance-analyst renames SupersetRole \"Finance Analyst\" to SupersetRole \"Finance Analysts\", but another object in Superset already has that name"),
+            "{label}: {stderr}"
+        );
+        assert!(before == db.dump(), "{label}: a refused apply wrote");
+    }
+}
+
+#[test]
+fn ledger_rows_from_before_identities_get_them_on_the_next_apply() {
+    let renamed = renamed_examples();
+    let renamed = path_str(renamed.path());
+    for db in Db::each_backend("ledger_fill") {
+        let (url, label) = (db.url(), db.label());
+        init_demo(&db);
+        let examples = crate::repo_path("examples/org");
+        steward_ok(&["apply", &examples, "--database", &url], 0);
+        // As steward left them before it recorded identities.
+        db.sql("UPDATE steward_ledger SET resource_namespace = NULL, resource_name = NULL, resource_uid = NULL, object_id = NULL, source = NULL");
+        let out = steward_ok(&["apply", &examples, "--database", &url], 0);
+        assert!(out.contains("No changes"), "{label}: {out}");
+        assert_eq!(
+            one(
+                &db,
+                "SELECT COUNT(*) FROM steward_ledger WHERE resource_name IS NULL"
+            ),
+            "0",
+            "{label}: every row has its resource again"
+        );
+        let out = steward_ok(&["apply", &renamed, "--database", &url], 0);
+        assert!(
+            out.contains("\"Finance Analyst\" → \"Finance Analysts\""),
+            "{label}: {out}"
+        );
+    }
+}
+
+#[test]
+fn a_pass_does_not_change_or_prune_another_managers_objects() {
+    for db in Db::each_backend("managers") {
+        let (url, label) = (db.url(), db.label());
+        init_demo(&db);
+        let examples = crate::repo_path("examples/org");
+        steward_ok(
+            &[
+                "apply",
+                &examples,
+                "--database",
+                &url,
+                "--manager",
+                "team-a",
+            ],
+            0,
+        );
+        // Another manager declaring the same role with other permissions: a conflict naming
+        // `team-a`.
+        let other = edited_examples(|file, text| match file {
+            "roles.yaml" => text,
+            _ => String::new(),
+        });
+        let other = path_str(other.path());
+        let out = steward(&["apply", &other, "--database", &url, "--manager", "team-b"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{label}: {stderr}");
+        assert!(
+            stderr.contains("is managed by `team-a`, not by this pass's manager `team-b`")
+                && stderr.contains("--manager team-a"),
+            "{label}: {stderr}"
+        );
+        // With nothing declared, `team-b` prunes nothing of `team-a`'s.
+        let empty = tempfile::tempdir().unwrap();
+        let out = steward_ok(
+            &[
+                "apply",
+                &path_str(empty.path()),
+                "--database",
+                &url,
+                "--manager",
+                "team-b",
+                "--allow-empty-kinds",
+            ],
+            0,
+        );
+        assert!(out.contains("No changes"), "{label}: {out}");
+    }
+}
+
+const TEAM_B: &str = "\
+apiVersion: steward.dev/v1alpha1
+kind: SupersetRole
+metadata:
+  name: team-b-viewer
+spec:
+  name: Team B viewer
+  includes: [Gamma]
+";
+
+#[test]
+fn a_second_manifest_set_on_the_same_manager_is_refused() {
+    for db in Db::each_backend("second_team") {
+        let (url, label) = (db.url(), db.label());
+        init_demo(&db);
+        let team_a = edited_examples(|_, text| text);
+        let a = path_str(team_a.path());
+        steward_ok(&["apply", &a, "--database", &url], 0);
+        // A second team, with manifests of its own, also on the default manager `cli`: its pass
+        // would prune everything team A applied.
+        let team_b = tempfile::tempdir().unwrap();
+        std::fs::write(team_b.path().join("roles.yaml"), TEAM_B).unwrap();
+        let b = path_str(team_b.path());
+        let before = db.dump();
+        let out = steward(&["apply", &b, "--database", &url, "--allow-empty-kinds"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{label}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "these manifests (`{b}`) declare none of the 34 objects manager `cli` manages (written from `{a}`), yet applying them would delete"
+            )),
+            "{label}: {stderr}"
+        );
+        assert!(stderr.contains("its own --manager"), "{label}: {stderr}");
+        assert!(before == db.dump(), "{label}: a refused apply wrote");
+        // With a manager of its own, team B adds its role and leaves team A's objects alone.
+        let out = steward_ok(&["apply", &b, "--database", &url, "--manager", "team-b"], 0);
+        assert!(out.contains("Plan: 1 to create."), "{label}: {out}");
+        let diff = steward_ok(&["diff", &a, "--database", &url], 0);
+        assert!(diff.contains("No changes"), "{label}: {diff}");
+        // Team A's manifests moved elsewhere, with one object fewer: still its objects.
+        let moved = edited_examples(|file, text| match file {
+            "rls.yaml" => String::new(),
+            _ => text,
+        });
+        let moved = path_str(moved.path());
+        let out = steward_ok(
+            &["apply", &moved, "--database", &url, "--allow-empty-kinds"],
+            0,
+        );
+        assert!(out.contains("to delete"), "{label}: {out}");
+    }
+}

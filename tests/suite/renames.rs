@@ -3,10 +3,12 @@
 //! and chart ownerships the manifests do not declare, and every output shows the renames; the
 //! ledger rows written before steward recorded identities get them on the next apply; a pass
 //! refuses to change another manager's objects (naming it) and, on a shared manager, to change
-//! or prune what that manager wrote from another manifest source.
+//! or prune what that manager wrote from another manifest source. The same renames on the real
+//! Superset 6.1, read back through its REST API.
 
 use crate::reconcile::{edited_examples, init_demo, path_str};
-use crate::services::{Db, steward, steward_ok};
+use crate::services::{Db, env, psql, steward, steward_ok};
+use crate::superset_api::{Superset, clean_start, exclusive, names};
 
 /// The renames the tests make, as (kind, old Superset name, new Superset name).
 pub(crate) const RENAMES: [(&str, &str, &str); 5] = [
@@ -401,4 +403,104 @@ fn a_second_manifest_set_on_the_same_manager_is_refused() {
         );
         assert!(out.contains("to delete"), "{label}: {out}");
     }
+}
+
+/// The id Superset's REST API gives the `kind` object named `name`.
+fn api_id(ss: &Superset, kind: &str, name: &str) -> Option<i64> {
+    let (list, field) = match kind {
+        "SupersetRole" => (ss.roles(), "name"),
+        "SupersetUser" => (ss.users(), "username"),
+        "SupersetGroup" => (ss.groups(), "name"),
+        "RowLevelSecurityFilter" => (ss.rls_filters(), "name"),
+        _ => (ss.list("/api/v1/report/", "name"), "name"),
+    };
+    list.iter()
+        .find(|o| o[field] == name)
+        .and_then(|o| o["id"].as_i64())
+}
+
+#[test]
+fn renames_on_a_real_superset_keep_ids_members_and_ownerships() {
+    let _superset = exclusive();
+    let url = env("STEWARD_TEST_SUPERSET_DB_URL");
+    clean_start(&url);
+    // An undeclared user some earlier run may have left.
+    let forget_outsider = "DELETE FROM ab_user_role WHERE user_id IN (SELECT id FROM ab_user WHERE username = 'outsider'); DELETE FROM ab_user WHERE username = 'outsider'";
+    psql(&url, forget_outsider);
+    steward_ok(
+        &[
+            "apply",
+            &crate::repo_path("examples/org"),
+            "--database",
+            &url,
+        ],
+        0,
+    );
+    let ss = Superset::connect();
+    let ids: Vec<i64> = RENAMES
+        .iter()
+        .map(|(kind, old, _)| api_id(&ss, kind, old).unwrap_or_else(|| panic!("{kind} {old}")))
+        .collect();
+    // What Superset's UI would do: a user the manifests do not declare gets the role, and the
+    // user to be renamed becomes an owner of a chart.
+    psql(
+        &url,
+        &format!(
+            "INSERT INTO ab_user (id, first_name, last_name, username, email, active, created_on, changed_on) VALUES (nextval('ab_user_id_seq'), 'Out', 'Sider', 'outsider', 'outsider@corp.example.com', true, now(), now()); \
+             INSERT INTO ab_user_role (id, user_id, role_id) VALUES (nextval('ab_user_role_id_seq'), (SELECT id FROM ab_user WHERE username = 'outsider'), {}); \
+             INSERT INTO slice_user (user_id, slice_id) SELECT {}, MIN(id) FROM slices",
+            ids[1], ids[0]
+        ),
+    );
+    let chart = psql(&url, "SELECT MIN(id) FROM slices").trim().to_owned();
+    let renamed = renamed_examples();
+    let renamed = path_str(renamed.path());
+    let out = steward_ok(&["apply", &renamed, "--database", &url], 0);
+    assert!(
+        out.contains("~ SupersetRole \"Finance Analyst\" → \"Finance Analysts\""),
+        "{out}"
+    );
+    for ((kind, old, new), id) in RENAMES.iter().zip(&ids) {
+        assert_eq!(
+            api_id(&ss, kind, new),
+            Some(*id),
+            "{kind} {new} keeps its id"
+        );
+        assert_eq!(
+            api_id(&ss, kind, old),
+            None,
+            "no {kind} is left named {old}"
+        );
+    }
+    let outsider = ss
+        .users()
+        .into_iter()
+        .find(|u| u["username"] == "outsider")
+        .expect("the undeclared user");
+    assert!(
+        names(&outsider["roles"], "name").contains("Finance Analysts"),
+        "the undeclared member keeps the renamed role: {outsider}"
+    );
+    let owners = ss.get(&format!("/api/v1/chart/{chart}"), None)["result"]["owners"].clone();
+    assert!(
+        owners
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["id"].as_i64() == Some(ids[0])),
+        "the renamed user still owns the chart: {owners}"
+    );
+    let group = ss
+        .groups()
+        .into_iter()
+        .find(|g| g["name"] == "Finance team")
+        .unwrap();
+    assert!(
+        names(&group["roles"], "name").contains("Finance Analysts"),
+        "{group}"
+    );
+    let again = steward_ok(&["diff", &renamed, "--database", &url], 0);
+    assert!(again.contains("No changes"), "{again}");
+    psql(&url, forget_outsider);
+    clean_start(&url);
 }

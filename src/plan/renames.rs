@@ -64,6 +64,18 @@ pub fn find(
     ledger: &Ledger,
     options: &PlanOptions,
 ) -> Renames {
+    let mut out = Renames::default();
+    let unknown: Vec<(&ObjectKey, &ResourceId)> = declared
+        .iter()
+        .filter(|(new, _)| {
+            new.kind != Kind::ReportConfiguration
+                && options.kinds.contains(&new.kind)
+                && !ledger.contains_key(*new)
+        })
+        .collect();
+    if unknown.is_empty() {
+        return out;
+    }
     let mut by_resource: BTreeMap<(Kind, Option<&str>, &str), Vec<&ObjectKey>> = BTreeMap::new();
     for (key, entry) in ledger {
         if let Some(r) = entry
@@ -77,14 +89,7 @@ pub fn find(
                 .push(key);
         }
     }
-    let mut out = Renames::default();
-    for (new, resource) in declared {
-        if new.kind == Kind::ReportConfiguration
-            || !options.kinds.contains(&new.kind)
-            || ledger.contains_key(new)
-        {
-            continue;
-        }
+    for (new, resource) in unknown {
         let wanted = (
             resource.kind,
             resource.namespace.as_deref(),

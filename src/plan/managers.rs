@@ -138,6 +138,54 @@ mod tests {
     }
 
     #[test]
+    fn a_pass_declaring_none_of_its_managers_objects_may_not_prune_them() {
+        use crate::plan::{Change, LedgerEntry};
+        use crate::resources::Kind;
+        use crate::resources::identity::ResourceId;
+        let theirs = ObjectKey::new(Kind::SupersetRole, "A");
+        let ledger = Ledger::from([(
+            theirs.clone(),
+            LedgerEntry {
+                source: Some("teams/a".into()),
+                ..LedgerEntry::new("cli", "")
+            },
+        )]);
+        let plan_with = |declared: &str| Plan {
+            changes: vec![Change {
+                key: theirs.clone(),
+                action: Action::Delete,
+                fields: Vec::new(),
+                renamed_from: None,
+            }],
+            declared: [(
+                ObjectKey::new(Kind::SupersetRole, declared),
+                ResourceId::new(Kind::SupersetRole, None, declared),
+            )]
+            .into(),
+            source: Some("teams/b".into()),
+            ..Plan::default()
+        };
+        let mut plan = plan_with("B");
+        check_sources(&mut plan, &ledger, &PlanOptions::default());
+        assert_eq!(plan.refusals.len(), 1);
+        assert_eq!(
+            plan.refusals[0].message,
+            "these manifests (`teams/b`) declare none of the 1 objects manager `cli` manages (written from `teams/a`), yet applying them would delete 1 of them: SupersetRole \"A\""
+        );
+        // Another manager's pass, or one that declares some of the manager's objects: no refusal.
+        let options = PlanOptions {
+            manager: "team-b".into(),
+            ..PlanOptions::default()
+        };
+        let mut other = plan_with("B");
+        check_sources(&mut other, &ledger, &options);
+        assert!(other.refusals.is_empty());
+        let mut overlapping = plan_with("A");
+        check_sources(&mut overlapping, &ledger, &PlanOptions::default());
+        assert!(overlapping.refusals.is_empty());
+    }
+
+    #[test]
     fn the_source_is_the_deepest_directory_holding_every_manifest() {
         assert_eq!(
             manifest_source(&set(&["./teams/a/roles.yaml", "teams/a/users/u.yaml"])).as_deref(),

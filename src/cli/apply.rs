@@ -313,17 +313,7 @@ async fn store_ids(store: &Store) -> Result<Ids, StoreError> {
 }
 
 fn render_json(database: &str, applied: Option<&Applied>, ids: &Ids) -> String {
-    let id_of = |key: &ObjectKey| {
-        let map = match key.kind {
-            Kind::SupersetUser => &ids.users,
-            Kind::SupersetRole => &ids.roles,
-            Kind::SupersetGroup => &ids.groups,
-            Kind::RowLevelSecurityFilter => &ids.rls_filters,
-            Kind::ReportSchedule => &ids.schedules,
-            Kind::ReportConfiguration => return None,
-        };
-        map.get(&key.key).copied()
-    };
+    let id_of = |key: &ObjectKey| ids.id_of(key);
     let objects = applied
         .map(|a| {
             a.changes

@@ -782,21 +782,8 @@ impl Writer<'_> {
 
     /// The Superset id of a written object (none for the configuration).
     fn object_id(&self, key: &ObjectKey) -> Option<i64> {
-        object_id(&self.ids, key)
+        self.ids.id_of(key)
     }
-}
-
-/// The Superset id of an object (none for the configuration).
-fn object_id(ids: &Ids, key: &ObjectKey) -> Option<i64> {
-    let ids = match key.kind {
-        Kind::SupersetUser => &ids.users,
-        Kind::SupersetRole => &ids.roles,
-        Kind::SupersetGroup => &ids.groups,
-        Kind::RowLevelSecurityFilter => &ids.rls_filters,
-        Kind::ReportSchedule => &ids.schedules,
-        Kind::ReportConfiguration => return None,
-    };
-    ids.get(&key.key).copied()
 }
 
 /// Records the declaring resource and Superset id (and the manifest source, when none is
@@ -815,7 +802,7 @@ pub async fn record_identities(
         let Some(entry) = observed.ledger.get(key) else {
             continue;
         };
-        let id = object_id(&observed.ids, key);
+        let id = observed.ids.id_of(key);
         if entry.manager != manager
             || written.contains(key)
             || (entry.resource.as_ref() == Some(resource) && entry.object_id == id)

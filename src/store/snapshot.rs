@@ -32,6 +32,21 @@ pub struct Ids {
     pub dashboards: HashMap<String, i64>,
 }
 
+impl Ids {
+    /// The Superset id of a managed object (none for the configuration).
+    pub fn id_of(&self, key: &ObjectKey) -> Option<i64> {
+        let ids = match key.kind {
+            Kind::SupersetUser => &self.users,
+            Kind::SupersetRole => &self.roles,
+            Kind::SupersetGroup => &self.groups,
+            Kind::RowLevelSecurityFilter => &self.rls_filters,
+            Kind::ReportSchedule => &self.schedules,
+            Kind::ReportConfiguration => return None,
+        };
+        ids.get(&key.key).copied()
+    }
+}
+
 /// Everything read from the database in one transaction.
 #[derive(Clone, Debug, Default)]
 pub struct Observed {

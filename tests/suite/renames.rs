@@ -112,17 +112,23 @@ fn add_undeclared_links(db: &Db) -> Option<String> {
     ))
 }
 
+/// Every backend with the demo content and `examples/` applied.
+fn with_examples(label: &str) -> Vec<Db> {
+    let dbs = Db::each_backend(label);
+    for db in &dbs {
+        init_demo(db);
+        let examples = crate::repo_path("examples");
+        steward_ok(&["apply", &examples, "--database", &db.url()], 0);
+    }
+    dbs
+}
+
 #[test]
 fn renames_update_the_same_rows_and_keep_what_the_manifests_do_not_declare() {
     let renamed = renamed_examples();
     let renamed = path_str(renamed.path());
-    for db in Db::each_backend("renames") {
+    for db in with_examples("renames") {
         let (url, label) = (db.url(), db.label());
-        init_demo(&db);
-        steward_ok(
-            &["apply", &crate::repo_path("examples"), "--database", &url],
-            0,
-        );
         let chart_owner = add_undeclared_links(&db);
         let ids: Vec<String> = RENAMES
             .iter()
@@ -250,13 +256,8 @@ fn renames_update_the_same_rows_and_keep_what_the_manifests_do_not_declare() {
 fn a_rename_onto_a_name_another_object_holds_is_refused() {
     let renamed = renamed_examples();
     let renamed = path_str(renamed.path());
-    for db in Db::each_backend("rename_onto") {
+    for db in with_examples("rename_onto") {
         let (url, label) = (db.url(), db.label());
-        init_demo(&db);
-        steward_ok(
-            &["apply", &crate::repo_path("examples"), "--database", &url],
-            0,
-        );
         db.sql(
             "INSERT INTO ab_role (id, name) VALUES ((SELECT MAX(id) + 1 FROM ab_role), 'Finance Analysts')",
         );

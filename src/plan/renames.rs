@@ -43,6 +43,24 @@ pub fn declared_ids(set: &LoadedSet) -> BTreeMap<ObjectKey, ResourceId> {
         .collect()
 }
 
+/// The objects two versions of the manifests declare under different Superset names with the
+/// same resource (kind, namespace, `metadata.name`): new key → old key.
+pub fn between(old: &LoadedSet, new: &LoadedSet) -> BTreeMap<ObjectKey, ObjectKey> {
+    let (old, new) = (declared_ids(old), declared_ids(new));
+    let gone: BTreeMap<&ResourceId, &ObjectKey> = old
+        .iter()
+        .filter(|(key, _)| !new.contains_key(*key))
+        .map(|(key, resource)| (resource, key))
+        .collect();
+    new.iter()
+        .filter(|(key, _)| !old.contains_key(*key))
+        .filter_map(|(key, resource)| {
+            let from = gone.get(resource).filter(|from| from.kind == key.kind)?;
+            Some((key.clone(), (*from).clone()))
+        })
+        .collect()
+}
+
 /// Whether a ledger row's recorded resource is `declared` (a uid, when both sides have one,
 /// must match too: a resource deleted and created again under the same name is another one).
 fn same_resource(recorded: &ResourceId, declared: &ResourceId) -> bool {

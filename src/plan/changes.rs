@@ -130,7 +130,8 @@ impl Change {
 /// What the planner may do.
 #[derive(Clone, Debug)]
 pub struct PlanOptions {
-    /// The manager recorded in the ledger (`cli`, or a custom resource uid).
+    /// The manager of the pass, recorded in the ledger (`cli` unless `--manager` names another;
+    /// an operator names one per Superset instance, see [`super::managers`]).
     pub manager: String,
     /// Kinds in scope: only these are created, updated or pruned.
     pub kinds: Vec<Kind>,

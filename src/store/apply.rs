@@ -55,12 +55,11 @@ pub async fn apply_plan(
     let is_write = |a: Action| matches!(a, Action::Create | Action::Update | Action::Adopt);
     let is_create = |a: Action| a == Action::Create;
 
-    // Objects renamed in place: their rows keep their ids, only the name changes.
-    let renamed: BTreeSet<&ObjectKey> = plan
+    // Objects renamed in place (new key → old name): their rows keep their ids.
+    let renamed: BTreeMap<&ObjectKey, &str> = plan
         .changes
         .iter()
-        .filter(|c| c.renamed_from.is_some())
-        .map(|c| &c.key)
+        .filter_map(|c| Some((&c.key, c.renamed_from.as_deref()?)))
         .collect();
     progress("deleting objects that left the declared state");
     for kind in Kind::ALL.iter().rev() {
@@ -311,10 +310,13 @@ impl Writer<'_> {
         &mut self,
         kind: Kind,
         keys: &[&ObjectKey],
-        renamed: &BTreeSet<&ObjectKey>,
+        renamed: &BTreeMap<&ObjectKey, &str>,
     ) -> Result<(), StoreError> {
         let now = self.now.clone();
         for key in keys {
+            if let Some(old) = renamed.get(key) {
+                self.rename(key, old).await?;
+            }
             match kind {
                 Kind::SupersetUser => {
                     let u = &self.desired.users[&key.key];
@@ -326,17 +328,7 @@ impl Writer<'_> {
                         )
                         .await?;
                 }
-                Kind::SupersetRole => {
-                    if renamed.contains(key) {
-                        let id = id_of(&self.ids.roles, "role", &key.key)?;
-                        self.tx
-                            .execute(
-                                "UPDATE ab_role SET name = $1 WHERE id = $2",
-                                &[Value::text(&key.key), Value::int(id)],
-                            )
-                            .await?;
-                    }
-                }
+                Kind::SupersetRole => {}
                 Kind::SupersetGroup => {
                     let g = &self.desired.groups[&key.key];
                     let id = id_of(&self.ids.groups, "group", &key.key)?;
@@ -778,6 +770,39 @@ impl Writer<'_> {
                 " ON CONFLICT (kind, object_key) DO UPDATE SET manager = excluded.manager, content_hash = excluded.content_hash, applied_on = excluded.applied_on, resource_namespace = excluded.resource_namespace, resource_name = excluded.resource_name, resource_uid = excluded.resource_uid, object_id = excluded.object_id, source = excluded.source",
             )
             .await
+    }
+
+    /// Renames the row of `key` (by the id the ledger recorded) to its new name; refuses to go
+    /// on when Superset no longer has that row.
+    async fn rename(&mut self, key: &ObjectKey, old: &str) -> Result<(), StoreError> {
+        let (table, column, name) = match key.kind {
+            Kind::SupersetUser => ("ab_user", "username", key.key.as_str()),
+            Kind::SupersetRole => ("ab_role", "name", key.key.as_str()),
+            Kind::SupersetGroup => ("ab_group", "name", key.key.as_str()),
+            Kind::RowLevelSecurityFilter => {
+                ("row_level_security_filters", "name", key.key.as_str())
+            }
+            Kind::ReportSchedule => (
+                "report_schedule",
+                "name",
+                self.desired.schedules[&key.key].name.as_str(),
+            ),
+            Kind::ReportConfiguration => return Ok(()),
+        };
+        let id = self
+            .object_id(key)
+            .ok_or_else(|| StoreError::Data(format!("{key} has no id to rename from `{old}`")))?;
+        let sql = format!("UPDATE {table} SET {column} = $1 WHERE id = $2");
+        let renamed = self
+            .tx
+            .execute(&sql, &[Value::text(name), Value::int(id)])
+            .await?;
+        if renamed == 0 {
+            return Err(StoreError::Data(format!(
+                "{key} is renamed from `{old}`, but Superset no longer has the row (id {id}) the ledger recorded for it; run the diff again"
+            )));
+        }
+        Ok(())
     }
 
     /// The Superset id of a written object (none for the configuration).

@@ -85,6 +85,7 @@ impl Observed {
                 Kind::ReportSchedule => &mut self.ids.schedules,
                 Kind::ReportConfiguration => continue,
             };
+            // The apply refuses to go on if Superset no longer has a row with this id.
             let recorded = self.ledger.get(old).and_then(|e| e.object_id);
             if let Some(id) = recorded.or_else(|| ids.get(&old.key).copied()) {
                 ids.remove(&old.key);

@@ -274,6 +274,26 @@ fn a_rename_onto_a_name_another_object_holds_is_refused() {
 }
 
 #[test]
+fn a_rename_whose_recorded_row_is_gone_writes_nothing() {
+    let renamed = renamed_examples();
+    let renamed = path_str(renamed.path());
+    for db in with_examples("rename_gone") {
+        let (url, label) = (db.url(), db.label());
+        // The ledger's id of the role points at no row any more.
+        db.sql("UPDATE steward_ledger SET object_id = 999999 WHERE kind = 'SupersetRole' AND object_key = 'Finance Analyst'");
+        let before = db.dump();
+        let out = steward(&["apply", &renamed, "--database", &url]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{label}: {stderr}");
+        assert!(
+            stderr.contains("SupersetRole \"Finance Analysts\" is renamed from `Finance Analyst`, but Superset no longer has the row (id 999999) the ledger recorded for it"),
+            "{label}: {stderr}"
+        );
+        assert!(before == db.dump(), "{label}: a failed apply wrote");
+    }
+}
+
+#[test]
 fn ledger_rows_from_before_identities_get_them_on_the_next_apply() {
     let renamed = renamed_examples();
     let renamed = path_str(renamed.path());

@@ -53,11 +53,14 @@ struct ObjectOutcome {
     action: Action,
     /// The Superset id after the apply (null for deletions and the configuration).
     id: Option<i64>,
+    /// The natural key it had before this apply renamed it in place.
+    #[serde(rename = "renamedFrom", skip_serializing_if = "Option::is_none")]
+    renamed_from: Option<String>,
 }
 
 /// What one apply did, for the report.
 struct Applied {
-    changes: Vec<(ObjectKey, Action)>,
+    changes: Vec<(ObjectKey, Action, Option<String>)>,
     links: usize,
 }
 
@@ -295,7 +298,7 @@ async fn run_apply(
         .plan
         .changes
         .iter()
-        .map(|c| (c.key.clone(), c.action))
+        .map(|c| (c.key.clone(), c.action, c.renamed_from.clone()))
         .collect();
     exit_without_freeing(planned);
     Ok(Some(Applied {
@@ -318,7 +321,7 @@ fn render_json(database: &str, applied: Option<&Applied>, ids: &Ids) -> String {
         .map(|a| {
             a.changes
                 .iter()
-                .map(|(key, action)| ObjectOutcome {
+                .map(|(key, action, renamed_from)| ObjectOutcome {
                     kind: key.kind,
                     name: key.key.clone(),
                     action: *action,
@@ -326,6 +329,7 @@ fn render_json(database: &str, applied: Option<&Applied>, ids: &Ids) -> String {
                         Action::Delete | Action::Forget => None,
                         _ => id_of(key),
                     },
+                    renamed_from: renamed_from.clone(),
                 })
                 .collect()
         })

@@ -200,7 +200,28 @@ fn renames_update_the_same_rows_and_keep_what_the_manifests_do_not_declare() {
         let links = one(&db, &links_sql);
         assert_eq!(links.lines().count(), 2, "{label}: {links}");
         assert!(!owners.is_empty(), "{label}");
-        steward_ok(&["apply", &renamed, "--database", &url], 0);
+        let applied = steward_ok(
+            &["apply", &renamed, "--database", &url, "--output", "json"],
+            0,
+        );
+        let applied: serde_json::Value = serde_json::from_str(&applied).unwrap();
+        let outcomes: Vec<(String, String, String)> = applied["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                let s = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+                (s(&o["renamedFrom"]), s(&o["name"]), o["id"].to_string())
+            })
+            .collect();
+        for ((_, old, new), (id, (_, renamed_from, name))) in
+            RENAMES.iter().zip(ids.iter().zip(&expected))
+        {
+            assert!(
+                outcomes.contains(&(renamed_from.clone(), name.clone(), id.clone())),
+                "{label}: {old} → {new} with id {id} in {outcomes:?}"
+            );
+        }
         for ((kind, old, new), id) in RENAMES.iter().zip(&ids) {
             assert_eq!(
                 &id_of(&db, kind, new),

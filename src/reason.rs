@@ -13,6 +13,20 @@ use crate::resources::Kind;
 pub enum Reason {
     /// An object Superset holds that this manager does not manage: adopting it takes it over.
     Unmanaged,
+    /// An object another manager manages: each manager changes and prunes only its own
+    /// objects; that manager may change it, or this one may adopt it.
+    OtherManager {
+        /// The manager that wrote it.
+        manager: String,
+        /// This pass's manager.
+        ours: String,
+    },
+    /// Manifests that declare none of the objects their manager manages, yet would delete them:
+    /// most likely a second manifest set run under the same manager.
+    SecondManifestSet {
+        /// The manager.
+        manager: String,
+    },
     /// A change to one of Superset's built-in roles, which needs them allowed.
     BuiltinRole,
     /// No object of `kind` is declared while the manager manages `managed` of them: all would
@@ -85,6 +99,8 @@ impl Reason {
     pub fn code(&self) -> &'static str {
         match self {
             Reason::Unmanaged => "unmanaged",
+            Reason::OtherManager { .. } => "other-manager",
+            Reason::SecondManifestSet { .. } => "second-manifest-set",
             Reason::BuiltinRole => "builtin-role",
             Reason::EmptyKind { .. } => "empty-kind",
             Reason::EmptyKindsAllowed => "empty-kinds-allowed",

@@ -49,6 +49,9 @@ struct ObjectOutcome<'a> {
     id: Option<i64>,
     /// The resource that declares it (null for a deletion).
     resource: Option<&'a ResourceId>,
+    /// The natural key it had before this apply renamed it in place.
+    #[serde(rename = "renamedFrom", skip_serializing_if = "Option::is_none")]
+    renamed_from: Option<&'a str>,
 }
 
 pub(super) fn apply(
@@ -226,6 +229,7 @@ fn outcome_of(written: &Written) -> ObjectOutcome<'_> {
         action: written.action,
         id: written.id,
         resource: written.resource.as_ref(),
+        renamed_from: written.renamed_from.as_deref(),
     }
 }
 

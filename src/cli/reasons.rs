@@ -42,6 +42,12 @@ pub fn hint(reason: &Reason) -> Option<String> {
             "pass --adopt to take it over (its current settings are replaced by the declared ones)"
                 .into()
         }
+        Reason::OtherManager { manager, ours } => format!(
+            "each manager changes and prunes only its own objects: change it where `{manager}` applies (--manager {manager}), or pass --adopt to take it over for `{ours}`"
+        ),
+        Reason::SecondManifestSet { manager } => format!(
+            "another manifest set on this Superset needs its own --manager (name it once per Superset instance); to replace every object of `{manager}`, first apply a directory with no manifests (--allow-empty-kinds)"
+        ),
         Reason::BuiltinRole => "declare a role of your own that includes it, or pass --allow-builtin-roles (`superset init` resets built-in roles anyway)".into(),
         Reason::EmptyKind { .. } => {
             "if that is intended, pass --allow-empty-kinds; otherwise check the paths you gave".into()
@@ -168,6 +174,13 @@ mod tests {
     fn every_reason_has_cli_words() {
         let all = [
             Reason::Unmanaged,
+            Reason::OtherManager {
+                manager: "team-a".into(),
+                ours: "team-b".into(),
+            },
+            Reason::SecondManifestSet {
+                manager: "cli".into(),
+            },
             Reason::BuiltinRole,
             Reason::EmptyKind {
                 kind: Kind::SupersetRole,

@@ -16,7 +16,9 @@ use crate::plan::plan_file::PlanFile;
 use crate::store::bootstrap::ensure_superset;
 use crate::store::failpoint::{Phase, reached};
 use crate::store::migrate::migrate;
-use crate::store::{Observed, Store, StoreError, apply_plan, database_identity, read_observed};
+use crate::store::{
+    Observed, Store, StoreError, apply_plan, database_identity, read_observed, record_identities,
+};
 
 /// Runs one pass. A dry run plans in a read transaction; an apply plans under the write lock
 /// and writes the plan in the same transaction unless it is blocked (errors, refusals, policy
@@ -139,7 +141,10 @@ async fn apply(
         }
     }
     if planned.plan.is_empty() {
-        match migrated.is_empty() {
+        // Ledger rows from before resource identities get theirs on this (no-op) apply.
+        let recorded =
+            record_identities(&mut tx, &planned.observed, &planned.plan, &options.manager).await?;
+        match migrated.is_empty() && recorded == 0 {
             true => tx.rollback().await?,
             false => tx.commit().await?,
         }

@@ -12,7 +12,8 @@ use crate::plan::target::narrow;
 use crate::plan::unique::email_conflicts;
 use crate::plan::user_deletion::show_detached;
 use crate::plan::{
-    Action, Plan, PlanOptions, absorb_superset_rewrites, plan, restore_webhook_urls,
+    Action, Plan, PlanOptions, absorb_superset_rewrites, managers, plan, renames,
+    restore_webhook_urls,
 };
 use crate::policy::report_rules;
 use crate::resources::Kind;
@@ -85,10 +86,15 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
     };
     absorb_superset_rewrites(&desired, &mut observed.state, &observed.ledger);
     restore_webhook_urls(&desired, &mut observed.state);
+    let declared = renames::declared_ids(&set);
+    let renames = renames::find(&declared, &observed.state, &observed.ledger, options);
+    observed.rename(&renames.moves);
     let mut plan = if set.has_errors() {
         Plan::default()
     } else {
-        plan(&desired, &observed.state, &observed.ledger, options)
+        let mut plan = plan(&desired, &observed.state, &observed.ledger, options);
+        renames::mark(&mut plan, &renames);
+        plan
     };
     if !options.targets.is_empty() && !set.has_errors() {
         let (state, ledger, max) = (&observed.state, &observed.ledger, options.max_deletions);
@@ -100,6 +106,9 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
             }
         }
     }
+    plan.declared = declared;
+    plan.source = managers::manifest_source(&set);
+    managers::check_sources(&mut plan, &observed.ledger, options);
     show_detached(&mut plan, &observed.user_references);
     let mut policy = Vec::new();
     let mut impact = None;

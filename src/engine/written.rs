@@ -5,7 +5,6 @@ use serde::Serialize;
 
 use crate::model::ObjectKey;
 use crate::plan::{Action, Change};
-use crate::resources::Kind;
 use crate::resources::identity::ResourceId;
 use crate::store::Ids;
 
@@ -21,6 +20,8 @@ pub struct Written {
     pub action: Action,
     /// Its Superset id after the apply (none for deletions and the configuration).
     pub id: Option<i64>,
+    /// The natural key it had before this apply renamed it in place (same id).
+    pub renamed_from: Option<String>,
 }
 
 /// `changes` as written, with the ids the apply left them with.
@@ -30,23 +31,12 @@ pub(super) fn written(changes: &[Change], ids: &Ids) -> Vec<Written> {
         .map(|c| Written {
             key: c.key.clone(),
             resource: c.resource.clone(),
+            renamed_from: c.renamed_from.clone(),
             action: c.action,
             id: match c.action {
                 Action::Delete | Action::Forget => None,
-                _ => id_of(ids, &c.key),
+                _ => ids.id_of(&c.key),
             },
         })
         .collect()
-}
-
-fn id_of(ids: &Ids, key: &ObjectKey) -> Option<i64> {
-    let map = match key.kind {
-        Kind::SupersetUser => &ids.users,
-        Kind::SupersetRole => &ids.roles,
-        Kind::SupersetGroup => &ids.groups,
-        Kind::RowLevelSecurityFilter => &ids.rls_filters,
-        Kind::ReportSchedule => &ids.schedules,
-        Kind::ReportConfiguration => return None,
-    };
-    map.get(&key.key).copied()
 }

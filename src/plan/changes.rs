@@ -13,13 +13,35 @@ use crate::model::{CONFIG_KEY, ObjectKey, ObjectRef, State};
 use crate::reason::Reason;
 use crate::resources::{BUILTIN_ROLES, Kind, ResourceId};
 
-/// One ledger row: who manages an object and the content hash last applied.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+/// One ledger row: who manages an object, the content hash last applied, the resource that
+/// declared it, its Superset id and the manifest source of the pass that wrote it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct LedgerEntry {
-    /// `cli` or a custom resource's uid.
+    /// The manager of the pass that wrote it (`cli` unless `--manager` names another).
     pub manager: String,
     /// [`ObjectRef::content_hash`] of the object as last applied.
     pub content_hash: String,
+    /// The declaring resource (unknown for rows written before steward recorded it; filled on
+    /// the next apply that writes the object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceId>,
+    /// The object's Superset id when last written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_id: Option<i64>,
+    /// Where the manifests of the pass that wrote it came from (see [`PlanOptions::source`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+impl LedgerEntry {
+    /// An entry of `manager` with `content_hash`, nothing else known.
+    pub fn new(manager: impl Into<String>, content_hash: impl Into<String>) -> LedgerEntry {
+        LedgerEntry {
+            manager: manager.into(),
+            content_hash: content_hash.into(),
+            ..LedgerEntry::default()
+        }
+    }
 }
 
 /// The ownership ledger: every managed object.
@@ -88,12 +110,32 @@ pub struct Change {
     /// the deletion of an object no manifest declares any more).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<ResourceId>,
+    /// The Superset key the object had before this change renames it in place (same id).
+    #[serde(rename = "renamedFrom", skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
+}
+
+impl Change {
+    /// The object as plans name it: `SupersetRole "new"`, or for a rename in place
+    /// `SupersetRole "old" → "new"`.
+    pub fn label(&self) -> String {
+        let new = self.key.to_string();
+        match &self.renamed_from {
+            Some(old) => {
+                let old = ObjectKey::new(self.key.kind, old.clone()).to_string();
+                let kind = format!("{} ", self.key.kind);
+                format!("{old} → {}", new.strip_prefix(&kind).unwrap_or(&new))
+            }
+            None => new,
+        }
+    }
 }
 
 /// What the planner may do.
 #[derive(Clone, Debug)]
 pub struct PlanOptions {
-    /// The manager recorded in the ledger (`cli`, or a custom resource uid).
+    /// The manager of the pass, recorded in the ledger (`cli` unless `--manager` names another;
+    /// an operator names one per Superset instance, see [`super::managers`]).
     pub manager: String,
     /// Kinds in scope: only these are created, updated or pruned.
     pub kinds: Vec<Kind>,
@@ -142,6 +184,12 @@ pub struct Plan {
     /// Set when `--target` narrowed the plan.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub targeting: Option<super::target::Targeting>,
+    /// The declaring resource of each declared object, for the ledger.
+    #[serde(skip)]
+    pub declared: BTreeMap<ObjectKey, ResourceId>,
+    /// Where this pass's manifests come from, for the ledger (see [`super::managers`]).
+    #[serde(skip)]
+    pub source: Option<String>,
 }
 
 impl Plan {
@@ -196,6 +244,7 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
                     action: Action::Create,
                     fields: field_changes(None, Some(want)),
                     resource,
+                    renamed_from: None,
                 });
                 continue;
             };
@@ -208,12 +257,14 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
                 Some(e) if e.manager == options.manager => Action::Update,
                 _ if options.adopt => Action::Adopt,
                 Some(e) => {
-                    out.refusals
-                        .push(conflict(&key, Some(&e.manager)).maybe_on(resource));
+                    out.refusals.push(
+                        conflict(&key, Some(&e.manager), &options.manager).maybe_on(resource),
+                    );
                     continue;
                 }
                 None => {
-                    out.refusals.push(conflict(&key, None).maybe_on(resource));
+                    out.refusals
+                        .push(conflict(&key, None, &options.manager).maybe_on(resource));
                     continue;
                 }
             };
@@ -225,6 +276,7 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
                 action,
                 fields,
                 resource,
+                renamed_from: None,
             });
         }
         if !options.prune {
@@ -264,12 +316,14 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
                     action: Action::Delete,
                     fields: field_changes(Some(have), None),
                     resource: None,
+                    renamed_from: None,
                 }),
                 None => deletes.push(Change {
                     key: key.clone(),
                     action: Action::Forget,
                     fields: Vec::new(),
                     resource: None,
+                    renamed_from: None,
                 }),
             }
         }
@@ -306,9 +360,22 @@ fn is_empty_config(object: &ObjectRef<'_>) -> bool {
     matches!(object, ObjectRef::Config(c) if c.entries.is_empty())
 }
 
-fn conflict(key: &ObjectKey, manager: Option<&str>) -> Diagnostic {
+fn conflict(key: &ObjectKey, manager: Option<&str>, ours: &str) -> Diagnostic {
     let message = match manager {
-        Some(m) => format!("{key} is managed by `{m}`, not by this apply"),
+        Some(m) => {
+            return Diagnostic::error(
+                Code::Conflict,
+                format!("{key} is managed by `{m}`, not by this pass's manager `{ours}`"),
+            )
+            .about(key.clone())
+            .hint(format!(
+                "each manager changes and prunes only its own objects: change it where `{m}` applies, or adopt it for `{ours}`"
+            ))
+            .because(Reason::OtherManager {
+                manager: m.to_owned(),
+                ours: ours.to_owned(),
+            });
+        }
         None if key.key == CONFIG_KEY => {
             format!("{key} already has settings in Superset that steward does not manage")
         }
@@ -418,15 +485,7 @@ mod tests {
 
     fn managed(keys: &[(Kind, &str)]) -> Ledger {
         keys.iter()
-            .map(|(k, n)| {
-                (
-                    ObjectKey::new(*k, *n),
-                    LedgerEntry {
-                        manager: "cli".into(),
-                        content_hash: String::new(),
-                    },
-                )
-            })
+            .map(|(k, n)| (ObjectKey::new(*k, *n), LedgerEntry::new("cli", "")))
             .collect()
     }
 

@@ -4,7 +4,9 @@
 
 mod changes;
 pub mod desired;
+pub mod managers;
 pub mod plan_file;
+pub mod renames;
 mod rewrites;
 pub mod spec_diff;
 pub mod target;

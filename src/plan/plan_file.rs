@@ -346,6 +346,7 @@ mod tests {
                 after: Some("B".into()),
                 literal: false,
             }],
+            renamed_from: None,
         }];
         let file = file(&before, &changes);
         let digest = file.manifests.digest.clone();
@@ -379,10 +380,7 @@ mod tests {
         let mut ledger = Ledger::new();
         ledger.insert(
             ObjectKey::new(Kind::SupersetUser, "ana"),
-            LedgerEntry {
-                manager: "cli".into(),
-                content_hash: "x".into(),
-            },
+            LedgerEntry::new("cli", "x"),
         );
         assert_ne!(fingerprint(&state, &Catalog::default(), &ledger), after);
     }

@@ -85,10 +85,7 @@ mod tests {
     fn applied(schedule: &Schedule) -> Ledger {
         Ledger::from([(
             ObjectKey::new(Kind::ReportSchedule, "Report:s"),
-            LedgerEntry {
-                manager: "cli".into(),
-                content_hash: ObjectRef::Schedule(schedule).content_hash(),
-            },
+            LedgerEntry::new("cli", ObjectRef::Schedule(schedule).content_hash()),
         )])
     }
 

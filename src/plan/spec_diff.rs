@@ -1,6 +1,7 @@
 //! The spec-to-spec diff of `diff --against-ref`: the declared objects of two versions of the
 //! manifests, matched by kind and Superset identity, compared field by field as written (no
-//! database, so nothing is resolved). Scalars show before → after; lists show the items added
+//! database, so nothing is resolved); a resource whose Superset name changed is a rename (see
+//! `renames::between`). Scalars show before → after; lists show the items added
 //! and removed (list items that are objects, such as permissions, compare as compact JSON).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,36 +15,42 @@ use crate::resources::ResourceId;
 
 /// The changes from `old` to `new`, in plan order (creates and updates by kind, deletes last).
 pub fn spec_changes(old: &LoadedSet, new: &LoadedSet) -> Plan {
+    let renamed = super::renames::between(old, new);
     let (old, new) = (by_key(old), by_key(new));
     let mut changes = Vec::new();
     for (key, (id, after)) in &new {
-        match old.get(key) {
+        let from = renamed.get(key);
+        match old.get(from.unwrap_or(key)) {
             None => changes.push(Change {
                 key: key.clone(),
                 action: Action::Create,
                 fields: fields_between(&BTreeMap::new(), after),
                 resource: Some(id.clone()),
+                renamed_from: None,
             }),
             Some((_, before)) => {
                 let fields = fields_between(before, after);
-                if !fields.is_empty() {
+                if !fields.is_empty() || from.is_some() {
                     changes.push(Change {
                         key: key.clone(),
                         action: Action::Update,
                         fields,
                         resource: Some(id.clone()),
+                        renamed_from: from.map(|o| o.key.clone()),
                     });
                 }
             }
         }
     }
+    let renamed: BTreeSet<&ObjectKey> = renamed.values().collect();
     for (key, (id, before)) in old.iter().rev() {
-        if !new.contains_key(key) {
+        if !new.contains_key(key) && !renamed.contains(key) {
             changes.push(Change {
                 key: key.clone(),
                 action: Action::Delete,
                 fields: fields_between(before, &BTreeMap::new()),
                 resource: Some(id.clone()),
+                renamed_from: None,
             });
         }
     }
@@ -188,6 +195,26 @@ mod tests {
                 added: vec!["Alpha".into()],
                 removed: vec![],
             }]
+        );
+    }
+
+    #[test]
+    fn a_changed_superset_name_of_the_same_resource_is_a_rename() {
+        let role = |name: &str| {
+            format!(
+                "apiVersion: steward.dev/v1alpha1\nkind: SupersetRole\nmetadata: {{name: analyst}}\nspec: {{name: {name}, includes: [Gamma]}}\n"
+            )
+        };
+        let plan = spec_changes(
+            &load_str("a.yaml", &role("Analyst")),
+            &load_str("a.yaml", &role("Analysts")),
+        );
+        assert_eq!(plan.changes.len(), 1, "{:?}", plan.changes);
+        assert_eq!(plan.changes[0].action, Action::Update);
+        assert_eq!(plan.changes[0].renamed_from.as_deref(), Some("Analyst"));
+        assert_eq!(
+            plan.changes[0].label(),
+            "SupersetRole \"Analyst\" → \"Analysts\""
         );
     }
 }

@@ -201,6 +201,7 @@ pub fn narrow(
         }),
         changes,
         refusals,
+        ..Plan::default()
     })
 }
 
@@ -381,15 +382,10 @@ mod tests {
         Kind::ALL
             .into_iter()
             .flat_map(|kind| {
-                state.keys(kind).into_iter().map(move |k| {
-                    (
-                        ObjectKey::new(kind, k),
-                        LedgerEntry {
-                            manager: "cli".into(),
-                            content_hash: String::new(),
-                        },
-                    )
-                })
+                state
+                    .keys(kind)
+                    .into_iter()
+                    .map(move |k| (ObjectKey::new(kind, k), LedgerEntry::new("cli", "")))
             })
             .collect()
     }

@@ -294,6 +294,7 @@ mod tests {
             resource: None,
             action: Action::Delete,
             fields: Vec::new(),
+            renamed_from: None,
         };
         let mut plan = Plan {
             changes: vec![
@@ -331,6 +332,7 @@ mod tests {
                 after: None,
                 literal: false,
             }],
+            renamed_from: None,
         };
         let files = [("m/a.yaml", "kind: x")];
         let reviewed = PlanFile::new(

@@ -45,7 +45,8 @@ pub struct Existing {
 /// Names of objects the run's manager manages in Superset, by kind.
 #[derive(Clone, Debug, Default)]
 pub struct Managed {
-    /// Managing manager (`cli` or a custom resource uid).
+    /// The manager of the pass (`cli` unless `--manager` names another; one per Superset
+    /// instance for an operator).
     pub manager: String,
     /// Role names.
     pub roles: BTreeSet<String>,

@@ -56,6 +56,9 @@ struct JsonChange<'a> {
     resource: Option<&'a ResourceId>,
     action: Action,
     fields: &'a [FieldChange],
+    /// The natural key the object had before this change renamed it in place (same id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    renamed_from: Option<&'a str>,
 }
 
 /// The report as pretty-printed JSON.
@@ -104,6 +107,7 @@ pub fn render_json(report: &DiffReport) -> String {
                 resource: c.resource.as_ref(),
                 action: c.action,
                 fields: &c.fields,
+                renamed_from: c.renamed_from.as_deref(),
             })
             .collect(),
         impact: report.impact,

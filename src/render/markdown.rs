@@ -298,13 +298,17 @@ fn diagnostic_item(d: &Diagnostic) -> String {
 }
 
 fn change_item(change: &Change) -> String {
-    let name = match change.key.kind {
+    let named = |key: &str| match change.key.kind {
         Kind::ReportConfiguration => code("ReportConfiguration"),
-        Kind::ReportSchedule => match change.key.key.split_once(':') {
+        Kind::ReportSchedule => match key.split_once(':') {
             Some((kind, name)) => format!("{} ({})", code(name), md_text(kind)),
-            None => code(&change.key.key),
+            None => code(key),
         },
-        _ => code(&change.key.key),
+        _ => code(key),
+    };
+    let name = match &change.renamed_from {
+        Some(old) => format!("{} → {}", named(old), named(&change.key.key)),
+        None => named(&change.key.key),
     };
     let mut item = format!(
         "- **{}** {name}: {}\n",

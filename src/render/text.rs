@@ -75,7 +75,7 @@ pub fn render_text(plan: &Plan, verbose: bool) -> String {
             out,
             "{style}{}{style:#} {}",
             change.action.sign(),
-            terminal(&change.key.to_string())
+            terminal(&change.label())
         );
         let detail = verbose || matches!(change.action, Action::Update | Action::Adopt);
         if change.action == Action::Forget {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::kinds::{Kind, Resource, object_id};
 
 /// A declared resource's identity.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceId {
     /// The kind.

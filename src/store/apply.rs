@@ -57,6 +57,12 @@ pub async fn apply_plan(
     let is_write = |a: Action| matches!(a, Action::Create | Action::Update | Action::Adopt);
     let is_create = |a: Action| a == Action::Create;
 
+    // Objects renamed in place (new key → old name): their rows keep their ids.
+    let renamed: BTreeMap<&ObjectKey, &str> = plan
+        .changes
+        .iter()
+        .filter_map(|c| Some((&c.key, c.renamed_from.as_deref()?)))
+        .collect();
     progress("deleting objects that left the declared state");
     for kind in Kind::ALL.iter().rev() {
         writer.delete(*kind, &keyed(is_delete, *kind)).await?;
@@ -66,7 +72,7 @@ pub async fn apply_plan(
     for kind in Kind::ALL {
         writer.create(kind, &keyed(is_create, kind)).await?;
         let updates: Vec<&ObjectKey> = keyed(|a| matches!(a, Action::Update | Action::Adopt), kind);
-        writer.update(kind, &updates).await?;
+        writer.update(kind, &updates, &renamed).await?;
     }
     reached(Phase::Objects);
     progress("writing permissions, memberships, recipients and owners");
@@ -76,6 +82,7 @@ pub async fn apply_plan(
     reached(Phase::Links);
     progress("recording ownership");
     writer.ledger(plan, manager).await?;
+    record_identities(writer.tx, observed, plan, manager).await?;
     reached(Phase::Ledger);
     writer.report.objects = plan.changes.len();
     writer.report.ids = writer.ids;
@@ -302,17 +309,25 @@ impl Writer<'_> {
         }
     }
 
-    async fn update(&mut self, kind: Kind, keys: &[&ObjectKey]) -> Result<(), StoreError> {
+    async fn update(
+        &mut self,
+        kind: Kind,
+        keys: &[&ObjectKey],
+        renamed: &BTreeMap<&ObjectKey, &str>,
+    ) -> Result<(), StoreError> {
         let now = self.now.clone();
         for key in keys {
+            if let Some(old) = renamed.get(key) {
+                self.rename(key, old).await?;
+            }
             match kind {
                 Kind::SupersetUser => {
                     let u = &self.desired.users[&key.key];
                     let id = id_of(&self.ids.users, "user", &key.key)?;
                     self.tx
                         .execute(
-                            "UPDATE ab_user SET first_name = $1, last_name = $2, email = $3, active = $4, changed_on = $5 WHERE id = $6",
-                            &[Value::text(&u.first_name), Value::text(&u.last_name), Value::text(&u.email), Value::Bool(Some(u.active)), now.clone(), Value::int(id)],
+                            "UPDATE ab_user SET username = $1, first_name = $2, last_name = $3, email = $4, active = $5, changed_on = $6 WHERE id = $7",
+                            &[Value::text(&u.username), Value::text(&u.first_name), Value::text(&u.last_name), Value::text(&u.email), Value::Bool(Some(u.active)), now.clone(), Value::int(id)],
                         )
                         .await?;
                 }
@@ -322,8 +337,9 @@ impl Writer<'_> {
                     let id = id_of(&self.ids.groups, "group", &key.key)?;
                     self.tx
                         .execute(
-                            "UPDATE ab_group SET label = $1, description = $2 WHERE id = $3",
+                            "UPDATE ab_group SET name = $1, label = $2, description = $3 WHERE id = $4",
                             &[
+                                Value::text(&g.name),
                                 Value::opt_text(g.label.as_deref()),
                                 Value::opt_text(g.description.as_deref()),
                                 Value::int(id),
@@ -336,8 +352,8 @@ impl Writer<'_> {
                     let id = id_of(&self.ids.rls_filters, "RLS filter", &key.key)?;
                     self.tx
                         .execute(
-                            "UPDATE row_level_security_filters SET description = $1, filter_type = $2, group_key = $3, clause = $4, changed_on = $5 WHERE id = $6",
-                            &[Value::opt_text(f.description.as_deref()), Value::text(&f.filter_type), Value::opt_text(f.group_key.as_deref()), Value::text(&f.clause), now.clone(), Value::int(id)],
+                            "UPDATE row_level_security_filters SET name = $1, description = $2, filter_type = $3, group_key = $4, clause = $5, changed_on = $6 WHERE id = $7",
+                            &[Value::text(&f.name), Value::opt_text(f.description.as_deref()), Value::text(&f.filter_type), Value::opt_text(f.group_key.as_deref()), Value::text(&f.clause), now.clone(), Value::int(id)],
                         )
                         .await?;
                 }
@@ -707,12 +723,21 @@ impl Writer<'_> {
                     let object = self.desired.get(&change.key).ok_or_else(|| {
                         StoreError::Data(format!("{} is not declared", change.key))
                     })?;
+                    if let Some(old) = &change.renamed_from {
+                        gone.entry(change.key.kind).or_default().push(old);
+                    }
+                    let resource = plan.declared.get(&change.key);
                     rows.push(vec![
                         Value::text(change.key.kind.as_str()),
                         Value::text(&change.key.key),
                         Value::text(manager),
                         Value::text(object.content_hash()),
                         self.now.clone(),
+                        Value::Text(resource.and_then(|r| r.namespace.clone())),
+                        Value::Text(resource.map(|r| r.name.clone())),
+                        Value::Text(resource.and_then(|r| r.uid.clone())),
+                        Value::Int(self.object_id(&change.key)),
+                        Value::Text(plan.source.clone()),
                     ]);
                 }
             }
@@ -732,12 +757,102 @@ impl Writer<'_> {
         self.tx
             .insert_rows_then(
                 LEDGER_TABLE,
-                &["kind", "object_key", "manager", "content_hash", "applied_on"],
+                &[
+                    "kind",
+                    "object_key",
+                    "manager",
+                    "content_hash",
+                    "applied_on",
+                    "resource_namespace",
+                    "resource_name",
+                    "resource_uid",
+                    "object_id",
+                    "source",
+                ],
                 rows,
-                " ON CONFLICT (kind, object_key) DO UPDATE SET manager = excluded.manager, content_hash = excluded.content_hash, applied_on = excluded.applied_on",
+                " ON CONFLICT (kind, object_key) DO UPDATE SET manager = excluded.manager, content_hash = excluded.content_hash, applied_on = excluded.applied_on, resource_namespace = excluded.resource_namespace, resource_name = excluded.resource_name, resource_uid = excluded.resource_uid, object_id = excluded.object_id, source = excluded.source",
             )
             .await
     }
+
+    /// Renames the row of `key` (by the id the ledger recorded) to its new name; refuses to go
+    /// on when Superset no longer has that row.
+    async fn rename(&mut self, key: &ObjectKey, old: &str) -> Result<(), StoreError> {
+        let (table, column, name) = match key.kind {
+            Kind::SupersetUser => ("ab_user", "username", key.key.as_str()),
+            Kind::SupersetRole => ("ab_role", "name", key.key.as_str()),
+            Kind::SupersetGroup => ("ab_group", "name", key.key.as_str()),
+            Kind::RowLevelSecurityFilter => {
+                ("row_level_security_filters", "name", key.key.as_str())
+            }
+            Kind::ReportSchedule => (
+                "report_schedule",
+                "name",
+                self.desired.schedules[&key.key].name.as_str(),
+            ),
+            Kind::ReportConfiguration => return Ok(()),
+        };
+        let id = self
+            .object_id(key)
+            .ok_or_else(|| StoreError::Data(format!("{key} has no id to rename from `{old}`")))?;
+        let sql = format!("UPDATE {table} SET {column} = $1 WHERE id = $2");
+        let renamed = self
+            .tx
+            .execute(&sql, &[Value::text(name), Value::int(id)])
+            .await?;
+        if renamed == 0 {
+            return Err(StoreError::Data(format!(
+                "{key} is renamed from `{old}`, but Superset no longer has the row (id {id}) the ledger recorded for it; run the diff again"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The Superset id of a written object (none for the configuration).
+    fn object_id(&self, key: &ObjectKey) -> Option<i64> {
+        self.ids.id_of(key)
+    }
+}
+
+/// Records the declaring resource and Superset id (and the manifest source, when none is
+/// recorded) on the ledger rows of `manager` that the plan declares but does not write, where
+/// they are missing or differ (rows written before steward recorded them). Returns the number
+/// of rows updated; none in the steady state.
+pub async fn record_identities(
+    tx: &mut Tx,
+    observed: &Observed,
+    plan: &Plan,
+    manager: &str,
+) -> Result<usize, StoreError> {
+    let written: BTreeSet<&ObjectKey> = plan.changes.iter().map(|c| &c.key).collect();
+    let mut updated = 0;
+    for (key, resource) in &plan.declared {
+        let Some(entry) = observed.ledger.get(key) else {
+            continue;
+        };
+        let id = observed.ids.id_of(key);
+        if entry.manager != manager
+            || written.contains(key)
+            || (entry.resource.as_ref() == Some(resource) && entry.object_id == id)
+        {
+            continue;
+        }
+        updated += tx
+            .execute(
+                &format!("UPDATE {LEDGER_TABLE} SET resource_namespace = $1, resource_name = $2, resource_uid = $3, object_id = $4, source = COALESCE(source, $5) WHERE kind = $6 AND object_key = $7"),
+                &[
+                    Value::Text(resource.namespace.clone()),
+                    Value::text(&resource.name),
+                    Value::Text(resource.uid.clone()),
+                    Value::Int(id),
+                    Value::Text(plan.source.clone()),
+                    Value::text(key.kind.as_str()),
+                    Value::text(&key.key),
+                ],
+            )
+            .await? as usize;
+    }
+    Ok(updated)
 }
 
 /// Link rows to add and remove, grouped by table.

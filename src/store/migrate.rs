@@ -1,5 +1,6 @@
 //! steward's own schema changes to a Superset database, versioned and idempotent, applied in
-//! the caller's locked transaction: the ownership ledger, SIP-209's run-as columns on
+//! the caller's locked transaction: the ownership ledger (and, since version 5, the declaring
+//! resource, Superset id and manifest source of each row), SIP-209's run-as columns on
 //! `report_schedule`, and SIP-209's `report_config` table. Nothing else of Superset's is
 //! created, altered or dropped. (sqlx's migrator does not lock on SQLite and runs its own
 //! transactions; these run inside the apply's lock, so two first applies cannot race.)
@@ -23,7 +24,7 @@ struct Migration {
 /// The table holding this database's steward instance id (see `identity`).
 pub const INSTANCE_TABLE: &str = "steward_instance";
 
-const MIGRATIONS: [Migration; 4] = [
+const MIGRATIONS: [Migration; 5] = [
     Migration {
         version: 1,
         description: "ownership ledger",
@@ -40,6 +41,20 @@ const MIGRATIONS: [Migration; 4] = [
         version: 4,
         description: "instance id binding plan files to this database",
     },
+    Migration {
+        version: 5,
+        description: "ledger: declaring resource, Superset id and manifest source",
+    },
+];
+
+/// The ledger's columns added by migration 5 (NULL on rows written before it: filled on the
+/// next apply that writes the object).
+const LEDGER_IDENTITY: [(&str, &str); 5] = [
+    ("resource_namespace", "VARCHAR(255)"),
+    ("resource_name", "VARCHAR(255)"),
+    ("resource_uid", "VARCHAR(64)"),
+    ("object_id", "BIGINT"),
+    ("source", "VARCHAR(1024)"),
 ];
 
 /// Runs every migration not yet recorded. Returns the versions applied now.
@@ -147,6 +162,17 @@ async fn run(tx: &mut Tx, version: i64, timestamp: &str) -> Result<(), StoreErro
                 &[Value::text(uuid::Uuid::new_v4().to_string())],
             )
             .await?;
+        }
+        5 => {
+            for (column, ty) in LEDGER_IDENTITY {
+                if !tx.has_column(LEDGER_TABLE, column).await? {
+                    tx.execute(
+                        &format!("ALTER TABLE {LEDGER_TABLE} ADD COLUMN {column} {ty}"),
+                        &[],
+                    )
+                    .await?;
+                }
+            }
         }
         _ => unreachable!("every migration version has a body"),
     }

@@ -16,7 +16,7 @@ pub mod snapshot_file;
 mod sql;
 mod user_refs;
 
-pub use apply::{ApplyReport, apply_plan};
+pub use apply::{ApplyReport, apply_plan, record_identities};
 pub use connect::{DEFAULT_LOCK_TIMEOUT, DatabaseUrl, Store, redact_url};
 pub use identity::database_identity;
 pub use snapshot::{Ids, Observed, read_observed};

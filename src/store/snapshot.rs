@@ -16,6 +16,7 @@ use crate::plan::desired::defaults;
 use crate::plan::user_deletion::Detached;
 use crate::plan::{Ledger, LedgerEntry};
 use crate::resources::Kind;
+use crate::resources::identity::ResourceId;
 
 /// Database ids of the objects in a snapshot, for the writer.
 #[derive(Clone, Debug, Default)]
@@ -29,6 +30,21 @@ pub struct Ids {
     pub datasets: HashMap<String, i64>,
     pub charts: HashMap<String, i64>,
     pub dashboards: HashMap<String, i64>,
+}
+
+impl Ids {
+    /// The Superset id of a managed object (none for the configuration).
+    pub fn id_of(&self, key: &ObjectKey) -> Option<i64> {
+        let ids = match key.kind {
+            Kind::SupersetUser => &self.users,
+            Kind::SupersetRole => &self.roles,
+            Kind::SupersetGroup => &self.groups,
+            Kind::RowLevelSecurityFilter => &self.rls_filters,
+            Kind::ReportSchedule => &self.schedules,
+            Kind::ReportConfiguration => return None,
+        };
+        ids.get(&key.key).copied()
+    }
 }
 
 /// Everything read from the database in one transaction.
@@ -49,6 +65,41 @@ pub struct Observed {
     /// For each user steward manages, the rows of other tables that refer to it (what pruning
     /// it would detach).
     pub user_references: BTreeMap<String, Vec<Detached>>,
+}
+
+impl Observed {
+    /// This state as Superset will hold it once `moves` (new key → old key) rename objects in
+    /// place: the objects, every reference to them, their ids and ledger rows under the new
+    /// names. The id is the one the ledger recorded when it has one (names of RLS filters and
+    /// schedules need not be unique in Superset).
+    pub fn rename(&mut self, moves: &BTreeMap<ObjectKey, ObjectKey>) {
+        if moves.is_empty() {
+            return;
+        }
+        for (new, old) in moves {
+            let ids = match new.kind {
+                Kind::SupersetUser => &mut self.ids.users,
+                Kind::SupersetRole => &mut self.ids.roles,
+                Kind::SupersetGroup => &mut self.ids.groups,
+                Kind::RowLevelSecurityFilter => &mut self.ids.rls_filters,
+                Kind::ReportSchedule => &mut self.ids.schedules,
+                Kind::ReportConfiguration => continue,
+            };
+            // The apply refuses to go on if Superset no longer has a row with this id.
+            let recorded = self.ledger.get(old).and_then(|e| e.object_id);
+            if let Some(id) = recorded.or_else(|| ids.get(&old.key).copied()) {
+                ids.remove(&old.key);
+                ids.insert(new.key.clone(), id);
+            }
+            if new.kind == Kind::SupersetUser
+                && let Some(references) = self.user_references.remove(&old.key)
+            {
+                self.user_references.insert(new.key.clone(), references);
+            }
+        }
+        crate::plan::renames::rename_state(&mut self.state, moves);
+        crate::plan::renames::rename_ledger(&mut self.ledger, moves);
+    }
 }
 
 fn text(v: &Value) -> String {
@@ -514,25 +565,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         o.state.config = Some(ReportConfig { entries });
     }
     if has_ledger {
-        for r in tx
-            .fetch(
-                &format!("SELECT kind, object_key, manager, content_hash FROM {LEDGER_TABLE}"),
-                &[],
-                &[Ty::Text, Ty::Text, Ty::Text, Ty::Text],
-            )
-            .await?
-        {
-            let Some(kind) = r[0].as_str().and_then(Kind::parse) else {
-                continue;
-            };
-            o.ledger.insert(
-                ObjectKey::new(kind, text(&r[1])),
-                LedgerEntry {
-                    manager: text(&r[2]),
-                    content_hash: text(&r[3]),
-                },
-            );
-        }
+        read_ledger(tx, &mut o.ledger).await?;
     }
     // What pruning each managed user would detach (only managed users can be pruned).
     let managed: HashMap<String, i64> = o
@@ -543,6 +576,37 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         .collect();
     o.user_references = super::user_refs::count_references(tx, &managed).await?;
     Ok(o)
+}
+
+/// The ledger rows; the declaring resource, Superset id and source when migration 5 ran (a
+/// read-only `diff` does not migrate).
+async fn read_ledger(tx: &mut Tx, ledger: &mut Ledger) -> Result<(), StoreError> {
+    let identity = tx.has_column(LEDGER_TABLE, "resource_name").await?;
+    let extra = match identity {
+        true => ", resource_namespace, resource_name, resource_uid, object_id, source",
+        false => "",
+    };
+    let mut types = vec![Ty::Text; 4];
+    if identity {
+        types.extend([Ty::Text, Ty::Text, Ty::Text, Ty::Int, Ty::Text]);
+    }
+    let sql = format!("SELECT kind, object_key, manager, content_hash{extra} FROM {LEDGER_TABLE}");
+    for r in tx.fetch(&sql, &[], &types).await? {
+        let Some(kind) = r[0].as_str().and_then(Kind::parse) else {
+            continue;
+        };
+        let mut entry = LedgerEntry::new(text(&r[2]), text(&r[3]));
+        if identity {
+            entry.resource = r[5].as_str().map(|name| ResourceId {
+                uid: r[6].as_str().map(str::to_owned),
+                ..ResourceId::new(kind, r[4].as_str(), name)
+            });
+            entry.object_id = r[7].as_int();
+            entry.source = r[8].as_str().map(str::to_owned);
+        }
+        ledger.insert(ObjectKey::new(kind, text(&r[1])), entry);
+    }
+    Ok(())
 }
 
 /// A uuid as lowercase hyphenated text, from either backend's text form.

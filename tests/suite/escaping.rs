@@ -82,18 +82,21 @@ fn fixture(name: &str) -> Fixture {
                         removed: vec![format!("{name}-old")],
                     },
                 ],
+                renamed_from: None,
             },
             Change {
                 key: key(Kind::SupersetRole, name.to_owned()),
                 resource: None,
                 action: Action::Create,
                 fields: vec![value("name", None, Some(name))],
+                renamed_from: None,
             },
             Change {
                 key: key(Kind::ReportSchedule, format!("Alert:{name}")),
                 resource: None,
                 action: Action::Delete,
                 fields: vec![value("name", Some(name), None)],
+                renamed_from: None,
             },
         ],
         refusals: vec![

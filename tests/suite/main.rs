@@ -26,6 +26,7 @@ mod plan_trust;
 mod policy_change;
 mod readme_promises;
 mod reconcile;
+mod renames;
 mod rls_jinja;
 mod services;
 mod store_edge;

@@ -190,7 +190,7 @@ fn existing_unmanaged_objects_conflict_until_adopted() {
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(
             stderr.contains(
-                "SupersetRole \"Finance Analyst\" is managed by `team-a`, not by this apply"
+                "SupersetRole \"Finance Analyst\" is managed by `team-a`, not by this pass's manager `cli`"
             ),
             "{stderr}"
         );
@@ -353,7 +353,7 @@ fn migrations_are_versioned_and_run_once() {
         let url = db.url();
         let first = steward_ok(&["init", "--database", &url], 0);
         assert!(
-            first.contains("ran steward migrations [1, 2, 3, 4]"),
+            first.contains("ran steward migrations [1, 2, 3, 4, 5]"),
             "{}: {first}",
             db.label()
         );
@@ -365,8 +365,9 @@ fn migrations_are_versioned_and_run_once() {
         );
         assert_eq!(
             db.sql("SELECT COUNT(*) FROM steward_migrations").trim(),
-            "4"
+            "5"
         );
+        db.sql("SELECT resource_namespace, resource_name, resource_uid, object_id, source FROM steward_ledger");
         for column in [
             "run_as_fk",
             "run_alert_query_as_fk",

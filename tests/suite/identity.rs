@@ -87,14 +87,17 @@ fn refusals_carry_reason_codes_and_the_cli_words_them_with_flags() {
             .find(|d| d["object"] == json!({"kind": "SupersetRole", "key": "Finance Analyst"}))
             .unwrap_or_else(|| panic!("no refusal of the role: {report:#}"));
         assert_eq!(conflict["code"], "conflict");
-        assert_eq!(conflict["reason"], json!({"code": "unmanaged"}));
+        assert_eq!(
+            conflict["reason"],
+            json!({"code": "other-manager", "manager": "team-a", "ours": "cli"})
+        );
         assert_eq!(
             conflict["resource"],
             json!({"kind": "SupersetRole", "name": "finance-analyst"})
         );
         assert_eq!(
             conflict["hint"],
-            "pass --adopt to take it over (its current settings are replaced by the declared ones)"
+            "each manager changes and prunes only its own objects: change it where `team-a` applies (--manager team-a), or pass --adopt to take it over for `cli`"
         );
 
         // Managed here, then both RLS filters are to go, past a cap of one deletion.

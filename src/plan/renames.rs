@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::manifests::LoadedSet;
-use crate::model::{CONFIG_KEY, ObjectKey, Schedule, State};
+use crate::model::{ObjectKey, State};
+use crate::resources::Kind;
 use crate::resources::identity::ResourceId;
-use crate::resources::{Kind, Resource};
 
 use super::{Action, Change, Ledger, Plan, PlanOptions};
 
@@ -24,22 +24,11 @@ pub struct Renames {
     pub refusals: Vec<Diagnostic>,
 }
 
-/// The Superset key a resource declares.
-fn declared_key(resource: &Resource) -> ObjectKey {
-    let name = resource.superset_name();
-    let key = match resource {
-        Resource::Schedule(s) => Schedule::key(s.spec.schedule_type.as_str(), name),
-        Resource::Config(_) => CONFIG_KEY.to_owned(),
-        _ => name.to_owned(),
-    };
-    ObjectKey::new(resource.kind(), key)
-}
-
 /// The declaring resource of every declared object.
 pub fn declared_ids(set: &LoadedSet) -> BTreeMap<ObjectKey, ResourceId> {
     set.objects
         .iter()
-        .map(|o| (declared_key(&o.resource), o.resource.id()))
+        .map(|o| (ObjectKey::of(&o.resource), o.resource.id()))
         .collect()
 }
 

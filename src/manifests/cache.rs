@@ -392,6 +392,10 @@ mod tests {
         };
         let first = load_sources_with(sources(), &cache);
         assert!(first.diagnostics.is_empty(), "{:?}", first.diagnostics);
+        assert!(
+            first.objects.iter().all(|o| o.node.get().is_none()),
+            "a clean source keeps no YAML tree once loaded"
+        );
         let second = load_sources_with(sources(), &cache);
         assert_eq!(second.objects.len(), 41);
         assert!(
@@ -415,5 +419,12 @@ mod tests {
             located, expected,
             "cached objects point where parsed ones do"
         );
+        // Each role is 6 lines and a `---`: `includes` is line 6 of the first, 13 of the second.
+        let lines: Vec<(u32, u32)> = located[..2]
+            .iter()
+            .map(|l| l.as_ref().map(|l| (l.line, l.column)).unwrap())
+            .collect();
+        assert_eq!(lines, [(6, 3), (13, 3)]);
+        assert_eq!(located[40].as_ref().unwrap().file, "one.yaml");
     }
 }

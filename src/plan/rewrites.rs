@@ -17,19 +17,20 @@ pub fn absorb_superset_rewrites(desired: &State, observed: &mut State, ledger: &
         let Some(want) = desired.schedules.get(key) else {
             continue;
         };
-        let applied = ledger
-            .get(&ObjectKey::new(Kind::ReportSchedule, key.clone()))
-            .is_some_and(|entry| entry.content_hash == ObjectRef::Schedule(want).content_hash());
-        if !applied {
-            continue;
-        }
         let declared = want.recipients.iter().find(|r| r.recipient_type == "Slack");
         let upgraded = have
             .recipients
             .iter()
             .find(|r| r.recipient_type == "SlackV2")
             .cloned();
-        if let (Some(declared), Some(upgraded)) = (declared, upgraded) {
+        let (Some(declared), Some(upgraded)) = (declared, upgraded) else {
+            continue;
+        };
+        // The content hash (canonical JSON + SHA-256) only for the few schedules it can change.
+        let applied = ledger
+            .get(&ObjectKey::new(Kind::ReportSchedule, key.clone()))
+            .is_some_and(|entry| entry.content_hash == ObjectRef::Schedule(want).content_hash());
+        if applied {
             have.recipients.remove(&upgraded);
             have.recipients.insert(declared.clone());
         }

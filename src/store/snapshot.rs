@@ -195,10 +195,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         .fetch_pairs("ab_permission_view_role", "role_id", "permission_view_id")
         .await?
     {
-        let (Some(role), Some(pair)) = (
-            r[0].as_int().and_then(|id| role_names.get(&id)),
-            r[1].as_int().and_then(|id| pv_pairs.get(&id)),
-        ) else {
+        let (Some(role), Some(pair)) = (role_names.get(&r[0]), pv_pairs.get(&r[1])) else {
             continue;
         };
         if let Some(role) = o.state.roles.get_mut(role) {
@@ -233,10 +230,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         );
     }
     for r in tx.fetch_pairs("ab_user_role", "user_id", "role_id").await? {
-        let (Some(user), Some(role)) = (
-            r[0].as_int().and_then(|id| usernames.get(&id)),
-            r[1].as_int().and_then(|id| role_names.get(&id)),
-        ) else {
+        let (Some(user), Some(role)) = (usernames.get(&r[0]), role_names.get(&r[1])) else {
             continue;
         };
         if let Some(user) = o.state.users.get_mut(user) {
@@ -273,10 +267,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         .fetch_pairs("ab_group_role", "group_id", "role_id")
         .await?
     {
-        let (Some(group), Some(role)) = (
-            r[0].as_int().and_then(|id| group_names.get(&id)),
-            r[1].as_int().and_then(|id| role_names.get(&id)),
-        ) else {
+        let (Some(group), Some(role)) = (group_names.get(&r[0]), role_names.get(&r[1])) else {
             continue;
         };
         if let Some(group) = o.state.groups.get_mut(group) {
@@ -287,10 +278,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         .fetch_pairs("ab_user_group", "group_id", "user_id")
         .await?
     {
-        let (Some(group), Some(user)) = (
-            r[0].as_int().and_then(|id| group_names.get(&id)),
-            r[1].as_int().and_then(|id| usernames.get(&id)),
-        ) else {
+        let (Some(group), Some(user)) = (group_names.get(&r[0]), usernames.get(&r[1])) else {
             continue;
         };
         if let Some(group) = o.state.groups.get_mut(group) {
@@ -420,10 +408,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         .fetch_pairs("rls_filter_roles", "rls_filter_id", "role_id")
         .await?
     {
-        let (Some(filter), Some(role)) = (
-            r[0].as_int().and_then(|id| filter_names.get(&id)),
-            r[1].as_int().and_then(|id| role_names.get(&id)),
-        ) else {
+        let (Some(filter), Some(role)) = (filter_names.get(&r[0]), role_names.get(&r[1])) else {
             continue;
         };
         if let Some(filter) = o.state.rls_filters.get_mut(filter) {
@@ -434,10 +419,8 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         .fetch_pairs("rls_filter_tables", "rls_filter_id", "table_id")
         .await?
     {
-        let (Some(filter), Some(dataset)) = (
-            r[0].as_int().and_then(|id| filter_names.get(&id)),
-            r[1].as_int().and_then(|id| dataset_keys.get(&id)),
-        ) else {
+        let (Some(filter), Some(dataset)) = (filter_names.get(&r[0]), dataset_keys.get(&r[1]))
+        else {
             continue;
         };
         if let Some(filter) = o.state.rls_filters.get_mut(filter) {
@@ -533,10 +516,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         .fetch_pairs("report_schedule_user", "report_schedule_id", "user_id")
         .await?
     {
-        let (Some(key), Some(user)) = (
-            r[0].as_int().and_then(|id| schedule_keys.get(&id)),
-            r[1].as_int().and_then(|id| usernames.get(&id)),
-        ) else {
+        let (Some(key), Some(user)) = (schedule_keys.get(&r[0]), usernames.get(&r[1])) else {
             continue;
         };
         if let Some(s) = o.state.schedules.get_mut(key) {

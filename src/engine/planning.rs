@@ -76,7 +76,7 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
         &observed.ledger,
         &options.manager,
     );
-    let desired = {
+    let mut desired = {
         let _validate = tracing::info_span!("validate").entered();
         finish_against(&mut set, &existing);
         let (desired, found) = resolve(&set, &observed.catalog, &observed.state);
@@ -86,8 +86,12 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
     };
     absorb_superset_rewrites(&desired, &mut observed.state, &observed.ledger);
     restore_webhook_urls(&desired, &mut observed.state);
-    let declared = renames::declared_ids(&set);
-    let renames = renames::find(&declared, &observed.state, &observed.ledger, options);
+    let renames = renames::find(
+        &desired.declared_by,
+        &observed.state,
+        &observed.ledger,
+        options,
+    );
     observed.rename(&renames.moves);
     let mut plan = if set.has_errors() {
         Plan::default()
@@ -106,7 +110,9 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
             }
         }
     }
-    plan.declared = declared;
+    // The declaring resources move from the desired state (which planned with them) to the
+    // plan, which the ledger writes them from.
+    plan.declared = std::mem::take(&mut desired.declared_by);
     plan.source = managers::manifest_source(&set);
     managers::check_sources(&mut plan, &observed.ledger, options);
     show_detached(&mut plan, &observed.user_references);

@@ -15,7 +15,7 @@ use super::snapshot::{Ids, Observed};
 use super::sql::{Row, Tx, Value};
 use crate::model::{ObjectKey, ReportConfig, Schedule, State};
 use crate::plan::{Action, Plan};
-use crate::resources::Kind;
+use crate::resources::{Kind, ResourceId};
 
 /// What an apply wrote.
 #[derive(Clone, Debug, Default)]
@@ -825,35 +825,55 @@ pub async fn record_identities(
     manager: &str,
 ) -> Result<usize, StoreError> {
     let written: BTreeSet<&ObjectKey> = plan.changes.iter().map(|c| &c.key).collect();
+    let stale: Vec<(&ObjectKey, &ResourceId, Option<i64>)> = plan
+        .declared
+        .iter()
+        .filter_map(|(key, resource)| {
+            let entry = observed.ledger.get(key)?;
+            let id = observed.ids.id_of(key);
+            let current = entry.resource.as_ref() == Some(resource) && entry.object_id == id;
+            (entry.manager == manager && !written.contains(key) && !current)
+                .then_some((key, resource, id))
+        })
+        .collect();
+    // One statement per chunk of rows: the first apply after migration 5 fills every row.
     let mut updated = 0;
-    for (key, resource) in &plan.declared {
-        let Some(entry) = observed.ledger.get(key) else {
-            continue;
-        };
-        let id = observed.ids.id_of(key);
-        if entry.manager != manager
-            || written.contains(key)
-            || (entry.resource.as_ref() == Some(resource) && entry.object_id == id)
-        {
-            continue;
+    for chunk in stale.chunks(IDENTITY_ROWS_PER_STATEMENT) {
+        let mut params = vec![Value::Text(plan.source.clone())];
+        let mut tuples = Vec::with_capacity(chunk.len());
+        for (key, resource, id) in chunk {
+            let n = params.len();
+            tuples.push(format!(
+                "(${}, ${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6
+            ));
+            params.extend([
+                Value::text(key.kind.as_str()),
+                Value::text(&key.key),
+                Value::Text(resource.namespace.clone()),
+                Value::text(&resource.name),
+                Value::Text(resource.uid.clone()),
+                Value::Int(*id),
+            ]);
         }
-        updated += tx
-            .execute(
-                &format!("UPDATE {LEDGER_TABLE} SET resource_namespace = $1, resource_name = $2, resource_uid = $3, object_id = $4, source = COALESCE(source, $5) WHERE kind = $6 AND object_key = $7"),
-                &[
-                    Value::Text(resource.namespace.clone()),
-                    Value::text(&resource.name),
-                    Value::Text(resource.uid.clone()),
-                    Value::Int(id),
-                    Value::Text(plan.source.clone()),
-                    Value::text(key.kind.as_str()),
-                    Value::text(&key.key),
-                ],
-            )
-            .await? as usize;
+        let sql = format!(
+            "UPDATE {LEDGER_TABLE} SET resource_namespace = v.column3, resource_name = v.column4, \
+             resource_uid = v.column5, object_id = CAST(v.column6 AS BIGINT), source = COALESCE(source, $1) \
+             FROM (VALUES {}) AS v WHERE {LEDGER_TABLE}.kind = v.column1 AND {LEDGER_TABLE}.object_key = v.column2",
+            tuples.join(", ")
+        );
+        updated += tx.execute(&sql, &params).await? as usize;
     }
     Ok(updated)
 }
+
+/// Ledger rows one identity-filling statement updates (6 parameters each).
+const IDENTITY_ROWS_PER_STATEMENT: usize = 150;
 
 /// Link rows to add and remove, grouped by table.
 #[derive(Default)]

@@ -157,7 +157,7 @@ impl References {
         let mut raw_permissions = Vec::new();
         // Pairs come sorted by permission: `can_read` before `can_write`.
         for pair in &catalog.permissions {
-            match pair.permission.as_str() {
+            match &*pair.permission {
                 "can_read" => views.entry(&pair.view).or_default().push("read"),
                 "can_write" => views.entry(&pair.view).or_default().push("write"),
                 p if DATA_ACCESS.contains(&p) => {}
@@ -266,7 +266,7 @@ impl References {
             self.view_permissions
                 .iter()
                 .zip(&actions)
-                .map(|(v, actions)| vec![v.view.as_str(), actions.as_str()])
+                .map(|(v, actions)| vec![&*v.view, actions.as_str()])
                 .collect(),
         );
         section(
@@ -274,7 +274,7 @@ impl References {
             "SupersetRole rawPermissions: permission and view",
             self.raw_permissions
                 .iter()
-                .map(|p| vec![p.permission.as_str(), p.view.as_str()])
+                .map(|p| vec![&*p.permission, &*p.view])
                 .collect(),
         );
         out.truncate(out.trim_end().len());
@@ -348,7 +348,7 @@ mod tests {
         let views: Vec<_> = refs
             .view_permissions
             .iter()
-            .map(|v| (v.view.as_str(), v.actions.clone()))
+            .map(|v| (&*v.view, v.actions.clone()))
             .collect();
         assert_eq!(
             views,

@@ -78,8 +78,9 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
     );
     let mut desired = {
         let _validate = tracing::info_span!("validate").entered();
-        finish_against(&mut set, &existing);
-        let (desired, found) = resolve(&set, &observed.catalog, &observed.state);
+        tracing::info_span!("check").in_scope(|| finish_against(&mut set, &existing));
+        let (desired, found) = tracing::info_span!("resolve")
+            .in_scope(|| resolve(&set, &observed.catalog, &observed.state));
         set.diagnostics.extend(found);
         diagnostic::sort(&mut set.diagnostics);
         desired
@@ -96,6 +97,7 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
     let mut plan = if set.has_errors() {
         Plan::default()
     } else {
+        let _diff = tracing::info_span!("diff").entered();
         let mut plan = plan(&desired, &observed.state, &observed.ledger, options);
         renames::mark(&mut plan, &renames);
         plan
@@ -122,16 +124,21 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
         // With nothing to change, Superset after the apply is Superset now.
         let after = match plan.is_empty() {
             true => std::borrow::Cow::Borrowed(&observed.state),
-            false => std::borrow::Cow::Owned(state_after(&desired, &observed.state, &plan)),
+            false => std::borrow::Cow::Owned(
+                tracing::info_span!("after")
+                    .in_scope(|| state_after(&desired, &observed.state, &plan)),
+            ),
         };
         let conflicts = email_conflicts(&set, &desired, &observed.state, &after, &plan);
         plan.refusals.extend(conflicts);
         if options.impact {
+            let _impact = tracing::info_span!("impact").entered();
             impact = Some(match plan.is_empty() {
                 true => AccessImpact::default(),
                 false => AccessImpact::between(&observed.state, &after, &observed.catalog),
             });
         }
+        let _policy = tracing::info_span!("policy").entered();
         let declared = desired.schedules.keys().cloned().collect();
         let now = chrono::Utc::now();
         let breaches = report_rules::check(&after, &declared, report_rules::Scope::AfterApply, now);

@@ -62,7 +62,7 @@ pub(super) fn spec(role: &Role, catalog: &Catalog, state: &State) -> Value {
     };
     let mut all = Vec::new();
     for pair in pairs {
-        let (permission, view) = (pair.permission.as_str(), pair.view.as_str());
+        let (permission, view) = (&*pair.permission, &*pair.view);
         match permission {
             "can_read" => actions.entry(view).or_default().push("read"),
             "can_write" => actions.entry(view).or_default().push("write"),

@@ -76,7 +76,7 @@ impl<'a> Holders<'a> {
         let mut by_pair: HashMap<&PermissionPair, Vec<&str>> = HashMap::new();
         for role in state.roles.values() {
             for pair in &role.permissions {
-                if DATA_ACCESS.contains(&pair.permission.as_str()) {
+                if DATA_ACCESS.contains(&&*pair.permission) {
                     by_pair.entry(pair).or_default().push(&role.name);
                 }
             }

@@ -4,19 +4,22 @@
 //! its uuid).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-/// A permission on a view menu, e.g. `can_read` on `Dashboard`.
+/// A permission on a view menu, e.g. `can_read` on `Dashboard`. The names are shared: org-100k
+/// holds 366,000 grants of 21,000 pairs, so a grant is a pair cloned from the catalogue (two
+/// reference counts), not two new strings.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct PermissionPair {
-    pub permission: String,
-    pub view: String,
+    pub permission: Arc<str>,
+    pub view: Arc<str>,
 }
 
 impl PermissionPair {
     /// A pair.
-    pub fn new(permission: impl Into<String>, view: impl Into<String>) -> PermissionPair {
+    pub fn new(permission: impl Into<Arc<str>>, view: impl Into<Arc<str>>) -> PermissionPair {
         PermissionPair {
             permission: permission.into(),
             view: view.into(),
@@ -102,7 +105,7 @@ impl Catalog {
         for pair in self
             .permissions
             .iter()
-            .filter(|p| p.permission == "schema_access")
+            .filter(|p| &*p.permission == "schema_access")
         {
             let parts: Vec<&str> = pair
                 .view
@@ -116,7 +119,7 @@ impl Catalog {
             };
             views
                 .entry((database.to_owned(), schema.to_owned()))
-                .or_insert_with(|| pair.view.clone());
+                .or_insert_with(|| pair.view.to_string());
         }
         views
     }

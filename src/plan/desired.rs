@@ -3,8 +3,10 @@
 //! and dashboard references become natural keys, defaults become explicit values. Everything
 //! that does not resolve is reported, with its location, and nothing is guessed.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::content_index::ContentIndex;
 use crate::diagnostic::{Code, Diagnostic, closest};
 use crate::manifests::LoadedSet;
 use crate::model::{
@@ -39,6 +41,12 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
     let mut resolver = Resolver {
         set,
         catalog,
+        pairs: catalog
+            .permissions
+            .iter()
+            .map(|p| ((&*p.permission, &*p.view), p))
+            .collect(),
+        content: ContentIndex::of(catalog),
         schema_views: catalog.schema_views(),
         found: Vec::new(),
     };
@@ -87,7 +95,7 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
                     .datasets
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, d)| resolver.dataset(index, &format!("spec.datasets[{i}]"), d))
+                    .filter_map(|(i, d)| resolver.dataset(index, || format!("spec.datasets[{i}]"), d))
                     .collect();
                 state.rls_filters.insert(
                     key,
@@ -240,9 +248,39 @@ pub fn recipients(spec: &Recipients) -> BTreeSet<Recipient> {
     rows
 }
 
+/// Where a role declared a permission pair.
+enum PairSource {
+    Permission(usize),
+    RawPermission(usize),
+    AllDatabases,
+    AllDatasets,
+    Database(usize),
+    Schema(usize),
+    Dataset(usize),
+}
+
+impl PairSource {
+    /// The field path, as diagnostics name it.
+    fn field(&self) -> String {
+        match self {
+            PairSource::Permission(i) => format!("spec.permissions[{i}]"),
+            PairSource::RawPermission(i) => format!("spec.rawPermissions[{i}]"),
+            PairSource::AllDatabases => "spec.dataAccess.allDatabases".to_owned(),
+            PairSource::AllDatasets => "spec.dataAccess.allDatasets".to_owned(),
+            PairSource::Database(i) => format!("spec.dataAccess.databases[{i}]"),
+            PairSource::Schema(i) => format!("spec.dataAccess.schemas[{i}]"),
+            PairSource::Dataset(i) => format!("spec.dataAccess.datasets[{i}]"),
+        }
+    }
+}
+
 struct Resolver<'a> {
     set: &'a LoadedSet,
     catalog: &'a Catalog,
+    /// The catalogue's pairs by their names, so a declared pair is found (and shared) without
+    /// building one.
+    pairs: HashMap<(&'a str, &'a str), &'a PermissionPair>,
+    content: ContentIndex<'a>,
     /// `schema_access` view menus by `(database, schema)`.
     schema_views: HashMap<(String, String), String>,
     found: Vec<Diagnostic>,
@@ -284,9 +322,14 @@ impl Resolver<'_> {
         self.report(index, field, d);
     }
 
-    fn dataset(&mut self, index: usize, field: &str, text: &str) -> Option<String> {
+    fn dataset(
+        &mut self,
+        index: usize,
+        field: impl FnOnce() -> String,
+        text: &str,
+    ) -> Option<String> {
         let found = match DatasetRef::parse(text).ok()? {
-            DatasetRef::Uuid(id) => self.catalog.dataset_by_uuid(&id.to_string()),
+            DatasetRef::Uuid(id) => self.content.dataset_by_uuid(&id.to_string()),
             DatasetRef::Name { .. } => self.catalog.datasets.get(text),
         };
         match found {
@@ -295,7 +338,7 @@ impl Resolver<'_> {
                 let near = closest(text, self.catalog.datasets.keys().map(String::as_str));
                 self.missing_content(
                     index,
-                    field,
+                    &field(),
                     format!("dataset `{text}` does not exist in Superset"),
                     near,
                     "dataset",
@@ -310,46 +353,52 @@ impl Resolver<'_> {
         index: usize,
         spec: &SupersetRoleSpec,
     ) -> BTreeSet<PermissionPair> {
-        let mut pairs: Vec<(String, PermissionPair)> = Vec::new();
+        // Each wanted pair with where it was declared; the field path is written out only for a
+        // pair Superset does not have.
+        let mut pairs: Vec<(PairSource, Cow<'_, str>, Cow<'_, str>)> = Vec::new();
         for (i, p) in spec.permissions.iter().enumerate() {
             for action in &p.actions {
                 pairs.push((
-                    format!("spec.permissions[{i}]"),
-                    PermissionPair::new(action.permission_name(), &p.view),
+                    PairSource::Permission(i),
+                    action.permission_name().into(),
+                    p.view.as_str().into(),
                 ));
             }
         }
         for (i, p) in spec.raw_permissions.iter().enumerate() {
             pairs.push((
-                format!("spec.rawPermissions[{i}]"),
-                PermissionPair::new(&p.permission, &p.view),
+                PairSource::RawPermission(i),
+                p.permission.as_str().into(),
+                p.view.as_str().into(),
             ));
         }
         if let Some(access) = &spec.data_access {
             if access.all_databases == Some(true) {
                 pairs.push((
-                    "spec.dataAccess.allDatabases".into(),
-                    PermissionPair::new("all_database_access", "all_database_access"),
+                    PairSource::AllDatabases,
+                    "all_database_access".into(),
+                    "all_database_access".into(),
                 ));
             }
             if access.all_datasets == Some(true) {
                 pairs.push((
-                    "spec.dataAccess.allDatasets".into(),
-                    PermissionPair::new("all_datasource_access", "all_datasource_access"),
+                    PairSource::AllDatasets,
+                    "all_datasource_access".into(),
+                    "all_datasource_access".into(),
                 ));
             }
             for (i, name) in access.databases.iter().enumerate() {
-                let field = format!("spec.dataAccess.databases[{i}]");
                 match self.catalog.databases.get(name) {
                     Some(id) => pairs.push((
-                        field,
-                        PermissionPair::new("database_access", Catalog::database_view(name, *id)),
+                        PairSource::Database(i),
+                        "database_access".into(),
+                        Catalog::database_view(name, *id).into(),
                     )),
                     None => {
                         let near = self.closest_database(name);
                         self.missing_content(
                             index,
-                            &field,
+                            &PairSource::Database(i).field(),
                             format!("database `{name}` does not exist in Superset"),
                             near.as_deref(),
                             "database",
@@ -361,12 +410,12 @@ impl Resolver<'_> {
                 let Ok(schema) = SchemaRef::parse(text) else {
                     continue;
                 };
-                let field = format!("spec.dataAccess.schemas[{i}]");
+                let field = || PairSource::Schema(i).field();
                 if !self.catalog.databases.contains_key(&schema.database) {
                     let near = self.closest_database(&schema.database);
                     self.missing_content(
                         index,
-                        &field,
+                        &field(),
                         format!("database `{}` does not exist in Superset", schema.database),
                         near.as_deref(),
                         "database",
@@ -377,35 +426,36 @@ impl Resolver<'_> {
                     .schema_views
                     .get(&(schema.database.clone(), schema.schema.clone()));
                 match view {
-                    Some(view) => pairs.push((field, PermissionPair::new("schema_access", view.clone()))),
+                    Some(view) => pairs.push((PairSource::Schema(i), "schema_access".into(), view.clone().into())),
                     None => self.missing(
                         index,
-                        &field,
+                        &field(),
                         format!("schema `{text}` has no schema_access permission in Superset"),
                         "Superset creates it with the schema's first dataset; add a dataset in that schema first".into(),
                     ),
                 }
             }
             for (i, text) in access.datasets.iter().enumerate() {
-                let field = format!("spec.dataAccess.datasets[{i}]");
-                if let Some(key) = self.dataset(index, &field, text) {
+                if let Some(key) = self.dataset(index, || PairSource::Dataset(i).field(), text) {
                     let view = Catalog::dataset_view(&self.catalog.datasets[&key]);
-                    pairs.push((field, PermissionPair::new("datasource_access", view)));
+                    pairs.push((PairSource::Dataset(i), "datasource_access".into(), view.into()));
                 }
             }
         }
         let mut out = BTreeSet::new();
-        for (field, pair) in pairs {
-            if self.catalog.permissions.contains(&pair) {
-                out.insert(pair);
+        for (declared, permission, view) in pairs {
+            if let Some(pair) = self.pairs.get(&(&*permission, &*view)) {
+                out.insert((*pair).clone());
                 continue;
             }
+            let pair = PermissionPair::new(&*permission, &*view);
+            let field = declared.field();
             let views: Vec<&str> = self
                 .catalog
                 .permissions
                 .iter()
                 .filter(|p| p.permission == pair.permission)
-                .map(|p| p.view.as_str())
+                .map(|p| &*p.view)
                 .collect();
             let hint = match closest(&pair.view, views.iter().copied()) {
                 Some(view) => format!("did you mean `{}` on `{view}`?", pair.permission),
@@ -435,8 +485,8 @@ impl Resolver<'_> {
         let on_view = permissions
             .iter()
             .filter(|p| p.view == pair.view)
-            .map(|p| p.permission.as_str());
-        let all: BTreeSet<&str> = permissions.iter().map(|p| p.permission.as_str()).collect();
+            .map(|p| &*p.permission);
+        let all: BTreeSet<&str> = permissions.iter().map(|p| &*p.permission).collect();
         let near = closest(&pair.permission, on_view)
             .or_else(|| closest(&pair.permission, all.iter().copied()));
         match near {
@@ -454,20 +504,8 @@ impl Resolver<'_> {
 
     fn chart(&mut self, index: usize, chart: &ChartRef) -> Option<String> {
         let found: Vec<&str> = match (&chart.uuid, &chart.name) {
-            (Some(uuid), _) => self
-                .catalog
-                .charts
-                .iter()
-                .filter(|c| c.uuid.eq_ignore_ascii_case(uuid))
-                .map(|c| c.uuid.as_str())
-                .collect(),
-            (None, Some(name)) => self
-                .catalog
-                .charts
-                .iter()
-                .filter(|c| &c.name == name)
-                .map(|c| c.uuid.as_str())
-                .collect(),
+            (Some(uuid), _) => self.content.charts_by_uuid(uuid),
+            (None, Some(name)) => self.content.charts_named(name),
             (None, None) => return None,
         };
         let shown = chart
@@ -509,32 +547,11 @@ impl Resolver<'_> {
     fn dashboard(&mut self, index: usize, dashboard: &DashboardRef) -> Option<String> {
         let boards = &self.catalog.dashboards;
         let (shown, found): (&str, Vec<&str>) = if let Some(uuid) = &dashboard.uuid {
-            (
-                uuid,
-                boards
-                    .iter()
-                    .filter(|d| d.uuid.eq_ignore_ascii_case(uuid))
-                    .map(|d| d.uuid.as_str())
-                    .collect(),
-            )
+            (uuid, self.content.dashboards_by_uuid(uuid))
         } else if let Some(slug) = &dashboard.slug {
-            (
-                slug,
-                boards
-                    .iter()
-                    .filter(|d| d.slug.as_ref() == Some(slug))
-                    .map(|d| d.uuid.as_str())
-                    .collect(),
-            )
+            (slug, self.content.dashboards_by_slug(slug))
         } else if let Some(title) = &dashboard.title {
-            (
-                title,
-                boards
-                    .iter()
-                    .filter(|d| d.title.as_ref() == Some(title))
-                    .map(|d| d.uuid.as_str())
-                    .collect(),
-            )
+            (title, self.content.dashboards_titled(title))
         } else {
             return None;
         };

@@ -3,6 +3,7 @@
 //! stop a plan (conflicts, built-in roles, deletion caps). Pure code: no IO.
 
 mod changes;
+mod content_index;
 pub mod desired;
 pub mod managers;
 pub mod plan_file;

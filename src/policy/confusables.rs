@@ -17,14 +17,20 @@ use crate::manifests::{LoadedSet, parse_path};
 use crate::reason::Reason;
 use crate::resources::{Kind, Resource};
 
-/// The name as a reader sees it: NFKC.
+/// The name as a reader sees it: NFKC (ASCII text is its own NFKC form).
 fn normalised(name: &str) -> String {
-    name.nfkc().collect()
+    match name.is_ascii() {
+        true => name.to_owned(),
+        false => name.nfkc().collect(),
+    }
 }
 
 /// The name as Flask-AppBuilder's case-insensitive lookup and a reader see it.
 pub fn folded(name: &str) -> String {
-    normalised(&normalised(name).to_lowercase())
+    match name.is_ascii() {
+        true => name.to_ascii_lowercase(),
+        false => normalised(&normalised(name).to_lowercase()),
+    }
 }
 
 /// How two different spellings of one folded name differ.

@@ -24,9 +24,19 @@ fn name_column(kind: Kind) -> Option<(&'static str, usize)> {
 }
 
 pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
+    // YAML writes a NUL only as itself or as an escape in a double-quoted scalar (`\0`, `\x00`,
+    // `\u0000`, `\U00000000`): a file with neither a NUL nor a backslash holds none.
+    let plain: Vec<bool> = set
+        .sources
+        .iter()
+        .map(|source| !source.text.contains(['\0', '\\']))
+        .collect();
     for (index, object) in set.objects.iter().enumerate() {
         let resource = &object.resource;
-        if let Ok(value) = serde_json::to_value(resource) {
+        let from_plain_text = object.source.is_some_and(|s| plain[s]);
+        if from_plain_text || !may_hold_nul(resource) {
+            // No string of it holds a NUL: nothing to locate.
+        } else if let Ok(value) = serde_json::to_value(resource) {
             let mut paths = Vec::new();
             nul_paths(String::new(), &value, &mut paths);
             // A NUL in a name is a control character, reported once by the names check.
@@ -64,6 +74,39 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
             found.push(locate(set, index, "metadata.name", d));
         }
     }
+}
+
+/// Whether any string of `resource` (keys included) may hold a NUL: serialised as JSON into a
+/// sink that only looks for `\u0000`, the escape serde_json writes for it, with no allocation.
+/// A backslash-`u0000` the user wrote shows as `\\u0000` and also matches: the precise walk
+/// of [`nul_paths`] then finds nothing, so a false hit costs time, never a wrong report.
+fn may_hold_nul(resource: &impl serde::Serialize) -> bool {
+    struct Scan {
+        found: bool,
+        /// The tail of the previous write, so an escape split across writes is seen.
+        tail: Vec<u8>,
+    }
+    impl std::io::Write for Scan {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            const NEEDLE: &[u8] = b"\\u0000";
+            if !self.found {
+                self.tail.extend_from_slice(buf);
+                self.found = self.tail.windows(NEEDLE.len()).any(|w| w == NEEDLE);
+                let keep = self.tail.len().saturating_sub(NEEDLE.len() - 1);
+                self.tail.drain(..keep);
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut scan = Scan {
+        found: false,
+        tail: Vec::new(),
+    };
+    // A value that does not serialise is checked the precise way.
+    serde_json::to_writer(&mut scan, resource).is_err() || scan.found
 }
 
 /// Paths (`spec.firstName`, `spec.recipients.email.to[0]`) of the strings in `value` that hold

@@ -9,11 +9,11 @@ use super::confusables::folded;
 use super::locate;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::manifests::LoadedSet;
-use crate::resources::{Resource, ResourceId};
+use crate::resources::{Kind, Resource, ResourceId};
 
 pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
     let mut manifests: HashMap<ResourceId, usize> = HashMap::new();
-    let mut superset: HashMap<(String, String), usize> = HashMap::new();
+    let mut superset: HashMap<(Kind, String), usize> = HashMap::new();
     let mut emails: HashMap<String, usize> = HashMap::new();
     let mut config: Option<usize> = None;
     for (index, object) in set.objects.iter().enumerate() {
@@ -50,28 +50,24 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
             config.get_or_insert(index);
             continue;
         }
-        let (label, name_field, identity) = match resource {
-            Resource::Schedule(s) => (
-                format!(
-                    "{} `{}`",
-                    s.spec.schedule_type.as_str(),
-                    resource.superset_name()
-                ),
-                "spec.name",
-                format!(
-                    "{}|{}",
-                    s.spec.schedule_type.as_str(),
-                    resource.superset_name()
-                ),
-            ),
-            _ => (
-                format!("{} `{}`", resource.kind(), resource.superset_name()),
-                resource.kind().superset_name_field(),
-                resource.superset_name().to_owned(),
-            ),
+        let schedule_type = match resource {
+            Resource::Schedule(s) => Some(s.spec.schedule_type.as_str()),
+            _ => None,
         };
-        let key = (resource.kind().as_str().to_owned(), identity);
+        let name = resource.superset_name();
+        let identity = match schedule_type {
+            Some(kind) => format!("{kind}|{name}"),
+            None => name.to_owned(),
+        };
+        let key = (resource.kind(), identity);
         if let Some(&first) = superset.get(&key) {
+            let (label, name_field) = match schedule_type {
+                Some(kind) => (format!("{kind} `{name}`"), "spec.name"),
+                None => (
+                    format!("{} `{name}`", resource.kind()),
+                    resource.kind().superset_name_field(),
+                ),
+            };
             found.push(locate(
                 set,
                 index,

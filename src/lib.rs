@@ -6,6 +6,7 @@
 //! IO; adapters live at the edges: `manifests` reads files, standard input and git revisions (with
 //! the manifest cache), `store` the metadata database, `cli` the command line; `main` stays thin.
 
+pub mod allocator;
 pub mod cli;
 pub mod diagnostic;
 pub mod engine;

@@ -400,15 +400,20 @@ pub fn field_changes(
             names.push(name);
         }
     }
-    let find = |fields: &[(&'static str, Field)], name: &str| {
+    // Each field is moved out once (a field name appears once per side).
+    let mut before_fields: Vec<(&'static str, Option<Field>)> =
+        before_fields.into_iter().map(|(n, f)| (n, Some(f))).collect();
+    let mut after_fields: Vec<(&'static str, Option<Field>)> =
+        after_fields.into_iter().map(|(n, f)| (n, Some(f))).collect();
+    let find = |fields: &mut [(&'static str, Option<Field>)], name: &str| {
         fields
-            .iter()
+            .iter_mut()
             .find(|(n, _)| *n == name)
-            .map(|(_, f)| f.clone())
+            .and_then(|(_, f)| f.take())
     };
     let mut out = Vec::new();
     for name in names {
-        match (find(&before_fields, name), find(&after_fields, name)) {
+        match (find(&mut before_fields, name), find(&mut after_fields, name)) {
             (b, a) if b == a => {}
             (Some(Field::Set(b)), Some(Field::Set(a))) => out.push(FieldChange::Members {
                 field: name.into(),

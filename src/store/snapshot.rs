@@ -191,15 +191,12 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
             },
         );
     }
-    for r in tx
+    let links = tx
         .fetch_pairs("ab_permission_view_role", "role_id", "permission_view_id")
-        .await?
-    {
-        let (Some(role), Some(pair)) = (role_names.get(&r[0]), pv_pairs.get(&r[1])) else {
-            continue;
-        };
+        .await?;
+    for (role, pairs) in linked(&links, &role_names, &pv_pairs) {
         if let Some(role) = o.state.roles.get_mut(role) {
-            role.permissions.insert(pair.clone());
+            role.permissions.extend(pairs);
         }
     }
 
@@ -229,12 +226,10 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
             },
         );
     }
-    for r in tx.fetch_pairs("ab_user_role", "user_id", "role_id").await? {
-        let (Some(user), Some(role)) = (usernames.get(&r[0]), role_names.get(&r[1])) else {
-            continue;
-        };
+    let links = tx.fetch_pairs("ab_user_role", "user_id", "role_id").await?;
+    for (user, roles) in linked(&links, &usernames, &role_names) {
         if let Some(user) = o.state.users.get_mut(user) {
-            user.roles.insert(role.clone());
+            user.roles.extend(roles);
         }
     }
 
@@ -263,26 +258,20 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
             },
         );
     }
-    for r in tx
+    let links = tx
         .fetch_pairs("ab_group_role", "group_id", "role_id")
-        .await?
-    {
-        let (Some(group), Some(role)) = (group_names.get(&r[0]), role_names.get(&r[1])) else {
-            continue;
-        };
+        .await?;
+    for (group, roles) in linked(&links, &group_names, &role_names) {
         if let Some(group) = o.state.groups.get_mut(group) {
-            group.roles.insert(role.clone());
+            group.roles.extend(roles);
         }
     }
-    for r in tx
+    let links = tx
         .fetch_pairs("ab_user_group", "group_id", "user_id")
-        .await?
-    {
-        let (Some(group), Some(user)) = (group_names.get(&r[0]), usernames.get(&r[1])) else {
-            continue;
-        };
+        .await?;
+    for (group, users) in linked(&links, &group_names, &usernames) {
         if let Some(group) = o.state.groups.get_mut(group) {
-            group.users.insert(user.clone());
+            group.users.extend(users);
         }
     }
 
@@ -404,27 +393,20 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
             },
         );
     }
-    for r in tx
+    let links = tx
         .fetch_pairs("rls_filter_roles", "rls_filter_id", "role_id")
-        .await?
-    {
-        let (Some(filter), Some(role)) = (filter_names.get(&r[0]), role_names.get(&r[1])) else {
-            continue;
-        };
+        .await?;
+    for (filter, roles) in linked(&links, &filter_names, &role_names) {
         if let Some(filter) = o.state.rls_filters.get_mut(filter) {
-            filter.roles.insert(role.clone());
+            filter.roles.extend(roles);
         }
     }
-    for r in tx
+    let links = tx
         .fetch_pairs("rls_filter_tables", "rls_filter_id", "table_id")
-        .await?
-    {
-        let (Some(filter), Some(dataset)) = (filter_names.get(&r[0]), dataset_keys.get(&r[1]))
-        else {
-            continue;
-        };
+        .await?;
+    for (filter, datasets) in linked(&links, &filter_names, &dataset_keys) {
         if let Some(filter) = o.state.rls_filters.get_mut(filter) {
-            filter.datasets.insert(dataset.clone());
+            filter.datasets.extend(datasets);
         }
     }
 
@@ -512,15 +494,12 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
             s.recipients.insert(recipient);
         }
     }
-    for r in tx
+    let links = tx
         .fetch_pairs("report_schedule_user", "report_schedule_id", "user_id")
-        .await?
-    {
-        let (Some(key), Some(user)) = (schedule_keys.get(&r[0]), usernames.get(&r[1])) else {
-            continue;
-        };
+        .await?;
+    for (key, users) in linked(&links, &schedule_keys, &usernames) {
         if let Some(s) = o.state.schedules.get_mut(key) {
-            s.owners.insert(user.clone());
+            s.owners.extend(users);
         }
     }
 
@@ -556,6 +535,41 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         .collect();
     o.user_references = super::user_refs::count_references(tx, &managed).await?;
     Ok(o)
+}
+
+/// Link rows `[owner id, member id]` (grouped by owner, as [`Tx::fetch_pairs`] returns them)
+/// as each owner's name with its members' values, sorted: one lookup of the owner per group
+/// instead of one per row, and a sorted run that a `BTreeSet` takes in bulk. Rows whose owner or
+/// member is unknown are left out.
+fn linked<'a, K, T: Ord + Clone>(
+    rows: &[[i64; 2]],
+    owners: &'a HashMap<i64, K>,
+    members: &HashMap<i64, T>,
+) -> Vec<(&'a K, Vec<T>)> {
+    let mut out: Vec<(&K, Vec<T>)> = Vec::new();
+    // The owner of the group being read, and whether it is known.
+    let mut current: Option<(i64, bool)> = None;
+    for &[owner, member] in rows {
+        if current.is_none_or(|(id, _)| id != owner) {
+            let key = owners.get(&owner);
+            if let Some(key) = key {
+                out.push((key, Vec::new()));
+            }
+            current = Some((owner, key.is_some()));
+        }
+        if current.is_some_and(|(_, known)| known)
+            && let Some(value) = members.get(&member)
+        {
+            out.last_mut()
+                .expect("a known owner's group is open")
+                .1
+                .push(value.clone());
+        }
+    }
+    for (_, values) in &mut out {
+        values.sort_unstable();
+    }
+    out
 }
 
 /// The ledger rows; the declaring resource, Superset id and source when migration 5 ran (a

@@ -71,12 +71,17 @@ const DATA_ACCESS: [&str; 6] = [
     "datasource_access",
 ];
 
+/// Whether `pair` is one of the data-access permissions.
+pub(super) fn is_data_access(pair: &PermissionPair) -> bool {
+    DATA_ACCESS.contains(&&*pair.permission)
+}
+
 impl<'a> Holders<'a> {
     pub(super) fn new(state: &'a State) -> Holders<'a> {
         let mut by_pair: HashMap<&PermissionPair, Vec<&str>> = HashMap::new();
         for role in state.roles.values() {
             for pair in &role.permissions {
-                if DATA_ACCESS.contains(&&*pair.permission) {
+                if is_data_access(pair) {
                     by_pair.entry(pair).or_default().push(&role.name);
                 }
             }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::Held;
-use crate::model::State;
+use crate::model::{PermissionPair, State};
 
 /// One user's change of access.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -21,12 +21,22 @@ pub struct UserAccess {
     pub lost: Vec<String>,
 }
 
-fn permissions(state: &State, roles: &BTreeSet<&str>) -> BTreeSet<String> {
+/// The pairs `roles` grant together; written out as text only for the users whose access
+/// changes.
+fn permissions<'a>(state: &'a State, roles: &BTreeSet<&str>) -> BTreeSet<&'a PermissionPair> {
     roles
         .iter()
         .filter_map(|r| state.roles.get(*r))
-        .flat_map(|r| r.permissions.iter().map(|p| p.to_string()))
+        .flat_map(|r| r.permissions.iter())
         .collect()
+}
+
+/// Pairs as text (`can_read on Chart`), in text order.
+fn shown<'a>(pairs: impl Iterator<Item = &'a &'a PermissionPair>) -> Vec<String> {
+    let mut shown: Vec<String> = pairs.map(|p| p.to_string()).collect();
+    shown.sort_unstable();
+    shown.dedup();
+    shown
 }
 
 /// Every user whose roles or permissions differ between `before` and `after`. A user who does
@@ -50,8 +60,8 @@ pub(super) fn changes(before: &State, after: &State, held: &(Held, Held)) -> Vec
         .map(String::as_str)
         .collect();
     let nothing = BTreeSet::new();
-    let mut cache_before: BTreeMap<BTreeSet<&str>, BTreeSet<String>> = BTreeMap::new();
-    let mut cache_after: BTreeMap<BTreeSet<&str>, BTreeSet<String>> = BTreeMap::new();
+    let mut cache_before: BTreeMap<BTreeSet<&str>, BTreeSet<&PermissionPair>> = BTreeMap::new();
+    let mut cache_after: BTreeMap<BTreeSet<&str>, BTreeSet<&PermissionPair>> = BTreeMap::new();
     usernames
         .into_iter()
         .filter_map(|user| {
@@ -77,8 +87,8 @@ pub(super) fn changes(before: &State, after: &State, held: &(Held, Held)) -> Vec
                 username: user.to_owned(),
                 roles_gained: owned(a.difference(b)),
                 roles_lost: owned(b.difference(a)),
-                gained: perms_after.difference(perms_before).cloned().collect(),
-                lost: perms_before.difference(perms_after).cloned().collect(),
+                gained: shown(perms_after.difference(perms_before)),
+                lost: shown(perms_before.difference(perms_after)),
             };
             let changed = !(access.gained.is_empty()
                 && access.lost.is_empty()

@@ -50,18 +50,23 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
         schema_views: catalog.schema_views(),
         found: Vec::new(),
     };
+    // Each map is built at once from its entries (sorted, packed nodes), not entry by entry; a
+    // key declared twice keeps its last entry, as inserting did.
+    let mut declared_by = Vec::with_capacity(set.objects.len());
+    let (mut users, mut groups, mut rls_filters, mut schedules) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut state = State::default();
     let mut role_specs: BTreeMap<String, (usize, &SupersetRoleSpec)> = BTreeMap::new();
     for (index, object) in set.objects.iter().enumerate() {
         // The state's maps are keyed by the object's natural key, the one rule of `ObjectKey::of`.
         let object_key = ObjectKey::of(&object.resource);
         let key = object_key.key.clone();
-        state.declared_by.insert(object_key, object.resource.id());
+        declared_by.push((object_key, object.resource.id()));
         let name = object.resource.superset_name().to_owned();
         match &object.resource {
             Resource::User(u) => {
                 let s = &u.spec;
-                state.users.insert(
+                users.push((
                     key,
                     User {
                         username: name,
@@ -71,14 +76,14 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
                         active: s.active.unwrap_or(true),
                         roles: s.roles.iter().cloned().collect(),
                     },
-                );
+                ));
             }
             Resource::Role(r) => {
                 role_specs.insert(key, (index, &r.spec));
             }
             Resource::Group(g) => {
                 let s = &g.spec;
-                state.groups.insert(
+                groups.push((
                     key,
                     Group {
                         name,
@@ -87,7 +92,7 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
                         roles: s.roles.iter().cloned().collect(),
                         users: s.users.iter().cloned().collect(),
                     },
-                );
+                ));
             }
             Resource::Rls(f) => {
                 let s = &f.spec;
@@ -97,7 +102,7 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
                     .enumerate()
                     .filter_map(|(i, d)| resolver.dataset(index, || format!("spec.datasets[{i}]"), d))
                     .collect();
-                state.rls_filters.insert(
+                rls_filters.push((
                     key,
                     RlsFilter {
                         name,
@@ -108,11 +113,11 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
                         datasets,
                         clause: s.clause.clone(),
                     },
-                );
+                ));
             }
             Resource::Schedule(r) => {
                 let schedule = resolver.schedule(index, name, &r.spec);
-                state.schedules.insert(key, schedule);
+                schedules.push((key, schedule));
             }
             Resource::Config(c) => state.config = Some(config(&c.spec)),
         }
@@ -121,25 +126,31 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
     for (name, (index, spec)) in &role_specs {
         own.insert(name.clone(), resolver.own_permissions(*index, spec));
     }
-    for name in role_specs.keys() {
-        let mut permissions = BTreeSet::new();
-        let mut visiting = Vec::new();
-        collect_permissions(
-            name,
-            &role_specs,
-            &own,
-            observed,
-            &mut visiting,
-            &mut permissions,
-        );
-        state.roles.insert(
-            name.clone(),
-            Role {
+    state.roles = role_specs
+        .keys()
+        .map(|name| {
+            let mut permissions = Vec::new();
+            let mut visiting = Vec::new();
+            collect_permissions(
+                name,
+                &role_specs,
+                &own,
+                observed,
+                &mut visiting,
+                &mut permissions,
+            );
+            let role = Role {
                 name: name.clone(),
-                permissions,
-            },
-        );
-    }
+                permissions: permissions.into_iter().collect(),
+            };
+            (name.clone(), role)
+        })
+        .collect();
+    state.users = users.into_iter().collect();
+    state.groups = groups.into_iter().collect();
+    state.rls_filters = rls_filters.into_iter().collect();
+    state.schedules = schedules.into_iter().collect();
+    state.declared_by = declared_by.into_iter().collect();
     (state, resolver.found)
 }
 
@@ -151,7 +162,7 @@ fn collect_permissions(
     own: &BTreeMap<String, BTreeSet<PermissionPair>>,
     observed: &State,
     visiting: &mut Vec<String>,
-    into: &mut BTreeSet<PermissionPair>,
+    into: &mut Vec<PermissionPair>,
 ) {
     if visiting.iter().any(|v| v == name) {
         return;

@@ -181,16 +181,20 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         tx.fetch("SELECT id, name FROM ab_role", &[], &[Ty::Int, Ty::Text])
             .await?,
     );
+    // Each map is built at once from its rows (sorted, packed nodes), not row by row.
     for (id, name) in &role_names {
         o.ids.roles.insert(name.clone(), *id);
-        o.state.roles.insert(
-            name.clone(),
-            Role {
+    }
+    o.state.roles = role_names
+        .values()
+        .map(|name| {
+            let role = Role {
                 name: name.clone(),
                 permissions: BTreeSet::new(),
-            },
-        );
-    }
+            };
+            (name.clone(), role)
+        })
+        .collect();
     let links = tx
         .fetch_pairs("ab_permission_view_role", "role_id", "permission_view_id")
         .await?;
@@ -202,6 +206,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
 
     // Users.
     let mut usernames: HashMap<i64, String> = HashMap::new();
+    let mut users = Vec::new();
     for r in tx
         .fetch(
             "SELECT id, username, first_name, last_name, email, active FROM ab_user",
@@ -214,7 +219,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         let username = text(&r[1]);
         usernames.insert(id, username.clone());
         o.ids.users.insert(username.clone(), id);
-        o.state.users.insert(
+        users.push((
             username.clone(),
             User {
                 username,
@@ -224,8 +229,9 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
                 active: r[5].as_bool().unwrap_or(false),
                 roles: BTreeSet::new(),
             },
-        );
+        ));
     }
+    o.state.users = users.into_iter().collect();
     let links = tx.fetch_pairs("ab_user_role", "user_id", "role_id").await?;
     for (user, roles) in linked(&links, &usernames, &role_names) {
         if let Some(user) = o.state.users.get_mut(user) {
@@ -235,6 +241,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
 
     // Groups.
     let mut group_names: HashMap<i64, String> = HashMap::new();
+    let mut groups = Vec::new();
     for r in tx
         .fetch(
             "SELECT id, name, label, description FROM ab_group",
@@ -247,7 +254,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         let name = text(&r[1]);
         group_names.insert(id, name.clone());
         o.ids.groups.insert(name.clone(), id);
-        o.state.groups.insert(
+        groups.push((
             name.clone(),
             Group {
                 name,
@@ -256,8 +263,9 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
                 roles: BTreeSet::new(),
                 users: BTreeSet::new(),
             },
-        );
+        ));
     }
+    o.state.groups = groups.into_iter().collect();
     let links = tx
         .fetch_pairs("ab_group_role", "group_id", "role_id")
         .await?;
@@ -368,6 +376,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
 
     // Row-level security.
     let mut filter_names: HashMap<i64, String> = HashMap::new();
+    let mut filters = Vec::new();
     for r in tx
         .fetch(
             "SELECT id, name, description, filter_type, group_key, clause FROM row_level_security_filters",
@@ -380,7 +389,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         let name = text(&r[1]);
         filter_names.insert(id, name.clone());
         o.ids.rls_filters.insert(name.clone(), id);
-        o.state.rls_filters.insert(
+        filters.push((
             name.clone(),
             RlsFilter {
                 name,
@@ -391,8 +400,9 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
                 datasets: BTreeSet::new(),
                 clause: text(&r[5]),
             },
-        );
+        ));
     }
+    o.state.rls_filters = filters.into_iter().collect();
     let links = tx
         .fetch_pairs("rls_filter_roles", "rls_filter_id", "role_id")
         .await?;
@@ -424,6 +434,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
     );
     use Ty::{Bool as B, Int as I, Text as T};
     let mut schedule_keys: HashMap<i64, String> = HashMap::new();
+    let mut schedules = Vec::new();
     for r in tx
         .fetch(
             &sql,
@@ -441,7 +452,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         let user = |v: &Value| v.as_int().and_then(|id| usernames.get(&id)).cloned();
         schedule_keys.insert(id, key.clone());
         o.ids.schedules.insert(key.clone(), id);
-        o.state.schedules.insert(
+        schedules.push((
             key,
             Schedule {
                 name,
@@ -476,8 +487,9 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
                 custom_height: r[21].as_int(),
                 extra: canonical_json(r[22].as_str().unwrap_or("{}")),
             },
-        );
+        ));
     }
+    o.state.schedules = schedules.into_iter().collect();
     for r in tx
         .fetch(
             "SELECT report_schedule_id, type, recipient_config_json FROM report_recipient",
@@ -585,6 +597,7 @@ async fn read_ledger(tx: &mut Tx, ledger: &mut Ledger) -> Result<(), StoreError>
         types.extend([Ty::Text, Ty::Text, Ty::Text, Ty::Int, Ty::Text]);
     }
     let sql = format!("SELECT kind, object_key, manager, content_hash{extra} FROM {LEDGER_TABLE}");
+    let mut rows = Vec::new();
     for r in tx.fetch(&sql, &[], &types).await? {
         let Some(kind) = r[0].as_str().and_then(Kind::parse) else {
             continue;
@@ -598,7 +611,13 @@ async fn read_ledger(tx: &mut Tx, ledger: &mut Ledger) -> Result<(), StoreError>
             entry.object_id = r[7].as_int();
             entry.source = r[8].as_str().map(str::to_owned);
         }
-        ledger.insert(ObjectKey::new(kind, text(&r[1])), entry);
+        rows.push((ObjectKey::new(kind, text(&r[1])), entry));
+    }
+    // Built at once (sorted, packed nodes); a key read twice keeps its last row, as inserting did.
+    let read: Ledger = rows.into_iter().collect();
+    match ledger.is_empty() {
+        true => *ledger = read,
+        false => ledger.extend(read),
     }
     Ok(())
 }

@@ -18,7 +18,7 @@ use crate::plan::{
 use crate::policy::report_rules;
 use crate::resources::Kind;
 use crate::store::Observed;
-use crate::validation::finish_against;
+use crate::policy::check_declared_against;
 
 /// Everything a pass produced.
 #[derive(Debug)]
@@ -78,9 +78,22 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
     );
     let mut desired = {
         let _validate = tracing::info_span!("validate").entered();
-        tracing::info_span!("check").in_scope(|| finish_against(&mut set, &existing));
-        let (desired, found) = tracing::info_span!("resolve")
-            .in_scope(|| resolve(&set, &observed.catalog, &observed.state));
+        // The declared-set checks and the resolution only read the set: they run side by side,
+        // on two cores, and their diagnostics are merged and sorted after.
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
+        let (checked, (desired, found)) = std::thread::scope(|scope| {
+            let check = scope.spawn(|| {
+                tracing::dispatcher::with_default(&dispatch, || {
+                    tracing::info_span!("check")
+                        .in_scope(|| check_declared_against(&set, &existing))
+                })
+            });
+            let resolved = tracing::info_span!("resolve")
+                .in_scope(|| resolve(&set, &observed.catalog, &observed.state));
+            let checked = check.join().expect("the declared-set checks do not panic");
+            (checked, resolved)
+        });
+        set.diagnostics.extend(checked);
         set.diagnostics.extend(found);
         diagnostic::sort(&mut set.diagnostics);
         desired
@@ -125,8 +138,9 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
         let after = match plan.is_empty() {
             true => std::borrow::Cow::Borrowed(&observed.state),
             false => std::borrow::Cow::Owned(
-                tracing::info_span!("after")
-                    .in_scope(|| state_after(&desired, &observed.state, &plan)),
+                tracing::info_span!("after").in_scope(|| {
+                    state_after(&desired, &observed.state, &plan, options.impact)
+                }),
             ),
         };
         let conflicts = email_conflicts(&set, &desired, &observed.state, &after, &plan);
@@ -173,9 +187,23 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
     }
 }
 
-/// What Superset will hold after `plan`.
-fn state_after(desired: &State, observed: &State, plan: &Plan) -> State {
-    let mut after = observed.clone();
+/// What Superset will hold after `plan`: users, groups, schedules and the configuration (what
+/// the e-mail and Alerts & Reports checks read), and roles and RLS filters only with `access`
+/// (the access impact): org-100k's roles hold 366,000 grants, not copied for nothing.
+fn state_after(desired: &State, observed: &State, plan: &Plan, access: bool) -> State {
+    let (roles, rls_filters) = match access {
+        true => (observed.roles.clone(), observed.rls_filters.clone()),
+        false => Default::default(),
+    };
+    let mut after = State {
+        users: observed.users.clone(),
+        roles,
+        groups: observed.groups.clone(),
+        rls_filters,
+        schedules: observed.schedules.clone(),
+        config: observed.config.clone(),
+        declared_by: Default::default(),
+    };
     fn put<T: Clone>(
         to: &mut std::collections::BTreeMap<String, T>,
         from: &std::collections::BTreeMap<String, T>,
@@ -195,11 +223,13 @@ fn state_after(desired: &State, observed: &State, plan: &Plan) -> State {
         );
         match change.key.kind {
             Kind::SupersetUser => put(&mut after.users, &desired.users, key, write),
-            Kind::SupersetRole => put(&mut after.roles, &desired.roles, key, write),
+            Kind::SupersetRole if access => put(&mut after.roles, &desired.roles, key, write),
+            Kind::SupersetRole => {}
             Kind::SupersetGroup => put(&mut after.groups, &desired.groups, key, write),
-            Kind::RowLevelSecurityFilter => {
+            Kind::RowLevelSecurityFilter if access => {
                 put(&mut after.rls_filters, &desired.rls_filters, key, write)
             }
+            Kind::RowLevelSecurityFilter => {}
             Kind::ReportSchedule => put(&mut after.schedules, &desired.schedules, key, write),
             Kind::ReportConfiguration => {
                 after.config = if write { desired.config.clone() } else { None };

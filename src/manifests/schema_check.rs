@@ -367,7 +367,10 @@ fn holds_rules(schema: &CompiledSchema) -> bool {
     !schema.validations.is_empty()
         || schema.properties.values().any(holds_rules)
         || schema.items.as_deref().is_some_and(holds_rules)
-        || schema.additional_properties.as_deref().is_some_and(holds_rules)
+        || schema
+            .additional_properties
+            .as_deref()
+            .is_some_and(holds_rules)
         || schema
             .all_of
             .iter()
@@ -420,7 +423,10 @@ mod tests {
         };
         let (whole, by_field) = seen(Kind::ReportSchedule, &schedule);
         assert!(whole.len() >= 5, "{whole:?}");
-        assert!(whole.iter().any(|(path, ..)| path == "spec.chart"), "{whole:?}");
+        assert!(
+            whole.iter().any(|(path, ..)| path == "spec.chart"),
+            "{whole:?}"
+        );
         assert_eq!(by_field, whole);
         let (whole, by_field) = seen(Kind::RowLevelSecurityFilter, &rls);
         assert_eq!(whole.len(), 1, "{whole:?}");

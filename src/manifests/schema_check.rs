@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
+use kube::core::cel::{CompiledSchema, ValidationError};
 use serde_json::Value;
 
 use super::yaml_tree::{Node, PathStep, Position, display_path, parse_path};
@@ -308,15 +309,11 @@ thread_local! {
 
 /// Evaluates the CRD's CEL rules (`x-kubernetes-validations`) on `json`; every violation.
 pub(super) fn cel_rules(kind: Kind, json: &Value, node: &Node) -> Vec<Problem> {
-    let result = CEL.with(|compiled| match compiled.get(&kind) {
-        Some(schema) => kube::core::cel::validate_compiled(schema, json, None),
-        None => Ok(()),
+    let errors = CEL.with(|compiled| match compiled.get(&kind) {
+        Some(schema) => evaluate(schema, json),
+        None => Vec::new(),
     });
-    let Err(errors) = result else {
-        return Vec::new();
-    };
     errors
-        .into_vec()
         .into_iter()
         .map(|error| {
             let path = parse_path(&error.field_path);
@@ -330,9 +327,111 @@ pub(super) fn cel_rules(kind: Kind, json: &Value, node: &Node) -> Vec<Problem> {
         .collect()
 }
 
+/// The rules of `schema` evaluated on `json`, as kube-cel reports them. kube-cel turns every
+/// node it walks into a CEL value, the whole object at the root first; when the root has no
+/// rule of its own, only its fields whose schema holds one are walked (in the same order), and
+/// their errors' paths are put back under the field: the same errors, for a third of the work
+/// on org-100k's schedules and filters.
+fn evaluate(schema: &CompiledSchema, json: &Value) -> Vec<ValidationError> {
+    let errors_of = |result: Result<(), kube::core::cel::ValidationErrors>| {
+        result.err().map(|e| e.into_vec()).unwrap_or_default()
+    };
+    let rule_free_root = schema.validations.is_empty()
+        && schema.items.is_none()
+        && schema.additional_properties.is_none()
+        && schema.all_of.is_empty()
+        && schema.one_of.is_empty()
+        && schema.any_of.is_empty();
+    let Some(object) = json.as_object().filter(|_| rule_free_root) else {
+        return errors_of(kube::core::cel::validate_compiled(schema, json, None));
+    };
+    let mut errors = Vec::new();
+    for (field, child) in &schema.properties {
+        let Some(value) = object.get(field).filter(|_| holds_rules(child)) else {
+            continue;
+        };
+        for mut error in errors_of(kube::core::cel::validate_compiled(child, value, None)) {
+            error.field_path = match error.field_path.as_str() {
+                "" => field.clone(),
+                path if path.starts_with(['.', '[']) => format!("{field}{path}"),
+                path => format!("{field}.{path}"),
+            };
+            errors.push(error);
+        }
+    }
+    errors
+}
+
+/// Whether `schema` or any schema under it carries a rule.
+fn holds_rules(schema: &CompiledSchema) -> bool {
+    !schema.validations.is_empty()
+        || schema.properties.values().any(holds_rules)
+        || schema.items.as_deref().is_some_and(holds_rules)
+        || schema
+            .additional_properties
+            .as_deref()
+            .is_some_and(holds_rules)
+        || schema
+            .all_of
+            .iter()
+            .chain(&schema.one_of)
+            .chain(&schema.any_of)
+            .any(holds_rules)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rules_walked_field_by_field_report_what_the_whole_walk_does() {
+        let schedule = serde_json::json!({
+            "apiVersion": "steward.dev/v1alpha1",
+            "kind": "ReportSchedule",
+            "metadata": {"name": "s", "namespace": "n"},
+            "spec": {
+                "type": "Alert",
+                "crontab": "0 8 * * *",
+                "chart": {"uuid": "u", "name": "c"},
+                "dashboard": {"slug": "d", "title": "t"},
+                "validator": {"type": "Operator", "operator": ">"},
+                "workingTimeoutSeconds": 0,
+                "recipients": {"email": {"to": ["a@b.c"]}}
+            }
+        });
+        let rls = serde_json::json!({
+            "apiVersion": "steward.dev/v1alpha1",
+            "kind": "RowLevelSecurityFilter",
+            "metadata": {"name": "f"},
+            "spec": {"filterType": "Other", "clause": "1 = 1"}
+        });
+        let seen = |kind: Kind, json: &Value| {
+            CEL.with(|compiled| {
+                let schema = &compiled[&kind];
+                let whole = kube::core::cel::validate_compiled(schema, json, None)
+                    .err()
+                    .map(|e| e.into_vec())
+                    .unwrap_or_default();
+                let shown = |errors: Vec<ValidationError>| -> Vec<(String, String, String)> {
+                    errors
+                        .into_iter()
+                        .map(|e| (e.field_path, e.message, e.rule))
+                        .collect()
+                };
+                (shown(whole), shown(evaluate(schema, json)))
+            })
+        };
+        let (whole, by_field) = seen(Kind::ReportSchedule, &schedule);
+        assert!(whole.len() >= 5, "{whole:?}");
+        assert!(
+            whole.iter().any(|(path, ..)| path == "spec.chart"),
+            "{whole:?}"
+        );
+        assert_eq!(by_field, whole);
+        let (whole, by_field) = seen(Kind::RowLevelSecurityFilter, &rls);
+        assert_eq!(whole.len(), 1, "{whole:?}");
+        assert_eq!(by_field, whole);
+    }
 
     #[test]
     fn cel_field_paths_become_steps() {

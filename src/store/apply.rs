@@ -38,6 +38,7 @@ pub async fn apply_plan(
     manager: &str,
     progress: &mut dyn FnMut(&str),
 ) -> Result<ApplyReport, StoreError> {
+    tx.widen_cache().await?;
     let mut writer = Writer {
         tx,
         observed,

@@ -119,6 +119,10 @@ pub enum Tx {
 const SQLITE_PARAMS: usize = 200;
 /// See [`SQLITE_PARAMS`].
 const POSTGRES_PARAMS: usize = 4_000;
+/// The page cache, in KiB, a SQLite transaction that writes much may use ([`Tx::widen_cache`]).
+const SQLITE_WIDE_CACHE_KIB: u32 = 131_072;
+/// SQLite's own default page cache (`SQLITE_DEFAULT_CACHE_SIZE`), in KiB.
+const SQLITE_DEFAULT_CACHE_KIB: u32 = 2_000;
 /// Ids per `DELETE … IN (…)` statement.
 const MAX_PARAMS: usize = 1_000;
 
@@ -141,7 +145,18 @@ impl Tx {
     /// Runs a statement, returning the number of rows it affected.
     pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         let text = self.sql(sql).into_owned();
-        let context = || statement_head(sql);
+        self.run(text, params.to_vec(), || statement_head(sql))
+            .await
+    }
+
+    /// Runs `text`, already in this dialect's parameter syntax, binding `params` (moved, not
+    /// copied: a multi-row INSERT binds thousands).
+    async fn run(
+        &mut self,
+        text: String,
+        params: Vec<Value>,
+        context: impl Fn() -> String,
+    ) -> Result<u64, StoreError> {
         match self {
             Tx::Sqlite(tx) => {
                 let mut q = sqlx::query(AssertSqlSafe(text));
@@ -179,7 +194,7 @@ impl Tx {
             Tx::Sqlite(tx) => {
                 let mut q = sqlx::query(AssertSqlSafe(text));
                 for p in params {
-                    q = bind_sqlite(q, p);
+                    q = bind_sqlite(q, p.clone());
                 }
                 let rows = q
                     .fetch_all(&mut **tx)
@@ -199,7 +214,7 @@ impl Tx {
             Tx::Postgres(tx) => {
                 let mut q = sqlx::query(AssertSqlSafe(text));
                 for p in params {
-                    q = bind_pg(q, p);
+                    q = bind_pg(q, p.clone());
                 }
                 let rows = q
                     .fetch_all(&mut **tx)
@@ -265,8 +280,8 @@ impl Tx {
         self.insert_rows_then(table, columns, rows, "").await
     }
 
-    /// Like [`Tx::insert_rows`], with `suffix` (e.g. an `ON CONFLICT` clause) after each
-    /// statement's values.
+    /// Like [`Tx::insert_rows`], with `suffix` (e.g. an `ON CONFLICT` clause, without bind
+    /// parameters) after each statement's values.
     pub async fn insert_rows_then(
         &mut self,
         table: &str,
@@ -282,10 +297,12 @@ impl Tx {
             Dialect::Postgres => POSTGRES_PARAMS,
         };
         let per_statement = (limit / columns.len()).max(1);
+        let dialect = self.dialect();
+        let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             let chunk: Vec<Row> = rows.by_ref().take(per_statement).collect();
-            let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+            let mut sql = head.clone();
             let mut params = Vec::with_capacity(chunk.len() * columns.len());
             for (r, row) in chunk.into_iter().enumerate() {
                 debug_assert_eq!(row.len(), columns.len());
@@ -294,14 +311,21 @@ impl Tx {
                     if c > 0 {
                         sql.push_str(", ");
                     }
-                    sql.push('$');
-                    sql.push_str(&(params.len() + c + 1).to_string());
+                    // SQLite: anonymous parameters. A numbered one makes SQLite keep a list of
+                    // parameter names that sqlx searches, linearly, to bind each parameter.
+                    match dialect {
+                        Dialect::Sqlite => sql.push('?'),
+                        Dialect::Postgres => {
+                            sql.push('$');
+                            sql.push_str(&(params.len() + c + 1).to_string());
+                        }
+                    }
                 }
                 sql.push(')');
                 params.extend(row);
             }
             sql.push_str(suffix);
-            self.execute(&sql, &params).await?;
+            self.run(sql, params, || statement_head(&head)).await?;
         }
         Ok(())
     }
@@ -388,22 +412,49 @@ impl Tx {
         }
     }
 
+    /// SQLite: lets this transaction keep up to [`SQLITE_WIDE_CACHE_KIB`] of pages in memory
+    /// until it ends. With SQLite's default 2 MB, a large apply (org-100k touches ~80 MB of
+    /// tables and indexes) spills dirty pages to the file, each spill syncing the rollback
+    /// journal, and reads them back. Memory only: what is written and when it is durable do
+    /// not change. PostgreSQL: nothing.
+    pub async fn widen_cache(&mut self) -> Result<(), StoreError> {
+        if let Tx::Sqlite(conn) = self {
+            let sql = format!("PRAGMA cache_size = -{SQLITE_WIDE_CACHE_KIB}");
+            sqlx::query(AssertSqlSafe(sql))
+                .execute(&mut **conn)
+                .await
+                .map_err(|e| StoreError::query("PRAGMA cache_size".into(), e))?;
+        }
+        Ok(())
+    }
+
     /// Commits.
     pub async fn commit(self) -> Result<(), StoreError> {
-        match self {
-            Tx::Sqlite(mut conn) => sqlx::query("COMMIT").execute(&mut *conn).await.map(drop),
-            Tx::Postgres(tx) => tx.commit().await,
-        }
-        .map_err(|e| StoreError::query("COMMIT".into(), e))
+        self.end("COMMIT").await
     }
 
     /// Rolls back.
     pub async fn rollback(self) -> Result<(), StoreError> {
+        self.end("ROLLBACK").await
+    }
+
+    /// Ends the transaction with `COMMIT` or `ROLLBACK`; on SQLite the connection (kept by the
+    /// pool) gets SQLite's default page cache back, freeing what [`Tx::widen_cache`] allowed.
+    async fn end(self, how: &'static str) -> Result<(), StoreError> {
+        let failed = |e| StoreError::query(how.into(), e);
         match self {
-            Tx::Sqlite(mut conn) => sqlx::query("ROLLBACK").execute(&mut *conn).await.map(drop),
-            Tx::Postgres(tx) => tx.rollback().await,
+            Tx::Sqlite(mut conn) => {
+                sqlx::query(how).execute(&mut *conn).await.map_err(failed)?;
+                // The transaction has ended either way: a failed reset only keeps memory.
+                let reset = format!("PRAGMA cache_size = -{SQLITE_DEFAULT_CACHE_KIB}");
+                let _ = sqlx::query(AssertSqlSafe(reset)).execute(&mut *conn).await;
+                Ok(())
+            }
+            Tx::Postgres(tx) => match how {
+                "COMMIT" => tx.commit().await.map_err(failed),
+                _ => tx.rollback().await.map_err(failed),
+            },
         }
-        .map_err(|e| StoreError::query("ROLLBACK".into(), e))
     }
 }
 
@@ -423,8 +474,8 @@ type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>
 /// own text form has up to nine.
 const SQLITE_DATETIME: &str = "%Y-%m-%d %H:%M:%S%.6f";
 
-fn bind_sqlite<'q>(q: SqliteQuery<'q>, value: &Value) -> SqliteQuery<'q> {
-    match value.clone() {
+fn bind_sqlite<'q>(q: SqliteQuery<'q>, value: Value) -> SqliteQuery<'q> {
+    match value {
         Value::Int(v) => q.bind(v),
         Value::Text(v) => q.bind(v),
         Value::Bool(v) => q.bind(v),
@@ -433,8 +484,8 @@ fn bind_sqlite<'q>(q: SqliteQuery<'q>, value: &Value) -> SqliteQuery<'q> {
     }
 }
 
-fn bind_pg<'q>(q: PgQuery<'q>, value: &Value) -> PgQuery<'q> {
-    match value.clone() {
+fn bind_pg<'q>(q: PgQuery<'q>, value: Value) -> PgQuery<'q> {
+    match value {
         Value::Int(v) => q.bind(v),
         Value::Text(v) => q.bind(v),
         Value::Bool(v) => q.bind(v),

@@ -10,16 +10,22 @@ use libmimalloc_sys::{mi_option_get, mi_option_set, mi_option_t};
 /// does not name it. Its default is 1000 (ms) in mimalloc 3; -1 never purges.
 const PURGE_DELAY: mi_option_t = 15;
 
-/// Never return freed memory to the system before the process ends, and use small pages only.
+/// Never return freed memory to the system before the process ends, and use small pages only;
+/// mimalloc's own environment variables (`MIMALLOC_PURGE_DELAY`, `MIMALLOC_ALLOW_THP`), when
+/// set, win.
 pub fn keep_freed_memory() {
-    // SAFETY: mimalloc's options are plain integers it reads atomically; setting one is allowed
-    // at any time.
-    unsafe { mi_option_set(PURGE_DELAY, -1) }
-    // mimalloc reads its own THP option once, at start-up: the process-wide switch is the
-    // kernel's. A kernel without it leaves huge pages as they were, which is only slower.
-    // SAFETY: PR_SET_THP_DISABLE takes no pointers.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: mimalloc's options are plain integers it reads atomically; setting one is
+        // allowed at any time.
+        unsafe { mi_option_set(PURGE_DELAY, -1) }
+    }
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        // mimalloc reads its own THP option once, at start-up: the process-wide switch is the
+        // kernel's. A kernel without it leaves huge pages as they were, which is only slower.
+        // SAFETY: PR_SET_THP_DISABLE takes no pointers.
+        unsafe {
+            libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        }
     }
 }
 

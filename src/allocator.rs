@@ -30,9 +30,9 @@ pub fn keep_freed_memory() {
 }
 
 /// The purge delay now, in milliseconds (-1: never).
-pub fn purge_delay() -> i64 {
+pub fn purge_delay() -> std::ffi::c_long {
     // SAFETY: reading an option has no precondition.
-    i64::from(unsafe { mi_option_get(PURGE_DELAY) })
+    unsafe { mi_option_get(PURGE_DELAY) }
 }
 
 #[cfg(test)]

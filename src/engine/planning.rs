@@ -15,10 +15,10 @@ use crate::plan::{
     Action, Plan, PlanOptions, absorb_superset_rewrites, managers, plan, renames,
     restore_webhook_urls,
 };
+use crate::policy::check_declared_against;
 use crate::policy::report_rules;
 use crate::resources::Kind;
 use crate::store::Observed;
-use crate::policy::check_declared_against;
 
 /// Everything a pass produced.
 #[derive(Debug)]
@@ -138,9 +138,8 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
         let after = match plan.is_empty() {
             true => std::borrow::Cow::Borrowed(&observed.state),
             false => std::borrow::Cow::Owned(
-                tracing::info_span!("after").in_scope(|| {
-                    state_after(&desired, &observed.state, &plan, options.impact)
-                }),
+                tracing::info_span!("after")
+                    .in_scope(|| state_after(&desired, &observed.state, &plan, options.impact)),
             ),
         };
         let conflicts = email_conflicts(&set, &desired, &observed.state, &after, &plan);

@@ -401,10 +401,14 @@ pub fn field_changes(
         }
     }
     // Each field is moved out once (a field name appears once per side).
-    let mut before_fields: Vec<(&'static str, Option<Field>)> =
-        before_fields.into_iter().map(|(n, f)| (n, Some(f))).collect();
-    let mut after_fields: Vec<(&'static str, Option<Field>)> =
-        after_fields.into_iter().map(|(n, f)| (n, Some(f))).collect();
+    let mut before_fields: Vec<(&'static str, Option<Field>)> = before_fields
+        .into_iter()
+        .map(|(n, f)| (n, Some(f)))
+        .collect();
+    let mut after_fields: Vec<(&'static str, Option<Field>)> = after_fields
+        .into_iter()
+        .map(|(n, f)| (n, Some(f)))
+        .collect();
     let find = |fields: &mut [(&'static str, Option<Field>)], name: &str| {
         fields
             .iter_mut()
@@ -413,7 +417,10 @@ pub fn field_changes(
     };
     let mut out = Vec::new();
     for name in names {
-        match (find(&mut before_fields, name), find(&mut after_fields, name)) {
+        match (
+            find(&mut before_fields, name),
+            find(&mut after_fields, name),
+        ) {
             (b, a) if b == a => {}
             (Some(Field::Set(b)), Some(Field::Set(a))) => out.push(FieldChange::Members {
                 field: name.into(),

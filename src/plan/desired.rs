@@ -100,7 +100,9 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
                     .datasets
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, d)| resolver.dataset(index, || format!("spec.datasets[{i}]"), d))
+                    .filter_map(|(i, d)| {
+                        resolver.dataset(index, || format!("spec.datasets[{i}]"), d)
+                    })
                     .collect();
                 rls_filters.push((
                     key,
@@ -449,7 +451,11 @@ impl Resolver<'_> {
             for (i, text) in access.datasets.iter().enumerate() {
                 if let Some(key) = self.dataset(index, || PairSource::Dataset(i).field(), text) {
                     let view = Catalog::dataset_view(&self.catalog.datasets[&key]);
-                    pairs.push((PairSource::Dataset(i), "datasource_access".into(), view.into()));
+                    pairs.push((
+                        PairSource::Dataset(i),
+                        "datasource_access".into(),
+                        view.into(),
+                    ));
                 }
             }
         }

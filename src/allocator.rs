@@ -4,7 +4,7 @@
 //! which mimalloc asks for) and pages mimalloc gave back after a second and faulted in again in
 //! the next phase. With huge pages off for the process and freed pages kept, it spends 0.8 s.
 
-use libmimalloc_sys::{mi_option_get, mi_option_set, mi_option_t};
+use libmimalloc_sys::{mi_option_set, mi_option_t};
 
 /// `mi_option_purge_delay` in mimalloc's `mi_option_e` (2.x and 3.x); libmimalloc-sys 0.1.49
 /// does not name it. Its default is 1000 (ms) in mimalloc 3; -1 never purges.
@@ -30,9 +30,10 @@ pub fn keep_freed_memory() {
 }
 
 /// The purge delay now, in milliseconds (-1: never).
-pub fn purge_delay() -> std::ffi::c_long {
+#[cfg(test)]
+fn purge_delay() -> std::ffi::c_long {
     // SAFETY: reading an option has no precondition.
-    unsafe { mi_option_get(PURGE_DELAY) }
+    unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) }
 }
 
 #[cfg(test)]

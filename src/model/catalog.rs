@@ -133,13 +133,4 @@ impl Catalog {
             )
         })
     }
-
-    /// The dataset with this uuid.
-    pub fn dataset_by_uuid(&self, uuid: &str) -> Option<&Dataset> {
-        self.datasets.values().find(|d| {
-            d.uuid
-                .as_deref()
-                .is_some_and(|u| u.eq_ignore_ascii_case(uuid))
-        })
-    }
 }

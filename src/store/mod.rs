@@ -14,6 +14,7 @@ pub mod migrate;
 mod snapshot;
 pub mod snapshot_file;
 mod sql;
+mod sqlite_direct;
 mod user_refs;
 
 pub use apply::{ApplyReport, apply_plan, record_identities};
@@ -21,6 +22,7 @@ pub use connect::{DEFAULT_LOCK_TIMEOUT, DatabaseUrl, Store, redact_url};
 pub use identity::database_identity;
 pub use snapshot::{Ids, Observed, read_observed};
 pub use sql::{Dialect, Tx, Ty, Value};
+pub use sqlite_direct::SqliteError;
 pub use user_refs::count_references;
 
 /// What can go wrong talking to the database.
@@ -69,16 +71,37 @@ pub enum StoreError {
         /// The statement's first words.
         statement: String,
         /// The driver's error.
-        source: sqlx::Error,
+        source: DriverError,
     },
     /// Data in the database that steward cannot use.
     #[error("{0}")]
     Data(String),
 }
 
+/// What failed under a statement: sqlx (PostgreSQL, and SQLite's transaction control) or a
+/// statement run directly on a SQLite handle.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// sqlx's error.
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    /// A direct SQLite statement's error.
+    #[error(transparent)]
+    Sqlite(#[from] sqlite_direct::SqliteError),
+}
+
 /// The driver's error as the database states it (message and constraint), without where in the
 /// server's own source it was raised (sqlx adds PostgreSQL's "at line N" of its C code).
-fn database_refusal(error: &sqlx::Error) -> String {
+fn database_refusal(error: &DriverError) -> String {
+    let error = match error {
+        DriverError::Sqlx(e) => e,
+        DriverError::Sqlite(e) => {
+            return match e.refusal() {
+                Some(message) => format!("the database refused it: {message}"),
+                None => e.to_string(),
+            };
+        }
+    };
     match error {
         sqlx::Error::Database(db) => match db.constraint() {
             Some(constraint) => format!(
@@ -92,8 +115,11 @@ fn database_refusal(error: &sqlx::Error) -> String {
 }
 
 impl StoreError {
-    pub(crate) fn query(statement: String, source: sqlx::Error) -> StoreError {
-        StoreError::Query { statement, source }
+    pub(crate) fn query(statement: String, source: impl Into<DriverError>) -> StoreError {
+        StoreError::Query {
+            statement,
+            source: source.into(),
+        }
     }
 
     /// Whether this error means the database could not be reached (exit code 3).
@@ -111,7 +137,14 @@ impl StoreError {
     /// Whether a statement gave up waiting for a lock (see [`Store::explain`]).
     pub fn is_lock_timeout(&self) -> bool {
         match self {
-            StoreError::Query { source, .. } => connect::is_lock_timeout(source),
+            StoreError::Query {
+                source: DriverError::Sqlx(source),
+                ..
+            } => connect::is_lock_timeout(source),
+            StoreError::Query {
+                source: DriverError::Sqlite(source),
+                ..
+            } => source.is_busy(),
             StoreError::LockTimeout { .. } => true,
             _ => false,
         }

@@ -9,6 +9,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Column, Postgres, Row as _, Sqlite, Transaction, TypeInfo};
 
 use super::StoreError;
+use super::sqlite_direct;
 
 /// Which database a store talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,26 +196,9 @@ impl Tx {
         let text = self.sql(sql).into_owned();
         let context = || statement_head(sql);
         match self {
-            Tx::Sqlite(tx) => {
-                let mut q = sqlx::query(AssertSqlSafe(text));
-                for p in params {
-                    q = bind_sqlite(q, p.clone());
-                }
-                let rows = q
-                    .fetch_all(&mut **tx)
-                    .await
-                    .map_err(|e| StoreError::query(context(), e))?;
-                rows.iter()
-                    .map(|row| {
-                        types
-                            .iter()
-                            .enumerate()
-                            .map(|(i, ty)| decode_sqlite(row, i, *ty))
-                            .collect::<Result<Row, sqlx::Error>>()
-                    })
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| StoreError::query(context(), e))
-            }
+            Tx::Sqlite(conn) => sqlite_direct::fetch(conn, &text, params, types)
+                .await
+                .map_err(|e| StoreError::query(context(), e)),
             Tx::Postgres(tx) => {
                 let mut q = sqlx::query(AssertSqlSafe(text));
                 for p in params {
@@ -474,16 +458,12 @@ fn statement_head(sql: &str) -> String {
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
-/// How Superset's SQLAlchemy stores a datetime on SQLite (always six fraction digits); sqlx's
-/// own text form has up to nine.
-const SQLITE_DATETIME: &str = "%Y-%m-%d %H:%M:%S%.6f";
-
 fn bind_sqlite<'q>(q: SqliteQuery<'q>, value: Value) -> SqliteQuery<'q> {
     match value {
         Value::Int(v) => q.bind(v),
         Value::Text(v) => q.bind(v),
         Value::Bool(v) => q.bind(v),
-        Value::Time(v) => q.bind(v.format(SQLITE_DATETIME).to_string()),
+        Value::Time(v) => q.bind(v.format(sqlite_direct::SQLITE_DATETIME).to_string()),
         Value::Uuid(v) => q.bind(v.as_bytes().to_vec()),
     }
 }
@@ -496,14 +476,6 @@ fn bind_pg<'q>(q: PgQuery<'q>, value: Value) -> PgQuery<'q> {
         Value::Time(v) => q.bind(v),
         Value::Uuid(v) => q.bind(v),
     }
-}
-
-fn decode_sqlite(row: &sqlx::sqlite::SqliteRow, i: usize, ty: Ty) -> Result<Value, sqlx::Error> {
-    Ok(match ty {
-        Ty::Int => Value::Int(row.try_get(i)?),
-        Ty::Text => Value::Text(row.try_get(i)?),
-        Ty::Bool => Value::Bool(row.try_get(i)?),
-    })
 }
 
 fn decode_pg(

@@ -615,3 +615,99 @@ fn a_snapshot_diff_writes_a_plan_file_for_its_database() {
         assert!(out.contains("Applied 1 change(s)"), "{}: {out}", db.label());
     }
 }
+
+/// Reads many small queries back to back on one SQLite transaction, mixed with writes, on
+/// both runtime kinds, and reads back every value type as it was written. SQLite queries
+/// borrow the connection's handle from sqlx's worker; a request made before the worker had
+/// taken the handle back left both waiting for good (two concurrent applies hung in most
+/// runs): this must finish well inside its timeout.
+#[test]
+fn sqlite_queries_back_to_back_never_hang_and_read_what_was_written() {
+    use steward::store::{Ty, Value};
+    let db = Db::sqlite_superset();
+    for flavour in ["multi-thread", "current-thread"] {
+        let runtime = match flavour {
+            "multi-thread" => tokio::runtime::Builder::new_multi_thread(),
+            _ => tokio::runtime::Builder::new_current_thread(),
+        }
+        .enable_all()
+        .build()
+        .unwrap();
+        runtime.block_on(async {
+            let store =
+                steward::store::Store::connect(&steward::store::DatabaseUrl::new(db.url()), false)
+                    .await
+                    .unwrap();
+            let work = async {
+                let mut tx = store.write(|| {}).await.unwrap();
+                tx.execute(
+                    "CREATE TABLE IF NOT EXISTS edge_values (i INTEGER, t TEXT, b BOOLEAN)",
+                    &[],
+                )
+                .await
+                .unwrap();
+                for i in 0..4_000_i64 {
+                    let rows = tx
+                        .fetch(
+                            "SELECT $1, $2",
+                            &[Value::int(i), Value::text("é")],
+                            &[Ty::Int, Ty::Text],
+                        )
+                        .await
+                        .unwrap();
+                    assert_eq!(rows, vec![vec![Value::int(i), Value::text("é")]]);
+                    if i % 100 == 0 {
+                        let params = [
+                            Value::int(i),
+                            Value::Text((i % 200 == 0).then(|| format!("ünï'\"{i}"))),
+                            Value::Bool(Some(i % 300 == 0)),
+                        ];
+                        tx.execute("INSERT INTO edge_values VALUES ($1, $2, $3)", &params)
+                            .await
+                            .unwrap();
+                    }
+                }
+                let rows = tx
+                    .fetch(
+                        "SELECT i, t, b FROM edge_values WHERE i IN (0, 100, 300) ORDER BY i",
+                        &[],
+                        &[Ty::Int, Ty::Text, Ty::Bool],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    rows,
+                    vec![
+                        vec![
+                            Value::int(0),
+                            Value::text("ünï'\"0"),
+                            Value::Bool(Some(true))
+                        ],
+                        vec![Value::int(100), Value::Text(None), Value::Bool(Some(false))],
+                        vec![Value::int(300), Value::Text(None), Value::Bool(Some(true))],
+                    ]
+                );
+                let refused = tx
+                    .fetch("SELECT nope FROM edge_values", &[], &[Ty::Int])
+                    .await
+                    .unwrap_err()
+                    .to_string();
+                assert!(
+                    refused.contains("the database refused it: no such column: nope"),
+                    "{refused}"
+                );
+                let mistyped = tx
+                    .fetch("SELECT t FROM edge_values WHERE i = 0", &[], &[Ty::Int])
+                    .await
+                    .unwrap_err()
+                    .to_string();
+                assert!(mistyped.contains("SELECT t FROM edge_values"), "{mistyped}");
+                tx.rollback().await.unwrap();
+            };
+            tokio::time::timeout(std::time::Duration::from_secs(30), work)
+                .await
+                .unwrap_or_else(|_| panic!("{flavour}: SQLite queries hung"));
+            store.close().await;
+        });
+    }
+}

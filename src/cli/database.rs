@@ -12,6 +12,7 @@ use crate::plan::target::Selector;
 use crate::store::bootstrap::ensure_superset;
 use crate::store::{
     DatabaseUrl, Observed, Store, StoreError, database_identity, database_url, read_observed,
+    read_user_references,
 };
 
 /// The database used when neither `--database` nor `STEWARD_DATABASE_URL` names one.
@@ -156,7 +157,8 @@ pub fn read_identified_database(database: &DatabaseArgs) -> Result<(Observed, St
             let mut tx = store.read().await?;
             ensure_superset(&mut tx, false).await?;
             let identity = database_identity(&mut tx, file.as_deref()).await?;
-            let observed = read_observed(&mut tx).await?;
+            let mut observed = read_observed(&mut tx).await?;
+            read_user_references(&mut tx, &mut observed).await?;
             tx.rollback().await?;
             Ok((observed, identity))
         }

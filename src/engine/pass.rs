@@ -11,13 +11,17 @@ use super::outcome::{Applied, Outcome, Verdict};
 use super::planning::{Planned, plan_against};
 use super::written::written;
 use crate::manifests::{LoadedSet, load_paths_with};
+use crate::plan::Action;
 use crate::plan::PlanOptions;
 use crate::plan::plan_file::PlanFile;
+use crate::plan::user_deletion::show_detached;
+use crate::resources::Kind;
 use crate::store::bootstrap::ensure_superset;
 use crate::store::failpoint::{Phase, reached};
 use crate::store::migrate::migrate;
 use crate::store::{
-    Observed, Store, StoreError, apply_plan, database_identity, read_observed, record_identities,
+    Observed, Store, StoreError, Tx, apply_plan, database_identity, read_observed,
+    record_identities, user_references_of,
 };
 
 /// Runs one pass. A dry run plans in a read transaction; an apply plans under the write lock
@@ -43,7 +47,16 @@ pub async fn run(input: PassInput<'_>) -> Result<Outcome, EngineError> {
             let loading = Loading::start(declared);
             let (observed, identity) = explained(store, read(store)).await?;
             let set = loading.finish().await;
-            let planned = plan(set, observed, &plan_options);
+            let mut planned = plan(set, observed, &plan_options);
+            if deletes_users(&planned) {
+                explained(store, async {
+                    let mut tx = store.read().await?;
+                    show_user_references(&mut tx, &mut planned).await?;
+                    tx.rollback().await?;
+                    Ok(())
+                })
+                .await?;
+            }
             Ok(dry_outcome(planned, Some(identity)))
         }
         (Observe::Database(store), Mode::Apply) => {
@@ -122,7 +135,10 @@ async fn apply(
         .instrument(info_span!("observe"))
         .await?;
     let set = loading.finish().await;
-    let planned = plan(set, observed, options);
+    let mut planned = plan(set, observed, options);
+    if deletes_users(&planned) {
+        show_user_references(&mut tx, &mut planned).await?;
+    }
     let outcome = |planned, verdict| Outcome {
         planned,
         identity,
@@ -175,6 +191,32 @@ async fn apply(
         links: report.links,
     };
     Ok(outcome(planned, Verdict::Applied(applied)))
+}
+
+/// Whether the plan deletes a user (whose references the plan then shows).
+fn deletes_users(planned: &Planned) -> bool {
+    planned
+        .plan
+        .changes
+        .iter()
+        .any(|c| c.key.kind == Kind::SupersetUser && c.action == Action::Delete)
+}
+
+/// Counts, for each user the plan deletes, the rows that refer to it, and shows them on the
+/// deletion (read after planning: counting for every managed user scans every table that
+/// refers to a user, whatever the plan).
+async fn show_user_references(tx: &mut Tx, planned: &mut Planned) -> Result<(), EngineError> {
+    let deleted: Vec<&str> = planned
+        .plan
+        .changes
+        .iter()
+        .filter(|c| c.key.kind == Kind::SupersetUser && c.action == Action::Delete)
+        .map(|c| c.key.key.as_str())
+        .collect();
+    let references = user_references_of(tx, &planned.observed, deleted).await?;
+    show_detached(&mut planned.plan, &references);
+    planned.observed.user_references = references;
+    Ok(())
 }
 
 /// The declared set, ready or being loaded on a blocking thread.

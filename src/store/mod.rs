@@ -20,7 +20,7 @@ mod user_refs;
 pub use apply::{ApplyReport, apply_plan, record_identities};
 pub use connect::{DEFAULT_LOCK_TIMEOUT, DatabaseUrl, Store, redact_url};
 pub use identity::database_identity;
-pub use snapshot::{Ids, Observed, read_observed};
+pub use snapshot::{Ids, Observed, read_observed, read_user_references, user_references_of};
 pub use sql::{Dialect, Tx, Ty, Value};
 pub use sqlite_direct::SqliteError;
 pub use user_refs::count_references;

@@ -48,10 +48,11 @@ pub async fn run(input: PassInput<'_>) -> Result<Outcome, EngineError> {
             let (observed, identity) = explained(store, read(store)).await?;
             let set = loading.finish().await;
             let mut planned = plan(set, observed, &plan_options);
-            if deletes_users(&planned) {
+            let deleted = deleted_users(&planned);
+            if !deleted.is_empty() {
                 explained(store, async {
                     let mut tx = store.read().await?;
-                    show_user_references(&mut tx, &mut planned).await?;
+                    show_user_references(&mut tx, &mut planned, &deleted).await?;
                     tx.rollback().await?;
                     Ok(())
                 })
@@ -136,8 +137,9 @@ async fn apply(
         .await?;
     let set = loading.finish().await;
     let mut planned = plan(set, observed, options);
-    if deletes_users(&planned) {
-        show_user_references(&mut tx, &mut planned).await?;
+    let deleted = deleted_users(&planned);
+    if !deleted.is_empty() {
+        show_user_references(&mut tx, &mut planned, &deleted).await?;
     }
     let outcome = |planned, verdict| Outcome {
         planned,
@@ -193,26 +195,26 @@ async fn apply(
     Ok(outcome(planned, Verdict::Applied(applied)))
 }
 
-/// Whether the plan deletes a user (whose references the plan then shows).
-fn deletes_users(planned: &Planned) -> bool {
+/// The users the plan deletes (whose references the plan then shows).
+fn deleted_users(planned: &Planned) -> Vec<String> {
     planned
         .plan
         .changes
         .iter()
-        .any(|c| c.key.kind == Kind::SupersetUser && c.action == Action::Delete)
+        .filter(|c| c.key.kind == Kind::SupersetUser && c.action == Action::Delete)
+        .map(|c| c.key.key.clone())
+        .collect()
 }
 
-/// Counts, for each user the plan deletes, the rows that refer to it, and shows them on the
-/// deletion (read after planning: counting for every managed user scans every table that
-/// refers to a user, whatever the plan).
-async fn show_user_references(tx: &mut Tx, planned: &mut Planned) -> Result<(), EngineError> {
-    let deleted: Vec<&str> = planned
-        .plan
-        .changes
-        .iter()
-        .filter(|c| c.key.kind == Kind::SupersetUser && c.action == Action::Delete)
-        .map(|c| c.key.key.as_str())
-        .collect();
+/// Counts, for each of `deleted`, the rows that refer to it, and shows them on its deletion
+/// (read after planning: counting for every managed user scans every table that refers to a
+/// user, whatever the plan).
+async fn show_user_references(
+    tx: &mut Tx,
+    planned: &mut Planned,
+    deleted: &[String],
+) -> Result<(), EngineError> {
+    let deleted = deleted.iter().map(String::as_str);
     let references = user_references_of(tx, &planned.observed, deleted).await?;
     show_detached(&mut planned.plan, &references);
     planned.observed.user_references = references;

@@ -22,7 +22,6 @@ pub use connect::{DEFAULT_LOCK_TIMEOUT, DatabaseUrl, Store, redact_url};
 pub use identity::database_identity;
 pub use snapshot::{Ids, Observed, read_observed, read_user_references, user_references_of};
 pub use sql::{Dialect, Tx, Ty, Value};
-pub use sqlite_direct::SqliteError;
 pub use user_refs::count_references;
 
 /// What can go wrong talking to the database.
@@ -78,16 +77,16 @@ pub enum StoreError {
     Data(String),
 }
 
-/// What failed under a statement: sqlx (PostgreSQL, and SQLite's transaction control) or a
-/// statement run directly on a SQLite handle.
+/// What failed under a statement: sqlx (PostgreSQL, SQLite's writes and transaction control,
+/// lending a SQLite handle) or a query run on a lent SQLite handle.
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
     /// sqlx's error.
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
-    /// A direct SQLite statement's error.
+    /// SQLite refused a query on a lent handle, or a value is not of the type asked for.
     #[error(transparent)]
-    Sqlite(#[from] sqlite_direct::SqliteError),
+    Sqlite(#[from] rusqlite::Error),
 }
 
 /// The driver's error as the database states it (message and constraint), without where in the
@@ -96,7 +95,7 @@ fn database_refusal(error: &DriverError) -> String {
     let error = match error {
         DriverError::Sqlx(e) => e,
         DriverError::Sqlite(e) => {
-            return match e.refusal() {
+            return match sqlite_direct::refusal(e) {
                 Some(message) => format!("the database refused it: {message}"),
                 None => e.to_string(),
             };
@@ -144,7 +143,7 @@ impl StoreError {
             StoreError::Query {
                 source: DriverError::Sqlite(source),
                 ..
-            } => source.is_busy(),
+            } => sqlite_direct::is_busy(source),
             StoreError::LockTimeout { .. } => true,
             _ => false,
         }

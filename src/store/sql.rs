@@ -463,7 +463,7 @@ fn bind_sqlite<'q>(q: SqliteQuery<'q>, value: Value) -> SqliteQuery<'q> {
         Value::Int(v) => q.bind(v),
         Value::Text(v) => q.bind(v),
         Value::Bool(v) => q.bind(v),
-        Value::Time(v) => q.bind(v.format(sqlite_direct::SQLITE_DATETIME).to_string()),
+        Value::Time(v) => q.bind(sqlite_direct::sqlite_datetime(&v)),
         Value::Uuid(v) => q.bind(v.as_bytes().to_vec()),
     }
 }

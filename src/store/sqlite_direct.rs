@@ -16,44 +16,37 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use sqlx::Connection as _;
 use sqlx::sqlite::SqliteConnection;
 
+use chrono::NaiveDateTime;
+
+use super::DriverError;
 use super::sql::{Row, Ty, Value};
 
-/// How Superset's SQLAlchemy stores a datetime on SQLite (always six fraction digits).
-pub(super) const SQLITE_DATETIME: &str = "%Y-%m-%d %H:%M:%S%.6f";
-
-/// Why a direct statement failed.
-#[derive(Debug, thiserror::Error)]
-pub enum SqliteError {
-    /// sqlx could not hand the handle over (its worker thread is gone).
-    #[error(transparent)]
-    Handle(#[from] sqlx::Error),
-    /// SQLite refused the statement, or a value is not of the type asked for.
-    #[error(transparent)]
-    Statement(#[from] rusqlite::Error),
+/// How Superset's SQLAlchemy stores a datetime on SQLite (always six fraction digits; sqlx's
+/// own text form has up to nine), for both ways of binding one.
+pub(super) fn sqlite_datetime(time: &NaiveDateTime) -> String {
+    time.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
 }
 
-impl SqliteError {
-    /// SQLite's own message, when SQLite refused the statement.
-    pub fn refusal(&self) -> Option<String> {
-        match self {
-            SqliteError::Statement(rusqlite::Error::SqliteFailure(code, message)) => {
-                Some(message.clone().unwrap_or_else(|| code.to_string()))
-            }
-            _ => None,
+/// SQLite's own message, when SQLite refused the statement.
+pub(super) fn refusal(error: &rusqlite::Error) -> Option<String> {
+    match error {
+        rusqlite::Error::SqliteFailure(code, message) => {
+            Some(message.clone().unwrap_or_else(|| code.to_string()))
         }
+        _ => None,
     }
+}
 
-    /// Whether SQLite gave up waiting for another connection's lock (busy or locked).
-    pub fn is_busy(&self) -> bool {
-        matches!(
-            self,
-            SqliteError::Statement(rusqlite::Error::SqliteFailure(code, _))
-                if matches!(
-                    code.code,
-                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                )
-        )
-    }
+/// Whether SQLite gave up waiting for another connection's lock (busy or locked).
+pub(super) fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error,
+        rusqlite::Error::SqliteFailure(code, _)
+            if matches!(
+                code.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            )
+    )
 }
 
 /// Runs `sql` (one statement, `?` or `?N` parameters) with `params`, reading every row's
@@ -63,7 +56,7 @@ pub(super) async fn fetch(
     sql: &str,
     params: &[Value],
     types: &[Ty],
-) -> Result<Vec<Row>, SqliteError> {
+) -> Result<Vec<Row>, DriverError> {
     on_handle(conn, |db| {
         let mut statement = db.prepare(sql)?;
         bind(&mut statement, params)?;
@@ -87,7 +80,7 @@ pub(super) async fn fetch(
 async fn on_handle<T>(
     conn: &mut SqliteConnection,
     work: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
-) -> Result<T, SqliteError> {
+) -> Result<T, DriverError> {
     let mut locked = conn.lock_handle().await?;
     let handle: NonNull<sqlite3> = locked.as_raw_handle();
     // SAFETY: while `locked` lives, sqlx's worker makes no call on this handle or its
@@ -132,7 +125,7 @@ fn to_sql(value: &Value) -> ToSqlOutput<'_> {
         Value::Text(Some(s)) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
         Value::Bool(Some(b)) => ToSqlOutput::Owned(Owned::Integer(i64::from(*b))),
         Value::Int(None) | Value::Text(None) | Value::Bool(None) => ToSqlOutput::Owned(Owned::Null),
-        Value::Time(t) => ToSqlOutput::Owned(Owned::Text(t.format(SQLITE_DATETIME).to_string())),
+        Value::Time(t) => ToSqlOutput::Owned(Owned::Text(sqlite_datetime(t))),
         Value::Uuid(u) => ToSqlOutput::Owned(Owned::Blob(u.as_bytes().to_vec())),
     }
 }

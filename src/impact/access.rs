@@ -4,7 +4,9 @@
 //! catalog, `schema_access` on its schema, or `datasource_access` on the dataset itself (Admin
 //! holds `all_database_access`). Ownership of a dataset, which also grants access, is not read.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::regrants::Regrant;
 
 use crate::model::{Catalog, PermissionPair, State};
 
@@ -73,7 +75,8 @@ const DATA_ACCESS: [&str; 6] = [
 
 /// Whether `pair` is one of the data-access permissions.
 pub(super) fn is_data_access(pair: &PermissionPair) -> bool {
-    DATA_ACCESS.contains(&&*pair.permission)
+    // Most pairs are `can_…`: one suffix test passes over them.
+    pair.permission.ends_with("_access") && DATA_ACCESS.contains(&&*pair.permission)
 }
 
 impl<'a> Holders<'a> {
@@ -84,6 +87,23 @@ impl<'a> Holders<'a> {
                 if is_data_access(pair) {
                     by_pair.entry(pair).or_default().push(&role.name);
                 }
+            }
+        }
+        Holders { by_pair }
+    }
+
+    /// The holders once `regrants` are made: the other state's, without reading all its
+    /// roles again.
+    pub(super) fn after(&self, regrants: &BTreeMap<&'a str, Regrant<'a>>) -> Holders<'a> {
+        let mut by_pair = self.by_pair.clone();
+        for (role, regrant) in regrants {
+            for pair in regrant.removed.iter().filter(|p| is_data_access(p)) {
+                if let Some(roles) = by_pair.get_mut(*pair) {
+                    roles.retain(|r| r != role);
+                }
+            }
+            for pair in regrant.added.iter().filter(|p| is_data_access(p)) {
+                by_pair.entry(*pair).or_default().push(role);
             }
         }
         Holders { by_pair }

@@ -1,53 +1,104 @@
-//! Users grouped by their effective roles before and after a change (10,000 users share a few
-//! thousand role sets at most), and whether a role set may query a dataset: the unit the
+//! Users grouped by their effective roles before and after a change (50,000 users share about
+//! 18,000 pairs of role sets), and whether a role set may query a dataset: the unit the
 //! row-level-security impact works on, so its cost follows role sets, not users.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
-use super::Held;
+use super::{Held, RoleSet};
 
 /// Whether a user holding `held` (`None`: no such active user) may query a dataset that the
 /// roles `granting` give access to (`None`: a dataset the catalogue does not know, taken as
 /// reachable).
-pub(super) fn can_query(held: Option<&BTreeSet<&str>>, granting: Option<&BTreeSet<&str>>) -> bool {
+pub(super) fn can_query(held: Option<&RoleSet>, granting: Option<&BTreeSet<&str>>) -> bool {
     held.is_some_and(|held| granting.is_none_or(|g| held.iter().any(|r| g.contains(r))))
 }
 
 /// Users with the same effective roles before and after (`None`: no such active user on that
 /// side): everything but the rendering of macros is the same for all of them.
 pub(super) struct Cohort<'a> {
-    pub before: Option<&'a BTreeSet<&'a str>>,
-    pub after: Option<&'a BTreeSet<&'a str>>,
+    pub before: Option<&'a RoleSet<'a>>,
+    pub after: Option<&'a RoleSet<'a>>,
+    /// Whether the sides differ: roles gained or lost, or the user appears or disappears.
+    pub changed: bool,
     /// Roles gained or lost.
     pub moved: BTreeSet<&'a str>,
-    pub users: Vec<&'a str>,
+    /// Its users, as numbers into [`Cohorts::users`], in username order.
+    pub users: Vec<u32>,
 }
 
-/// Every cohort of users.
-pub(super) fn cohorts<'a>(held_before: &'a Held<'a>, held_after: &'a Held<'a>) -> Vec<Cohort<'a>> {
-    type Sides<'s> = (Option<&'s BTreeSet<&'s str>>, Option<&'s BTreeSet<&'s str>>);
-    let mut by_sides: BTreeMap<Sides<'a>, Vec<&'a str>> = BTreeMap::new();
-    for user in held_before.keys().chain(held_after.keys()) {
-        let sides = (held_before.get(user), held_after.get(user));
-        by_sides.entry(sides).or_default().push(user);
-    }
+/// Every cohort, and the users they hold.
+pub(super) struct Cohorts<'a> {
+    pub list: Vec<Cohort<'a>>,
+    /// Every user active on either side, in username order.
+    pub users: Vec<&'a str>,
+    /// Each user's cohort, by user number.
+    pub of_user: Vec<usize>,
+}
+
+/// The cohorts of `held`'s users.
+pub(super) fn cohorts<'a>(held: &'a Held<'a>) -> Cohorts<'a> {
+    let mut found = Cohorts {
+        list: Vec::new(),
+        users: Vec::with_capacity(held.before.len().max(held.after.len())),
+        of_user: Vec::new(),
+    };
+    let mut numbers: HashMap<(Option<usize>, Option<usize>), usize> = HashMap::new();
     let no_roles = BTreeSet::new();
-    by_sides
-        .into_iter()
-        .map(|((before, after), mut users)| {
-            users.sort_unstable();
-            users.dedup();
-            let moved = before
-                .unwrap_or(&no_roles)
-                .symmetric_difference(after.unwrap_or(&no_roles))
-                .copied()
-                .collect();
-            Cohort {
-                before,
-                after,
-                moved,
-                users,
+    let (mut before, mut after) = (held.before.iter().peekable(), held.after.iter().peekable());
+    // Both sides in username order, walked together.
+    loop {
+        let (user, sides) = match (before.peek(), after.peek()) {
+            (None, None) => break,
+            (Some((b, _)), Some((a, _))) if b == a => {
+                let (user, set) = before.next().expect("peeked");
+                (*user, (Some(*set), after.next().map(|(_, s)| *s)))
             }
-        })
-        .collect()
+            (Some((b, _)), Some((a, _))) if b > a => {
+                let (user, set) = after.next().expect("peeked");
+                (*user, (None, Some(*set)))
+            }
+            (Some(_), _) => {
+                let (user, set) = before.next().expect("peeked");
+                (*user, (Some(*set), None))
+            }
+            (None, Some(_)) => {
+                let (user, set) = after.next().expect("peeked");
+                (*user, (None, Some(*set)))
+            }
+        };
+        let list = &mut found.list;
+        let number = *numbers.entry(sides).or_insert_with(|| {
+            let (b, a) = (held.set(sides.0), held.set(sides.1));
+            list.push(Cohort {
+                before: b,
+                after: a,
+                changed: sides.0 != sides.1,
+                moved: b
+                    .unwrap_or(&no_roles)
+                    .symmetric_difference(a.unwrap_or(&no_roles))
+                    .copied()
+                    .collect(),
+                users: Vec::new(),
+            });
+            list.len() - 1
+        });
+        list[number].users.push(found.users.len() as u32);
+        found.users.push(user);
+        found.of_user.push(number);
+    }
+    found
+}
+
+/// The cohorts holding each role, on one side.
+pub(super) fn holding<'a>(
+    cohorts: &[Cohort<'a>],
+    side: impl Fn(&Cohort<'a>) -> Option<&'a RoleSet<'a>>,
+) -> HashMap<&'a str, Vec<usize>> {
+    let mut found: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, cohort) in cohorts.iter().enumerate() {
+        for role in side(cohort).into_iter().flatten() {
+            found.entry(role).or_default().push(i);
+        }
+    }
+    found
 }

@@ -1,11 +1,12 @@
 //! Permissions gained and lost per user: the union of the permission pairs of the user's
 //! effective roles (direct and through groups), before and after.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use super::Held;
+use super::regrants::Regrant;
+use super::{Held, RoleSet, sorted_union};
 use crate::model::{PermissionPair, State};
 
 /// One user's change of access.
@@ -23,7 +24,7 @@ pub struct UserAccess {
 
 /// The pairs `roles` grant together; written out as text only for the users whose access
 /// changes.
-fn permissions<'a>(state: &'a State, roles: &BTreeSet<&str>) -> BTreeSet<&'a PermissionPair> {
+fn permissions<'a>(state: &'a State, roles: &RoleSet) -> BTreeSet<&'a PermissionPair> {
     roles
         .iter()
         .filter_map(|r| state.roles.get(*r))
@@ -32,69 +33,114 @@ fn permissions<'a>(state: &'a State, roles: &BTreeSet<&str>) -> BTreeSet<&'a Per
 }
 
 /// Pairs as text (`can_read on Chart`), in text order.
-fn shown<'a>(pairs: impl Iterator<Item = &'a &'a PermissionPair>) -> Vec<String> {
+fn shown<'a>(pairs: impl Iterator<Item = &'a PermissionPair>) -> Vec<String> {
     let mut shown: Vec<String> = pairs.map(|p| p.to_string()).collect();
     shown.sort_unstable();
     shown.dedup();
     shown
 }
 
-/// Every user whose roles or permissions differ between `before` and `after`. A user who does
-/// not exist (or is inactive) on one side holds nothing there.
-/// `held` is every user's effective roles before and after.
-pub(super) fn changes(before: &State, after: &State, held: &(Held, Held)) -> Vec<UserAccess> {
-    let (held_before, held_after) = held;
-    let usernames: BTreeSet<&str> = before
-        .users
-        .keys()
-        .chain(after.users.keys())
-        .map(String::as_str)
-        .collect();
-    // Roles whose permissions change: users keeping the same roles, none of these, are left
-    // out without computing their permissions.
-    let changed_roles: BTreeSet<&str> = before
-        .roles
-        .keys()
-        .chain(after.roles.keys())
-        .filter(|r| before.roles.get(*r) != after.roles.get(*r))
-        .map(String::as_str)
-        .collect();
+/// The change of access of a user holding set `b` before and `a` after (`None`: no such
+/// active user on that side), without the username.
+fn access_change(
+    before: &State,
+    after: &State,
+    held: &Held,
+    regrants: &BTreeMap<&str, Regrant>,
+    (b, a): (Option<usize>, Option<usize>),
+) -> Option<UserAccess> {
     let nothing = BTreeSet::new();
-    let mut cache_before: BTreeMap<BTreeSet<&str>, BTreeSet<&PermissionPair>> = BTreeMap::new();
-    let mut cache_after: BTreeMap<BTreeSet<&str>, BTreeSet<&PermissionPair>> = BTreeMap::new();
-    usernames
-        .into_iter()
-        .filter_map(|user| {
-            let b = held_before.get(user).unwrap_or(&nothing);
-            let a = held_after.get(user).unwrap_or(&nothing);
-            let same = held_before.contains_key(user) == held_after.contains_key(user)
-                && a == b
-                && !b.iter().any(|r| changed_roles.contains(r));
-            if same {
-                return None;
-            }
-            // Users share role sets: each set's permissions are listed once per side.
-            let perms_before = cache_before
-                .entry(b.clone())
-                .or_insert_with(|| permissions(before, b));
-            let perms_after = cache_after
-                .entry(a.clone())
-                .or_insert_with(|| permissions(after, a));
-            let owned = |set: std::collections::btree_set::Difference<'_, &str>| {
-                set.map(|r| r.to_string()).collect::<Vec<_>>()
-            };
-            let access = UserAccess {
+    let (roles_before, roles_after) = (
+        held.set(b).unwrap_or(&nothing),
+        held.set(a).unwrap_or(&nothing),
+    );
+    let owned = |set: std::collections::btree_set::Difference<'_, &str>| {
+        set.map(|r| r.to_string()).collect::<Vec<_>>()
+    };
+    let (gained, lost) = if b == a {
+        // The same roles: only the pairs their changed roles stop or start granting can
+        // differ, and only where no other role of the set grants them on that side.
+        let holds = |state: &State, pair: &PermissionPair| {
+            roles_before
+                .iter()
+                .filter_map(|r| state.roles.get(*r))
+                .any(|r| r.permissions.contains(pair))
+        };
+        let changed = || roles_before.iter().filter_map(|r| regrants.get(r));
+        (
+            shown(
+                changed()
+                    .flat_map(|r| r.added.iter().copied())
+                    .filter(|p| !holds(before, p)),
+            ),
+            shown(
+                changed()
+                    .flat_map(|r| r.removed.iter().copied())
+                    .filter(|p| !holds(after, p)),
+            ),
+        )
+    } else {
+        let (pb, pa) = (
+            permissions(before, roles_before),
+            permissions(after, roles_after),
+        );
+        (
+            shown(pa.difference(&pb).copied()),
+            shown(pb.difference(&pa).copied()),
+        )
+    };
+    let access = UserAccess {
+        username: String::new(),
+        roles_gained: owned(roles_after.difference(roles_before)),
+        roles_lost: owned(roles_before.difference(roles_after)),
+        gained,
+        lost,
+    };
+    let changed = !(access.gained.is_empty()
+        && access.lost.is_empty()
+        && access.roles_gained.is_empty()
+        && access.roles_lost.is_empty());
+    changed.then_some(access)
+}
+
+/// Every user whose roles or permissions differ between `before` and `after`. A user who does
+/// not exist (or is inactive) on one side holds nothing there. Users sharing their sets of
+/// roles on both sides share the work.
+pub(super) fn changes(
+    before: &State,
+    after: &State,
+    held: &Held,
+    regrants: &BTreeMap<&str, Regrant>,
+) -> Vec<UserAccess> {
+    // Sets holding a role whose permissions change: users keeping such a set are passed over.
+    let touched: Vec<bool> = held
+        .sets
+        .iter()
+        .map(|set| set.iter().any(|r| regrants.contains_key(r)))
+        .collect();
+    let usernames = sorted_union(
+        before.users.keys().map(String::as_str),
+        after.users.keys().map(String::as_str),
+    );
+    let mut known: HashMap<(Option<usize>, Option<usize>), Option<UserAccess>> = HashMap::new();
+    let mut found = Vec::new();
+    for user in usernames {
+        let sides = (
+            held.before.get(user).copied(),
+            held.after.get(user).copied(),
+        );
+        if sides.0 == sides.1 && sides.0.is_none_or(|s| !touched[s]) {
+            continue;
+        }
+        let change = known
+            .entry(sides)
+            .or_insert_with(|| access_change(before, after, held, regrants, sides));
+        if let Some(change) = change {
+            found.push(UserAccess {
                 username: user.to_owned(),
-                roles_gained: owned(a.difference(b)),
-                roles_lost: owned(b.difference(a)),
-                gained: shown(perms_after.difference(perms_before)),
-                lost: shown(perms_before.difference(perms_after)),
-            };
-            let changed = !(access.gained.is_empty()
-                && access.lost.is_empty()
-                && access.roles_gained.is_empty()
-                && access.roles_lost.is_empty());
-            changed.then_some(access)
-        })
-        .collect()
+                ..change.clone()
+            });
+        }
+    }
+    found
 }

@@ -5,13 +5,14 @@
 //! here they come by group key, then filter name. For a user, `{{ current_username() }}` and
 //! `{{ current_user_email() }}` are rendered as Superset would.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde::Serialize;
 
-use super::Held;
 use super::access::{Grants, Holders, is_data_access};
-use super::cohorts::{can_query, cohorts};
+use super::cohorts::{can_query, cohorts, holding};
+use super::regrants::Regrant;
+use super::{Held, RoleSet};
 use crate::model::{Catalog, PermissionPair, RlsFilter, State, User};
 
 /// How the predicate on one dataset changes for one role or user (`None`: no filter, every row;
@@ -42,7 +43,11 @@ pub enum Rows<'a> {
 
 impl PredicateChange {
     /// A change of predicate for someone who may query the dataset on both sides.
-    fn filtered(who: String, before: Option<String>, after: Option<String>) -> PredicateChange {
+    pub(super) fn filtered(
+        who: String,
+        before: Option<String>,
+        after: Option<String>,
+    ) -> PredicateChange {
         PredicateChange {
             who,
             before,
@@ -134,7 +139,7 @@ fn predicate_for_roles(
 }
 
 /// The predicate of `filters` (all on one dataset, in name order) for someone holding `roles`.
-fn predicate(
+pub(super) fn predicate(
     filters: &[&RlsFilter],
     roles: &BTreeSet<&str>,
     user: Option<&User>,
@@ -204,26 +209,49 @@ fn by_dataset(state: &State) -> BTreeMap<&str, Vec<&RlsFilter>> {
     found
 }
 
-/// Whether every role grants the same data access (the pairs [`Holders`] reads) on both sides.
-fn same_data_grants(before: &State, after: &State) -> bool {
-    fn data(role: Option<&crate::model::Role>) -> impl Iterator<Item = &PermissionPair> {
-        role.into_iter()
-            .flat_map(|r| r.permissions.iter())
-            .filter(|p| is_data_access(p))
-    }
-    before
-        .roles
-        .keys()
-        .chain(after.roles.keys())
-        .all(|name| data(before.roles.get(name)).eq(data(after.roles.get(name))))
+/// The data-access pairs (those [`Holders`] reads) some role starts or stops holding.
+fn regranted_pairs<'a>(regrants: &BTreeMap<&str, Regrant<'a>>) -> HashSet<&'a PermissionPair> {
+    regrants
+        .values()
+        .flat_map(|r| r.removed.iter().chain(&r.added))
+        .copied()
+        .filter(|p| is_data_access(p))
+        .collect()
 }
 
-/// Whether `user` is on both sides, with another e-mail after.
-fn email_changes(before: &State, after: &State, user: &str) -> bool {
-    matches!(
-        (before.users.get(user), after.users.get(user)),
-        (Some(b), Some(a)) if b.email != a.email
-    )
+/// Users on both sides whose e-mail differs, as marks by user number (`users` in name order).
+fn emails_changed(before: &State, after: &State, users: &[&str]) -> Vec<bool> {
+    let mut marks = vec![false; users.len()];
+    let mut later = after.users.iter().peekable();
+    for (name, user) in &before.users {
+        while later.next_if(|(other, _)| *other < name).is_some() {}
+        if let Some((_, now)) = later.next_if(|(other, _)| *other == name)
+            && now.email != user.email
+            && let Ok(i) = users.binary_search(&name.as_str())
+        {
+            marks[i] = true;
+        }
+    }
+    marks
+}
+
+/// Marks, one per cohort, set for one dataset at a time: a mark counts when it holds the
+/// dataset's number, so nothing is cleared between datasets.
+struct Marks(Vec<usize>);
+
+impl Marks {
+    fn new(n: usize) -> Marks {
+        Marks(vec![usize::MAX; n])
+    }
+
+    /// Marks `i` for `dataset`; whether it was unmarked.
+    fn set(&mut self, i: usize, dataset: usize) -> bool {
+        std::mem::replace(&mut self.0[i], dataset) != dataset
+    }
+
+    fn get(&self, i: usize, dataset: usize) -> bool {
+        self.0[i] == dataset
+    }
 }
 
 /// At most this many users are listed per dataset; the rest are counted.
@@ -233,47 +261,47 @@ pub const USERS_LISTED: usize = 100;
 pub(super) fn changes<'a>(
     before: &'a State,
     after: &'a State,
-    held: &'a (Held<'a>, Held<'a>),
+    held: &'a Held<'a>,
+    regrants: &BTreeMap<&'a str, Regrant<'a>>,
     catalog: &Catalog,
 ) -> Vec<DatasetRows> {
     let (on_before, on_after) = (by_dataset(before), by_dataset(after));
     let datasets: BTreeSet<&str> = on_before.keys().chain(on_after.keys()).copied().collect();
-    let (held_before, held_after) = held;
-    let cohorts = cohorts(held_before, held_after);
-    let moved_cohorts: Vec<usize> = (0..cohorts.len())
-        .filter(|i| !cohorts[*i].moved.is_empty())
-        .collect();
+    let cohorts = cohorts(held);
+    let list = &cohorts.list;
+    let moved_cohorts: Vec<usize> = (0..list.len()).filter(|i| list[*i].changed).collect();
     let moved_roles: BTreeSet<&str> = moved_cohorts
         .iter()
-        .flat_map(|i| cohorts[*i].moved.iter().copied())
+        .flat_map(|i| list[*i].moved.iter().copied())
         .collect();
-    // The cohorts holding each role on either side.
-    let mut cohorts_of: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
-    for (i, cohort) in cohorts.iter().enumerate() {
-        for role in cohort.before.into_iter().chain(cohort.after).flatten() {
-            cohorts_of.entry(role).or_default().insert(i);
-        }
-    }
     // Cohorts with a user whose e-mail changes: under a filter rendering it, their predicate
     // changes though their roles and the filters stay the same.
-    let emailed: BTreeSet<usize> = (0..cohorts.len())
-        .filter(|i| {
-            cohorts[*i]
-                .users
-                .iter()
-                .any(|u| email_changes(before, after, u))
-        })
+    let email_changed = emails_changed(before, after, &cohorts.users);
+    let mut emailed: Vec<usize> = (0..cohorts.users.len())
+        .filter(|u| email_changed[*u])
+        .map(|u| cohorts.of_user[u])
         .collect();
+    emailed.sort_unstable();
+    emailed.dedup();
+    // The cohorts holding each role, before and after; built when a dataset needs them.
+    let holding_roles = std::cell::OnceCell::new();
+    let holding_roles =
+        || holding_roles.get_or_init(|| (holding(list, |c| c.before), holding(list, |c| c.after)));
     let grants = Grants::new(catalog);
-    let holders = (Holders::new(before), Holders::new(after));
-    // With no role moving between users, no e-mail changing and every role granting the data
-    // access it granted, only datasets whose filters change (or that the catalogue does not
-    // know) can show another predicate: the others are passed over before any per-dataset work.
-    let quiet = moved_roles.is_empty() && emailed.is_empty() && same_data_grants(before, after);
-    let no_roles = BTreeSet::new();
+    let holders = Holders::new(before);
+    let holders_after = holders.after(regrants);
+    let holders = (holders, holders_after);
+    // With no user's roles moving, no e-mail changing and every role granting the data access
+    // it granted, only datasets whose filters change (or that the catalogue does not know) can
+    // show another predicate: the others are passed over before any per-dataset work.
+    let regranted_pairs = regranted_pairs(regrants);
+    let quiet = moved_cohorts.is_empty() && emailed.is_empty() && regranted_pairs.is_empty();
+    let mut seen = Marks::new(list.len());
+    let mut named_by = (Marks::new(list.len()), Marks::new(list.len()));
+    let mut access_by = (Marks::new(list.len()), Marks::new(list.len()));
     let none = Vec::new();
     let mut found = Vec::new();
-    for dataset in datasets {
+    for (number, dataset) in datasets.into_iter().enumerate() {
         let (fb, fa) = (
             on_before.get(dataset).unwrap_or(&none),
             on_after.get(dataset).unwrap_or(&none),
@@ -288,6 +316,20 @@ pub(super) fn changes<'a>(
             .flat_map(|f| f.roles.iter().map(String::as_str))
             .collect();
         let pairs = grants.of(catalog, dataset);
+        // A personal filter: users whose e-mail changes may see another predicate.
+        let personal = fb.iter().chain(fa.iter()).any(|f| f.clause.contains("{{"));
+        // Nobody's roles moved and the filters are the same: only a role starting or
+        // stopping to grant the dataset, or a changed e-mail under a personal filter, can
+        // change what someone sees.
+        if moved_roles.is_empty()
+            && !filters_changed
+            && pairs
+                .as_ref()
+                .is_some_and(|p| !p.iter().any(|pair| regranted_pairs.contains(pair)))
+            && (!personal || emailed.is_empty())
+        {
+            continue;
+        }
         let granting = (
             pairs.as_ref().map(|p| holders.0.granting(p)),
             pairs.as_ref().map(|p| holders.1.granting(p)),
@@ -297,11 +339,9 @@ pub(super) fn changes<'a>(
             (Some(b), Some(a)) => b.symmetric_difference(a).copied().collect(),
             _ => BTreeSet::new(),
         };
-        // A filter rendering macros: users whose e-mail changes may see another predicate.
-        let personal = fb.iter().chain(fa.iter()).any(|f| f.clause.contains("{{"));
         // With the filters the same, nobody's predicate or access can change unless a role
-        // moved across a named or granting role, a role's grant changed, or an e-mail changed
-        // under a filter rendering it.
+        // moved across a named or granting role, a role's grant changed, a user appeared or
+        // disappeared, or an e-mail changed under a filter rendering it.
         let touches = |roles: Option<&BTreeSet<&str>>| {
             roles.is_some_and(|r| r.iter().any(|x| moved_roles.contains(x)))
         };
@@ -316,79 +356,94 @@ pub(super) fn changes<'a>(
             continue;
         }
         let has_base = fb.iter().chain(fa.iter()).any(|f| f.filter_type == "Base");
-        let holds = |roles: Option<&BTreeSet<&str>>, some: &BTreeSet<&str>| {
+        let (of_before, of_after) = holding_roles();
+        let either = |role: &&'a str| {
+            let lists = [of_before.get(*role), of_after.get(*role)];
+            lists.into_iter().flatten().flatten().copied()
+        };
+        // Whose predicate can change. A user's predicate depends only on which of the named
+        // roles they hold and whether they may query the dataset. With the filters the same:
+        // cohorts whose roles moved, holders of roles that start or stop granting it, and
+        // (under a filter rendering macros) cohorts with an e-mail changing. With the filters
+        // changed, also the holders of the named roles, and with a Base filter, which reaches
+        // those without its roles, everyone who may query it on either side.
+        let mut candidates: Vec<usize> = Vec::new();
+        let mut add = |i: usize| {
+            if seen.set(i, number) {
+                candidates.push(i);
+            }
+        };
+        let may_query_by_marks = filters_changed && has_base && granting.0.is_some();
+        match (&granting, filters_changed) {
+            ((Some(b), Some(a)), true) if has_base => {
+                for (roles, of, access) in [
+                    (b, of_before, &mut access_by.0),
+                    (a, of_after, &mut access_by.1),
+                ] {
+                    for i in roles.iter().filter_map(|r| of.get(r)).flatten() {
+                        access.set(*i, number);
+                        add(*i);
+                    }
+                }
+            }
+            ((Some(_), Some(_)), _) => {
+                if filters_changed {
+                    named.iter().flat_map(either).for_each(&mut add);
+                }
+                regranted.iter().flat_map(either).for_each(&mut add);
+                moved_cohorts.iter().copied().for_each(&mut add);
+                if personal {
+                    emailed.iter().copied().for_each(&mut add);
+                }
+            }
+            _ => (0..list.len()).for_each(add),
+        }
+        for (of, marks) in [(of_before, &mut named_by.0), (of_after, &mut named_by.1)] {
+            for i in named.iter().filter_map(|r| of.get(r)).flatten() {
+                marks.set(*i, number);
+            }
+        }
+        let holds = |roles: Option<&RoleSet>, some: &BTreeSet<&str>| {
             roles.is_some_and(|r| r.iter().any(|x| some.contains(x)))
         };
-        // A user's predicate depends only on which of the named roles they hold and whether
-        // they may query the dataset. Whose can change: with the filters the same, users whose
-        // roles moved across a named role or across their access, and holders of roles that
-        // start or stop granting it; with the filters changed, also the holders of the named
-        // roles (everyone, for a Base filter, which reaches those without its roles).
-        // With the filters the same, only cohorts whose roles moved and holders of roles that
-        // start or stop granting the dataset can see another predicate; otherwise only holders
-        // of a role granting the dataset, on either side, may query it.
-        let of_roles = |roles: &mut dyn Iterator<Item = &&str>| -> BTreeSet<usize> {
-            roles
-                .filter_map(|r| cohorts_of.get(r))
-                .flatten()
-                .copied()
-                .collect()
-        };
-        let may_query: BTreeSet<usize> = match (&granting, filters_changed) {
-            (_, false) => {
-                let mut found = of_roles(&mut regranted.iter());
-                found.extend(moved_cohorts.iter().copied());
-                if personal {
-                    found.extend(emailed.iter().copied());
-                }
-                found
+        let intersection = |roles: Option<&RoleSet<'a>>, holds_named: bool| -> BTreeSet<&'a str> {
+            match (roles, holds_named) {
+                (Some(roles), true) => roles.intersection(&named).copied().collect(),
+                _ => BTreeSet::new(),
             }
-            ((Some(b), Some(a)), true) => of_roles(&mut b.union(a)),
-            _ => (0..cohorts.len()).collect(),
         };
         type Key<'k> = (BTreeSet<&'k str>, BTreeSet<&'k str>, bool, bool);
-        let mut groups: BTreeMap<Key, Vec<&str>> = BTreeMap::new();
-        for i in may_query {
-            let cohort = &cohorts[i];
-            let access = (
-                can_query(cohort.before, granting.0.as_ref()),
-                can_query(cohort.after, granting.1.as_ref()),
-            );
+        let mut groups: BTreeMap<Key, Vec<u32>> = BTreeMap::new();
+        for i in candidates {
+            let cohort = &list[i];
+            let access = match may_query_by_marks {
+                true => (access_by.0.get(i, number), access_by.1.get(i, number)),
+                false => (
+                    can_query(cohort.before, granting.0.as_ref()),
+                    can_query(cohort.after, granting.1.as_ref()),
+                ),
+            };
             // Nobody sees rows of a dataset they cannot query, before or after.
             if access == (false, false) {
                 continue;
             }
+            let holds_named = (named_by.0.get(i, number), named_by.1.get(i, number));
             let moved = cohort.moved.iter().any(|r| named.contains(r))
                 || access.0 != access.1
-                || holds(cohort.before, &regranted)
-                || holds(cohort.after, &regranted)
-                || (personal && emailed.contains(&i));
-            let reached = filters_changed
-                && (has_base || holds(cohort.before, &named) || holds(cohort.after, &named));
+                || (!regranted.is_empty()
+                    && (holds(cohort.before, &regranted) || holds(cohort.after, &regranted)))
+                || (personal && emailed.binary_search(&i).is_ok());
+            let reached = filters_changed && (has_base || holds_named.0 || holds_named.1);
             if !moved && !reached {
                 continue;
             }
             let key = (
-                cohort
-                    .before
-                    .unwrap_or(&no_roles)
-                    .intersection(&named)
-                    .copied()
-                    .collect(),
-                cohort
-                    .after
-                    .unwrap_or(&no_roles)
-                    .intersection(&named)
-                    .copied()
-                    .collect(),
+                intersection(cohort.before, holds_named.0),
+                intersection(cohort.after, holds_named.1),
                 access.0,
                 access.1,
             );
             groups.entry(key).or_default().extend(&cohort.users);
-        }
-        // Listed by username.
-        for users in groups.values_mut() {
-            users.sort_unstable();
         }
         if !filters_changed && groups.is_empty() {
             continue;
@@ -411,49 +466,54 @@ pub(super) fn changes<'a>(
                 }
             }
         }
-        for ((roles_before, roles_after, ab, aa), users) in groups {
-            // `None`: no access; `Some(None)`: every row.
-            let side = |access: bool, filters: &[&RlsFilter], roles: &BTreeSet<&str>, user| {
-                access.then(|| predicate(filters, roles, user))
-            };
-            let group = (
-                side(ab, fb, &roles_before, None),
-                side(aa, fa, &roles_after, None),
-            );
-            // Same access and clauses for the same roles: only a user whose rendered macros
-            // differ (an e-mail that changed) can see another predicate.
-            let users: Vec<&str> = match (group.0 == group.1, personal) {
-                (true, false) => continue,
-                (true, true) => users
-                    .into_iter()
-                    .filter(|u| email_changes(before, after, u))
-                    .collect(),
-                (false, _) => users,
-            };
-            // Without macros every user of the group sees the group's predicates; with them only
-            // the listed users' are rendered (the others are counted).
-            let room = USERS_LISTED.saturating_sub(rows.users.len());
-            rows.more_users += users.len().saturating_sub(room);
-            for user in users.into_iter().take(room) {
-                let (b, a) = match personal {
-                    false => group.clone(),
-                    true => (
-                        side(ab, fb, &roles_before, before.users.get(user)),
-                        side(aa, fa, &roles_after, after.users.get(user)),
-                    ),
-                };
-                if b != a {
-                    rows.users.push(PredicateChange {
-                        who: user.to_owned(),
-                        access_before: b.is_some(),
-                        access_after: a.is_some(),
-                        before: b.flatten(),
-                        after: a.flatten(),
-                    });
-                }
+        // `None`: no access; `Some(None)`: every row.
+        let side = |access: bool, filters: &[&RlsFilter], roles: &BTreeSet<&str>, user| {
+            access.then(|| predicate(filters, roles, user))
+        };
+        // Users whose predicate may change, with their group; the first by username are
+        // rendered and listed, the rest counted.
+        let mut changing: Vec<(u32, usize)> = Vec::new();
+        let groups: Vec<(Key, Vec<u32>)> = groups.into_iter().collect();
+        for (g, ((roles_before, roles_after, ab, aa), users)) in groups.iter().enumerate() {
+            let same = side(*ab, fb, roles_before, None) == side(*aa, fa, roles_after, None);
+            match (same, personal) {
+                (true, false) => {}
+                (true, true) => changing.extend(
+                    users
+                        .iter()
+                        .filter(|u| email_changed[**u as usize])
+                        .map(|u| (*u, g)),
+                ),
+                (false, _) => changing.extend(users.iter().map(|u| (*u, g))),
             }
         }
-        rows.users.sort_by(|x, y| x.who.cmp(&y.who));
+        if changing.len() > USERS_LISTED {
+            changing.select_nth_unstable(USERS_LISTED);
+            rows.more_users = changing.len() - USERS_LISTED;
+            changing.truncate(USERS_LISTED);
+        }
+        changing.sort_unstable();
+        for (user, g) in changing {
+            let ((roles_before, roles_after, ab, aa), _) = &groups[g];
+            let name = cohorts.users[user as usize];
+            let (b, a) = match personal {
+                false => (None, None),
+                true => (before.users.get(name), after.users.get(name)),
+            };
+            let (b, a) = (
+                side(*ab, fb, roles_before, b),
+                side(*aa, fa, roles_after, a),
+            );
+            if b != a {
+                rows.users.push(PredicateChange {
+                    who: name.to_owned(),
+                    access_before: b.is_some(),
+                    access_after: a.is_some(),
+                    before: b.flatten(),
+                    after: a.flatten(),
+                });
+            }
+        }
         if !rows.roles.is_empty() || !rows.users.is_empty() {
             found.push(rows);
         }
@@ -551,8 +611,9 @@ mod tests {
         // Moving ana out of the group changes her predicate and nothing else.
         let mut after = state.clone();
         after.groups.get_mut("g").unwrap().users.clear();
-        let held = (effective_roles(&state), effective_roles(&after));
-        let found = changes(&state, &after, &held, &Catalog::default());
+        let held = crate::impact::Held::between(&state, &after);
+        let regrants = crate::impact::regrants::regrants(&state, &after);
+        let found = changes(&state, &after, &held, &regrants, &Catalog::default());
         assert_eq!(found.len(), 1);
         assert!(found[0].roles.is_empty());
         assert_eq!(
@@ -613,8 +674,9 @@ mod tests {
     }
 
     fn impact(before: &State, after: &State, catalog: &Catalog) -> Vec<PredicateChange> {
-        let held = (effective_roles(before), effective_roles(after));
-        let found = changes(before, after, &held, catalog);
+        let held = crate::impact::Held::between(before, after);
+        let regrants = crate::impact::regrants::regrants(before, after);
+        let found = changes(before, after, &held, &regrants, catalog);
         found.into_iter().flat_map(|d| d.users).collect()
     }
 

@@ -15,6 +15,7 @@ use crate::plan::Action;
 use crate::plan::PlanOptions;
 use crate::plan::plan_file::PlanFile;
 use crate::plan::user_deletion::show_detached;
+use crate::policy::check_set_alone;
 use crate::resources::Kind;
 use crate::store::bootstrap::ensure_superset;
 use crate::store::failpoint::{Phase, reached};
@@ -236,8 +237,14 @@ impl Loading {
             Declared::Loaded(set) => Loading::Ready(set),
             Declared::Paths { paths, cache } => {
                 let span = info_span!("load");
+                // The checks of the set alone follow on the same thread: reading Superset
+                // usually takes longer than loading, and they leave the planning.
                 Loading::Pending(tokio::task::spawn_blocking(move || {
-                    span.in_scope(|| load_paths_with(&paths, &cache))
+                    span.in_scope(|| {
+                        let mut set = load_paths_with(&paths, &cache);
+                        check_set_alone(&mut set);
+                        set
+                    })
                 }))
             }
         }

@@ -107,6 +107,9 @@ pub struct LoadedSet {
     pub diagnostics: Vec<Diagnostic>,
     /// Number of object documents seen, valid or not.
     pub documents: usize,
+    /// Whether the checks of the set alone ([`crate::policy::check_set_alone`]) have run and
+    /// their findings are in `diagnostics`.
+    pub checked_alone: bool,
 }
 
 impl LoadedSet {
@@ -257,6 +260,7 @@ pub fn load_sources_with(sources: Vec<SourceFile>, cache: &ManifestCache) -> Loa
         objects: Vec::with_capacity(objects),
         diagnostics: Vec::with_capacity(diagnostics),
         documents: 0,
+        checked_alone: false,
     };
     for (_, outcome) in outcomes {
         set.objects.extend(outcome.objects);

@@ -62,17 +62,36 @@ pub fn check_declared(set: &LoadedSet) -> Vec<Diagnostic> {
     check_declared_against(set, &Existing::default())
 }
 
-/// Runs every declared-set check; references may also name objects in `existing`.
+/// Runs the checks that read the declared set alone (duplicates, names, schedules, addresses,
+/// database limits, content references) into the set's diagnostics, once: a pass runs them
+/// while it reads Superset, and [`check_declared_against`] then leaves them out.
+pub fn check_set_alone(set: &mut LoadedSet) {
+    if set.checked_alone {
+        return;
+    }
+    let mut found = Vec::new();
+    set_alone(set, &mut found);
+    set.diagnostics.extend(found);
+    set.checked_alone = true;
+}
+
+fn set_alone(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
+    duplicates::check(set, found);
+    names::check(set, found);
+    schedules::check(set, found);
+    addresses::check(set, found);
+    db_limits::check(set, found);
+    content_refs::check(set, found);
+}
+
+/// Runs every declared-set check not yet run; references may also name objects in `existing`.
 pub fn check_declared_against(set: &LoadedSet, existing: &Existing) -> Vec<Diagnostic> {
     let mut found = Vec::new();
-    duplicates::check(set, &mut found);
+    if !set.checked_alone {
+        set_alone(set, &mut found);
+    }
     confusables::check(set, existing, &mut found);
-    names::check(set, &mut found);
     references::check(set, existing, &mut found);
-    schedules::check(set, &mut found);
-    addresses::check(set, &mut found);
-    db_limits::check(set, &mut found);
-    content_refs::check(set, &mut found);
     let clauses = rls_clauses::check(set, &existing.database_backends, &mut found);
     rls_combined::check(set, &clauses, &mut found);
     found

@@ -114,11 +114,9 @@ pub enum Tx {
     Postgres(Transaction<'static, Postgres>),
 }
 
-/// Bound parameters per multi-row INSERT. sqlx's SQLite driver looks each parameter's name up
-/// when binding, a linear scan per numbered parameter (org-10k's initial apply: 10.6 s at
-/// 30,000 numbered ones, 0.6 s at 200); with anonymous `?` there is no name to scan, and
-/// org-100k's initial apply took 1 s less at 1,000 than at 200 (fewer statements). PostgreSQL
-/// gains nothing past a few thousand.
+/// Bound parameters per multi-row INSERT (anonymous `?` on SQLite, bound by
+/// [`sqlite_direct::insert_rows`]; org-100k's initial apply took 1 s less at 1,000 than at
+/// 200, fewer statements). PostgreSQL gains nothing past a few thousand.
 const SQLITE_PARAMS: usize = 1_000;
 /// See [`SQLITE_PARAMS`].
 const POSTGRES_PARAMS: usize = 4_000;
@@ -285,8 +283,19 @@ impl Tx {
             Dialect::Postgres => POSTGRES_PARAMS,
         };
         let per_statement = (limit / columns.len()).max(1);
-        let dialect = self.dialect();
         let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        if let Tx::Sqlite(conn) = self {
+            return sqlite_direct::insert_rows(
+                conn,
+                &head,
+                columns.len(),
+                rows,
+                per_statement,
+                suffix,
+            )
+            .await
+            .map_err(|e| StoreError::query(statement_head(&head), e));
+        }
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             let chunk: Vec<Row> = rows.by_ref().take(per_statement).collect();
@@ -299,15 +308,8 @@ impl Tx {
                     if c > 0 {
                         sql.push_str(", ");
                     }
-                    // SQLite: anonymous parameters. A numbered one makes SQLite keep a list of
-                    // parameter names that sqlx searches, linearly, to bind each parameter.
-                    match dialect {
-                        Dialect::Sqlite => sql.push('?'),
-                        Dialect::Postgres => {
-                            sql.push('$');
-                            sql.push_str(&(params.len() + c + 1).to_string());
-                        }
-                    }
+                    sql.push('$');
+                    sql.push_str(&(params.len() + c + 1).to_string());
                 }
                 sql.push(')');
                 params.extend(row);

@@ -344,13 +344,7 @@ fn brute_datasets(before: &State, after: &State, catalog: &Catalog) -> Vec<Datas
             let b = rows_of(before, catalog, dataset, &user);
             let a = rows_of(after, catalog, dataset, &user);
             if b != a {
-                rows.users.push(PredicateChange {
-                    who: user,
-                    access_before: b.is_some(),
-                    access_after: a.is_some(),
-                    before: b.flatten(),
-                    after: a.flatten(),
-                });
+                rows.users.push(PredicateChange::seen(user, b, a));
             }
         }
         if !rows.roles.is_empty() || !rows.users.is_empty() {

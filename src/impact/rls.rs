@@ -57,6 +57,22 @@ impl PredicateChange {
         }
     }
 
+    /// A user's change: what they see before and after (`None`: no access; `Some(None)`:
+    /// every row).
+    pub(super) fn seen(
+        who: String,
+        before: Option<Option<String>>,
+        after: Option<Option<String>>,
+    ) -> PredicateChange {
+        PredicateChange {
+            who,
+            access_before: before.is_some(),
+            access_after: after.is_some(),
+            before: before.flatten(),
+            after: after.flatten(),
+        }
+    }
+
     fn rows(access: bool, predicate: &Option<String>) -> Rows<'_> {
         match (access, predicate) {
             (false, _) => Rows::NoAccess,
@@ -505,13 +521,8 @@ pub(super) fn changes<'a>(
                 side(*aa, fa, roles_after, a),
             );
             if b != a {
-                rows.users.push(PredicateChange {
-                    who: name.to_owned(),
-                    access_before: b.is_some(),
-                    access_after: a.is_some(),
-                    before: b.flatten(),
-                    after: a.flatten(),
-                });
+                rows.users
+                    .push(PredicateChange::seen(name.to_owned(), b, a));
             }
         }
         if !rows.roles.is_empty() || !rows.users.is_empty() {

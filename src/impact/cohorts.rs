@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::{Held, RoleSet};
+use super::{Held, RoleSet, merge_by_key};
 
 /// Whether a user holding `held` (`None`: no such active user) may query a dataset that the
 /// roles `granting` give access to (`None`: a dataset the catalogue does not know, taken as
@@ -44,28 +44,12 @@ pub(super) fn cohorts<'a>(held: &'a Held<'a>) -> Cohorts<'a> {
     };
     let mut numbers: HashMap<(Option<usize>, Option<usize>), usize> = HashMap::new();
     let no_roles = BTreeSet::new();
-    let (mut before, mut after) = (held.before.iter().peekable(), held.after.iter().peekable());
-    // Both sides in username order, walked together.
-    loop {
-        let (user, sides) = match (before.peek(), after.peek()) {
-            (None, None) => break,
-            (Some((b, _)), Some((a, _))) if b == a => {
-                let (user, set) = before.next().expect("peeked");
-                (*user, (Some(*set), after.next().map(|(_, s)| *s)))
-            }
-            (Some((b, _)), Some((a, _))) if b > a => {
-                let (user, set) = after.next().expect("peeked");
-                (*user, (None, Some(*set)))
-            }
-            (Some(_), _) => {
-                let (user, set) = before.next().expect("peeked");
-                (*user, (Some(*set), None))
-            }
-            (None, Some(_)) => {
-                let (user, set) = after.next().expect("peeked");
-                (*user, (None, Some(*set)))
-            }
-        };
+    let users = merge_by_key(
+        held.before.iter().map(|(u, s)| (*u, *s)),
+        held.after.iter().map(|(u, s)| (*u, *s)),
+    );
+    for (user, before, after) in users {
+        let sides = (before, after);
         let list = &mut found.list;
         let number = *numbers.entry(sides).or_insert_with(|| {
             let (b, a) = (held.set(sides.0), held.set(sides.1));

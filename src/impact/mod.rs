@@ -124,27 +124,57 @@ pub(crate) fn effective_roles(state: &State) -> BTreeMap<&str, Vec<&str>> {
     roles
 }
 
-/// The names of two lists in name order, each once.
-pub(crate) fn sorted_union<'a>(
-    a: impl Iterator<Item = &'a str>,
-    b: impl Iterator<Item = &'a str>,
-) -> Vec<&'a str> {
-    let (mut a, mut b) = (a.peekable(), b.peekable());
-    let mut found = Vec::with_capacity(a.size_hint().0.max(b.size_hint().0));
-    loop {
-        let next = match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) if x < y => a.next(),
-            (Some(x), Some(y)) if x > y => b.next(),
-            (Some(_), Some(_)) => {
-                b.next();
-                a.next()
-            }
-            (Some(_), None) => a.next(),
-            (None, _) => b.next(),
+/// Two sequences sorted by key, walked together: each key once, in order, with its value on
+/// each side (`None`: absent there).
+pub(crate) fn merge_by_key<K: Ord, A, B>(
+    a: impl IntoIterator<Item = (K, A)>,
+    b: impl IntoIterator<Item = (K, B)>,
+) -> impl Iterator<Item = (K, Option<A>, Option<B>)> {
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    std::iter::from_fn(move || {
+        let order = match (a.peek(), b.peek()) {
+            (None, None) => return None,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some((x, _)), Some((y, _))) => x.cmp(y),
         };
-        match next {
-            Some(name) => found.push(name),
-            None => return found,
-        }
+        Some(match order {
+            std::cmp::Ordering::Less => {
+                let (k, v) = a.next()?;
+                (k, Some(v), None)
+            }
+            std::cmp::Ordering::Greater => {
+                let (k, v) = b.next()?;
+                (k, None, Some(v))
+            }
+            std::cmp::Ordering::Equal => {
+                let ((k, v), (_, w)) = (a.next()?, b.next()?);
+                (k, Some(v), Some(w))
+            }
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_by_key;
+
+    #[test]
+    fn merging_by_key_gives_each_key_once_with_both_sides() {
+        let a = [("a", 1), ("c", 3), ("d", 4)];
+        let b = [("b", 20), ("c", 30), ("e", 50)];
+        let merged: Vec<_> = merge_by_key(a, b).collect();
+        assert_eq!(
+            merged,
+            [
+                ("a", Some(1), None),
+                ("b", None, Some(20)),
+                ("c", Some(3), Some(30)),
+                ("d", Some(4), None),
+                ("e", None, Some(50)),
+            ]
+        );
+        assert_eq!(merge_by_key(a, Vec::<(&str, i32)>::new()).count(), 3);
+        assert_eq!(merge_by_key::<&str, i32, i32>([], []).count(), 0);
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::regrants::Regrant;
-use super::{Held, RoleSet, sorted_union};
+use super::{Held, RoleSet, merge_by_key};
 use crate::model::{PermissionPair, State};
 
 /// One user's change of access.
@@ -118,13 +118,10 @@ pub(super) fn changes(
         .iter()
         .map(|set| set.iter().any(|r| regrants.contains_key(r)))
         .collect();
-    let usernames = sorted_union(
-        before.users.keys().map(String::as_str),
-        after.users.keys().map(String::as_str),
-    );
     let mut known: HashMap<(Option<usize>, Option<usize>), Option<UserAccess>> = HashMap::new();
     let mut found = Vec::new();
-    for user in usernames {
+    for (user, _, _) in merge_by_key(&before.users, &after.users) {
+        let user = user.as_str();
         let sides = (
             held.before.get(user).copied(),
             held.after.get(user).copied(),

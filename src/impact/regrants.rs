@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::sorted_union;
+use super::merge_by_key;
 use crate::model::{PermissionPair, State};
 
 /// A role whose permissions change: the pairs it stops and starts granting.
@@ -16,21 +16,18 @@ pub(super) struct Regrant<'a> {
 /// nothing on the other).
 pub(super) fn regrants<'a>(before: &'a State, after: &'a State) -> BTreeMap<&'a str, Regrant<'a>> {
     static NONE: BTreeSet<PermissionPair> = BTreeSet::new();
-    let pairs =
-        |state: &'a State, role: &str| state.roles.get(role).map_or(&NONE, |r| &r.permissions);
-    let names = sorted_union(
-        before.roles.keys().map(String::as_str),
-        after.roles.keys().map(String::as_str),
-    );
     let mut found = BTreeMap::new();
-    for name in names {
-        let (b, a) = (pairs(before, name), pairs(after, name));
+    for (name, b, a) in merge_by_key(&before.roles, &after.roles) {
+        let (b, a) = (
+            b.map_or(&NONE, |r| &r.permissions),
+            a.map_or(&NONE, |r| &r.permissions),
+        );
         if b != a {
             let regrant = Regrant {
                 removed: b.difference(a).collect(),
                 added: a.difference(b).collect(),
             };
-            found.insert(name, regrant);
+            found.insert(name.as_str(), regrant);
         }
     }
     found

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::access::{Grants, Holders, is_data_access};
 use super::cohorts::{can_query, cohorts, holding};
 use super::regrants::Regrant;
-use super::{Held, RoleSet};
+use super::{Held, RoleSet, merge_by_key};
 use crate::model::{Catalog, PermissionPair, RlsFilter, State, User};
 
 /// How the predicate on one dataset changes for one role or user (`None`: no filter, every row;
@@ -238,11 +238,9 @@ fn regranted_pairs<'a>(regrants: &BTreeMap<&str, Regrant<'a>>) -> HashSet<&'a Pe
 /// Users on both sides whose e-mail differs, as marks by user number (`users` in name order).
 fn emails_changed(before: &State, after: &State, users: &[&str]) -> Vec<bool> {
     let mut marks = vec![false; users.len()];
-    let mut later = after.users.iter().peekable();
-    for (name, user) in &before.users {
-        while later.next_if(|(other, _)| *other < name).is_some() {}
-        if let Some((_, now)) = later.next_if(|(other, _)| *other == name)
-            && now.email != user.email
+    for (name, was, now) in merge_by_key(&before.users, &after.users) {
+        if let (Some(was), Some(now)) = (was, now)
+            && now.email != was.email
             && let Ok(i) = users.binary_search(&name.as_str())
         {
             marks[i] = true;

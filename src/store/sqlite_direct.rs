@@ -75,10 +75,10 @@ pub(super) async fn fetch(
 }
 
 /// Inserts `rows` (each `width` values) with `head` (`INSERT INTO t (a, b) VALUES `), at most
-/// `per_statement` rows per statement and `suffix` after each, all on one borrow of the handle:
-/// one statement text for every full chunk, prepared once (org-100k's 600,000 link rows are
-/// 1,200 statements; through sqlx each crossed to its worker thread and bound its 1,000
-/// parameters one by one).
+/// `per_statement` rows per statement and `suffix` after each, all on one borrow of the handle,
+/// each statement text prepared once (rusqlite's statement cache): org-100k's 600,000 link rows
+/// are 1,200 statements, and through sqlx each crossed to its worker thread and bound its 1,000
+/// parameters one by one.
 pub(super) async fn insert_rows(
     conn: &mut SqliteConnection,
     head: &str,
@@ -87,35 +87,18 @@ pub(super) async fn insert_rows(
     per_statement: usize,
     suffix: &str,
 ) -> Result<(), DriverError> {
-    let text = |n: usize| {
-        let one = format!("({})", vec!["?"; width].join(", "));
-        format!("{head}{}{suffix}", vec![one; n].join(", "))
-    };
+    let one = format!("({})", vec!["?"; width].join(", "));
+    let text = |n: usize| format!("{head}{}{suffix}", vec![one.as_str(); n].join(", "));
     on_handle(conn, |db| {
-        let full = text(per_statement);
         let mut params: Vec<Value> = Vec::with_capacity(per_statement * width);
         let mut rows = rows.into_iter().peekable();
-        let mut statement = None;
         while rows.peek().is_some() {
             params.clear();
-            let mut n = 0;
-            for row in rows.by_ref().take(per_statement) {
-                debug_assert_eq!(row.len(), width);
-                params.extend(row);
-                n += 1;
-            }
-            if n == per_statement {
-                let prepared = match &mut statement {
-                    Some(prepared) => prepared,
-                    None => statement.insert(db.prepare(&full)?),
-                };
-                bind(prepared, &params)?;
-                prepared.raw_execute()?;
-            } else {
-                let mut last = db.prepare(&text(n))?;
-                bind(&mut last, &params)?;
-                last.raw_execute()?;
-            }
+            params.extend(rows.by_ref().take(per_statement).flatten());
+            // A row of another width leaves a parameter count the statement refuses.
+            let mut statement = db.prepare_cached(&text(params.len().div_ceil(width)))?;
+            bind(&mut statement, &params)?;
+            statement.raw_execute()?;
         }
         Ok(())
     })
@@ -133,7 +116,8 @@ async fn on_handle<T>(
     let handle: NonNull<sqlite3> = locked.as_raw_handle();
     // SAFETY: while `locked` lives, sqlx's worker makes no call on this handle or its
     // statements. The rusqlite connection borrows the handle (it never closes it), finalises
-    // the statements it prepared before it is dropped, and is dropped before `locked`.
+    // the statements it prepared (its statement cache is flushed when it drops) before it is
+    // dropped, and is dropped before `locked`.
     let db = unsafe { rusqlite::Connection::from_handle(handle.as_ptr()) }?;
     let run = || work(&db);
     let out = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {

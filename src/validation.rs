@@ -25,7 +25,7 @@ pub fn finish(set: &mut LoadedSet) {
     let declared = resolve_for_report_rules(set);
     let keys = declared.schedules.keys().cloned().collect();
     let found = report_rules::check(
-        &declared,
+        &declared.view(),
         &keys,
         report_rules::Scope::DeclaredOnly,
         chrono::Utc::now(),

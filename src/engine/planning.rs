@@ -2,10 +2,12 @@
 //! resolved desired state → plan, with the policy breaches and refusals that block it. Pure: the
 //! caller (the pass in `engine::pass`) reads the database and owns the transaction.
 
+use std::collections::BTreeMap;
+
 use crate::diagnostic;
 use crate::impact::AccessImpact;
 use crate::manifests::LoadedSet;
-use crate::model::State;
+use crate::model::{Entries, State, StateView};
 use crate::plan::desired::{existing_names, resolve};
 use crate::plan::plan_file::fingerprint;
 use crate::plan::target::narrow;
@@ -134,21 +136,15 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
     let mut policy = Vec::new();
     let mut impact = None;
     if !set.has_errors() {
-        // With nothing to change, Superset after the apply is Superset now.
-        let after = match plan.is_empty() {
-            true => std::borrow::Cow::Borrowed(&observed.state),
-            false => std::borrow::Cow::Owned(
-                tracing::info_span!("after")
-                    .in_scope(|| state_after(&desired, &observed.state, &plan, options.impact)),
-            ),
-        };
+        let after =
+            tracing::info_span!("after").in_scope(|| state_after(&desired, &observed.state, &plan));
         let conflicts = email_conflicts(&set, &desired, &observed.state, &after, &plan);
         plan.refusals.extend(conflicts);
         if options.impact {
             let _impact = tracing::info_span!("impact").entered();
             impact = Some(match plan.is_empty() {
                 true => AccessImpact::default(),
-                false => AccessImpact::between(&observed.state, &after, &observed.catalog),
+                false => AccessImpact::between(&observed.state.view(), &after, &observed.catalog),
             });
         }
         let _policy = tracing::info_span!("policy").entered();
@@ -159,7 +155,7 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
         // introduces them: compare with Superset's schedules under Superset's configuration.
         let before = match breaches.iter().any(|v| !declared.contains(&v.schedule)) {
             true if !plan.is_empty() => report_rules::check(
-                &observed.state,
+                &observed.state.view(),
                 &declared,
                 report_rules::Scope::AfterApply,
                 now,
@@ -186,52 +182,50 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
     }
 }
 
-/// What Superset will hold after `plan`: users, groups, schedules and the configuration (what
-/// the e-mail and Alerts & Reports checks read), and roles and RLS filters only with `access`
-/// (the access impact): org-100k's roles hold 366,000 grants, not copied for nothing.
-fn state_after(desired: &State, observed: &State, plan: &Plan, access: bool) -> State {
-    let (roles, rls_filters) = match access {
-        true => (observed.roles.clone(), observed.rls_filters.clone()),
-        false => Default::default(),
-    };
-    let mut after = State {
-        users: observed.users.clone(),
-        roles,
-        groups: observed.groups.clone(),
-        rls_filters,
-        schedules: observed.schedules.clone(),
-        config: observed.config.clone(),
-        declared_by: Default::default(),
-    };
-    fn put<T: Clone>(
-        to: &mut std::collections::BTreeMap<String, T>,
-        from: &std::collections::BTreeMap<String, T>,
-        key: String,
+/// What Superset will hold after `plan`: the observed state with the objects the plan writes
+/// (as desired) and deletes, borrowed from both states rather than copied.
+fn state_after<'a>(desired: &'a State, observed: &'a State, plan: &Plan) -> StateView<'a> {
+    /// The object the plan writes at `key`, or its removal; keys borrowed from the states.
+    fn put<'a, T>(
+        to: &mut Entries<'a, T>,
+        desired: &'a BTreeMap<String, T>,
+        observed: &'a BTreeMap<String, T>,
+        key: &str,
         write: bool,
     ) {
-        match from.get(&key).filter(|_| write) {
-            Some(value) => drop(to.insert(key, value.clone())),
-            None => drop(to.remove(&key)),
+        match desired.get_key_value(key).filter(|_| write) {
+            Some((key, value)) => to.set(key, Some(value)),
+            None => {
+                if let Some((key, _)) = observed.get_key_value(key) {
+                    to.set(key, None);
+                }
+            }
         }
     }
+    let mut after = observed.view();
     for change in &plan.changes {
-        let key = change.key.key.clone();
+        let key = change.key.key.as_str();
         let write = matches!(
             change.action,
             Action::Create | Action::Update | Action::Adopt
         );
+        let (d, o) = (desired, observed);
         match change.key.kind {
-            Kind::SupersetUser => put(&mut after.users, &desired.users, key, write),
-            Kind::SupersetRole if access => put(&mut after.roles, &desired.roles, key, write),
-            Kind::SupersetRole => {}
-            Kind::SupersetGroup => put(&mut after.groups, &desired.groups, key, write),
-            Kind::RowLevelSecurityFilter if access => {
-                put(&mut after.rls_filters, &desired.rls_filters, key, write)
+            Kind::SupersetUser => put(&mut after.users, &d.users, &o.users, key, write),
+            Kind::SupersetRole => put(&mut after.roles, &d.roles, &o.roles, key, write),
+            Kind::SupersetGroup => put(&mut after.groups, &d.groups, &o.groups, key, write),
+            Kind::RowLevelSecurityFilter => put(
+                &mut after.rls_filters,
+                &d.rls_filters,
+                &o.rls_filters,
+                key,
+                write,
+            ),
+            Kind::ReportSchedule => {
+                put(&mut after.schedules, &d.schedules, &o.schedules, key, write)
             }
-            Kind::RowLevelSecurityFilter => {}
-            Kind::ReportSchedule => put(&mut after.schedules, &desired.schedules, key, write),
             Kind::ReportConfiguration => {
-                after.config = if write { desired.config.clone() } else { None };
+                after.config = desired.config.as_ref().filter(|_| write);
             }
         }
     }

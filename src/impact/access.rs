@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::regrants::Regrant;
 
-use crate::model::{Catalog, PermissionPair, State};
+use crate::model::{Catalog, PermissionPair, StateView};
 
 /// The permission pairs that give access to a dataset.
 pub(super) struct Grants {
@@ -80,7 +80,7 @@ pub(super) fn is_data_access(pair: &PermissionPair) -> bool {
 }
 
 impl<'a> Holders<'a> {
-    pub(super) fn new(state: &'a State) -> Holders<'a> {
+    pub(super) fn new(state: &StateView<'a>) -> Holders<'a> {
         let mut by_pair: HashMap<&PermissionPair, Vec<&str>> = HashMap::new();
         for role in state.roles.values() {
             for pair in &role.permissions {
@@ -123,7 +123,7 @@ impl<'a> Holders<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Dataset, Role};
+    use crate::model::{Dataset, Role, State};
 
     #[test]
     fn every_kind_of_data_access_grants_the_dataset() {
@@ -165,7 +165,7 @@ mod tests {
             );
         }
         assert_eq!(
-            Holders::new(&state).granting(&grants),
+            Holders::new(&state.view()).granting(&grants),
             BTreeSet::from(["admin", "all", "catalog", "database", "schema", "table"])
         );
         assert!(

@@ -3,16 +3,20 @@
 //! every user's access and predicate on each side. The fast paths (role sets shared by many
 //! users, datasets passed over when nothing reaching them moved) must agree with it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use sorted_vec::SortedSet;
 
 use super::access::{Grants, Holders};
 use super::rls::predicate;
 use super::{AccessImpact, DatasetRows, PredicateChange, UserAccess};
-use crate::model::{Catalog, Dataset, Group, PermissionPair, RlsFilter, Role, State, User};
+use crate::model::{
+    Catalog, Dataset, Entries, Group, PermissionPair, RlsFilter, Role, State, StateView, User,
+    merge_by_key,
+};
 
 const ROLES: [&str; 6] = ["r0", "r1", "r2", "r3", "r4", "r5"];
 const DATASETS: [&str; 3] = ["db.s.a", "db.s.b", "db.t.c"];
@@ -53,7 +57,7 @@ fn pairs() -> Vec<PermissionPair> {
     ]
 }
 
-fn some_roles(rng: &mut ChaCha8Rng, most: usize) -> BTreeSet<String> {
+fn some_roles(rng: &mut ChaCha8Rng, most: usize) -> SortedSet<String> {
     let n = rng.random_range(0..=most);
     ROLES
         .choose_multiple(rng, n)
@@ -70,12 +74,12 @@ fn random_filter(rng: &mut ChaCha8Rng, name: &str) -> RlsFilter {
         "amount < 10",
     ];
     let n = rng.random_range(1..=2);
-    let mut datasets: BTreeSet<String> = DATASETS
+    let mut datasets: SortedSet<String> = DATASETS
         .choose_multiple(rng, n)
         .map(|d| (*d).to_owned())
         .collect();
     if rng.random_bool(0.1) {
-        datasets.insert(UNKNOWN.into());
+        datasets.find_or_insert(UNKNOWN.into());
     }
     RlsFilter {
         name: name.into(),
@@ -226,7 +230,7 @@ fn mutate(rng: &mut ChaCha8Rng, before: &State) -> State {
 /// A user's effective roles: `None` when the user is missing or inactive.
 fn roles_of(state: &State, username: &str) -> Option<BTreeSet<String>> {
     let user = state.users.get(username).filter(|u| u.active)?;
-    let mut roles = user.roles.clone();
+    let mut roles: BTreeSet<String> = user.roles.iter().cloned().collect();
     for group in state.groups.values() {
         if group.users.contains(username) {
             roles.extend(group.roles.iter().cloned());
@@ -280,7 +284,7 @@ fn filters_on<'s>(state: &'s State, dataset: &str) -> Vec<&'s RlsFilter> {
     state
         .rls_filters
         .values()
-        .filter(|f| f.datasets.contains(dataset))
+        .filter(|f| f.datasets.iter().any(|d| d == dataset))
         .collect()
 }
 
@@ -288,7 +292,7 @@ fn filters_on<'s>(state: &'s State, dataset: &str) -> Vec<&'s RlsFilter> {
 fn rows_of(state: &State, catalog: &Catalog, dataset: &str, user: &str) -> Option<Option<String>> {
     let roles = roles_of(state, user)?;
     let grants = Grants::new(catalog).of(catalog, dataset);
-    let holders = Holders::new(state);
+    let holders = Holders::new(&state.view());
     let may_query = match &grants {
         None => true,
         Some(pairs) => {
@@ -361,7 +365,7 @@ fn the_impact_is_what_every_user_sees_before_and_after() {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let before = random_state(&mut rng);
         let after = mutate(&mut rng, &before);
-        let impact = AccessImpact::between(&before, &after, &catalog);
+        let impact = AccessImpact::between(&before.view(), &after.view(), &catalog);
         assert_eq!(
             impact.users,
             brute_users(&before, &after),
@@ -372,7 +376,36 @@ fn the_impact_is_what_every_user_sees_before_and_after() {
             brute_datasets(&before, &after, &catalog),
             "datasets, seed {seed}\nbefore {before:#?}\nafter {after:#?}"
         );
+        // The planner reads `after` as `before` with the changed objects laid over it.
+        let laid_over = AccessImpact::between(&before.view(), &overlay(&before, &after), &catalog);
+        assert_eq!(laid_over, impact, "overlay, seed {seed}");
     }
+}
+
+/// `before` with every object that differs in `after` replaced, added or removed, as the
+/// planner builds Superset after a plan.
+fn overlay<'a>(before: &'a State, after: &'a State) -> StateView<'a> {
+    fn lay<'a, T: PartialEq>(
+        to: &mut Entries<'a, T>,
+        before: &'a BTreeMap<String, T>,
+        after: &'a BTreeMap<String, T>,
+    ) {
+        for (key, b, a) in merge_by_key(before, after) {
+            if b != a {
+                to.set(key, a);
+            }
+        }
+    }
+    let mut view = before.view();
+    lay(&mut view.users, &before.users, &after.users);
+    lay(&mut view.roles, &before.roles, &after.roles);
+    lay(&mut view.groups, &before.groups, &after.groups);
+    lay(
+        &mut view.rls_filters,
+        &before.rls_filters,
+        &after.rls_filters,
+    );
+    view
 }
 
 #[test]
@@ -388,7 +421,7 @@ fn past_the_listed_users_the_rest_are_counted() {
     );
     for i in 0..250 {
         let name = format!("u{i:03}");
-        let roles = BTreeSet::from(["r0".to_owned()]);
+        let roles = SortedSet::from(vec!["r0".to_owned()]);
         // Several role sets: the users fall in more than one cohort.
         let mut user = random_user(&mut ChaCha8Rng::seed_from_u64(i), &name);
         user.active = true;
@@ -400,19 +433,19 @@ fn past_the_listed_users_the_rest_are_counted() {
     }
     let mut filter = random_filter(&mut ChaCha8Rng::seed_from_u64(0), "f0");
     filter.filter_type = "Base".into();
-    filter.roles = BTreeSet::from(["r9".to_owned()]);
-    filter.datasets = BTreeSet::from(["db.s.a".to_owned()]);
+    filter.roles = SortedSet::from(vec!["r9".to_owned()]);
+    filter.datasets = SortedSet::from(vec!["db.s.a".to_owned()]);
     filter.clause = "region = 'EU'".into();
     before.rls_filters.insert("f0".into(), filter.clone());
     // A second filter for the holders of one role: two groups of users, interleaved by name.
     filter.filter_type = "Regular".into();
-    filter.roles = BTreeSet::from(["x1".to_owned()]);
+    filter.roles = SortedSet::from(vec!["x1".to_owned()]);
     before.rls_filters.insert("f1".into(), filter);
     let mut after = before.clone();
     for name in ["f0", "f1"] {
         after.rls_filters.get_mut(name).unwrap().clause = "region = 'US'".into();
     }
-    let impact = AccessImpact::between(&before, &after, &catalog);
+    let impact = AccessImpact::between(&before.view(), &after.view(), &catalog);
     let brute = brute_datasets(&before, &after, &catalog);
     assert_eq!(impact.datasets.len(), 1);
     let (fast, slow) = (&impact.datasets[0], &brute[0]);

@@ -4,7 +4,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::{Held, RoleSet, merge_by_key};
+use super::{Held, RoleSet};
+use crate::model::merge_by_key;
 
 /// Whether a user holding `held` (`None`: no such active user) may query a dataset that the
 /// roles `granting` give access to (`None`: a dataset the catalogue does not know, taken as

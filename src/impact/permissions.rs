@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::regrants::Regrant;
-use super::{Held, RoleSet, merge_by_key};
-use crate::model::{PermissionPair, State};
+use super::{Held, RoleSet};
+use crate::model::{PermissionPair, StateView, merge_by_key};
 
 /// One user's change of access.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -24,10 +24,10 @@ pub struct UserAccess {
 
 /// The pairs `roles` grant together; written out as text only for the users whose access
 /// changes.
-fn permissions<'a>(state: &'a State, roles: &RoleSet) -> BTreeSet<&'a PermissionPair> {
+fn permissions<'a>(state: &StateView<'a>, roles: &RoleSet) -> BTreeSet<&'a PermissionPair> {
     roles
         .iter()
-        .filter_map(|r| state.roles.get(*r))
+        .filter_map(|r| state.roles.get(r))
         .flat_map(|r| r.permissions.iter())
         .collect()
 }
@@ -43,8 +43,8 @@ fn shown<'a>(pairs: impl Iterator<Item = &'a PermissionPair>) -> Vec<String> {
 /// The change of access of a user holding set `b` before and `a` after (`None`: no such
 /// active user on that side), without the username.
 fn access_change(
-    before: &State,
-    after: &State,
+    before: &StateView,
+    after: &StateView,
     held: &Held,
     regrants: &BTreeMap<&str, Regrant>,
     (b, a): (Option<usize>, Option<usize>),
@@ -60,10 +60,10 @@ fn access_change(
     let (gained, lost) = if b == a {
         // The same roles: only the pairs their changed roles stop or start granting can
         // differ, and only where no other role of the set grants them on that side.
-        let holds = |state: &State, pair: &PermissionPair| {
+        let holds = |state: &StateView, pair: &PermissionPair| {
             roles_before
                 .iter()
-                .filter_map(|r| state.roles.get(*r))
+                .filter_map(|r| state.roles.get(r))
                 .any(|r| r.permissions.contains(pair))
         };
         let changed = || roles_before.iter().filter_map(|r| regrants.get(r));
@@ -107,8 +107,8 @@ fn access_change(
 /// not exist (or is inactive) on one side holds nothing there. Users sharing their sets of
 /// roles on both sides share the work.
 pub(super) fn changes(
-    before: &State,
-    after: &State,
+    before: &StateView,
+    after: &StateView,
     held: &Held,
     regrants: &BTreeMap<&str, Regrant>,
 ) -> Vec<UserAccess> {
@@ -120,8 +120,7 @@ pub(super) fn changes(
         .collect();
     let mut known: HashMap<(Option<usize>, Option<usize>), Option<UserAccess>> = HashMap::new();
     let mut found = Vec::new();
-    for (user, _, _) in merge_by_key(&before.users, &after.users) {
-        let user = user.as_str();
+    for (user, _, _) in merge_by_key(before.users.iter(), after.users.iter()) {
         let sides = (
             held.before.get(user).copied(),
             held.after.get(user).copied(),

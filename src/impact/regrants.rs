@@ -3,8 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::merge_by_key;
-use crate::model::{PermissionPair, State};
+use crate::model::{PermissionPair, StateView, merge_by_key};
 
 /// A role whose permissions change: the pairs it stops and starts granting.
 pub(super) struct Regrant<'a> {
@@ -14,10 +13,13 @@ pub(super) struct Regrant<'a> {
 
 /// Every role whose permissions differ between the two sides (a role on one side only grants
 /// nothing on the other).
-pub(super) fn regrants<'a>(before: &'a State, after: &'a State) -> BTreeMap<&'a str, Regrant<'a>> {
+pub(super) fn regrants<'a>(
+    before: &StateView<'a>,
+    after: &StateView<'a>,
+) -> BTreeMap<&'a str, Regrant<'a>> {
     static NONE: BTreeSet<PermissionPair> = BTreeSet::new();
     let mut found = BTreeMap::new();
-    for (name, b, a) in merge_by_key(&before.roles, &after.roles) {
+    for (name, b, a) in merge_by_key(before.roles.iter(), after.roles.iter()) {
         let (b, a) = (
             b.map_or(&NONE, |r| &r.permissions),
             a.map_or(&NONE, |r| &r.permissions),
@@ -27,7 +29,7 @@ pub(super) fn regrants<'a>(before: &'a State, after: &'a State) -> BTreeMap<&'a 
                 removed: b.difference(a).collect(),
                 added: a.difference(b).collect(),
             };
-            found.insert(name.as_str(), regrant);
+            found.insert(name, regrant);
         }
     }
     found

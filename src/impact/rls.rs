@@ -12,8 +12,8 @@ use serde::Serialize;
 use super::access::{Grants, Holders, is_data_access};
 use super::cohorts::{can_query, cohorts, holding};
 use super::regrants::Regrant;
-use super::{Held, RoleSet, merge_by_key};
-use crate::model::{Catalog, PermissionPair, RlsFilter, State, User};
+use super::{Held, RoleSet};
+use crate::model::{Catalog, PermissionPair, RlsFilter, StateView, User, merge_by_key};
 
 /// How the predicate on one dataset changes for one role or user (`None`: no filter, every row;
 /// for a user who may not query the dataset on that side, `access…` is false).
@@ -140,7 +140,7 @@ impl DatasetRows {
 /// rendered for `user` when given.
 #[cfg(test)]
 fn predicate_for_roles(
-    state: &State,
+    state: &crate::model::State,
     dataset: &str,
     roles: &BTreeSet<String>,
     user: Option<&User>,
@@ -148,7 +148,7 @@ fn predicate_for_roles(
     let filters: Vec<&RlsFilter> = state
         .rls_filters
         .values()
-        .filter(|f| f.datasets.contains(dataset))
+        .filter(|f| f.datasets.iter().any(|d| d == dataset))
         .collect();
     let roles: BTreeSet<&str> = roles.iter().map(String::as_str).collect();
     predicate(&filters, &roles, user)
@@ -215,7 +215,7 @@ fn render(clause: &str, user: Option<&User>) -> String {
 }
 
 /// The filters on each dataset, in name order.
-fn by_dataset(state: &State) -> BTreeMap<&str, Vec<&RlsFilter>> {
+fn by_dataset<'a>(state: &StateView<'a>) -> BTreeMap<&'a str, Vec<&'a RlsFilter>> {
     let mut found: BTreeMap<&str, Vec<&RlsFilter>> = BTreeMap::new();
     for filter in state.rls_filters.values() {
         for dataset in &filter.datasets {
@@ -236,12 +236,12 @@ fn regranted_pairs<'a>(regrants: &BTreeMap<&str, Regrant<'a>>) -> HashSet<&'a Pe
 }
 
 /// Users on both sides whose e-mail differs, as marks by user number (`users` in name order).
-fn emails_changed(before: &State, after: &State, users: &[&str]) -> Vec<bool> {
+fn emails_changed(before: &StateView, after: &StateView, users: &[&str]) -> Vec<bool> {
     let mut marks = vec![false; users.len()];
-    for (name, was, now) in merge_by_key(&before.users, &after.users) {
+    for (name, was, now) in merge_by_key(before.users.iter(), after.users.iter()) {
         if let (Some(was), Some(now)) = (was, now)
             && now.email != was.email
-            && let Ok(i) = users.binary_search(&name.as_str())
+            && let Ok(i) = users.binary_search(&name)
         {
             marks[i] = true;
         }
@@ -273,8 +273,8 @@ pub const USERS_LISTED: usize = 100;
 
 /// `held` is every user's effective roles before and after.
 pub(super) fn changes<'a>(
-    before: &'a State,
-    after: &'a State,
+    before: &StateView<'a>,
+    after: &StateView<'a>,
     held: &'a Held<'a>,
     regrants: &BTreeMap<&'a str, Regrant<'a>>,
     catalog: &Catalog,
@@ -534,7 +534,8 @@ pub(super) fn changes<'a>(
 mod tests {
     use super::*;
     use crate::impact::effective_roles;
-    use crate::model::Group;
+    use crate::model::{Group, State};
+    use sorted_vec::SortedSet;
 
     fn filter(
         name: &str,
@@ -549,7 +550,7 @@ mod tests {
             filter_type: kind.into(),
             group_key: key.map(Into::into),
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-            datasets: BTreeSet::from(["db.s.t".to_owned()]),
+            datasets: SortedSet::from(vec!["db.s.t".to_owned()]),
             clause: clause.into(),
         }
     }
@@ -605,11 +606,11 @@ mod tests {
                 name: "g".into(),
                 label: None,
                 description: None,
-                roles: roles(&["eu", "admin"]),
+                roles: SortedSet::from(vec!["eu".to_owned(), "admin".to_owned()]),
                 users: BTreeSet::from(["ana".to_owned()]),
             },
         );
-        let ana_roles: BTreeSet<String> = effective_roles(&state)["ana"]
+        let ana_roles: BTreeSet<String> = effective_roles(&state.view())["ana"]
             .iter()
             .map(|r| r.to_string())
             .collect();
@@ -620,9 +621,10 @@ mod tests {
         // Moving ana out of the group changes her predicate and nothing else.
         let mut after = state.clone();
         after.groups.get_mut("g").unwrap().users.clear();
-        let held = crate::impact::Held::between(&state, &after);
-        let regrants = crate::impact::regrants::regrants(&state, &after);
-        let found = changes(&state, &after, &held, &regrants, &Catalog::default());
+        let (before, after) = (state.view(), after.view());
+        let held = crate::impact::Held::between(&before, &after);
+        let regrants = crate::impact::regrants::regrants(&before, &after);
+        let found = changes(&before, &after, &held, &regrants, &Catalog::default());
         assert_eq!(found.len(), 1);
         assert!(found[0].roles.is_empty());
         assert_eq!(
@@ -683,9 +685,10 @@ mod tests {
     }
 
     fn impact(before: &State, after: &State, catalog: &Catalog) -> Vec<PredicateChange> {
-        let held = crate::impact::Held::between(before, after);
-        let regrants = crate::impact::regrants::regrants(before, after);
-        let found = changes(before, after, &held, &regrants, catalog);
+        let (before, after) = (before.view(), after.view());
+        let held = crate::impact::Held::between(&before, &after);
+        let regrants = crate::impact::regrants::regrants(&before, &after);
+        let found = changes(&before, &after, &held, &regrants, catalog);
         found.into_iter().flat_map(|d| d.users).collect()
     }
 
@@ -730,7 +733,7 @@ mod tests {
             .get_mut("bob")
             .unwrap()
             .roles
-            .insert("eu".into());
+            .find_or_insert("eu".into());
         let found = impact(&before, &after, &catalog);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].rows_before(), Rows::NoAccess);
@@ -755,7 +758,7 @@ mod tests {
                 name: "g".into(),
                 label: None,
                 description: None,
-                roles: BTreeSet::from(["eu".to_owned()]),
+                roles: SortedSet::from(vec!["eu".to_owned()]),
                 users: BTreeSet::from(["cy".to_owned()]),
             },
         );

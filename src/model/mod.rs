@@ -4,6 +4,8 @@
 
 mod catalog;
 mod objects;
+mod sorted_merge;
+mod state_view;
 
 use std::collections::BTreeMap;
 
@@ -14,6 +16,8 @@ pub use objects::{
     Field, Group, Recipient, ReportConfig, RlsFilter, Role, Schedule, User, Validator,
     normalise_list, redact_url,
 };
+pub use sorted_merge::merge_by_key;
+pub use state_view::{Entries, StateView};
 
 use crate::resources::{Kind, Resource, ResourceId};
 

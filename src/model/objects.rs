@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
+use sorted_vec::SortedSet;
 
 use super::PermissionPair;
 
@@ -43,7 +45,8 @@ pub struct User {
     pub last_name: String,
     pub email: String,
     pub active: bool,
-    pub roles: BTreeSet<String>,
+    #[serde(deserialize_with = "SortedSet::deserialize_dedup_unsorted")]
+    pub roles: SortedSet<String>,
 }
 
 #[cfg(test)]
@@ -74,7 +77,8 @@ pub struct Group {
     pub name: String,
     pub label: Option<String>,
     pub description: Option<String>,
-    pub roles: BTreeSet<String>,
+    #[serde(deserialize_with = "SortedSet::deserialize_dedup_unsorted")]
+    pub roles: SortedSet<String>,
     pub users: BTreeSet<String>,
 }
 
@@ -86,8 +90,10 @@ pub struct RlsFilter {
     pub description: Option<String>,
     pub filter_type: String,
     pub group_key: Option<String>,
-    pub roles: BTreeSet<String>,
-    pub datasets: BTreeSet<String>,
+    #[serde(deserialize_with = "SortedSet::deserialize_dedup_unsorted")]
+    pub roles: SortedSet<String>,
+    #[serde(deserialize_with = "SortedSet::deserialize_dedup_unsorted")]
+    pub datasets: SortedSet<String>,
     pub clause: String,
 }
 
@@ -117,7 +123,7 @@ pub struct Recipient {
     /// `Email`, `Slack`, `SlackV2` or `Webhook`.
     pub recipient_type: String,
     /// `target`, plus `ccTarget` / `bccTarget` for e-mail; empty lists left out.
-    pub config: BTreeMap<String, String>,
+    pub config: LiteMap<String, String>,
 }
 
 impl Recipient {
@@ -186,9 +192,11 @@ pub struct Schedule {
     pub database: Option<String>,
     pub sql: Option<String>,
     pub validator: Option<Validator>,
-    pub recipients: BTreeSet<Recipient>,
+    #[serde(deserialize_with = "SortedSet::deserialize_dedup_unsorted")]
+    pub recipients: SortedSet<Recipient>,
     /// Owner usernames.
-    pub owners: BTreeSet<String>,
+    #[serde(deserialize_with = "SortedSet::deserialize_dedup_unsorted")]
+    pub owners: SortedSet<String>,
     pub run_as: Option<String>,
     pub run_alert_query_as: Option<String>,
     pub report_format: String,
@@ -227,10 +235,11 @@ impl Schedule {
             validator: None,
             recipients: [Recipient {
                 recipient_type: recipient_type.into(),
-                config: BTreeMap::from([("target".to_owned(), target.to_owned())]),
+                config: LiteMap::from_iter([("target".to_owned(), target.to_owned())]),
             }]
-            .into(),
-            owners: BTreeSet::new(),
+            .into_iter()
+            .collect(),
+            owners: SortedSet::new(),
             run_as: run_as.map(str::to_owned),
             run_alert_query_as: None,
             report_format: "PNG".into(),
@@ -399,5 +408,36 @@ mod tests {
             redact_url("https://user:pw@hooks.example.com"),
             "https://hooks.example.com"
         );
+    }
+
+    #[test]
+    fn small_collections_serialise_as_the_b_tree_ones_did() {
+        // The ledger's content hashes are of this JSON: it must not change with the storage.
+        let mut schedule = Schedule::for_test("Daily", "Email", "b@x.io", None);
+        schedule.owners = vec!["zoe".to_owned(), "ana".to_owned()].into();
+        let json = serde_json::to_value(&schedule).unwrap();
+        assert_eq!(json["owners"], serde_json::json!(["ana", "zoe"]));
+        assert_eq!(
+            json["recipients"],
+            serde_json::json!([{"recipient_type": "Email", "config": {"target": "b@x.io"}}])
+        );
+        let before = BTreeMap::from([("target", "b@x.io"), ("ccTarget", "c@x.io")]);
+        let after: LiteMap<String, String> = before
+            .iter()
+            .rev()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        assert_eq!(
+            serde_json::to_string(&after).unwrap(),
+            serde_json::to_string(&before).unwrap()
+        );
+    }
+
+    #[test]
+    fn lists_read_back_unsorted_or_repeated_come_out_as_sets() {
+        let json = r#"{"username": "ana", "first_name": "A", "last_name": "B",
+            "email": "a@x.io", "active": true, "roles": ["viewer", "admin", "viewer"]}"#;
+        let user: User = serde_json::from_str(json).unwrap();
+        assert_eq!(user.roles.as_slice(), ["admin", "viewer"]);
     }
 }

@@ -460,12 +460,22 @@ pub fn field_changes(
             }
         }
     }
+    // A plan can hold 100,000 creates listing every field: no spare capacity is kept.
+    for change in &mut out {
+        if let FieldChange::Members { added, removed, .. } = change {
+            added.shrink_to_fit();
+            removed.shrink_to_fit();
+        }
+    }
+    out.shrink_to_fit();
     out
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+
+    use sorted_vec::SortedSet;
 
     use super::*;
     use crate::model::{Group, PermissionPair, Role, User};
@@ -514,7 +524,7 @@ mod tests {
                 name: "G".into(),
                 label: None,
                 description: None,
-                roles: BTreeSet::new(),
+                roles: SortedSet::new(),
                 users: BTreeSet::new(),
             },
         );

@@ -6,6 +6,9 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use litemap::LiteMap;
+use sorted_vec::SortedSet;
+
 use super::content_index::ContentIndex;
 use crate::diagnostic::{Code, Diagnostic, closest};
 use crate::manifests::LoadedSet;
@@ -224,8 +227,8 @@ fn config(spec: &ReportConfigurationSpec) -> ReportConfig {
 }
 
 /// Recipients as Superset stores them: one row per channel type.
-pub fn recipients(spec: &Recipients) -> BTreeSet<Recipient> {
-    let mut rows = BTreeSet::new();
+pub fn recipients(spec: &Recipients) -> SortedSet<Recipient> {
+    let mut rows = SortedSet::new();
     let row = |kind: &str, pairs: &[(&str, &[String])]| Recipient {
         recipient_type: kind.to_owned(),
         config: pairs
@@ -235,7 +238,7 @@ pub fn recipients(spec: &Recipients) -> BTreeSet<Recipient> {
             .collect(),
     };
     if let Some(email) = &spec.email {
-        rows.insert(row(
+        rows.find_or_insert(row(
             "Email",
             &[
                 ("target", &email.to),
@@ -247,13 +250,13 @@ pub fn recipients(spec: &Recipients) -> BTreeSet<Recipient> {
     if let Some(slack) = &spec.slack {
         // Superset splits a channel list at commas, semicolons and white space when it sends.
         let channels = normalise_list(&slack.channels.join(","));
-        rows.insert(Recipient {
+        rows.find_or_insert(Recipient {
             recipient_type: "Slack".into(),
-            config: [("target".to_owned(), channels)].into(),
+            config: LiteMap::from_iter([("target".to_owned(), channels)]),
         });
     }
     if let Some(hook) = &spec.webhook {
-        rows.insert(row(
+        rows.find_or_insert(row(
             "Webhook",
             &[("target", std::slice::from_ref(&hook.url))],
         ));
@@ -648,7 +651,7 @@ impl Resolver<'_> {
                 threshold: v.threshold,
             }),
             recipients: recipients(&s.recipients),
-            owners: s.owners.iter().cloned().collect(),
+            owners: SortedSet::from_unsorted(s.owners.clone()),
             run_as: s.run_as.clone(),
             run_alert_query_as: s.run_alert_query_as.clone(),
             report_format: s

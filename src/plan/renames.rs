@@ -143,9 +143,13 @@ fn renamed(moves: &BTreeMap<&str, &str>, name: &str) -> String {
     moves.get(name).map_or(name, |n| n).to_owned()
 }
 
-fn rename_set(set: &mut std::collections::BTreeSet<String>, moves: &BTreeMap<&str, &str>) {
-    if set.iter().any(|m| moves.contains_key(m.as_str())) {
-        *set = set.iter().map(|m| renamed(moves, m)).collect();
+fn rename_set<S>(set: &mut S, moves: &BTreeMap<&str, &str>)
+where
+    for<'s> &'s S: IntoIterator<Item = &'s String>,
+    S: FromIterator<String>,
+{
+    if set.into_iter().any(|m| moves.contains_key(m.as_str())) {
+        *set = set.into_iter().map(|m| renamed(moves, m)).collect();
     }
 }
 
@@ -290,7 +294,7 @@ mod tests {
                 name: "taken".into(),
                 label: None,
                 description: None,
-                roles: ["old".to_owned()].into(),
+                roles: vec!["old".to_owned()].into(),
                 users: Default::default(),
             },
         );
@@ -324,8 +328,8 @@ mod tests {
         );
         rename_state(&mut observed, &found.moves);
         assert_eq!(observed.roles["new"].name, "new");
-        assert!(observed.users["kept"].roles.contains("new"));
-        assert!(observed.groups["taken"].roles.contains("new"));
+        assert!(observed.users["kept"].roles.contains(&"new".to_owned()));
+        assert!(observed.groups["taken"].roles.contains(&"new".to_owned()));
         // Onto a name another object holds: refused.
         observed
             .groups

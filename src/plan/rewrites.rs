@@ -31,8 +31,8 @@ pub fn absorb_superset_rewrites(desired: &State, observed: &mut State, ledger: &
             .get(&ObjectKey::new(Kind::ReportSchedule, key.clone()))
             .is_some_and(|entry| entry.content_hash == ObjectRef::Schedule(want).content_hash());
         if applied {
-            have.recipients.remove(&upgraded);
-            have.recipients.insert(declared.clone());
+            have.recipients.remove_item(&upgraded);
+            have.recipients.find_or_insert(declared.clone());
         }
     }
 }
@@ -68,8 +68,8 @@ pub fn restore_webhook_urls(desired: &State, observed: &mut State) {
                 .find(|r| r.recipient_type == "Webhook" && r.config.get("target") == Some(&digest))
                 .cloned();
             if let Some(kept) = kept {
-                have.recipients.remove(&kept);
-                have.recipients.insert(declared.clone());
+                have.recipients.remove_item(&kept);
+                have.recipients.find_or_insert(declared.clone());
             }
         }
     }

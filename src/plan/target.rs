@@ -280,7 +280,7 @@ fn direct_dependencies(key: &ObjectKey, desired: &State) -> Vec<ObjectKey> {
             .map(|n| ObjectKey::new(Kind::SupersetUser, n.clone()))
             .collect()
     };
-    let roles = |names: &BTreeSet<String>| -> Vec<ObjectKey> {
+    let roles = |names: &[String]| -> Vec<ObjectKey> {
         names
             .iter()
             .map(|n| ObjectKey::new(Kind::SupersetRole, n.clone()))
@@ -590,7 +590,7 @@ mod tests {
     fn schedules_and_the_configuration_need_their_users_and_groups() {
         let mut desired = State::default();
         let mut weekly = Schedule::for_test("Weekly", "Email", "a@example.com", Some("runner"));
-        weekly.owners.insert("owner".into());
+        weekly.owners.find_or_insert("owner".into());
         desired
             .schedules
             .insert(Schedule::key("Report", "Weekly"), weekly);

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use super::{Action, Plan};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::manifests::LoadedSet;
-use crate::model::State;
+use crate::model::{State, StateView};
 use crate::policy::locate;
 use crate::reason::Reason;
 use crate::resources::{Kind, Resource};
@@ -19,7 +19,7 @@ pub fn email_conflicts(
     set: &LoadedSet,
     desired: &State,
     observed: &State,
-    after: &State,
+    after: &StateView,
     plan: &Plan,
 ) -> Vec<Diagnostic> {
     let holders: BTreeMap<&str, &str> = observed

@@ -16,7 +16,7 @@ use super::domains::{DomainPattern, address_allowed, split_addresses};
 use super::locate;
 use crate::diagnostic::{Code, Diagnostic, PolicyBreach};
 use crate::manifests::LoadedSet;
-use crate::model::{ObjectKey, ReportConfig, Schedule, State};
+use crate::model::{Entries, ObjectKey, ReportConfig, Schedule, StateView, User};
 use crate::reason;
 use crate::resources::Kind;
 use crate::schedule::crontab::{parse_crontab, parse_timezone};
@@ -185,19 +185,19 @@ pub enum Scope {
 /// configuration requires one (Superset 6.1 cannot set run-as on the schedules it holds).
 /// Intervals are measured between fire times from `now` on.
 pub fn check(
-    state: &State,
+    state: &StateView,
     declared: &BTreeSet<String>,
     scope: Scope,
     now: DateTime<Utc>,
 ) -> Vec<Violation> {
-    let Some(config) = &state.config else {
+    let Some(config) = state.config else {
         return Vec::new();
     };
     let policy = Policy::of(config);
     let users = Users::of(state, scope, &policy);
     let mut found = Vec::new();
     let mut gaps = SmallestGaps::new(now);
-    for (key, schedule) in &state.schedules {
+    for (key, schedule) in state.schedules.iter() {
         recipients(key, schedule, &policy, &users, &mut found);
         frequency(key, schedule, &policy, &mut gaps, &mut found);
         let require = policy.require_run_as && declared.contains(key);
@@ -226,7 +226,7 @@ struct Users<'a> {
     /// Lower-cased e-mails of active users (complete), of inactive declared users (not).
     emails: BTreeSet<String>,
     /// Users by username.
-    by_name: &'a BTreeMap<String, crate::model::User>,
+    by_name: Entries<'a, User>,
     /// Group names by member.
     groups_of: BTreeMap<&'a str, BTreeSet<&'a str>>,
     /// Whether every group named in `runAsAllowed.groups` is known, with all its members.
@@ -234,7 +234,7 @@ struct Users<'a> {
 }
 
 impl<'a> Users<'a> {
-    fn of(state: &'a State, scope: Scope, policy: &Policy) -> Users<'a> {
+    fn of(state: &StateView<'a>, scope: Scope, policy: &Policy) -> Users<'a> {
         let complete = scope == Scope::AfterApply;
         let emails = state
             .users
@@ -254,7 +254,7 @@ impl<'a> Users<'a> {
         Users {
             complete,
             emails,
-            by_name: &state.users,
+            by_name: state.users.clone(),
             groups_of,
             allowed_groups_known: complete
                 || policy
@@ -535,7 +535,8 @@ fn run_as(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Group, User};
+    use crate::model::{Group, State};
+    use sorted_vec::SortedSet;
 
     fn user(name: &str, active: bool) -> User {
         User {
@@ -544,7 +545,7 @@ mod tests {
             last_name: "L".into(),
             email: format!("{name}@corp.example.com"),
             active,
-            roles: BTreeSet::new(),
+            roles: SortedSet::new(),
         }
     }
 
@@ -560,7 +561,7 @@ mod tests {
                 name: "runners".into(),
                 label: None,
                 description: None,
-                roles: BTreeSet::new(),
+                roles: SortedSet::new(),
                 users: ["svc".to_owned()].into(),
             },
         );
@@ -634,7 +635,7 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        let found = check(&state, &declared, Scope::AfterApply, now);
+        let found = check(&state.view(), &declared, Scope::AfterApply, now);
         let frequency: Vec<&Violation> = found
             .iter()
             .filter(|v| v.reason == Reason::Frequency)
@@ -661,7 +662,7 @@ mod tests {
             assert_eq!(&reasons, expected, "{name}: {found:?}");
         }
         // Schedules only Superset holds cannot carry run-as in 6.1: not required of them.
-        let undeclared = check(&state, &BTreeSet::new(), Scope::AfterApply, now);
+        let undeclared = check(&state.view(), &BTreeSet::new(), Scope::AfterApply, now);
         assert!(!undeclared.iter().any(|v| v.detail.contains("requires one")));
     }
 }

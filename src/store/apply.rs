@@ -13,7 +13,7 @@ use super::failpoint::{Phase, reached};
 use super::migrate::LEDGER_TABLE;
 use super::snapshot::{Ids, Observed};
 use super::sql::{Row, Tx, Value};
-use crate::model::{ObjectKey, ReportConfig, Schedule, State};
+use crate::model::{ObjectKey, ReportConfig, Schedule, State, merge_by_key};
 use crate::plan::{Action, Plan};
 use crate::resources::{Kind, ResourceId};
 
@@ -607,7 +607,7 @@ impl Writer<'_> {
                     let schedule = id_of(&self.ids.schedules, "schedule", k)?;
                     let want = &self.desired.schedules[k];
                     let have = self.observed.state.schedules.get(k);
-                    for (user, add) in changed(&want.owners, have.map(|s| &s.owners)) {
+                    for (user, add) in changed(want.owners.iter(), have.map(|s| s.owners.iter())) {
                         links.push(
                             "report_schedule_user",
                             ["report_schedule_id", "user_id"],
@@ -666,14 +666,21 @@ impl Writer<'_> {
             pairs.sort_unstable();
             let ids = self.tx.allocate_ids(table, pairs.len()).await?;
             self.report.links += pairs.len();
-            let rows: Vec<Row> = pairs
-                .into_iter()
-                .zip(ids)
-                .map(|([a, b], id)| vec![Value::int(id), Value::int(a), Value::int(b)])
-                .collect();
-            self.tx
-                .insert_rows(table, &["id", columns[0], columns[1]], rows)
-                .await?;
+            // Rows are built a slice at a time: as one vector, org-100k's 366,000 grants held
+            // about 45 MB more at the apply's peak.
+            for (pairs, ids) in pairs
+                .chunks(LINK_ROWS_PER_CALL)
+                .zip(ids.chunks(LINK_ROWS_PER_CALL))
+            {
+                let rows: Vec<Row> = pairs
+                    .iter()
+                    .zip(ids)
+                    .map(|([a, b], id)| vec![Value::int(*id), Value::int(*a), Value::int(*b)])
+                    .collect();
+                self.tx
+                    .insert_rows(table, &["id", columns[0], columns[1]], rows)
+                    .await?;
+            }
         }
         if !links.recipients.is_empty() {
             let ids = self
@@ -900,12 +907,24 @@ impl LinkSet {
     }
 }
 
-/// Members of `want` missing from `have` (true) and members of `have` not wanted (false).
-fn changed<'a, T: Ord>(want: &'a BTreeSet<T>, have: Option<&'a BTreeSet<T>>) -> Vec<(&'a T, bool)> {
-    let Some(have) = have else {
-        return want.iter().map(|m| (m, true)).collect();
-    };
-    let mut out: Vec<(&T, bool)> = want.difference(have).map(|m| (m, true)).collect();
-    out.extend(have.difference(want).map(|m| (m, false)));
-    out
+/// Link rows handed to the store per call (each call still writes many rows per statement).
+const LINK_ROWS_PER_CALL: usize = 32_768;
+
+/// Members of `want` missing from `have` (true) and members of `have` not wanted (false), in
+/// order; both sides sorted.
+fn changed<'a, T: Ord + 'a>(
+    want: impl IntoIterator<Item = &'a T>,
+    have: Option<impl IntoIterator<Item = &'a T>>,
+) -> Vec<(&'a T, bool)> {
+    let sides = merge_by_key(
+        want.into_iter().map(|m| (m, ())),
+        have.into_iter().flatten().map(|m| (m, ())),
+    );
+    sides
+        .filter_map(|(member, want, have)| match (want, have) {
+            (Some(()), None) => Some((member, true)),
+            (None, Some(())) => Some((member, false)),
+            _ => None,
+        })
+        .collect()
 }

@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use sorted_vec::SortedSet;
+
 use super::StoreError;
 use super::migrate::LEDGER_TABLE;
 use super::sql::{Tx, Ty, Value};
@@ -228,7 +230,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
                 last_name: text(&r[3]),
                 email: text(&r[4]),
                 active: r[5].as_bool().unwrap_or(false),
-                roles: BTreeSet::new(),
+                roles: SortedSet::new(),
             },
         ));
     }
@@ -261,7 +263,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
                 name,
                 label: opt_text(&r[2]),
                 description: opt_text(&r[3]),
-                roles: BTreeSet::new(),
+                roles: SortedSet::new(),
                 users: BTreeSet::new(),
             },
         ));
@@ -397,8 +399,8 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
                 description: opt_text(&r[2]),
                 filter_type: opt_text(&r[3]).unwrap_or_else(|| "Regular".into()),
                 group_key: opt_text(&r[4]),
-                roles: BTreeSet::new(),
-                datasets: BTreeSet::new(),
+                roles: SortedSet::new(),
+                datasets: SortedSet::new(),
                 clause: text(&r[5]),
             },
         ));
@@ -474,8 +476,8 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
                     .cloned(),
                 sql: opt_text(&r[11]),
                 validator: opt_text(&r[12]).map(|t| validator(t, r[13].as_str())),
-                recipients: BTreeSet::new(),
-                owners: BTreeSet::new(),
+                recipients: SortedSet::new(),
+                owners: SortedSet::new(),
                 run_as: user(&r[23]),
                 run_alert_query_as: user(&r[24]),
                 report_format: opt_text(&r[14]).unwrap_or_else(|| defaults::REPORT_FORMAT.into()),
@@ -504,7 +506,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         };
         let recipient = recipient(text(&r[1]), r[2].as_str().unwrap_or("{}"));
         if let Some(s) = o.state.schedules.get_mut(key) {
-            s.recipients.insert(recipient);
+            s.recipients.find_or_insert(recipient);
         }
     }
     let links = tx
@@ -512,7 +514,9 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         .await?;
     for (key, users) in linked(&links, &schedule_keys, &usernames) {
         if let Some(s) = o.state.schedules.get_mut(key) {
-            s.owners.extend(users);
+            for user in users {
+                s.owners.find_or_insert(user);
+            }
         }
     }
 

@@ -131,9 +131,12 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
     for (name, (index, spec)) in &role_specs {
         own.insert(name.clone(), resolver.own_permissions(*index, spec));
     }
-    state.roles = role_specs
-        .keys()
-        .map(|name| {
+    // Roles that include others take copies of their grants first; every other role then
+    // keeps its own set as it is (org-100k: 366,000 grants not copied and rebuilt).
+    let mut merged: BTreeMap<&str, BTreeSet<PermissionPair>> = role_specs
+        .iter()
+        .filter(|(_, (_, spec))| !spec.includes.is_empty())
+        .map(|(name, _)| {
             let mut permissions = Vec::new();
             let mut visiting = Vec::new();
             collect_permissions(
@@ -144,9 +147,19 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
                 &mut visiting,
                 &mut permissions,
             );
+            (name.as_str(), permissions.into_iter().collect())
+        })
+        .collect();
+    state.roles = role_specs
+        .keys()
+        .map(|name| {
+            let permissions = merged
+                .remove(name.as_str())
+                .or_else(|| own.remove(name))
+                .unwrap_or_default();
             let role = Role {
                 name: name.clone(),
-                permissions: permissions.into_iter().collect(),
+                permissions,
             };
             (name.clone(), role)
         })
@@ -462,10 +475,11 @@ impl Resolver<'_> {
                 }
             }
         }
-        let mut out = BTreeSet::new();
+        // Collected, then built into a set at once (sorted, packed nodes).
+        let mut out = Vec::with_capacity(pairs.len());
         for (declared, permission, view) in pairs {
             if let Some(pair) = self.pairs.get(&(&*permission, &*view)) {
-                out.insert((*pair).clone());
+                out.push((*pair).clone());
                 continue;
             }
             let pair = PermissionPair::new(&*permission, &*view);
@@ -495,7 +509,7 @@ impl Resolver<'_> {
                 .hint(hint),
             );
         }
-        out
+        out.into_iter().collect()
     }
 
     /// For a permission name Superset does not have: the closest name on the same view, else

@@ -20,6 +20,9 @@ use crate::plan::{Ledger, LedgerEntry};
 use crate::resources::Kind;
 use crate::resources::identity::ResourceId;
 
+/// Rows by id while the state is built (hundreds of thousands of lookups: foldhash, not SipHash).
+type ById<T> = HashMap<i64, T, foldhash::fast::RandomState>;
+
 /// Database ids of the objects in a snapshot, for the writer.
 #[derive(Clone, Debug, Default)]
 pub struct Ids {
@@ -132,7 +135,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
     let has_ledger = tx.has_table(LEDGER_TABLE).await?;
 
     // Permission catalogue.
-    let names = |rows: Vec<Vec<Value>>| -> HashMap<i64, String> {
+    let names = |rows: Vec<Vec<Value>>| -> ById<String> {
         rows.into_iter()
             .filter_map(|mut r| {
                 Some((
@@ -158,7 +161,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         )
         .await?,
     );
-    let mut pv_pairs: HashMap<i64, PermissionPair> = HashMap::new();
+    let mut pv_pairs: ById<PermissionPair> = ById::default();
     for r in tx
         .fetch(
             "SELECT id, permission_id, view_menu_id FROM ab_permission_view",
@@ -208,7 +211,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
     }
 
     // Users.
-    let mut usernames: HashMap<i64, String> = HashMap::new();
+    let mut usernames: ById<String> = ById::default();
     let mut users = Vec::new();
     for r in tx
         .fetch(
@@ -243,7 +246,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
     }
 
     // Groups.
-    let mut group_names: HashMap<i64, String> = HashMap::new();
+    let mut group_names: ById<String> = ById::default();
     let mut groups = Vec::new();
     for r in tx
         .fetch(
@@ -287,7 +290,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
     }
 
     // Content.
-    let mut database_names = HashMap::new();
+    let mut database_names = ById::default();
     for r in tx
         .fetch(
             "SELECT id, database_name, sqlalchemy_uri FROM dbs",
@@ -306,7 +309,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         }
         database_names.insert(id, name.to_owned());
     }
-    let mut dataset_keys: HashMap<i64, String> = HashMap::new();
+    let mut dataset_keys: ById<String> = ById::default();
     let sql = format!(
         "SELECT id, {}, database_id, schema, table_name, perm FROM tables",
         tx.uuid_text("uuid")
@@ -338,7 +341,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         o.ids.datasets.insert(key.clone(), id);
         o.catalog.datasets.insert(key, dataset);
     }
-    let mut chart_uuids: HashMap<i64, String> = HashMap::new();
+    let mut chart_uuids: ById<String> = ById::default();
     let sql = format!(
         "SELECT id, {}, slice_name FROM slices ORDER BY id",
         tx.uuid_text("uuid")
@@ -355,7 +358,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
             name: text(&r[2]),
         });
     }
-    let mut dashboard_uuids: HashMap<i64, String> = HashMap::new();
+    let mut dashboard_uuids: ById<String> = ById::default();
     let sql = format!(
         "SELECT id, {}, slug, dashboard_title FROM dashboards ORDER BY id",
         tx.uuid_text("uuid")
@@ -378,7 +381,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
     }
 
     // Row-level security.
-    let mut filter_names: HashMap<i64, String> = HashMap::new();
+    let mut filter_names: ById<String> = ById::default();
     let mut filters = Vec::new();
     for r in tx
         .fetch(
@@ -436,7 +439,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
          force_screenshot, custom_width, custom_height, extra_json, {run_as} FROM report_schedule"
     );
     use Ty::{Bool as B, Int as I, Text as T};
-    let mut schedule_keys: HashMap<i64, String> = HashMap::new();
+    let mut schedule_keys: ById<String> = ById::default();
     let mut schedules = Vec::new();
     for r in tx
         .fetch(
@@ -579,8 +582,8 @@ pub async fn user_references_of<'a>(
 /// member is unknown are left out.
 fn linked<'a, K, T: Ord + Clone>(
     rows: &[[i64; 2]],
-    owners: &'a HashMap<i64, K>,
-    members: &HashMap<i64, T>,
+    owners: &'a ById<K>,
+    members: &ById<T>,
 ) -> Vec<(&'a K, Vec<T>)> {
     let mut out: Vec<(&K, Vec<T>)> = Vec::new();
     // The owner of the group being read, and whether it is known.

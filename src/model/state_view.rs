@@ -56,11 +56,6 @@ impl<'a, T> Entries<'a, T> {
     pub fn values(&self) -> impl Iterator<Item = &'a T> + '_ {
         self.iter().map(|(_, v)| v)
     }
-
-    /// Every key, in order.
-    pub fn keys(&self) -> impl Iterator<Item = &'a str> + '_ {
-        self.iter().map(|(k, _)| k)
-    }
 }
 
 /// Every object of the kinds steward manages, as a [`State`] holds them, read through changes.
@@ -115,7 +110,6 @@ mod tests {
         assert_eq!(entries.get("b"), Some(&20));
         assert_eq!(entries.get("d"), None);
         assert!(entries.contains_key("c") && !entries.contains_key("e"));
-        assert_eq!(entries.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
         assert_eq!(base.len(), 3, "the base is never changed");
     }
 }

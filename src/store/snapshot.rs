@@ -517,9 +517,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         .await?;
     for (key, users) in linked(&links, &schedule_keys, &usernames) {
         if let Some(s) = o.state.schedules.get_mut(key) {
-            for user in users {
-                s.owners.find_or_insert(user);
-            }
+            s.owners.extend(users);
         }
     }
 

@@ -263,15 +263,7 @@ impl Tx {
                     "SELECT array_agg(CAST({a} AS BIGINT)), array_agg(CAST({b} AS BIGINT)) \
                      FROM {table} WHERE {present}"
                 );
-                let failed = |e| StoreError::query(statement_head(&sql), e);
-                let row = sqlx::query(AssertSqlSafe(sql.clone()))
-                    .fetch_one(&mut **tx)
-                    .await
-                    .map_err(failed)?;
-                // No rows: both aggregates are NULL.
-                let firsts: Option<Vec<i64>> = row.try_get(0).map_err(failed)?;
-                let seconds: Option<Vec<i64>> = row.try_get(1).map_err(failed)?;
-                let (firsts, seconds) = (firsts.unwrap_or_default(), seconds.unwrap_or_default());
+                let [firsts, seconds] = pg_arrays(tx, &sql, None).await?;
                 let mut rows: Vec<[i64; 2]> = firsts
                     .into_iter()
                     .zip(seconds)
@@ -382,14 +374,8 @@ impl Tx {
                 let sql = format!(
                     "SELECT array_agg(nextval('{table}_id_seq')) FROM generate_series(1, $1)"
                 );
-                let failed = |e| StoreError::query(statement_head(&sql), e);
-                let row = sqlx::query(AssertSqlSafe(sql.clone()))
-                    .bind(n as i64)
-                    .fetch_one(&mut **tx)
-                    .await
-                    .map_err(failed)?;
-                let ids: Option<Vec<i64>> = row.try_get(0).map_err(failed)?;
-                Ok(ids.unwrap_or_default())
+                let [ids] = pg_arrays(tx, &sql, Some(n as i64)).await?;
+                Ok(ids)
             }
             Tx::Sqlite(_) => {
                 let sql = format!("SELECT COALESCE(MAX(id), 0) FROM {table}");
@@ -531,4 +517,26 @@ fn decode_pg(
         Ty::Text => Value::Text(row.try_get(i)?),
         Ty::Bool => Value::Bool(row.try_get(i)?),
     })
+}
+
+/// The `N` `bigint[]` columns of the one row `sql` returns (an aggregate over a whole table, so
+/// that hundreds of thousands of values cross the driver as one row); a NULL array (no rows
+/// aggregated) is empty. `param` binds `$1`.
+async fn pg_arrays<const N: usize>(
+    tx: &mut Transaction<'static, Postgres>,
+    sql: &str,
+    param: Option<i64>,
+) -> Result<[Vec<i64>; N], StoreError> {
+    let failed = |e| StoreError::query(statement_head(sql), e);
+    let mut query = sqlx::query(AssertSqlSafe(sql.to_owned()));
+    if let Some(param) = param {
+        query = query.bind(param);
+    }
+    let row = query.fetch_one(&mut **tx).await.map_err(failed)?;
+    let mut arrays = [(); N].map(|()| Vec::new());
+    for (i, array) in arrays.iter_mut().enumerate() {
+        let values: Option<Vec<i64>> = row.try_get(i).map_err(failed)?;
+        *array = values.unwrap_or_default();
+    }
+    Ok(arrays)
 }

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod escape;
 pub mod excerpt;
 pub mod export;
+pub mod fast_hash;
 pub mod generate;
 pub mod impact;
 pub mod manifests;

@@ -4,7 +4,9 @@
 //! catalog, `schema_access` on its schema, or `datasource_access` on the dataset itself (Admin
 //! holds `all_database_access`). Ownership of a dataset, which also grants access, is not read.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::fast_hash::FastMap;
 
 use super::regrants::Regrant;
 
@@ -12,7 +14,7 @@ use crate::model::{Catalog, PermissionPair, StateView};
 
 /// The permission pairs that give access to a dataset.
 pub(super) struct Grants {
-    schema_views: HashMap<(String, String), String>,
+    schema_views: FastMap<(String, String), String>,
 }
 
 impl Grants {
@@ -60,7 +62,7 @@ impl Grants {
 
 /// Data-access permissions, by the roles of one state holding each.
 pub(super) struct Holders<'a> {
-    by_pair: HashMap<&'a PermissionPair, Vec<&'a str>>,
+    by_pair: FastMap<&'a PermissionPair, Vec<&'a str>>,
 }
 
 /// The permissions that can grant a dataset.
@@ -81,7 +83,7 @@ pub(super) fn is_data_access(pair: &PermissionPair) -> bool {
 
 impl<'a> Holders<'a> {
     pub(super) fn new(state: &StateView<'a>) -> Holders<'a> {
-        let mut by_pair: HashMap<&PermissionPair, Vec<&str>> = HashMap::new();
+        let mut by_pair: FastMap<&PermissionPair, Vec<&str>> = FastMap::default();
         for role in state.roles.values() {
             for pair in &role.permissions {
                 if is_data_access(pair) {

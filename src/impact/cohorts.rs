@@ -2,7 +2,9 @@
 //! 18,000 pairs of role sets), and whether a role set may query a dataset: the unit the
 //! row-level-security impact works on, so its cost follows role sets, not users.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use crate::fast_hash::FastMap;
 
 use super::{Held, RoleSet};
 use crate::model::merge_by_key;
@@ -43,7 +45,7 @@ pub(super) fn cohorts<'a>(held: &'a Held<'a>) -> Cohorts<'a> {
         users: Vec::with_capacity(held.before.len().max(held.after.len())),
         of_user: Vec::new(),
     };
-    let mut numbers: HashMap<(Option<usize>, Option<usize>), usize> = HashMap::new();
+    let mut numbers: FastMap<(Option<usize>, Option<usize>), usize> = FastMap::default();
     let no_roles = BTreeSet::new();
     let users = merge_by_key(
         held.before.iter().map(|(u, s)| (*u, *s)),
@@ -78,8 +80,8 @@ pub(super) fn cohorts<'a>(held: &'a Held<'a>) -> Cohorts<'a> {
 pub(super) fn holding<'a>(
     cohorts: &[Cohort<'a>],
     side: impl Fn(&Cohort<'a>) -> Option<&'a RoleSet<'a>>,
-) -> HashMap<&'a str, Vec<usize>> {
-    let mut found: HashMap<&str, Vec<usize>> = HashMap::new();
+) -> FastMap<&'a str, Vec<usize>> {
+    let mut found: FastMap<&str, Vec<usize>> = FastMap::default();
     for (i, cohort) in cohorts.iter().enumerate() {
         for role in side(cohort).into_iter().flatten() {
             found.entry(role).or_default().push(i);

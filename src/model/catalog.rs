@@ -3,7 +3,9 @@
 //! state is resolved against them (a dataset reference becomes its permission pair, a chart name
 //! its uuid).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::fast_hash::FastMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -100,8 +102,8 @@ impl Catalog {
     /// Every `schema_access` view menu by `(database, schema)`, as this Superset names them:
     /// `[db].[schema]`, or `[db].[catalog].[schema]` on databases with catalogs (PostgreSQL
     /// since Superset 4.1).
-    pub fn schema_views(&self) -> HashMap<(String, String), String> {
-        let mut views = HashMap::new();
+    pub fn schema_views(&self) -> FastMap<(String, String), String> {
+        let mut views = FastMap::default();
         for pair in self
             .permissions
             .iter()

@@ -114,6 +114,28 @@ pub enum ObjectRef<'a> {
 }
 
 impl State {
+    /// Every object of `kind` with its natural key, in key order.
+    pub fn objects(&self, kind: Kind) -> Box<dyn Iterator<Item = (&str, ObjectRef<'_>)> + '_> {
+        fn of<'a, T>(
+            map: &'a BTreeMap<String, T>,
+            wrap: fn(&'a T) -> ObjectRef<'a>,
+        ) -> Box<dyn Iterator<Item = (&'a str, ObjectRef<'a>)> + 'a> {
+            Box::new(map.iter().map(move |(k, v)| (k.as_str(), wrap(v))))
+        }
+        match kind {
+            Kind::SupersetUser => of(&self.users, ObjectRef::User),
+            Kind::SupersetRole => of(&self.roles, ObjectRef::Role),
+            Kind::SupersetGroup => of(&self.groups, ObjectRef::Group),
+            Kind::RowLevelSecurityFilter => of(&self.rls_filters, ObjectRef::Rls),
+            Kind::ReportSchedule => of(&self.schedules, ObjectRef::Schedule),
+            Kind::ReportConfiguration => Box::new(
+                self.config
+                    .iter()
+                    .map(|c| (CONFIG_KEY, ObjectRef::Config(c))),
+            ),
+        }
+    }
+
     /// The natural keys of every object of `kind`.
     pub fn keys(&self, kind: Kind) -> Vec<String> {
         match kind {

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::Field;
-use crate::model::{CONFIG_KEY, ObjectKey, ObjectRef, State};
+use crate::model::{CONFIG_KEY, ObjectKey, ObjectRef, State, merge_by_key};
 use crate::reason::Reason;
 use crate::resources::{BUILTIN_ROLES, Kind, ResourceId};
 
@@ -204,11 +204,12 @@ impl Plan {
     }
 }
 
-fn is_builtin(key: &ObjectKey) -> bool {
-    key.kind == Kind::SupersetRole && BUILTIN_ROLES.contains(&key.key.as_str())
+fn is_builtin(kind: Kind, key: &str) -> bool {
+    kind == Kind::SupersetRole && BUILTIN_ROLES.contains(&key)
 }
 
-/// Plans `desired` against `observed` under `ledger`.
+/// Plans `desired` against `observed` under `ledger`: for each kind, the desired objects, the
+/// observed ones and the ledger rows are walked together in key order (one pass, no lookups).
 pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOptions) -> Plan {
     let mut out = Plan::default();
     let mut deletes: Vec<Change> = Vec::new();
@@ -216,26 +217,43 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
         if !options.kinds.contains(&kind) {
             continue;
         }
-        let desired_keys = desired.keys(kind);
-        for key in &desired_keys {
-            let key = ObjectKey::new(kind, key.clone());
-            let want = desired.get(&key).expect("key listed by desired");
-            let have = observed.get(&key).filter(|have| !is_empty_config(have));
-            let entry = ledger.get(&key);
-            let resource = desired.declared_by.get(&key).cloned();
-            if is_builtin(&key) && !options.allow_builtin_roles {
-                if have.is_none_or(|have| have != want) {
-                    out.refusals.push(
-                        Diagnostic::error(
-                            Code::BuiltinRole,
-                            format!("{key} is a built-in role: steward does not change it"),
-                        )
-                        .about(key.clone())
-                        .maybe_on(resource)
-                        .hint("declare a role of your own that includes it, or allow changes to built-in roles (`superset init` resets built-in roles anyway)")
-                        .because(Reason::BuiltinRole),
-                    );
+        let ledger_rows = ledger
+            .range(ObjectKey::new(kind, String::new())..)
+            .take_while(|(k, _)| k.kind == kind)
+            .map(|(k, entry)| (k.key.as_str(), entry));
+        let objects = merge_by_key(desired.objects(kind), observed.objects(kind))
+            .map(|(key, want, have)| (key, (want, have)));
+        let mut any_desired = false;
+        // Managed here, no longer declared: the observed object, if Superset still has it.
+        let mut leaving: Vec<(&str, Option<ObjectRef<'_>>)> = Vec::new();
+        for (name, objects, entry) in merge_by_key(objects, ledger_rows) {
+            let (want, have) = objects.unwrap_or((None, None));
+            let Some(want) = want else {
+                if entry.is_some_and(|e| e.manager == options.manager) {
+                    leaving.push((name, have));
                 }
+                continue;
+            };
+            any_desired = true;
+            let have = have.filter(|have| !is_empty_config(have));
+            let managed_here = entry.is_some_and(|e| e.manager == options.manager);
+            let builtin = is_builtin(kind, name) && !options.allow_builtin_roles;
+            if (managed_here || builtin) && have == Some(want) {
+                continue;
+            }
+            let key = ObjectKey::new(kind, name.to_owned());
+            let resource = desired.declared_by.get(&key).cloned();
+            if builtin {
+                out.refusals.push(
+                    Diagnostic::error(
+                        Code::BuiltinRole,
+                        format!("{key} is a built-in role: steward does not change it"),
+                    )
+                    .about(key.clone())
+                    .maybe_on(resource)
+                    .hint("declare a role of your own that includes it, or allow changes to built-in roles (`superset init` resets built-in roles anyway)")
+                    .because(Reason::BuiltinRole),
+                );
                 continue;
             }
             let Some(have) = have else {
@@ -248,10 +266,6 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
                 });
                 continue;
             };
-            let managed_here = entry.is_some_and(|e| e.manager == options.manager);
-            if managed_here && have == want {
-                continue;
-            }
             let fields = field_changes(Some(have), Some(want));
             let action = match entry {
                 Some(e) if e.manager == options.manager => Action::Update,
@@ -282,17 +296,7 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
         if !options.prune {
             continue;
         }
-        let managed: Vec<&ObjectKey> = ledger
-            .iter()
-            .filter(|(k, e)| k.kind == kind && e.manager == options.manager)
-            .map(|(k, _)| k)
-            .collect();
-        let leaving: Vec<&ObjectKey> = managed
-            .iter()
-            .copied()
-            .filter(|k| desired.get(k).is_none())
-            .collect();
-        if desired_keys.is_empty() && !leaving.is_empty() && !options.allow_empty_kinds {
+        if !any_desired && !leaving.is_empty() && !options.allow_empty_kinds {
             out.refusals.push(
                 Diagnostic::error(
                     Code::PruneGuard,
@@ -306,26 +310,27 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
             );
             continue;
         }
-        for key in leaving {
-            if is_builtin(key) && !options.allow_builtin_roles {
+        for (name, have) in leaving {
+            if is_builtin(kind, name) && !options.allow_builtin_roles {
                 continue;
             }
-            match observed.get(key) {
-                Some(have) => deletes.push(Change {
-                    key: key.clone(),
+            let key = ObjectKey::new(kind, name.to_owned());
+            deletes.push(match have {
+                Some(have) => Change {
+                    key,
                     action: Action::Delete,
                     fields: field_changes(Some(have), None),
                     resource: None,
                     renamed_from: None,
-                }),
-                None => deletes.push(Change {
-                    key: key.clone(),
+                },
+                None => Change {
+                    key,
                     action: Action::Forget,
                     fields: Vec::new(),
                     resource: None,
                     renamed_from: None,
-                }),
-            }
+                },
+            });
         }
     }
     let deletions = deletes

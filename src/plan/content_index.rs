@@ -2,7 +2,7 @@
 //! case, chart name, dashboard slug or title, dataset uuid), built once per pass so resolving
 //! 20,000 schedules is a lookup each, not a scan of every chart and dashboard.
 
-use std::collections::HashMap;
+use crate::fast_hash::FastMap;
 
 use crate::model::{Catalog, Dataset};
 
@@ -11,23 +11,23 @@ type Matches<'a> = Vec<&'a str>;
 
 /// The catalogue's charts, dashboards and datasets by the names references use.
 pub(super) struct ContentIndex<'a> {
-    chart_uuids: HashMap<String, Matches<'a>>,
-    chart_names: HashMap<&'a str, Matches<'a>>,
-    dashboard_uuids: HashMap<String, Matches<'a>>,
-    dashboard_slugs: HashMap<&'a str, Matches<'a>>,
-    dashboard_titles: HashMap<&'a str, Matches<'a>>,
-    dataset_uuids: HashMap<String, &'a Dataset>,
+    chart_uuids: FastMap<String, Matches<'a>>,
+    chart_names: FastMap<&'a str, Matches<'a>>,
+    dashboard_uuids: FastMap<String, Matches<'a>>,
+    dashboard_slugs: FastMap<&'a str, Matches<'a>>,
+    dashboard_titles: FastMap<&'a str, Matches<'a>>,
+    dataset_uuids: FastMap<String, &'a Dataset>,
 }
 
 impl<'a> ContentIndex<'a> {
     pub(super) fn of(catalog: &'a Catalog) -> ContentIndex<'a> {
         let mut index = ContentIndex {
-            chart_uuids: HashMap::new(),
-            chart_names: HashMap::new(),
-            dashboard_uuids: HashMap::new(),
-            dashboard_slugs: HashMap::new(),
-            dashboard_titles: HashMap::new(),
-            dataset_uuids: HashMap::new(),
+            chart_uuids: FastMap::default(),
+            chart_names: FastMap::default(),
+            dashboard_uuids: FastMap::default(),
+            dashboard_slugs: FastMap::default(),
+            dashboard_titles: FastMap::default(),
+            dataset_uuids: FastMap::default(),
         };
         for chart in &catalog.charts {
             let uuid = chart.uuid.as_str();

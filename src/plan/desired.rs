@@ -4,7 +4,9 @@
 //! that does not resolve is reported, with its location, and nothing is guessed.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::fast_hash::FastMap;
 
 use litemap::LiteMap;
 use sorted_vec::SortedSet;
@@ -308,10 +310,10 @@ struct Resolver<'a> {
     catalog: &'a Catalog,
     /// The catalogue's pairs by their names, so a declared pair is found (and shared) without
     /// building one.
-    pairs: HashMap<(&'a str, &'a str), &'a PermissionPair>,
+    pairs: FastMap<(&'a str, &'a str), &'a PermissionPair>,
     content: ContentIndex<'a>,
     /// `schema_access` view menus by `(database, schema)`.
-    schema_views: HashMap<(String, String), String>,
+    schema_views: FastMap<(String, String), String>,
     found: Vec<Diagnostic>,
 }
 

@@ -7,7 +7,10 @@
 //! after Unicode normalisation (NFKC: NFC against NFD, full-width letters) look the same but are
 //! stored as two: an error for every kind.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+
+use crate::fast_hash::{FastMap, FastSet};
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -25,11 +28,13 @@ fn normalised(name: &str) -> String {
     }
 }
 
-/// The name as Flask-AppBuilder's case-insensitive lookup and a reader see it.
-pub fn folded(name: &str) -> String {
+/// The name as Flask-AppBuilder's case-insensitive lookup and a reader see it (borrowed when it
+/// is already folded: lower-case ASCII, as most names are).
+pub fn folded(name: &str) -> Cow<'_, str> {
     match name.is_ascii() {
-        true => name.to_ascii_lowercase(),
-        false => normalised(&normalised(name).to_lowercase()),
+        true if !name.bytes().any(|b| b.is_ascii_uppercase()) => Cow::Borrowed(name),
+        true => Cow::Owned(name.to_ascii_lowercase()),
+        false => Cow::Owned(normalised(&normalised(name).to_lowercase())),
     }
 }
 
@@ -65,20 +70,26 @@ fn diagnostic(error: bool, message: String) -> Diagnostic {
     }
 }
 
-/// The Superset identity of a declared object, folded, with its kind and field; `None` for the
+/// The Superset identity of a declared object: its kind, its schedule type (schedules only) and
+/// its name folded.
+type FoldedKey<'a> = (Kind, Option<&'a str>, Cow<'a, str>);
+
+/// The Superset identity of a declared object, folded, with its field; `None` for the
 /// configuration singleton.
-fn identity(resource: &Resource) -> Option<(Kind, String, &'static str)> {
+fn identity(resource: &Resource) -> Option<(FoldedKey<'_>, &'static str)> {
     let name = resource.superset_name();
     match resource {
         Resource::Config(_) => None,
         Resource::Schedule(s) => Some((
-            Kind::ReportSchedule,
-            format!("{}|{}", s.spec.schedule_type.as_str(), folded(name)),
+            (
+                Kind::ReportSchedule,
+                Some(s.spec.schedule_type.as_str()),
+                folded(name),
+            ),
             "spec.name",
         )),
         _ => Some((
-            resource.kind(),
-            folded(name),
+            (resource.kind(), None, folded(name)),
             resource.kind().superset_name_field(),
         )),
     }
@@ -88,19 +99,20 @@ fn identity(resource: &Resource) -> Option<(Kind, String, &'static str)> {
 /// and declared users, roles and groups that fold to a different name Superset already holds.
 pub(super) fn check(set: &LoadedSet, existing: &Existing, found: &mut Vec<Diagnostic>) {
     let held = Held::of(existing);
-    let mut first: HashMap<(Kind, String), (usize, &str)> = HashMap::new();
-    let mut manifests = HashSet::new();
+    let mut first: FastMap<FoldedKey<'_>, (usize, &str)> = FastMap::default();
+    let mut manifests = FastSet::default();
     for (index, object) in set.objects.iter().enumerate() {
         let resource = &object.resource;
-        if !manifests.insert(resource.id()) {
+        if !manifests.insert(resource.id_ref()) {
             // The same manifest twice: `duplicates` reports it.
             continue;
         }
-        let Some((kind, key, field)) = identity(resource) else {
+        let Some((key, field)) = identity(resource) else {
             continue;
         };
+        let kind = key.0;
         let name = resource.superset_name();
-        match first.get(&(kind, key.clone())) {
+        match first.get(&key) {
             Some(&(at, other)) if other != name => {
                 let (why, error) = consequence(kind, name, other);
                 let location = set
@@ -127,7 +139,7 @@ pub(super) fn check(set: &LoadedSet, existing: &Existing, found: &mut Vec<Diagno
             }
             Some(_) => {}
             None => {
-                first.insert((kind, key), (index, name));
+                first.insert(key, (index, name));
             }
         }
         against_superset(set, &held, index, found);
@@ -139,16 +151,16 @@ pub(super) fn check(set: &LoadedSet, existing: &Existing, found: &mut Vec<Diagno
 /// declared objects against it is linear, not declared × held (an adoption of org-100k's
 /// 50,000 users would otherwise fold 2.5 billion names). Each list keeps its set's order.
 struct Held<'a> {
-    names: HashMap<(Kind, String), Vec<&'a str>>,
-    held: HashMap<Kind, &'a BTreeSet<String>>,
+    names: FastMap<(Kind, Cow<'a, str>), Vec<&'a str>>,
+    held: FastMap<Kind, &'a BTreeSet<String>>,
     /// `(holder, e-mail)` by folded e-mail.
-    emails: HashMap<String, Vec<(&'a str, &'a str)>>,
+    emails: FastMap<Cow<'a, str>, Vec<(&'a str, &'a str)>>,
 }
 
 impl<'a> Held<'a> {
     fn of(existing: &'a Existing) -> Held<'a> {
-        let mut names: HashMap<(Kind, String), Vec<&str>> = HashMap::new();
-        let mut held = HashMap::new();
+        let mut names: FastMap<(Kind, Cow<str>), Vec<&str>> = FastMap::default();
+        let mut held = FastMap::default();
         for (kind, set) in [
             (Kind::SupersetUser, &existing.users),
             (Kind::SupersetRole, &existing.roles),
@@ -162,7 +174,7 @@ impl<'a> Held<'a> {
                     .push(name.as_str());
             }
         }
-        let mut emails: HashMap<String, Vec<(&str, &str)>> = HashMap::new();
+        let mut emails: FastMap<Cow<str>, Vec<(&str, &str)>> = FastMap::default();
         for (holder, email) in &existing.user_emails {
             emails
                 .entry(folded(email))
@@ -245,6 +257,16 @@ mod tests {
     }
 
     #[test]
+    fn folding_borrows_names_already_folded_and_folds_the_others() {
+        assert!(matches!(folded("ana.alves@example.com"), Cow::Borrowed(_)));
+        assert_eq!(folded("Ana.Alves"), "ana.alves");
+        assert!(matches!(folded("Ana.Alves"), Cow::Owned(_)));
+        // Full-width letters fold to their ASCII form, upper case to lower.
+        assert_eq!(folded("Ｇａｍｍａ"), "gamma");
+        assert_eq!(folded("gamma"), folded("GAMMA"));
+    }
+
+    #[test]
     fn held_names_are_grouped_by_folded_name_in_set_order() {
         let existing = Existing {
             users: names(&["bob", "ana.alves", "Ana.Alves"]),
@@ -259,18 +281,21 @@ mod tests {
         let held = Held::of(&existing);
         // The first of each group is what a linear scan of the set would have found first.
         assert_eq!(
-            held.names[&(Kind::SupersetUser, "ana.alves".to_owned())],
+            held.names[&(Kind::SupersetUser, Cow::Borrowed("ana.alves"))],
             ["Ana.Alves", "ana.alves"]
         );
-        assert_eq!(held.names[&(Kind::SupersetUser, "bob".to_owned())], ["bob"]);
         assert_eq!(
-            held.names[&(Kind::SupersetRole, "gamma".to_owned())],
+            held.names[&(Kind::SupersetUser, Cow::Borrowed("bob"))],
+            ["bob"]
+        );
+        assert_eq!(
+            held.names[&(Kind::SupersetRole, Cow::Borrowed("gamma"))],
             ["Gamma", "gamma", "Ｇａｍｍａ"]
         );
         assert!(
             !held
                 .names
-                .contains_key(&(Kind::SupersetGroup, "gamma".to_owned()))
+                .contains_key(&(Kind::SupersetGroup, Cow::Borrowed("gamma")))
         );
         assert_eq!(
             held.emails["ana@example.com"],

@@ -3,18 +3,21 @@
 //! one `ReportConfiguration`. E-mails compare folded (lower case, NFKC); other names that differ
 //! only in case or Unicode form are `confusables`' concern.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+
+use crate::fast_hash::FastMap;
 
 use super::confusables::folded;
 use super::locate;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::manifests::LoadedSet;
-use crate::resources::{Kind, Resource, ResourceId};
+use crate::resources::identity::ResourceIdRef;
+use crate::resources::{Kind, Resource};
 
 pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
-    let mut manifests: HashMap<ResourceId, usize> = HashMap::new();
-    let mut superset: HashMap<(Kind, String), usize> = HashMap::new();
-    let mut emails: HashMap<String, usize> = HashMap::new();
+    let mut manifests: FastMap<ResourceIdRef<'_>, usize> = FastMap::default();
+    let mut superset: FastMap<(Kind, Option<&str>, &str), usize> = FastMap::default();
+    let mut emails: FastMap<Cow<str>, usize> = FastMap::default();
     let mut config: Option<usize> = None;
     for (index, object) in set.objects.iter().enumerate() {
         let resource = &object.resource;
@@ -22,8 +25,8 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
             Some(location) => format!("first declared at {location}"),
             None => "it is declared earlier in the input".to_owned(),
         };
-        let id = resource.id();
-        if let Some(&first) = manifests.get(&id) {
+        if let Some(&first) = manifests.get(&resource.id_ref()) {
+            let id = resource.id();
             found.push(locate(
                 set,
                 index,
@@ -33,7 +36,7 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
             ));
             continue;
         }
-        manifests.insert(id, index);
+        manifests.insert(resource.id_ref(), index);
         if let Resource::Config(_) = resource {
             if let Some(first) = config {
                 found.push(locate(
@@ -55,11 +58,7 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
             _ => None,
         };
         let name = resource.superset_name();
-        let identity = match schedule_type {
-            Some(kind) => format!("{kind}|{name}"),
-            None => name.to_owned(),
-        };
-        let key = (resource.kind(), identity);
+        let key = (resource.kind(), schedule_type, name);
         if let Some(&first) = superset.get(&key) {
             let (label, name_field) = match schedule_type {
                 Some(kind) => (format!("{kind} `{name}`"), "spec.name"),

@@ -4,7 +4,7 @@
 //! run manages but no longer declares names the danger (it would be pruned); when a document
 //! failed to load, references it probably resolved are left to that root cause.
 
-use std::collections::{HashMap, HashSet};
+use crate::fast_hash::{FastMap, FastSet};
 
 use super::{Existing, Managed, locate};
 use crate::diagnostic::{Code, Diagnostic, closest};
@@ -44,9 +44,9 @@ impl Target {
 }
 
 struct Known<'a> {
-    roles: HashSet<&'a str>,
-    users: HashSet<&'a str>,
-    groups: HashSet<&'a str>,
+    roles: FastSet<&'a str>,
+    users: FastSet<&'a str>,
+    groups: FastSet<&'a str>,
 }
 
 impl<'a> Known<'a> {
@@ -72,7 +72,7 @@ impl<'a> Known<'a> {
         known
     }
 
-    fn names(&self, target: Target) -> &HashSet<&'a str> {
+    fn names(&self, target: Target) -> &FastSet<&'a str> {
         match target {
             Target::Role => &self.roles,
             Target::User => &self.users,
@@ -197,7 +197,7 @@ fn named<'a>(
 
 /// Reports each role that takes part in an `includes` cycle, once per cycle.
 fn include_cycles(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
-    let roles: HashMap<&str, (usize, &[String])> = set
+    let roles: FastMap<&str, (usize, &[String])> = set
         .objects
         .iter()
         .enumerate()
@@ -208,7 +208,7 @@ fn include_cycles(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
             _ => None,
         })
         .collect();
-    let mut reported: HashSet<&str> = HashSet::new();
+    let mut reported: FastSet<&str> = FastSet::default();
     let mut names: Vec<&str> = roles.keys().copied().collect();
     names.sort_unstable();
     for start in names {
@@ -235,12 +235,12 @@ fn include_cycles(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
 
 fn find_cycle<'a>(
     start: &'a str,
-    roles: &HashMap<&'a str, (usize, &'a [String])>,
+    roles: &FastMap<&'a str, (usize, &'a [String])>,
 ) -> Option<Vec<&'a str>> {
     // Depth-first search from `start` looking for a path back to it.
     let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
     let mut on_path: Vec<&str> = vec![start];
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen: FastSet<&str> = FastSet::default();
     while let Some((role, next)) = stack.pop() {
         let includes = roles.get(role).map_or(&[][..], |(_, inc)| *inc);
         if next < includes.len() {

@@ -7,7 +7,9 @@
 //! breaches it introduces ([`introduced`]); schedules that already broke the configuration and
 //! that the apply neither declares nor changes are warnings.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::fast_hash::FastMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -382,14 +384,14 @@ fn recipients(
 /// Smallest gaps by (crontab, timezone): organisations reuse a handful of each.
 struct SmallestGaps<'a> {
     now: DateTime<Utc>,
-    known: HashMap<(&'a str, &'a str), Option<FireGap>>,
+    known: FastMap<(&'a str, &'a str), Option<FireGap>>,
 }
 
 impl<'a> SmallestGaps<'a> {
     fn new(now: DateTime<Utc>) -> Self {
         SmallestGaps {
             now,
-            known: HashMap::new(),
+            known: FastMap::default(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! formats that do not fit the content, alert-only fields on reports, alert attachments the
 //! configuration turns off, and schedules that notify nobody.
 
-use std::collections::HashMap;
+use crate::fast_hash::FastMap;
 
 use super::locate;
 use crate::diagnostic::{Code, Diagnostic};
@@ -17,7 +17,7 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
         matches!(&o.resource, Resource::Config(c) if c.spec.alerts_attach_reports == Some(false))
     });
     // Organisations reuse a handful of crontabs; parse each distinct one once.
-    let mut crontabs: HashMap<&str, Result<(), (String, &str)>> = HashMap::new();
+    let mut crontabs: FastMap<&str, Result<(), (String, &str)>> = FastMap::default();
     for (index, object) in set.objects.iter().enumerate() {
         let Resource::Schedule(schedule) = &object.resource else {
             continue;

@@ -43,7 +43,32 @@ impl std::fmt::Display for ResourceId {
     }
 }
 
+/// A declared resource's identity borrowed from it ([`Resource::id_ref`]): equal exactly when
+/// the owned [`ResourceId`]s are, for checks that compare every resource of a set without
+/// copying their names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ResourceIdRef<'a> {
+    kind: Kind,
+    namespace: Option<&'a str>,
+    name: &'a str,
+    uid: Option<&'a str>,
+}
+
 impl Resource {
+    /// This resource's identity, borrowed.
+    pub fn id_ref(&self) -> ResourceIdRef<'_> {
+        let meta = self.meta();
+        let kind = self.kind();
+        ResourceIdRef {
+            kind,
+            namespace: kind
+                .namespaced()
+                .then(|| meta.namespace.as_deref().unwrap_or("default")),
+            name: self.metadata_name(),
+            uid: meta.uid.as_deref(),
+        }
+    }
+
     /// This resource's identity.
     pub fn id(&self) -> ResourceId {
         let meta = self.meta();
@@ -70,5 +95,61 @@ mod tests {
             serde_json::to_value(&role).unwrap(),
             serde_json::json!({"kind": "SupersetRole", "name": "analyst"})
         );
+    }
+
+    #[test]
+    fn borrowed_identities_are_equal_exactly_when_owned_ones_are() {
+        let text = "\
+apiVersion: steward.dev/v1alpha1
+kind: ReportSchedule
+metadata: {name: weekly}
+spec: {name: Weekly, type: Report, crontab: '0 9 * * 1', dashboard: {slug: sales}, owners: [admin]}
+---
+apiVersion: steward.dev/v1alpha1
+kind: ReportSchedule
+metadata: {name: weekly, namespace: default}
+spec: {name: Weekly 2, type: Report, crontab: '0 9 * * 1', dashboard: {slug: sales}, owners: [admin]}
+---
+apiVersion: steward.dev/v1alpha1
+kind: ReportSchedule
+metadata: {name: weekly, namespace: team-a}
+spec: {name: Weekly 3, type: Report, crontab: '0 9 * * 1', dashboard: {slug: sales}, owners: [admin]}
+---
+apiVersion: steward.dev/v1alpha1
+kind: SupersetRole
+metadata: {name: weekly, namespace: team-a}
+spec: {name: Weekly}
+---
+apiVersion: steward.dev/v1alpha1
+kind: SupersetRole
+metadata: {name: weekly}
+spec: {name: Weekly}
+---
+apiVersion: steward.dev/v1alpha1
+kind: SupersetRole
+metadata: {name: weekly, uid: 5f0c}
+spec: {name: Weekly}
+";
+        let set = crate::manifests::load_sources(vec![crate::manifests::SourceFile {
+            name: "ids.yaml".into(),
+            text: text.into(),
+        }]);
+        let resources: Vec<&Resource> = set.objects.iter().map(|o| &o.resource).collect();
+        assert_eq!(resources.len(), 6, "{:?}", set.diagnostics);
+        for a in &resources {
+            for b in &resources {
+                assert_eq!(
+                    a.id() == b.id(),
+                    a.id_ref() == b.id_ref(),
+                    "{} / {}",
+                    a.id(),
+                    b.id()
+                );
+            }
+        }
+        // The omitted namespace is `default`; a cluster-scoped kind ignores the one given.
+        assert_eq!(resources[0].id_ref(), resources[1].id_ref());
+        assert_eq!(resources[3].id_ref(), resources[4].id_ref());
+        assert_ne!(resources[4].id_ref(), resources[5].id_ref());
     }
 }

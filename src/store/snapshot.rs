@@ -108,12 +108,19 @@ impl Observed {
     }
 }
 
-fn text(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_owned()
+/// The text of a fetched value, moved out of its row (NULL reads as empty).
+fn text(v: &mut Value) -> String {
+    opt_text(v).unwrap_or_default()
 }
 
-fn opt_text(v: &Value) -> Option<String> {
-    v.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
+/// The text of a fetched value, moved out of its row; NULL and empty text are none.
+fn opt_text(v: &mut Value) -> Option<String> {
+    taken(v).filter(|s| !s.is_empty())
+}
+
+/// The text of a fetched value, moved out of its row, as stored.
+fn taken(v: &mut Value) -> Option<String> {
+    std::mem::replace(v, Value::Text(None)).into_text()
 }
 
 pub use crate::model::normalise_list;
@@ -213,7 +220,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
     // Users.
     let mut usernames: ById<String> = ById::default();
     let mut users = Vec::new();
-    for r in tx
+    for mut r in tx
         .fetch(
             "SELECT id, username, first_name, last_name, email, active FROM ab_user",
             &[],
@@ -222,16 +229,16 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         .await?
     {
         let Some(id) = r[0].as_int() else { continue };
-        let username = text(&r[1]);
+        let username = text(&mut r[1]);
         usernames.insert(id, username.clone());
         o.ids.users.insert(username.clone(), id);
         users.push((
             username.clone(),
             User {
                 username,
-                first_name: text(&r[2]),
-                last_name: text(&r[3]),
-                email: text(&r[4]),
+                first_name: text(&mut r[2]),
+                last_name: text(&mut r[3]),
+                email: text(&mut r[4]),
                 active: r[5].as_bool().unwrap_or(false),
                 roles: SortedSet::new(),
             },
@@ -248,7 +255,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
     // Groups.
     let mut group_names: ById<String> = ById::default();
     let mut groups = Vec::new();
-    for r in tx
+    for mut r in tx
         .fetch(
             "SELECT id, name, label, description FROM ab_group",
             &[],
@@ -257,15 +264,15 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         .await?
     {
         let Some(id) = r[0].as_int() else { continue };
-        let name = text(&r[1]);
+        let name = text(&mut r[1]);
         group_names.insert(id, name.clone());
         o.ids.groups.insert(name.clone(), id);
         groups.push((
             name.clone(),
             Group {
                 name,
-                label: opt_text(&r[2]),
-                description: opt_text(&r[3]),
+                label: opt_text(&mut r[2]),
+                description: opt_text(&mut r[3]),
                 roles: SortedSet::new(),
                 users: BTreeSet::new(),
             },
@@ -314,7 +321,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         "SELECT id, {}, database_id, schema, table_name, perm FROM tables",
         tx.uuid_text("uuid")
     );
-    for r in tx
+    for mut r in tx
         .fetch(
             &sql,
             &[],
@@ -332,9 +339,9 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
             id,
             uuid: r[1].as_str().and_then(canonical_uuid),
             database: database.clone(),
-            schema: opt_text(&r[3]),
-            table: text(&r[4]),
-            perm: opt_text(&r[5]),
+            schema: opt_text(&mut r[3]),
+            table: text(&mut r[4]),
+            perm: opt_text(&mut r[5]),
         };
         let key = dataset.key();
         dataset_keys.insert(id, key.clone());
@@ -346,7 +353,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         "SELECT id, {}, slice_name FROM slices ORDER BY id",
         tx.uuid_text("uuid")
     );
-    for r in tx.fetch(&sql, &[], &[Ty::Int, Ty::Text, Ty::Text]).await? {
+    for mut r in tx.fetch(&sql, &[], &[Ty::Int, Ty::Text, Ty::Text]).await? {
         let (Some(id), Some(uuid)) = (r[0].as_int(), r[1].as_str().and_then(canonical_uuid)) else {
             continue;
         };
@@ -355,7 +362,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         o.catalog.charts.push(Chart {
             id,
             uuid,
-            name: text(&r[2]),
+            name: text(&mut r[2]),
         });
     }
     let mut dashboard_uuids: ById<String> = ById::default();
@@ -363,7 +370,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         "SELECT id, {}, slug, dashboard_title FROM dashboards ORDER BY id",
         tx.uuid_text("uuid")
     );
-    for r in tx
+    for mut r in tx
         .fetch(&sql, &[], &[Ty::Int, Ty::Text, Ty::Text, Ty::Text])
         .await?
     {
@@ -375,15 +382,15 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         o.catalog.dashboards.push(Dashboard {
             id,
             uuid,
-            slug: opt_text(&r[2]),
-            title: opt_text(&r[3]),
+            slug: opt_text(&mut r[2]),
+            title: opt_text(&mut r[3]),
         });
     }
 
     // Row-level security.
     let mut filter_names: ById<String> = ById::default();
     let mut filters = Vec::new();
-    for r in tx
+    for mut r in tx
         .fetch(
             "SELECT id, name, description, filter_type, group_key, clause FROM row_level_security_filters",
             &[],
@@ -392,19 +399,19 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         .await?
     {
         let Some(id) = r[0].as_int() else { continue };
-        let name = text(&r[1]);
+        let name = text(&mut r[1]);
         filter_names.insert(id, name.clone());
         o.ids.rls_filters.insert(name.clone(), id);
         filters.push((
             name.clone(),
             RlsFilter {
                 name,
-                description: opt_text(&r[2]),
-                filter_type: opt_text(&r[3]).unwrap_or_else(|| "Regular".into()),
-                group_key: opt_text(&r[4]),
+                description: opt_text(&mut r[2]),
+                filter_type: opt_text(&mut r[3]).unwrap_or_else(|| "Regular".into()),
+                group_key: opt_text(&mut r[4]),
                 roles: SortedSet::new(),
                 datasets: SortedSet::new(),
-                clause: text(&r[5]),
+                clause: text(&mut r[5]),
             },
         ));
     }
@@ -441,7 +448,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
     use Ty::{Bool as B, Int as I, Text as T};
     let mut schedule_keys: ById<String> = ById::default();
     let mut schedules = Vec::new();
-    for r in tx
+    for mut r in tx
         .fetch(
             &sql,
             &[],
@@ -452,8 +459,8 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         .await?
     {
         let Some(id) = r[0].as_int() else { continue };
-        let schedule_type = text(&r[1]);
-        let name = text(&r[2]);
+        let schedule_type = text(&mut r[1]);
+        let name = text(&mut r[2]);
         let key = Schedule::key(&schedule_type, &name);
         let user = |v: &Value| v.as_int().and_then(|id| usernames.get(&id)).cloned();
         schedule_keys.insert(id, key.clone());
@@ -463,11 +470,11 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
             Schedule {
                 name,
                 schedule_type,
-                description: opt_text(&r[3]),
-                message: opt_text(&r[4]),
+                description: opt_text(&mut r[3]),
+                message: opt_text(&mut r[4]),
                 active: r[5].as_bool().unwrap_or(false),
-                crontab: text(&r[6]),
-                timezone: opt_text(&r[7]).unwrap_or_else(|| defaults::TIMEZONE.into()),
+                crontab: text(&mut r[6]),
+                timezone: opt_text(&mut r[7]).unwrap_or_else(|| defaults::TIMEZONE.into()),
                 chart: r[8].as_int().and_then(|id| chart_uuids.get(&id)).cloned(),
                 dashboard: r[9]
                     .as_int()
@@ -477,17 +484,18 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
                     .as_int()
                     .and_then(|id| database_names.get(&id))
                     .cloned(),
-                sql: opt_text(&r[11]),
-                validator: opt_text(&r[12]).map(|t| validator(t, r[13].as_str())),
+                sql: opt_text(&mut r[11]),
+                validator: opt_text(&mut r[12]).map(|t| validator(t, r[13].as_str())),
                 recipients: SortedSet::new(),
                 owners: SortedSet::new(),
                 run_as: user(&r[23]),
                 run_alert_query_as: user(&r[24]),
-                report_format: opt_text(&r[14]).unwrap_or_else(|| defaults::REPORT_FORMAT.into()),
+                report_format: opt_text(&mut r[14])
+                    .unwrap_or_else(|| defaults::REPORT_FORMAT.into()),
                 working_timeout: r[15].as_int().unwrap_or(defaults::WORKING_TIMEOUT),
                 grace_period: r[16].as_int().unwrap_or(defaults::GRACE_PERIOD),
                 log_retention: r[17].as_int().unwrap_or(defaults::LOG_RETENTION),
-                email_subject: opt_text(&r[18]),
+                email_subject: opt_text(&mut r[18]),
                 force_screenshot: r[19].as_bool().unwrap_or(false),
                 custom_width: r[20].as_int(),
                 custom_height: r[21].as_int(),
@@ -496,7 +504,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         ));
     }
     o.state.schedules = schedules.into_iter().collect();
-    for r in tx
+    for mut r in tx
         .fetch(
             "SELECT report_schedule_id, type, recipient_config_json FROM report_recipient",
             &[],
@@ -507,7 +515,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         let Some(key) = r[0].as_int().and_then(|id| schedule_keys.get(&id)) else {
             continue;
         };
-        let recipient = recipient(text(&r[1]), r[2].as_str().unwrap_or("{}"));
+        let recipient = recipient(text(&mut r[1]), r[2].as_str().unwrap_or("{}"));
         if let Some(s) = o.state.schedules.get_mut(key) {
             s.recipients.find_or_insert(recipient);
         }
@@ -524,7 +532,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
     // Global configuration and ledger.
     if o.has_report_config {
         let mut entries = BTreeMap::new();
-        for r in tx
+        for mut r in tx
             .fetch(
                 "SELECT key, value FROM report_config",
                 &[],
@@ -533,7 +541,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
             .await?
         {
             entries.insert(
-                text(&r[0]),
+                text(&mut r[0]),
                 r[1].as_str()
                     .map(canonical_json)
                     .unwrap_or_else(|| "null".into()),
@@ -623,20 +631,21 @@ async fn read_ledger(tx: &mut Tx, ledger: &mut Ledger) -> Result<(), StoreError>
     }
     let sql = format!("SELECT kind, object_key, manager, content_hash{extra} FROM {LEDGER_TABLE}");
     let mut rows = Vec::new();
-    for r in tx.fetch(&sql, &[], &types).await? {
+    for mut r in tx.fetch(&sql, &[], &types).await? {
         let Some(kind) = r[0].as_str().and_then(Kind::parse) else {
             continue;
         };
-        let mut entry = LedgerEntry::new(text(&r[2]), text(&r[3]));
+        let mut entry = LedgerEntry::new(text(&mut r[2]), text(&mut r[3]));
         if identity {
-            entry.resource = r[5].as_str().map(|name| ResourceId {
-                uid: r[6].as_str().map(str::to_owned),
-                ..ResourceId::new(kind, r[4].as_str(), name)
+            let namespace = taken(&mut r[4]);
+            entry.resource = taken(&mut r[5]).map(|name| ResourceId {
+                uid: taken(&mut r[6]),
+                ..ResourceId::new(kind, namespace.as_deref(), name)
             });
             entry.object_id = r[7].as_int();
-            entry.source = r[8].as_str().map(str::to_owned);
+            entry.source = taken(&mut r[8]);
         }
-        rows.push((ObjectKey::new(kind, text(&r[1])), entry));
+        rows.push((ObjectKey::new(kind, text(&mut r[1])), entry));
     }
     // Built at once (sorted, packed nodes); a key read twice keeps its last row, as inserting did.
     let read: Ledger = rows.into_iter().collect();

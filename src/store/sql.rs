@@ -199,28 +199,31 @@ impl Tx {
                 .await
                 .map_err(|e| StoreError::query(context(), e)),
             Tx::Postgres(tx) => {
+                use futures_util::TryStreamExt;
                 let mut q = sqlx::query(AssertSqlSafe(text));
                 for p in params {
                     q = bind_pg(q, p.clone());
                 }
-                let rows = q
-                    .fetch_all(&mut **tx)
-                    .await
-                    .map_err(|e| StoreError::query(context(), e))?;
-                let widths: Vec<&str> = match rows.first() {
-                    Some(row) => row.columns().iter().map(|c| c.type_info().name()).collect(),
-                    None => return Ok(Vec::new()),
-                };
-                rows.iter()
-                    .map(|row| {
-                        types
-                            .iter()
-                            .enumerate()
-                            .map(|(i, ty)| decode_pg(row, i, *ty, widths[i]))
-                            .collect::<Result<Row, sqlx::Error>>()
-                    })
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| StoreError::query(context(), e))
+                // Rows are decoded as they arrive (not all held first, then decoded), and each
+                // column's type is checked once, on the first row, not once per value.
+                let failed = |e| StoreError::query(context(), e);
+                let mut stream = q.fetch(&mut **tx);
+                let mut out = Vec::new();
+                let mut columns: Vec<PgColumn> = Vec::new();
+                while let Some(row) = stream.try_next().await.map_err(failed)? {
+                    let checked = columns.is_empty();
+                    if checked {
+                        columns = PgColumn::of(&row, types);
+                    }
+                    let decoded = columns
+                        .iter()
+                        .enumerate()
+                        .map(|(i, column)| column.decode(&row, i, checked))
+                        .collect::<Result<Row, sqlx::Error>>()
+                        .map_err(failed)?;
+                    out.push(decoded);
+                }
+                Ok(out)
             }
         }
     }
@@ -502,21 +505,62 @@ fn bind_pg<'q>(q: PgQuery<'q>, value: Value) -> PgQuery<'q> {
     }
 }
 
-fn decode_pg(
-    row: &sqlx::postgres::PgRow,
-    i: usize,
-    ty: Ty,
-    type_name: &str,
-) -> Result<Value, sqlx::Error> {
-    Ok(match ty {
-        Ty::Int => Value::Int(match type_name {
-            "INT2" => row.try_get::<Option<i16>, _>(i)?.map(i64::from),
-            "INT4" => row.try_get::<Option<i32>, _>(i)?.map(i64::from),
-            _ => row.try_get(i)?,
-        }),
-        Ty::Text => Value::Text(row.try_get(i)?),
-        Ty::Bool => Value::Bool(row.try_get(i)?),
-    })
+/// How to read one column of a PostgreSQL result as a [`Value`] of its [`Ty`].
+#[derive(Clone, Copy)]
+enum PgColumn {
+    Int2,
+    Int4,
+    Int8,
+    Text,
+    Bool,
+}
+
+impl PgColumn {
+    /// The columns of `row` (the first of its result) as `types` reads them: integers at the
+    /// width the schema gives them.
+    fn of(row: &sqlx::postgres::PgRow, types: &[Ty]) -> Vec<PgColumn> {
+        types
+            .iter()
+            .zip(row.columns())
+            .map(|(ty, column)| match (ty, column.type_info().name()) {
+                (Ty::Int, "INT2") => PgColumn::Int2,
+                (Ty::Int, "INT4") => PgColumn::Int4,
+                (Ty::Int, _) => PgColumn::Int8,
+                (Ty::Text, _) => PgColumn::Text,
+                (Ty::Bool, _) => PgColumn::Bool,
+            })
+            .collect()
+    }
+
+    /// Column `i` of `row`; `checked` verifies that the column's type is the one read (done on
+    /// the first row: every row of a result has the same column types).
+    fn decode(
+        self,
+        row: &sqlx::postgres::PgRow,
+        i: usize,
+        checked: bool,
+    ) -> Result<Value, sqlx::Error> {
+        fn get<'r, T>(
+            row: &'r sqlx::postgres::PgRow,
+            i: usize,
+            checked: bool,
+        ) -> Result<T, sqlx::Error>
+        where
+            T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+        {
+            match checked {
+                true => row.try_get(i),
+                false => row.try_get_unchecked(i),
+            }
+        }
+        Ok(match self {
+            PgColumn::Int2 => Value::Int(get::<Option<i16>>(row, i, checked)?.map(i64::from)),
+            PgColumn::Int4 => Value::Int(get::<Option<i32>>(row, i, checked)?.map(i64::from)),
+            PgColumn::Int8 => Value::Int(get(row, i, checked)?),
+            PgColumn::Text => Value::Text(get(row, i, checked)?),
+            PgColumn::Bool => Value::Bool(get(row, i, checked)?),
+        })
+    }
 }
 
 /// The `N` `bigint[]` columns of the one row `sql` returns (an aggregate over a whole table, so

@@ -92,8 +92,11 @@ pub fn check_declared_against(set: &LoadedSet, existing: &Existing) -> Vec<Diagn
     }
     confusables::check(set, existing, &mut found);
     references::check(set, existing, &mut found);
-    let clauses = rls_clauses::check(set, &existing.database_backends, &mut found);
-    rls_combined::check(set, &clauses, &mut found);
+    // Each parsed clause is kept only as the rows it lets through (a syntax tree per filter
+    // would hold tens of megabytes at org-100k until the combined check ran).
+    let backends = &existing.database_backends;
+    let rows = rls_clauses::check(set, backends, &mut found, rls_combined::rows_of);
+    rls_combined::check(set, rows, &mut found);
     found
 }
 

@@ -180,13 +180,14 @@ pub fn dialect_of_backend(backend: &str) -> Option<(Box<dyn Dialect>, &'static s
 }
 
 /// Checks every declared clause in the dialect of each database its datasets live in (known
-/// from Superset's `dbs` when a database is at hand), else in the generic dialect. Returns the
-/// expression of every clause that parses, by object index.
-pub(super) fn check(
+/// from Superset's `dbs` when a database is at hand), else in the generic dialect. Returns what
+/// `keep` makes of the expression of every clause that parses, by object index.
+pub(super) fn check<T>(
     set: &LoadedSet,
     backends: &BTreeMap<String, String>,
     found: &mut Vec<Diagnostic>,
-) -> BTreeMap<usize, Expr> {
+    keep: impl Fn(&Expr) -> T,
+) -> BTreeMap<usize, T> {
     let mut parsed = BTreeMap::new();
     for (index, object) in set.objects.iter().enumerate() {
         let Resource::Rls(filter) = &object.resource else {
@@ -239,7 +240,7 @@ pub(super) fn check(
             }
         }
         if let Some(expr) = expr {
-            parsed.insert(index, expr);
+            parsed.insert(index, keep(&expr));
         }
     }
     parsed

@@ -15,7 +15,7 @@ use crate::resources::{FilterType, Resource, RowLevelSecurityFilterSpec};
 
 /// The rows a condition lets through, as far as this check can tell.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Rows {
+pub(super) enum Rows {
     /// None at all.
     Nothing,
     /// Only rows whose columns hold one of these values (no entry: any value).
@@ -66,7 +66,7 @@ fn rows_of_clause(clause: &str) -> Rows {
         .map_or_else(|_| Rows::any(), |e| rows_of(&e))
 }
 
-fn rows_of(expr: &Expr) -> Rows {
+pub(super) fn rows_of(expr: &Expr) -> Rows {
     match expr {
         Expr::Nested(inner) => rows_of(inner),
         Expr::BinaryOp { left, op, right } => match op {
@@ -170,7 +170,11 @@ fn combined(filters: &[&Filter]) -> Rows {
 
 /// `parsed` holds the expression of every clause that parses (the others, reported by the
 /// clause check, let any row through here).
-pub(super) fn check(set: &LoadedSet, parsed: &BTreeMap<usize, Expr>, found: &mut Vec<Diagnostic>) {
+pub(super) fn check(
+    set: &LoadedSet,
+    mut parsed: BTreeMap<usize, Rows>,
+    found: &mut Vec<Diagnostic>,
+) {
     let filters: Vec<Filter> = set
         .objects
         .iter()
@@ -180,7 +184,7 @@ pub(super) fn check(set: &LoadedSet, parsed: &BTreeMap<usize, Expr>, found: &mut
                 index,
                 spec: &f.spec,
                 name: o.resource.superset_name(),
-                rows: parsed.get(&index).map_or_else(Rows::any, rows_of),
+                rows: parsed.remove(&index).unwrap_or_else(Rows::any),
             }),
             _ => None,
         })

@@ -1,6 +1,7 @@
 //! The `superset_config.py` lines equivalent to a `ReportConfiguration`, for Superset 6.1, which
-//! reads alert/report settings only from its config file (SIP-209's `report_config` table is not
-//! read by 6.1). Settings 6.1 has no equivalent for are listed as comments: steward enforces them.
+//! reads alert/report settings only from its config file (SIP-209's `key_value` document, which
+//! steward writes, is read only by releases with SIP-209). Settings 6.1 has no equivalent for
+//! are listed as comments: steward enforces them.
 
 use std::fmt::Write;
 
@@ -51,6 +52,11 @@ pub fn render(spec: &ReportConfigurationSpec, origin: &str) -> String {
             if attach { "True" } else { "False" }
         );
     }
+    if let Some(format) = &spec.date_format_in_email_subject {
+        // A JSON string literal is a Python string literal (the same escapes), one line.
+        let literal = serde_json::to_string(format).expect("a string serialises");
+        let _ = writeln!(out, "DATE_FORMAT_IN_EMAIL_SUBJECT = {literal}");
+    }
     let mut enforced = Vec::new();
     if let Some(limit) = spec.limit_recipients_to_users {
         enforced.push(format!("limit recipients to users: {limit}"));
@@ -74,13 +80,21 @@ pub fn render(spec: &ReportConfigurationSpec, origin: &str) -> String {
     if !enforced.is_empty() {
         let _ = writeln!(
             out,
-            "# No Superset 6.1 setting; `steward apply` writes them to SIP-209's report_config table:"
+            "# No Superset 6.1 setting; `steward apply` writes them to the key_value documents (SIP-209's alert_report_config and steward's policy):"
         );
         for line in enforced {
             // Names are validated, but a comment must stay one line whatever it holds.
             let _ = writeln!(out, "#   {}", crate::escape::terminal(&line));
         }
     }
+    let _ = writeln!(
+        out,
+        "# Each schedule's runAs is written to SIP-209's run_as columns; a Superset release with SIP-209 honours them with"
+    );
+    let _ = writeln!(
+        out,
+        "# FEATURE_FLAGS = {{\"ALERT_REPORT_DYNAMIC_EXECUTOR\": True}} (6.1 runs every report as ALERT_REPORTS_EXECUTORS says)."
+    );
     out
 }
 
@@ -120,5 +134,21 @@ mod tests {
         assert!(text.contains("#   allowed e-mail domains: example.com, *.corp.example.com"));
         let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(lines.len(), 3, "{text}");
+    }
+
+    #[test]
+    fn the_subject_date_format_is_one_python_string_and_the_run_as_flag_is_named() {
+        let spec = ReportConfigurationSpec {
+            date_format_in_email_subject: Some("%Y-%m-%d\"\nimport os".into()),
+            ..ReportConfigurationSpec::default()
+        };
+        let text = render(&spec, "ReportConfiguration/global (config.yaml)");
+        assert!(
+            text.contains("\nDATE_FORMAT_IN_EMAIL_SUBJECT = \"%Y-%m-%d\\\"\\nimport os\"\n"),
+            "{text}"
+        );
+        let code: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(code.len(), 1, "{text}");
+        assert!(text.contains("FEATURE_FLAGS = {\"ALERT_REPORT_DYNAMIC_EXECUTOR\": True}"));
     }
 }

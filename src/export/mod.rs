@@ -114,18 +114,13 @@ pub fn export(
     }
     if let Some(config) = &state.config {
         let mut spec = Map::new();
-        for (key, field) in [
-            ("alerts_attach_reports", "alertsAttachReports"),
-            ("alert_minimum_interval", "alertMinimumIntervalSeconds"),
-            ("report_minimum_interval", "reportMinimumIntervalSeconds"),
-            ("limit_recipients_to_users", "limitRecipientsToUsers"),
-            ("allowed_email_domains", "allowedEmailDomains"),
-            ("require_run_as", "requireRunAs"),
-            ("run_as_allowed", "runAsAllowed"),
-        ] {
+        for (key, field) in crate::model::ReportConfig::KEYS
+            .iter()
+            .zip(crate::model::ReportConfig::FIELDS)
+        {
             let value = config
                 .entries
-                .get(key)
+                .get(*key)
                 .and_then(|v| serde_json::from_str(v).ok());
             put(&mut spec, field, value);
         }

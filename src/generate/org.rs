@@ -145,6 +145,7 @@ pub fn build_organisation(seed: u64, size: &OrgSize) -> Organisation {
         "default",
         ReportConfigurationSpec {
             alerts_attach_reports: Some(true),
+            date_format_in_email_subject: None,
             alert_minimum_interval_seconds: Some(600),
             report_minimum_interval_seconds: Some(3600),
             limit_recipients_to_users: Some(true),

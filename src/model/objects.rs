@@ -260,7 +260,8 @@ impl Schedule {
     }
 }
 
-/// The SIP-209 global configuration: `report_config` keys and their JSON values.
+/// The SIP-209 global configuration: the managed settings of its `key_value` documents
+/// (`store::config_document`) and their JSON values.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportConfig {
     pub entries: BTreeMap<String, String>,
@@ -331,7 +332,7 @@ impl super::ObjectRef<'_> {
     }
 }
 
-/// One `report_config` entry as the manifest's fields: its name in `ReportConfiguration`'s
+/// One configuration setting as the manifest's fields: its name in `ReportConfiguration`'s
 /// spec, and its JSON value as the manifest writes it (a number, a boolean, a list).
 fn config_fields((key, value): (&String, &String)) -> Vec<(&'static str, Field)> {
     let json: Option<serde_json::Value> = serde_json::from_str(value).ok();
@@ -371,9 +372,10 @@ fn config_fields((key, value): (&String, &String)) -> Vec<(&'static str, Field)>
 }
 
 impl ReportConfig {
-    /// The keys steward writes: SIP-209's five plus steward's run-as policy.
-    pub const KEYS: [&'static str; 7] = [
+    /// The keys steward writes: SIP-209's six plus steward's run-as policy.
+    pub const KEYS: [&'static str; 8] = [
         "alerts_attach_reports",
+        "date_format_in_email_subject",
         "alert_minimum_interval",
         "report_minimum_interval",
         "limit_recipients_to_users",
@@ -383,8 +385,9 @@ impl ReportConfig {
     ];
 
     /// [`Self::KEYS`] as the `ReportConfiguration` manifest names them.
-    pub const FIELDS: [&'static str; 7] = [
+    pub const FIELDS: [&'static str; 8] = [
         "alertsAttachReports",
+        "dateFormatInEmailSubject",
         "alertMinimumIntervalSeconds",
         "reportMinimumIntervalSeconds",
         "limitRecipientsToUsers",

@@ -215,6 +215,10 @@ fn config(spec: &ReportConfigurationSpec) -> ReportConfig {
         spec.alerts_attach_reports.map(Into::into),
     );
     put(
+        "date_format_in_email_subject",
+        spec.date_format_in_email_subject.clone().map(Into::into),
+    );
+    put(
         "alert_minimum_interval",
         spec.alert_minimum_interval_seconds.map(Into::into),
     );

@@ -1,4 +1,5 @@
-//! `ReportConfiguration`: the one global Alerts & Reports configuration (SIP-209 `report_config`).
+//! `ReportConfiguration`: the one global Alerts & Reports configuration (SIP-209's document in
+//! Superset's `key_value` table).
 
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -30,6 +31,11 @@ pub struct ReportConfigurationSpec {
     /// attachment is ignored (with a warning).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts_attach_reports: Option<bool>,
+    /// The `strftime` date format Superset appends to e-mail subjects
+    /// (`date_format_in_email_subject`); unset falls back to Superset's config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub date_format_in_email_subject: Option<String>,
     /// Smallest allowed gap, in seconds, between two consecutive runs of an alert
     /// (`alert_minimum_interval`), checked exactly over the crontab's whole cycle.
     #[serde(default, skip_serializing_if = "Option::is_none")]

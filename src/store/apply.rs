@@ -13,7 +13,7 @@ use super::failpoint::{Phase, reached};
 use super::migrate::LEDGER_TABLE;
 use super::snapshot::{Ids, Observed};
 use super::sql::{Row, Tx, Value};
-use crate::model::{ObjectKey, ReportConfig, Schedule, State, merge_by_key};
+use crate::model::{ObjectKey, Schedule, State, merge_by_key};
 use crate::plan::{Action, Plan};
 use crate::resources::{Kind, ResourceId};
 
@@ -124,13 +124,7 @@ impl Writer<'_> {
         let mut links = 0;
         match kind {
             Kind::ReportConfiguration => {
-                for key in ReportConfig::KEYS {
-                    tx.execute(
-                        "DELETE FROM report_config WHERE key = $1",
-                        &[Value::text(key)],
-                    )
-                    .await?;
-                }
+                super::config_document::write(tx, &BTreeMap::new(), &self.now).await?;
             }
             Kind::ReportSchedule => {
                 let ids = lookup(&ids.schedules);
@@ -488,38 +482,7 @@ impl Writer<'_> {
 
     async fn write_config(&mut self) -> Result<(), StoreError> {
         let want = self.desired.config.clone().unwrap_or_default();
-        let have = self.observed.state.config.clone().unwrap_or_default();
-        for key in ReportConfig::KEYS {
-            match (have.entries.get(key), want.entries.get(key)) {
-                (Some(_), None) => {
-                    self.tx
-                        .execute(
-                            "DELETE FROM report_config WHERE key = $1",
-                            &[Value::text(key)],
-                        )
-                        .await?;
-                }
-                (Some(old), Some(new)) if old != new => {
-                    self.tx
-                        .execute(
-                            "UPDATE report_config SET value = $1, changed_on = $2 WHERE key = $3",
-                            &[Value::text(new), self.now.clone(), Value::text(key)],
-                        )
-                        .await?;
-                }
-                (None, Some(new)) => {
-                    let id = self.tx.allocate_ids("report_config", 1).await?[0];
-                    self.tx
-                        .execute(
-                            "INSERT INTO report_config (id, key, value, created_on, changed_on) VALUES ($1, $2, $3, $4, $4)",
-                            &[Value::int(id), Value::text(key), Value::text(new), self.now.clone()],
-                        )
-                        .await?;
-                }
-                _ => {}
-            }
-        }
-        Ok(())
+        super::config_document::write(self.tx, &want.entries, &self.now).await
     }
 
     async fn links(&mut self, kind: Kind, keys: &[&ObjectKey]) -> Result<(), StoreError> {

@@ -1,8 +1,9 @@
 //! steward's own schema changes to a Superset database, versioned and idempotent, applied in
 //! the caller's locked transaction: the ownership ledger (and, since version 5, the declaring
 //! resource, Superset id and manifest source of each row), SIP-209's run-as columns on
-//! `report_schedule`, and SIP-209's `report_config` table. Nothing else of Superset's is
-//! created, altered or dropped. (sqlx's migrator does not lock on SQLite and runs its own
+//! `report_schedule`, and the move of the configuration from the `report_config` table of an
+//! abandoned SIP-209 draft (which steward created until migration 6) into the `key_value`
+//! documents SIP-209 settled on. Nothing else of Superset's is created, altered or dropped. (sqlx's migrator does not lock on SQLite and runs its own
 //! transactions; these run inside the apply's lock, so two first applies cannot race.)
 
 use chrono::Utc;
@@ -24,7 +25,7 @@ struct Migration {
 /// The table holding this database's steward instance id (see `identity`).
 pub const INSTANCE_TABLE: &str = "steward_instance";
 
-const MIGRATIONS: [Migration; 5] = [
+const MIGRATIONS: [Migration; 6] = [
     Migration {
         version: 1,
         description: "ownership ledger",
@@ -44,6 +45,10 @@ const MIGRATIONS: [Migration; 5] = [
     Migration {
         version: 5,
         description: "ledger: declaring resource, Superset id and manifest source",
+    },
+    Migration {
+        version: 6,
+        description: "SIP-209 configuration moved from report_config into key_value",
     },
 ];
 
@@ -101,10 +106,6 @@ pub async fn migrate(tx: &mut Tx) -> Result<Vec<i64>, StoreError> {
 }
 
 async fn run(tx: &mut Tx, version: i64, timestamp: &str) -> Result<(), StoreError> {
-    let serial = match tx.dialect() {
-        Dialect::Sqlite => "INTEGER NOT NULL PRIMARY KEY",
-        Dialect::Postgres => "SERIAL PRIMARY KEY",
-    };
     match version {
         1 => {
             tx.execute(
@@ -138,18 +139,8 @@ async fn run(tx: &mut Tx, version: i64, timestamp: &str) -> Result<(), StoreErro
             }
         }
         3 => {
-            tx.execute(
-                &format!(
-                    "CREATE TABLE IF NOT EXISTS report_config (\
-                     id {serial}, \
-                     key VARCHAR(255) NOT NULL UNIQUE, \
-                     value TEXT, \
-                     created_on {timestamp}, \
-                     changed_on {timestamp})"
-                ),
-                &[],
-            )
-            .await?;
+            // Created the `report_config` table of an abandoned SIP-209 draft; migration 6
+            // moves what a database has there into `key_value`. A new database skips it.
         }
         4 => {
             tx.execute(
@@ -173,6 +164,10 @@ async fn run(tx: &mut Tx, version: i64, timestamp: &str) -> Result<(), StoreErro
                     .await?;
                 }
             }
+        }
+        6 => {
+            let now = Value::Time(Utc::now().naive_utc());
+            super::config_document::move_from_report_config(tx, &now).await?;
         }
         _ => unreachable!("every migration version has a body"),
     }

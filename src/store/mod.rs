@@ -4,6 +4,7 @@
 
 mod apply;
 pub mod bootstrap;
+pub mod config_document;
 
 mod connect;
 pub mod database_url;

@@ -65,7 +65,7 @@ pub struct Observed {
     pub ledger: Ledger,
     /// Whether `report_schedule` has SIP-209's run-as columns.
     pub has_run_as: bool,
-    /// Whether the `report_config` table exists.
+    /// Whether Superset's `key_value` table, which holds SIP-209's configuration, exists.
     pub has_report_config: bool,
     /// For users steward manages, the rows of other tables that refer to it (what pruning it
     /// would detach): every managed user in a snapshot ([`read_user_references`]), the users
@@ -136,7 +136,7 @@ fn backend_of(uri: &str) -> Option<String> {
 pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
     let mut o = Observed {
         has_run_as: tx.has_column("report_schedule", "run_as_fk").await?,
-        has_report_config: tx.has_table("report_config").await?,
+        has_report_config: tx.has_table("key_value").await?,
         ..Observed::default()
     };
     let has_ledger = tx.has_table(LEDGER_TABLE).await?;
@@ -529,24 +529,8 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         }
     }
 
-    // Global configuration and ledger.
-    if o.has_report_config {
-        let mut entries = BTreeMap::new();
-        for mut r in tx
-            .fetch(
-                "SELECT key, value FROM report_config",
-                &[],
-                &[Ty::Text, Ty::Text],
-            )
-            .await?
-        {
-            entries.insert(
-                text(&mut r[0]),
-                r[1].as_str()
-                    .map(canonical_json)
-                    .unwrap_or_else(|| "null".into()),
-            );
-        }
+    // Global configuration (SIP-209's `key_value` documents) and ledger.
+    if let Some(entries) = super::config_document::read_with_legacy(tx).await? {
         o.state.config = Some(ReportConfig { entries });
     }
     if has_ledger {

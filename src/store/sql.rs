@@ -417,6 +417,23 @@ impl Tx {
         Ok(rows.first().and_then(|r| r[0].as_int()).unwrap_or(0) > 0)
     }
 
+    /// A `bytea` (PostgreSQL) or BLOB (SQLite) column holding UTF-8 text, read as text.
+    pub fn bytes_as_text(&self, column: &str) -> String {
+        match self.dialect() {
+            Dialect::Postgres => format!("convert_from({column}, 'UTF8')"),
+            Dialect::Sqlite => format!("CAST({column} AS TEXT)"),
+        }
+    }
+
+    /// A text parameter stored as the bytes of its UTF-8 (`bytea` / BLOB), as Superset's
+    /// `key_value.value` holds JSON.
+    pub fn text_as_bytes(&self, parameter: &str) -> String {
+        match self.dialect() {
+            Dialect::Postgres => format!("convert_to({parameter}, 'UTF8')"),
+            Dialect::Sqlite => format!("CAST({parameter} AS BLOB)"),
+        }
+    }
+
     /// An expression reading uuid column `column` as lowercase text.
     pub fn uuid_text(&self, column: &str) -> String {
         match self.dialect() {

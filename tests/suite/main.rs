@@ -2,6 +2,7 @@
 
 mod atomicity;
 mod cli;
+mod config_document;
 mod content_listing;
 mod corpus;
 mod crds;

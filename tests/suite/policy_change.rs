@@ -190,10 +190,10 @@ fn a_configuration_change_lists_exactly_the_schedules_it_breaks() {
     assert_eq!(
         psql(
             &url,
-            "SELECT key || '=' || value FROM report_config ORDER BY key"
+            "SELECT convert_from(value, 'UTF8') FROM key_value WHERE resource = 'alert_report_config'"
         )
         .trim(),
-        "alert_minimum_interval=86400\nallowed_email_domains=[\"x.io\",\"gmail.com\",\"corp.example.com\"]\nreport_minimum_interval=1800"
+        r#"{"version": 1, "settings": {"alert_minimum_interval": 86400, "allowed_email_domains": ["x.io", "gmail.com", "corp.example.com"], "report_minimum_interval": 1800}}"#
     );
     assert_eq!(listed("diff").len(), 5);
 

@@ -122,7 +122,8 @@ DATETIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$")
 
 def shape(fam, v):
     if isinstance(v, bytes):
-        return f"blob of {len(v)} bytes"
+        # A uuid's 16 bytes are its shape; a BLOB column (key_value.value) holds any length.
+        return "blob" if fam == "blob" else f"blob of {len(v)} bytes"
     if fam == "boolean":
         return f"{type(v).__name__} {v!r}"
     if isinstance(v, str) and DATETIME.match(v):

@@ -400,3 +400,22 @@ CREATE TABLE report_execution_log (
 CREATE INDEX ix_report_execution_log_report_schedule_id ON report_execution_log (report_schedule_id);
 
 CREATE INDEX ix_report_execution_log_start_dttm ON report_execution_log (start_dttm);
+
+CREATE TABLE key_value (
+	id INTEGER NOT NULL, 
+	resource VARCHAR(32) NOT NULL, 
+	value BLOB NOT NULL, 
+	uuid NUMERIC(16), 
+	created_on DATETIME, 
+	created_by_fk INTEGER, 
+	changed_on DATETIME, 
+	changed_by_fk INTEGER, 
+	expires_on DATETIME, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(created_by_fk) REFERENCES ab_user (id), 
+	FOREIGN KEY(changed_by_fk) REFERENCES ab_user (id)
+);
+
+CREATE UNIQUE INDEX ix_key_value_uuid ON key_value (uuid);
+
+CREATE INDEX ix_key_value_expires_on ON key_value (expires_on);

@@ -90,6 +90,8 @@ pub enum Code {
     ControlCharacter,
     /// A `--target` selector that matches no object.
     TargetUnmatched,
+    /// The database's Superset schema is no release steward supports (read on, with a warning).
+    SupersetVersion,
 }
 
 impl Code {
@@ -129,6 +131,7 @@ impl Code {
             Code::NoManifests => "no-manifests",
             Code::ControlCharacter => "control-character",
             Code::TargetUnmatched => "target-unmatched",
+            Code::SupersetVersion => "superset-version",
         }
     }
 }

@@ -10,6 +10,7 @@ use super::{EXIT_INVALID, EXIT_UNREACHABLE};
 use crate::plan::PlanOptions;
 use crate::plan::target::Selector;
 use crate::store::bootstrap::ensure_superset;
+use crate::store::superset_version::{Access, SchemaVersion, detect};
 use crate::store::{
     DatabaseUrl, Observed, Store, StoreError, database_identity, database_url, read_observed,
     read_user_references,
@@ -156,6 +157,12 @@ pub fn read_identified_database(database: &DatabaseArgs) -> Result<(Observed, St
         let result: Result<(Observed, String), StoreError> = async {
             let mut tx = store.read().await?;
             ensure_superset(&mut tx, false).await?;
+            if let SchemaVersion::Unknown(why) = detect(&mut tx, Access::Read).await? {
+                errln!(
+                    "warning[superset-version]: {}",
+                    crate::escape::terminal(&why)
+                );
+            }
             let identity = database_identity(&mut tx, file.as_deref()).await?;
             let mut observed = read_observed(&mut tx).await?;
             read_user_references(&mut tx, &mut observed).await?;

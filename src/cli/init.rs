@@ -9,6 +9,7 @@ use crate::store::StoreError;
 use crate::store::bootstrap::{Bootstrap, ensure_superset};
 use crate::store::demo::{DemoContent, seed};
 use crate::store::migrate::migrate;
+use crate::store::superset_version::Access;
 
 /// Which demo content to seed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -61,6 +62,7 @@ pub(super) fn run(
             if ensure_superset(&mut tx, true).await? == Bootstrap::Created {
                 outln!("created Superset 6.1's metadata tables, permission catalogue and built-in roles");
             }
+            crate::store::superset_version::detect(&mut tx, Access::Write).await?;
             let migrated = migrate(&mut tx).await?;
             if !migrated.is_empty() {
                 outln!("ran steward migrations {migrated:?}");

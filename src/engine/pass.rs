@@ -10,6 +10,7 @@ use super::input::{Declared, Mode, Observe, PassInput};
 use super::outcome::{Applied, Outcome, Verdict};
 use super::planning::{Planned, plan_against};
 use super::written::written;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::manifests::{LoadedSet, load_paths_with};
 use crate::plan::Action;
 use crate::plan::PlanOptions;
@@ -20,6 +21,7 @@ use crate::resources::Kind;
 use crate::store::bootstrap::ensure_superset;
 use crate::store::failpoint::{Phase, reached};
 use crate::store::migrate::migrate;
+use crate::store::superset_version::{Access, SchemaVersion, detect};
 use crate::store::{
     Observed, Store, StoreError, Tx, apply_plan, database_identity, read_observed,
     record_identities, user_references_of,
@@ -46,9 +48,16 @@ pub async fn run(input: PassInput<'_>) -> Result<Outcome, EngineError> {
         }
         (Observe::Database(store), Mode::DryRun) => {
             let loading = Loading::start(declared);
-            let (observed, identity) = explained(store, read(store)).await?;
+            let (observed, identity, version) = explained(store, read(store)).await?;
             let set = loading.finish().await;
             let mut planned = plan(set, observed, &plan_options);
+            if let SchemaVersion::Unknown(why) = version {
+                let warning = Diagnostic::warning(Code::SupersetVersion, why).hint(
+                    "a read goes on while the tables steward reads are there; apply refuses this database",
+                );
+                planned.set.diagnostics.push(warning);
+                crate::diagnostic::sort(&mut planned.set.diagnostics);
+            }
             let deleted = deleted_users(&planned);
             if !deleted.is_empty() {
                 explained(store, async {
@@ -97,16 +106,18 @@ fn plan(set: LoadedSet, observed: Observed, options: &PlanOptions) -> Planned {
     plan_against(set, observed, options)
 }
 
-/// What the database holds and its identity, in a read transaction (no lock).
-async fn read(store: &Store) -> Result<(Observed, String), EngineError> {
+/// What the database holds, its identity and its Superset schema, in a read transaction (no
+/// lock).
+async fn read(store: &Store) -> Result<(Observed, String, SchemaVersion), EngineError> {
     async {
         let mut tx = store.read().await?;
         ensure_superset(&mut tx, false).await?;
+        let version = detect(&mut tx, Access::Read).await?;
         let file = store.url().sqlite_file();
         let identity = database_identity(&mut tx, file.as_deref()).await?;
         let observed = read_observed(&mut tx).await?;
         tx.rollback().await?;
-        Ok((observed, identity))
+        Ok((observed, identity, version))
     }
     .instrument(info_span!("observe"))
     .await
@@ -122,6 +133,8 @@ async fn apply(
     let waiting = || tracing::warn!("waiting for lock: another steward apply is writing to {url}");
     let mut tx = store.write(waiting).instrument(info_span!("lock")).await?;
     ensure_superset(&mut tx, false).await?;
+    // Nothing is written to a schema steward does not know (the transaction rolls back).
+    detect(&mut tx, Access::Write).await?;
     let mut identity = None;
     if let Some(expected) = expected {
         let file = url.sqlite_file();

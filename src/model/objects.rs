@@ -29,6 +29,14 @@ fn maybe(value: &Option<impl ToString>) -> Field {
     Field::Text(value.as_ref().map(ToString::to_string))
 }
 
+/// A run-as user as a field: its username, or a user Superset no longer has.
+fn executor(user: &Option<String>, deleted: bool) -> Field {
+    match (user, deleted) {
+        (None, true) => Field::Literal(Some("(a deleted user)".to_owned())),
+        _ => maybe(user),
+    }
+}
+
 fn literal(value: impl ToString) -> Field {
     Field::Literal(Some(value.to_string()))
 }
@@ -199,6 +207,14 @@ pub struct Schedule {
     pub owners: SortedSet<String>,
     pub run_as: Option<String>,
     pub run_alert_query_as: Option<String>,
+    /// SIP-209: Superset runs it as a fixed user whose row is gone (`run_as_type` stays
+    /// `fixed_user` when the foreign key is set to NULL by the user's deletion), so every run
+    /// fails; never a fallback to the global executors. Only an observed schedule has it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub run_as_deleted: bool,
+    /// The same for the alert query's user.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub run_alert_query_as_deleted: bool,
     pub report_format: String,
     pub working_timeout: i64,
     pub grace_period: i64,
@@ -242,6 +258,8 @@ impl Schedule {
             owners: SortedSet::new(),
             run_as: run_as.map(str::to_owned),
             run_alert_query_as: None,
+            run_as_deleted: false,
+            run_alert_query_as_deleted: false,
             report_format: "PNG".into(),
             working_timeout: 3600,
             grace_period: 14400,
@@ -309,8 +327,11 @@ impl super::ObjectRef<'_> {
                     set(s.recipients.iter().map(Recipient::display)),
                 ),
                 ("owners", set(&s.owners)),
-                ("runAs", maybe(&s.run_as)),
-                ("runAlertQueryAs", maybe(&s.run_alert_query_as)),
+                ("runAs", executor(&s.run_as, s.run_as_deleted)),
+                (
+                    "runAlertQueryAs",
+                    executor(&s.run_alert_query_as, s.run_alert_query_as_deleted),
+                ),
                 ("reportFormat", text(&s.report_format)),
                 ("workingTimeoutSeconds", literal(s.working_timeout)),
                 ("gracePeriodSeconds", literal(s.grace_period)),

@@ -674,6 +674,8 @@ impl Resolver<'_> {
             owners: SortedSet::from_unsorted(s.owners.clone()),
             run_as: s.run_as.clone(),
             run_alert_query_as: s.run_alert_query_as.clone(),
+            run_as_deleted: false,
+            run_alert_query_as_deleted: false,
             report_format: s
                 .report_format
                 .map_or(defaults::REPORT_FORMAT, |f| f.as_str())

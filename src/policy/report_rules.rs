@@ -475,7 +475,25 @@ fn run_as(
             hint,
         })
     };
-    if require_run_as && schedule.run_as.is_none() {
+    for (deleted, field, what) in [
+        (schedule.run_as_deleted, "spec.runAs", "runAs"),
+        (
+            schedule.run_alert_query_as_deleted,
+            "spec.runAlertQueryAs",
+            "runAlertQueryAs",
+        ),
+    ] {
+        if deleted {
+            violation(
+                format!(
+                    "the {what} user was deleted: Superset fails every run (SIP-209 keeps run_as_type `fixed_user`)"
+                ),
+                field,
+                format!("set {field} to an active user"),
+            );
+        }
+    }
+    if require_run_as && schedule.run_as.is_none() && !schedule.run_as_deleted {
         violation(
             "no runAs user, and the configuration requires one".into(),
             "spec.runAs",
@@ -666,5 +684,35 @@ mod tests {
         // Schedules only Superset holds cannot carry run-as in 6.1: not required of them.
         let undeclared = check(&state.view(), &BTreeSet::new(), Scope::AfterApply, now);
         assert!(!undeclared.iter().any(|v| v.detail.contains("requires one")));
+
+        // A fixed run-as user deleted in Superset: an error of its own, declared or not, for
+        // either user, and not also "no runAs user".
+        let mut orphaned = Schedule::for_test("orphaned", "Email", "svc@corp.example.com", None);
+        orphaned.run_as_deleted = true;
+        orphaned.run_alert_query_as_deleted = true;
+        state.schedules = [(Schedule::key("Report", "orphaned"), orphaned)].into();
+        for declared in [
+            BTreeSet::from(["Report:orphaned".to_owned()]),
+            BTreeSet::new(),
+        ] {
+            let found = check(&state.view(), &declared, Scope::AfterApply, now);
+            let details: Vec<(&str, &str)> = found
+                .iter()
+                .map(|v| (v.field.as_str(), v.detail.as_str()))
+                .collect();
+            assert_eq!(
+                details,
+                [
+                    (
+                        "spec.runAs",
+                        "the runAs user was deleted: Superset fails every run (SIP-209 keeps run_as_type `fixed_user`)"
+                    ),
+                    (
+                        "spec.runAlertQueryAs",
+                        "the runAlertQueryAs user was deleted: Superset fails every run (SIP-209 keeps run_as_type `fixed_user`)"
+                    ),
+                ]
+            );
+        }
     }
 }

@@ -72,6 +72,21 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
                 .hint("use PNG or PDF, or send a chart"),
             ));
         }
+        if spec.report_format == Some(ReportFormat::None)
+            && spec.chart.is_none()
+            && spec.dashboard.is_none()
+        {
+            found.push(locate(
+                set,
+                index,
+                "spec.reportFormat",
+                Diagnostic::warning(
+                    Code::BadValue,
+                    "an alert with reportFormat NONE and neither chart nor dashboard: Superset 6.1's own scheduler fails every run of it (it names the message after the content); a Superset with SIP-209 runs it",
+                )
+                .hint("add a chart or dashboard while Superset 6.1 runs this alert"),
+            ));
+        }
         if spec.schedule_type == ScheduleType::Report {
             for (field, set_here) in [
                 ("spec.runAlertQueryAs", spec.run_alert_query_as.is_some()),

@@ -29,7 +29,8 @@ use super::status::ReportScheduleStatus;
     printcolumn = r#"{"name": "Next Run", "type": "string", "jsonPath": ".status.nextRunTime"}"#,
     printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#
 )]
-#[x_kube(validation = kube::core::Rule::new("has(self.chart) != has(self.dashboard)").message("exactly one of chart or dashboard must be set").field_path(".chart"))]
+#[x_kube(validation = kube::core::Rule::new("has(self.reportFormat) && self.reportFormat == 'NONE' ? !(has(self.chart) && has(self.dashboard)) : has(self.chart) != has(self.dashboard)").message("exactly one of chart or dashboard must be set (an alert with reportFormat NONE may have one or none)").field_path(".chart"))]
+#[x_kube(validation = kube::core::Rule::new("!has(self.reportFormat) || self.reportFormat != 'NONE' || self.type == 'Alert'").message("reportFormat NONE (no attachment) is for alerts; a Report sends its content").field_path(".reportFormat"))]
 #[x_kube(validation = kube::core::Rule::new("self.type != 'Alert' || (has(self.database) && has(self.sql) && has(self.validator))").message("an Alert needs database, sql and validator").field_path(".type"))]
 #[x_kube(validation = kube::core::Rule::new("self.type != 'Report' || (!has(self.database) && !has(self.sql) && !has(self.validator))").message("a Report carries no database, sql or validator (those are for alerts)").field_path(".type"))]
 #[x_kube(validation = kube::core::Rule::new("!has(self.workingTimeoutSeconds) || self.workingTimeoutSeconds > 0").message("workingTimeoutSeconds must be positive").field_path(".workingTimeoutSeconds"))]
@@ -92,7 +93,8 @@ pub struct ReportScheduleSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1))]
     pub run_alert_query_as: Option<String>,
-    /// Format of the content sent: PNG, CSV, TEXT or PDF. Default PNG.
+    /// Format of the content sent: PNG, CSV, TEXT or PDF, or NONE for an alert sent without
+    /// content (SIP-209; its chart or dashboard is then optional). Default PNG.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_format: Option<ReportFormat>,
     /// Alerts only: attach the chart/dashboard content to the notification. Ignored, with a
@@ -271,6 +273,9 @@ pub enum ReportFormat {
     /// Screenshot as PDF.
     #[serde(rename = "PDF")]
     Pdf,
+    /// No attachment: an alert that only says it fired (SIP-209).
+    #[serde(rename = "NONE")]
+    None,
 }
 
 impl ReportFormat {
@@ -281,6 +286,7 @@ impl ReportFormat {
             ReportFormat::Csv => "CSV",
             ReportFormat::Text => "TEXT",
             ReportFormat::Pdf => "PDF",
+            ReportFormat::None => "NONE",
         }
     }
 }

@@ -1,7 +1,7 @@
 //! steward's own schema changes to a Superset database, versioned and idempotent, applied in
 //! the caller's locked transaction: the ownership ledger (and, since version 5, the declaring
 //! resource, Superset id and manifest source of each row), SIP-209's run-as columns on
-//! `report_schedule`, and the move of the configuration from the `report_config` table of an
+//! `report_schedule` (with its foreign keys, as upstream names them), and the move of the configuration from the `report_config` table of an
 //! abandoned SIP-209 draft (which steward created until migration 6) into the `key_value`
 //! documents SIP-209 settled on. Nothing else of Superset's is created, altered or dropped. (sqlx's migrator does not lock on SQLite and runs its own
 //! transactions; these run inside the apply's lock, so two first applies cannot race.)
@@ -25,7 +25,7 @@ struct Migration {
 /// The table holding this database's steward instance id (see `identity`).
 pub const INSTANCE_TABLE: &str = "steward_instance";
 
-const MIGRATIONS: [Migration; 6] = [
+const MIGRATIONS: [Migration; 7] = [
     Migration {
         version: 1,
         description: "ownership ledger",
@@ -50,7 +50,61 @@ const MIGRATIONS: [Migration; 6] = [
         version: 6,
         description: "SIP-209 configuration moved from report_config into key_value",
     },
+    Migration {
+        version: 7,
+        description: "SIP-209 run-as foreign keys named as upstream, ON DELETE SET NULL",
+    },
 ];
+
+/// The name SIP-209's migration gives the foreign key of run-as column `column`.
+fn run_as_foreign_key(column: &str) -> String {
+    format!("fk_report_schedule_{column}_ab_user")
+}
+
+/// PostgreSQL: the run-as foreign keys an earlier migration 2 made (named by PostgreSQL, no
+/// `ON DELETE` action) replaced by upstream's. SQLite files keep theirs: SQLite changes a
+/// constraint only by rebuilding the table, and new files get upstream's from migration 2.
+async fn name_run_as_foreign_keys(tx: &mut Tx) -> Result<(), StoreError> {
+    if tx.dialect() != Dialect::Postgres {
+        return Ok(());
+    }
+    for column in ["run_as_fk", "run_alert_query_as_fk"] {
+        let existing = tx
+            .fetch(
+                "SELECT con.conname::text, con.confdeltype::text FROM pg_constraint con \
+                 JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = ANY (con.conkey) \
+                 WHERE con.conrelid = 'report_schedule'::regclass AND con.contype = 'f' AND a.attname = $1",
+                &[Value::text(column)],
+                &[Ty::Text, Ty::Text],
+            )
+            .await?;
+        let wanted = run_as_foreign_key(column);
+        let upstream =
+            |r: &Vec<Value>| r[0].as_str() == Some(&wanted) && r[1].as_str() == Some("n");
+        if existing.len() == 1 && existing.iter().all(upstream) {
+            continue;
+        }
+        for r in &existing {
+            if let Some(name) = r[0].as_str() {
+                // Constraint names come from the catalogue; quoted as identifiers.
+                let name = name.replace('"', "\"\"");
+                tx.execute(
+                    &format!("ALTER TABLE report_schedule DROP CONSTRAINT \"{name}\""),
+                    &[],
+                )
+                .await?;
+            }
+        }
+        tx.execute(
+            &format!(
+                "ALTER TABLE report_schedule ADD CONSTRAINT {wanted} FOREIGN KEY ({column}) REFERENCES ab_user (id) ON DELETE SET NULL"
+            ),
+            &[],
+        )
+        .await?;
+    }
+    Ok(())
+}
 
 /// The ledger's columns added by migration 5 (NULL on rows written before it: filled on the
 /// next apply that writes the object).
@@ -123,11 +177,20 @@ async fn run(tx: &mut Tx, version: i64, timestamp: &str) -> Result<(), StoreErro
             .await?;
         }
         2 => {
+            // As SIP-209's own migration adds them (its `add_columns` then skips columns that
+            // exist, so a later `superset db upgrade` keeps these): the foreign keys named as
+            // upstream names them, set to NULL when the user is deleted.
+            let user_key = |column: &str| {
+                format!(
+                    "INTEGER CONSTRAINT {} REFERENCES ab_user (id) ON DELETE SET NULL",
+                    run_as_foreign_key(column)
+                )
+            };
             for (column, ty) in [
-                ("run_as_fk", "INTEGER REFERENCES ab_user (id)"),
-                ("run_alert_query_as_fk", "INTEGER REFERENCES ab_user (id)"),
-                ("run_as_type", "VARCHAR(50)"),
-                ("run_alert_query_as_type", "VARCHAR(50)"),
+                ("run_as_fk", user_key("run_as_fk")),
+                ("run_alert_query_as_fk", user_key("run_alert_query_as_fk")),
+                ("run_as_type", "VARCHAR(50)".to_owned()),
+                ("run_alert_query_as_type", "VARCHAR(50)".to_owned()),
             ] {
                 if !tx.has_column("report_schedule", column).await? {
                     tx.execute(
@@ -169,6 +232,7 @@ async fn run(tx: &mut Tx, version: i64, timestamp: &str) -> Result<(), StoreErro
             let now = Value::Time(Utc::now().naive_utc());
             super::config_document::move_from_report_config(tx, &now).await?;
         }
+        7 => name_run_as_foreign_keys(tx).await?,
         _ => unreachable!("every migration version has a body"),
     }
     Ok(())

@@ -16,6 +16,7 @@ mod snapshot;
 pub mod snapshot_file;
 mod sql;
 mod sqlite_direct;
+pub mod superset_version;
 mod user_refs;
 
 pub use apply::{ApplyReport, apply_plan, record_identities};
@@ -76,6 +77,9 @@ pub enum StoreError {
     /// Data in the database that steward cannot use.
     #[error("{0}")]
     Data(String),
+    /// A Superset schema steward does not support (`superset_version`).
+    #[error("{0}")]
+    UnsupportedSuperset(String),
 }
 
 /// What failed under a statement: sqlx (PostgreSQL, SQLite's writes and transaction control,

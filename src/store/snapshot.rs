@@ -435,9 +435,9 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
 
     // Alerts and reports.
     let run_as = if o.has_run_as {
-        "run_as_fk, run_alert_query_as_fk"
+        "run_as_fk, run_alert_query_as_fk, run_as_type, run_alert_query_as_type"
     } else {
-        "NULL, NULL"
+        "NULL, NULL, NULL, NULL"
     };
     let sql = format!(
         "SELECT id, type, name, description, context_markdown, active, crontab, timezone, \
@@ -453,7 +453,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
             &sql,
             &[],
             &[
-                I, T, T, T, T, B, T, T, I, I, I, T, T, T, T, I, I, I, T, B, I, I, T, I, I,
+                I, T, T, T, T, B, T, T, I, I, I, T, T, T, T, I, I, I, T, B, I, I, T, I, I, T, T,
             ],
         )
         .await?
@@ -463,6 +463,11 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
         let name = text(&mut r[2]);
         let key = Schedule::key(&schedule_type, &name);
         let user = |v: &Value| v.as_int().and_then(|id| usernames.get(&id)).cloned();
+        // A fixed run-as user whose row is gone: the id was set to NULL, the type kept.
+        let deleted = |id: &Value, ty: &Value| {
+            ty.as_str() == Some("fixed_user")
+                && id.as_int().is_none_or(|id| !usernames.contains_key(&id))
+        };
         schedule_keys.insert(id, key.clone());
         o.ids.schedules.insert(key.clone(), id);
         schedules.push((
@@ -490,6 +495,8 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
                 owners: SortedSet::new(),
                 run_as: user(&r[23]),
                 run_alert_query_as: user(&r[24]),
+                run_as_deleted: deleted(&r[23], &r[25]),
+                run_alert_query_as_deleted: deleted(&r[24], &r[26]),
                 report_format: opt_text(&mut r[14])
                     .unwrap_or_else(|| defaults::REPORT_FORMAT.into()),
                 working_timeout: r[15].as_int().unwrap_or(defaults::WORKING_TIMEOUT),

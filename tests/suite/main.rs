@@ -2,7 +2,6 @@
 
 mod atomicity;
 mod cli;
-mod config_document;
 mod content_listing;
 mod corpus;
 mod crds;
@@ -30,11 +29,13 @@ mod reconcile;
 mod renames;
 mod rls_jinja;
 mod services;
+mod sip_209;
 mod store_edge;
 mod superset_api;
 mod superset_e2e;
 mod superset_rows;
 mod superset_schema;
+mod superset_versions;
 mod targeting;
 mod user_deletion;
 

@@ -347,13 +347,107 @@ fn superset_runtime_writes_are_not_drift() {
     }
 }
 
+/// The run-as foreign keys of `report_schedule`: `name ON DELETE action` lines (SQLite: the
+/// table's SQL names them, `PRAGMA foreign_key_list` gives the action).
+fn run_as_foreign_keys(db: &Db) -> Vec<String> {
+    match db {
+        Db::Pg(_) => db
+            .sql(
+                "SELECT conname || ' ' || confdeltype::text FROM pg_constraint \
+                 WHERE conrelid = 'report_schedule'::regclass AND contype = 'f' \
+                 AND conname LIKE '%run%' ORDER BY conname",
+            )
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+        Db::Sqlite { .. } => {
+            let table = db.sql("SELECT sql FROM sqlite_master WHERE name = 'report_schedule'");
+            let actions = db.sql(
+                "SELECT \"from\" || ' ' || on_delete FROM pragma_foreign_key_list('report_schedule') \
+                 WHERE \"from\" LIKE 'run%' ORDER BY \"from\"",
+            );
+            let mut out: Vec<String> = ["run_alert_query_as_fk", "run_as_fk"]
+                .iter()
+                .filter(|c| table.contains(&format!("fk_report_schedule_{c}_ab_user")))
+                .map(|c| format!("named {c}"))
+                .collect();
+            out.extend(actions.lines().map(str::to_owned));
+            out
+        }
+    }
+}
+
+#[test]
+fn run_as_foreign_keys_are_named_and_act_as_sip_209_s() {
+    for db in Db::each_backend("run_as_fk") {
+        let url = db.url();
+        steward_ok(&["init", "--database", &url], 0);
+        let upstream = match db {
+            Db::Pg(_) => vec![
+                "fk_report_schedule_run_alert_query_as_fk_ab_user n".to_owned(),
+                "fk_report_schedule_run_as_fk_ab_user n".to_owned(),
+            ],
+            Db::Sqlite { .. } => vec![
+                "named run_alert_query_as_fk".to_owned(),
+                "named run_as_fk".to_owned(),
+                "run_alert_query_as_fk SET NULL".to_owned(),
+                "run_as_fk SET NULL".to_owned(),
+            ],
+        };
+        assert_eq!(run_as_foreign_keys(&db), upstream, "{}", db.label());
+        if let Db::Pg(_) = db {
+            // As an earlier migration 2 left them: named by PostgreSQL, no ON DELETE action.
+            db.sql(
+                "ALTER TABLE report_schedule DROP CONSTRAINT fk_report_schedule_run_as_fk_ab_user",
+            );
+            db.sql("ALTER TABLE report_schedule DROP CONSTRAINT fk_report_schedule_run_alert_query_as_fk_ab_user");
+            db.sql(
+                "ALTER TABLE report_schedule ADD FOREIGN KEY (run_as_fk) REFERENCES ab_user (id)",
+            );
+            db.sql("ALTER TABLE report_schedule ADD FOREIGN KEY (run_alert_query_as_fk) REFERENCES ab_user (id)");
+            db.sql("DELETE FROM steward_migrations WHERE version = 7");
+            let ran = steward_ok(&["init", "--database", &url], 0);
+            assert!(ran.contains("ran steward migrations [7]"), "{ran}");
+            assert_eq!(run_as_foreign_keys(&db), upstream);
+        }
+    }
+}
+
+#[test]
+fn a_run_as_user_deleted_in_superset_is_shown_and_put_back() {
+    for db in with_content("run_as_deleted") {
+        let url = db.url();
+        steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
+        // What Superset leaves when the user a schedule runs as is deleted (SIP-209): the id
+        // set to NULL by the foreign key, the type kept.
+        db.sql(
+            "UPDATE report_schedule SET run_as_fk = NULL WHERE name = 'Weekly finance overview'",
+        );
+        assert_eq!(
+            db.sql(
+                "SELECT run_as_type FROM report_schedule WHERE name = 'Weekly finance overview'"
+            )
+            .trim(),
+            "fixed_user"
+        );
+        let drift = steward_ok(&["diff", &repo_path("examples"), "--database", &url], 2);
+        assert!(
+            drift.contains("runAs: (a deleted user) → svc-finance-reports"),
+            "{}: {drift}",
+            db.label()
+        );
+        steward_ok(&["apply", &repo_path("examples"), "--database", &url], 0);
+        steward_ok(&["diff", &repo_path("examples"), "--database", &url], 0);
+    }
+}
+
 #[test]
 fn migrations_are_versioned_and_run_once() {
     for db in Db::each_backend("migrate") {
         let url = db.url();
         let first = steward_ok(&["init", "--database", &url], 0);
         assert!(
-            first.contains("ran steward migrations [1, 2, 3, 4, 5, 6]"),
+            first.contains("ran steward migrations [1, 2, 3, 4, 5, 6, 7]"),
             "{}: {first}",
             db.label()
         );
@@ -365,7 +459,7 @@ fn migrations_are_versioned_and_run_once() {
         );
         assert_eq!(
             db.sql("SELECT COUNT(*) FROM steward_migrations").trim(),
-            "6"
+            "7"
         );
         db.sql("SELECT resource_namespace, resource_name, resource_uid, object_id, source FROM steward_ledger");
         for column in [

@@ -1,7 +1,8 @@
-//! The global Alerts & Reports configuration where SIP-209 keeps it: one `key_value` row of the
-//! upstream document, written byte for byte as Superset's own codec writes it and read back by
-//! Superset's own model and codec (from the 6.1 virtualenv), steward's policy keys in a row of
-//! their own, and the move from the `report_config` table earlier steward versions created.
+//! SIP-209 as upstream has it. The global Alerts & Reports configuration: one `key_value` row of
+//! the upstream document, written byte for byte as Superset's own codec writes it and read back
+//! by Superset's own model and codec (from the 6.1 virtualenv), steward's policy keys in a row
+//! of their own, and the move from the `report_config` table earlier steward versions created.
+//! `reportFormat: NONE`: an alert without attachment, whose content is optional.
 
 use crate::reconcile::with_content;
 use crate::repo_path;
@@ -250,8 +251,9 @@ fn steward_s_earlier_report_config_table_moves_into_the_documents_on_the_next_ap
         let policy: serde_json::Value = serde_json::from_str(&rows[1].2).unwrap();
         assert_eq!(policy["settings"]["require_run_as"], true);
         assert_eq!(
-            db.sql("SELECT MAX(version) FROM steward_migrations").trim(),
-            "6"
+            db.sql("SELECT COUNT(*) FROM steward_migrations WHERE version = 6")
+                .trim(),
+            "1"
         );
         steward_ok(&["diff", &repo_path("examples"), "--database", &url], 0);
     }
@@ -272,4 +274,82 @@ fn a_document_steward_cannot_read_is_refused_and_nothing_is_written() {
         "{stderr}"
     );
     assert!(before == db.dump(), "a refused apply wrote");
+}
+
+/// `examples/org` with the payments alert edited by `edit` (its spec's text from `crontab`
+/// to `database`).
+fn payments_alert(edit: &str) -> tempfile::TempDir {
+    crate::reconcile::edited_examples(|name, text| match name {
+        "schedules.yaml" => text.replace(
+            "  crontab: \"*/15 * * * *\"\n  timezone: UTC\n  chart:\n    name: Revenue by region\n",
+            edit,
+        ),
+        _ => text,
+    })
+}
+
+#[test]
+fn report_format_none_is_an_alert_without_attachment_and_content_is_optional() {
+    // Validation: NONE is for alerts, with one content or none, and 6.1's scheduler is named.
+    let cases = [
+        (
+            "  crontab: \"*/15 * * * *\"\n  timezone: UTC\n  reportFormat: NONE\n",
+            0,
+            "warning[bad-value]: an alert with reportFormat NONE and neither chart nor dashboard: Superset 6.1's own scheduler fails every run of it",
+        ),
+        (
+            "  crontab: \"*/15 * * * *\"\n  timezone: UTC\n  reportFormat: NONE\n  chart:\n    name: Revenue by region\n  dashboard:\n    slug: finance-overview\n",
+            1,
+            "exactly one of chart or dashboard must be set (an alert with reportFormat NONE may have one or none)",
+        ),
+        (
+            "  crontab: \"*/15 * * * *\"\n  timezone: UTC\n  chart:\n    name: Revenue by region\n  reportFormat: NONE\n",
+            0,
+            "valid",
+        ),
+    ];
+    for (edit, code, expected) in cases {
+        let dir = payments_alert(edit);
+        let out = steward(&["validate", &crate::reconcile::path_str(dir.path())]);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(code), "{text}");
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+    let report = crate::reconcile::edited_examples(|name, text| match name {
+        "schedules.yaml" => text.replace("  reportFormat: PDF\n", "  reportFormat: NONE\n"),
+        _ => text,
+    });
+    let text = String::from_utf8_lossy(
+        &steward(&["validate", &crate::reconcile::path_str(report.path())]).stderr,
+    )
+    .into_owned();
+    assert!(
+        text.contains(
+            "reportFormat NONE (no attachment) is for alerts; a Report sends its content"
+        ),
+        "{text}"
+    );
+
+    // Stored as SIP-209 stores it, on every backend, and read back as no change.
+    let none =
+        payments_alert("  crontab: \"*/15 * * * *\"\n  timezone: UTC\n  reportFormat: NONE\n");
+    for db in with_content("report_format_none") {
+        let url = db.url();
+        let dir = crate::reconcile::path_str(none.path());
+        steward_ok(&["apply", &dir, "--database", &url], 0);
+        assert_eq!(
+            db.sql(
+                "SELECT report_format || ' ' || COALESCE(chart_id, 0) || ' ' || COALESCE(dashboard_id, 0) FROM report_schedule WHERE name = 'Failed payments above threshold'"
+            )
+            .trim(),
+            "NONE 0 0",
+            "{}",
+            db.label()
+        );
+        steward_ok(&["diff", &dir, "--database", &url], 0);
+    }
 }

@@ -16,6 +16,7 @@ use serde_json::{Map, Value as Json};
 use super::StoreError;
 use super::bootstrap::{SQLITE_SCHEMA, sql_statements};
 use super::sql::{Dialect, Tx, Ty, Value};
+use crate::model::ReportConfig;
 
 /// Superset's `key_value.resource` of the SIP-209 configuration.
 pub const CONFIG_RESOURCE: &str = "alert_report_config";
@@ -23,23 +24,14 @@ pub const CONFIG_RESOURCE: &str = "alert_report_config";
 /// The uuid upstream's migration gives the SIP-209 configuration row.
 pub const CONFIG_UUID: uuid::Uuid = uuid::uuid!("d4f7d2f0-bbd7-4d03-b1da-09c70f5705ec");
 
-/// The settings of Superset's document that steward manages (SIP-209's keys).
-pub const UPSTREAM_KEYS: [&str; 6] = [
-    "alerts_attach_reports",
-    "date_format_in_email_subject",
-    "alert_minimum_interval",
-    "report_minimum_interval",
-    "limit_recipients_to_users",
-    "allowed_email_domains",
-];
-
 /// `key_value.resource` of steward's own policy document (at most 32 characters).
 pub const POLICY_RESOURCE: &str = "steward_report_policy";
 
 /// The uuid of steward's policy row (fixed, like upstream's).
 pub const POLICY_UUID: uuid::Uuid = uuid::uuid!("5f1d9a52-6c0e-4b8e-9f3a-2d7c41e0b6a9");
 
-/// The settings of steward's policy document.
+/// The settings of steward's policy document; every other key of
+/// [`ReportConfig::KEYS`](crate::model::ReportConfig::KEYS) is SIP-209's, in Superset's document.
 pub const POLICY_KEYS: [&str; 2] = ["require_run_as", "run_as_allowed"];
 
 /// The document version upstream writes and reads.
@@ -50,7 +42,21 @@ const DOCUMENT_VERSION: u64 = 1;
 pub struct Row {
     resource: &'static str,
     uuid: uuid::Uuid,
-    keys: &'static [&'static str],
+    /// Whether it holds [`POLICY_KEYS`] (else the other managed keys).
+    policy: bool,
+}
+
+impl Row {
+    /// The managed keys this row holds.
+    fn keys(self) -> impl Iterator<Item = &'static str> {
+        ReportConfig::KEYS
+            .into_iter()
+            .filter(move |key| POLICY_KEYS.contains(key) == self.policy)
+    }
+
+    fn holds(self, key: &str) -> bool {
+        self.keys().any(|k| k == key)
+    }
 }
 
 /// Superset's SIP-209 row, then steward's policy row.
@@ -58,18 +64,18 @@ pub const ROWS: [Row; 2] = [
     Row {
         resource: CONFIG_RESOURCE,
         uuid: CONFIG_UUID,
-        keys: &UPSTREAM_KEYS,
+        policy: false,
     },
     Row {
         resource: POLICY_RESOURCE,
         uuid: POLICY_UUID,
-        keys: &POLICY_KEYS,
+        policy: true,
     },
 ];
 
 /// Which row holds `key`.
 pub fn row_of(key: &str) -> Option<Row> {
-    ROWS.into_iter().find(|row| row.keys.contains(&key))
+    ROWS.into_iter().find(|row| row.holds(key))
 }
 
 /// A stored document that is not what upstream writes.
@@ -133,7 +139,7 @@ pub async fn read(tx: &mut Tx) -> Result<Option<BTreeMap<String, String>>, Store
         };
         found = true;
         for (key, value) in settings {
-            if row.keys.contains(&key.as_str()) {
+            if row.holds(&key) {
                 entries.insert(key, value.to_string());
             }
         }
@@ -152,15 +158,15 @@ pub async fn write(
     for row in ROWS {
         let stored = read_row(tx, row).await?;
         let mut settings = stored.clone().unwrap_or_default();
-        for key in row.keys {
-            match entries.get(*key) {
+        for key in row.keys() {
+            match entries.get(key) {
                 Some(text) => {
                     let value: Json = serde_json::from_str(text)
                         .map_err(|_| StoreError::Data(format!("setting `{key}` is not JSON")))?;
-                    settings.insert((*key).to_owned(), value);
+                    settings.insert(key.to_owned(), value);
                 }
                 None => {
-                    settings.remove(*key);
+                    settings.remove(key);
                 }
             }
         }
@@ -227,17 +233,21 @@ impl serde::Serialize for VersionFirst<'_> {
 /// simplejson's default layout: `", "` between items, `": "` after keys, and `ensure_ascii`.
 struct SimplejsonFormatter;
 
+/// simplejson's item separator, before every item but the first.
+fn separator<W: ?Sized + std::io::Write>(writer: &mut W, first: bool) -> std::io::Result<()> {
+    match first {
+        true => Ok(()),
+        false => writer.write_all(b", "),
+    }
+}
+
 impl serde_json::ser::Formatter for SimplejsonFormatter {
     fn begin_array_value<W: ?Sized + std::io::Write>(
         &mut self,
         writer: &mut W,
         first: bool,
     ) -> std::io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            writer.write_all(b", ")
-        }
+        separator(writer, first)
     }
 
     fn begin_object_key<W: ?Sized + std::io::Write>(
@@ -245,11 +255,7 @@ impl serde_json::ser::Formatter for SimplejsonFormatter {
         writer: &mut W,
         first: bool,
     ) -> std::io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            writer.write_all(b", ")
-        }
+        separator(writer, first)
     }
 
     fn begin_object_value<W: ?Sized + std::io::Write>(

@@ -76,8 +76,8 @@ fn crds_carry_kubectl_metadata_and_cel_rules() {
     };
     assert_eq!(
         rules(Kind::ReportSchedule),
-        9,
-        "schedule: chart/dashboard, alert, report, 3 durations, chart ref, dashboard ref, validator"
+        10,
+        "schedule: chart/dashboard, NONE for alerts, alert, report, 3 durations, chart ref, dashboard ref, validator"
     );
     assert_eq!(rules(Kind::RowLevelSecurityFilter), 1, "filter type");
 }

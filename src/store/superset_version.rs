@@ -109,10 +109,16 @@ fn unknown(revisions: &[String]) -> String {
                     "a revision of no supported release: newer than Superset {newest} (the nearest supported release) or from an unreleased branch, such as master with Subjects, which drops tables steward writes"
                 ),
             };
-            (format!("revision `{revision}`"), relation)
+            (format!("revision `{}`", revision.escape_debug()), relation)
         }
         many => (
-            format!("revisions {}", many.join(", ")),
+            format!(
+                "revisions {}",
+                many.iter()
+                    .map(|r| format!("`{}`", r.escape_debug()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             "several alembic heads (branches no release has)".to_owned(),
         ),
     };
@@ -217,5 +223,9 @@ mod tests {
         );
         assert!(master.ends_with("steward supports Superset 5.0.0, 6.0.0 and 6.1.0"));
         assert!(unknown(&[]).contains("empty `alembic_version`"));
+        // The revision is the database's text: control characters are shown, not sent.
+        let hostile = one("x\u{1b}[2J\ny");
+        assert!(hostile.contains("revision `x\\u{1b}[2J\\ny`"), "{hostile}");
+        assert!(!hostile.contains('\u{1b}') && !hostile.contains('\n'));
     }
 }

@@ -7,7 +7,9 @@
 #     seeded database is kept as `superset_content_template`;
 #   - two SQLite metadata files made by that same Superset: `superset-sqlite.db` (after its own
 #     `db upgrade` + `fab create-admin` + `init`) and `superset-sqlite-content.db` (the same, then
-#     seeded like the PostgreSQL one by a second, short-lived Superset server on the file).
+#     seeded like the PostgreSQL one by a second, short-lived Superset server on the file);
+#   - a second Superset server that stays up on `superset-sqlite-live.db`, a copy of the content
+#     file, for tests that write into SQLite and read back through Superset's REST API.
 #
 #   bash scripts/services.sh start   # (re)start everything; writes $STATE_DIR/env
 #   bash scripts/services.sh stop    # stop everything and remove $STATE_DIR (safe when nothing runs)
@@ -22,13 +24,28 @@
 #   STEWARD_PG_PORT        PostgreSQL port; default: first free of 55432..55441
 #   STEWARD_SUPERSET_PORT  Superset port;   default: first free of 58088..58097
 #   STEWARD_SQLITE_SUPERSET_PORT  the short-lived Superset on SQLite; default: first free of 58188..58197
+#   STEWARD_SQLITE_LIVE_SUPERSET_PORT  the Superset on the live SQLite file; default: first free of 58288..58297
+#   STEWARD_SUPERSET_VERSION  the Superset release to run: 5.0.0, 6.0.0 or 6.1.0;  default 6.1.0
 #   STEWARD_NO_METADB_CACHE=1  always run `superset db upgrade/create-admin/init` and the SQLite
 #                          seeding (no cached dump or SQLite files)
 set -euo pipefail
 
-SUPERSET_VERSION=6.1.0
-# Everything pip installs into the venv; part of the venv's cache key.
-SUPERSET_PIP_PACKAGES=("apache-superset==${SUPERSET_VERSION}" psycopg2-binary rich cachetools "flask-caching==2.3.1")
+# The Superset releases steward supports (the compatibility table in README.md); the services run
+# one of them, 6.1.0 unless STEWARD_SUPERSET_VERSION names another (scripts/test.sh runs each).
+SUPPORTED_SUPERSET_VERSIONS=(5.0.0 6.0.0 6.1.0)
+SUPERSET_VERSION=${STEWARD_SUPERSET_VERSION:-6.1.0}
+# Everything pip installs into the venv; part of the venv's cache key. Superset pins its
+# dependencies only in its repository's requirements files, so a plain install takes the newest
+# of each: what each release needs held back is pinned here.
+case $SUPERSET_VERSION in
+  5.0.0) SUPERSET_PIP_PACKAGES=("apache-superset==${SUPERSET_VERSION}" psycopg2-binary "marshmallow>=3.18,<4" "flask-caching==2.3.1") ;;
+  6.0.0 | 6.1.0) SUPERSET_PIP_PACKAGES=("apache-superset==${SUPERSET_VERSION}" psycopg2-binary rich cachetools "flask-caching==2.3.1") ;;
+  *)
+    printf '[services] error: STEWARD_SUPERSET_VERSION=%s is not a supported Superset release (%s)\n' \
+      "$SUPERSET_VERSION" "${SUPPORTED_SUPERSET_VERSIONS[*]}" >&2
+    exit 2
+    ;;
+esac
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STATE_DIR=${STEWARD_SERVICES_DIR:-/tmp/steward-services}
@@ -160,6 +177,7 @@ stop_services() {
   # The SQLite job first (so it starts nothing more), then the Supersets.
   stop_group "$STATE_DIR/sqlite-job.pid" "the SQLite Superset job"
   stop_group "$STATE_DIR/superset-sqlite.pid" "Superset on SQLite"
+  stop_group "$STATE_DIR/superset-sqlite-live.pid" "Superset on the live SQLite file"
   stop_group "$STATE_DIR/superset.pid" "Superset"
   # PostgreSQL.
   if [[ -f $PG_DATA/postmaster.pid ]]; then
@@ -284,7 +302,7 @@ ensure_venv() {
   if [[ $have == "$want" && -x $VENV/bin/superset ]]; then
     return 0
   fi
-  log "installing Superset ${SUPERSET_VERSION} into $VENV (a minute or so; cached afterwards)"
+  log "installing Superset ${SUPERSET_VERSION} into $VENV (a few minutes; cached afterwards)"
   command -v python3 >/dev/null || die "python3 is required"
   rm -rf -- "$VENV"
   mkdir -p "$CACHE_DIR"
@@ -294,8 +312,8 @@ ensure_venv() {
       { DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null 2>&1 || true; }
     python3 -m venv "$VENV" || die "python3 -m venv failed (on Debian: apt-get install -y python3-venv)"
   fi
-  "$VENV/bin/pip" install -q --disable-pip-version-check "${SUPERSET_PIP_PACKAGES[@]}" >"$CACHE_DIR/pip-install.log" 2>&1 ||
-    { tail -n 40 "$CACHE_DIR/pip-install.log" >&2; rm -rf -- "$VENV"; die "pip install of Superset failed (log: $CACHE_DIR/pip-install.log)"; }
+  "$VENV/bin/pip" install -q --disable-pip-version-check "${SUPERSET_PIP_PACKAGES[@]}" >"$CACHE_DIR/pip-install-${SUPERSET_VERSION}.log" 2>&1 ||
+    { tail -n 40 "$CACHE_DIR/pip-install-${SUPERSET_VERSION}.log" >&2; rm -rf -- "$VENV"; die "pip install of Superset ${SUPERSET_VERSION} failed (log: $CACHE_DIR/pip-install-${SUPERSET_VERSION}.log)"; }
   printf '%s\n' "$want" >"$VENV/.steward-complete"
 }
 
@@ -315,6 +333,11 @@ RATELIMIT_ENABLED = False
 TALISMAN_ENABLED = False
 CONTENT_SECURITY_POLICY_WARNING = False
 EOF
+  # Superset 5.0 has no security REST API of its own (roles, users, their permissions): the
+  # tests read those through Flask-AppBuilder's.
+  if [[ $SUPERSET_VERSION == 5.0.0 ]]; then
+    printf 'FAB_ADD_SECURITY_API = True\n' >>"$1"
+  fi
 }
 
 use_superset_config() { # use_superset_config CONFIG HOME
@@ -416,6 +439,8 @@ seed_superset() { # seed_superset PORT NAME: the content the tests refer to, thr
 
 SQLITE_PRISTINE=$STATE_DIR/superset-sqlite.db
 SQLITE_CONTENT=$STATE_DIR/superset-sqlite-content.db
+SQLITE_LIVE=$STATE_DIR/superset-sqlite-live.db
+SQLITE_LIVE_CONFIG=$STATE_DIR/superset_sqlite_live_config.py
 
 # A cached copy of a file: a temporary name, then renamed (other checkouts share the cache).
 cache_put() { # cache_put FILE CACHED PATTERN (older files matching PATTERN are removed)
@@ -494,6 +519,18 @@ sqlite_job() {
     cache_put "$SQLITE_CONTENT" "$ccached" "superset-${SUPERSET_VERSION}-sqlite-content-*.db"
     timings+=("sqlite-content $(secs_since "$t") (server on 127.0.0.1:$SQLITE_SUPERSET_PORT + seed)")
   fi
+
+  # The server that stays up (stopped by `stop`) on a copy of the content file.
+  t=$(now_ms)
+  cp "$SQLITE_CONTENT" "$SQLITE_LIVE"
+  superset_config_file "$SQLITE_LIVE_CONFIG" "sqlite:///$SQLITE_LIVE"
+  use_superset_config "$SQLITE_LIVE_CONFIG" "$STATE_DIR/superset-sqlite-home"
+  local live_port
+  live_port=$(pick_port "Superset on the live SQLite file" "${STEWARD_SQLITE_LIVE_SUPERSET_PORT:-}" 58288)
+  start_superset "$live_port" superset-sqlite-live
+  wait_superset "$live_port" superset-sqlite-live
+  printf '%s\n' "$live_port" >"$STATE_DIR/superset-sqlite-live.port"
+  timings+=("sqlite-live $(secs_since "$t") (server on 127.0.0.1:$live_port)")
   local IFS=,
   printf '%s\n' "${timings[*]}" >"$STATE_DIR/sqlite-job.timings"
 }
@@ -523,6 +560,10 @@ write_env() {
       STEWARD_TEST_SUPERSET_CONTENT_TEMPLATE superset_content_template \
       STEWARD_TEST_SUPERSET_SQLITE "$SQLITE_PRISTINE" \
       STEWARD_TEST_SUPERSET_SQLITE_CONTENT "$SQLITE_CONTENT" \
+      STEWARD_TEST_SUPERSET_SQLITE_LIVE "$SQLITE_LIVE" \
+      STEWARD_TEST_SUPERSET_SQLITE_LIVE_URL "http://127.0.0.1:$(cat "$STATE_DIR/superset-sqlite-live.port")" \
+      STEWARD_TEST_SUPERSET_SQLITE_LIVE_CONFIG "$SQLITE_LIVE_CONFIG" \
+      STEWARD_TEST_SUPERSET_VERSION "$SUPERSET_VERSION" \
       STEWARD_TEST_WAREHOUSE_URL "$(pg_url warehouse)" \
       STEWARD_TEST_SUPERSET_URL "http://127.0.0.1:$SUPERSET_PORT" \
       STEWARD_TEST_SUPERSET_ADMIN "$ADMIN_USER" \
@@ -558,7 +599,7 @@ start_services() {
   timings+=("venv $(secs_since "$t")")
 
   # On failure, nothing started here keeps running (`stop` also stops it).
-  trap '[[ $? -eq 0 ]] || { stop_group "$STATE_DIR/sqlite-job.pid" "the SQLite Superset job"; stop_group "$STATE_DIR/superset-sqlite.pid" "Superset on SQLite"; }' EXIT
+  trap '[[ $? -eq 0 ]] || { stop_group "$STATE_DIR/sqlite-job.pid" "the SQLite Superset job"; stop_group "$STATE_DIR/superset-sqlite.pid" "Superset on SQLite"; stop_group "$STATE_DIR/superset-sqlite-live.pid" "Superset on the live SQLite file"; }' EXIT
   start_sqlite_job
 
   t=$(now_ms)

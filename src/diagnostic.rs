@@ -92,6 +92,9 @@ pub enum Code {
     TargetUnmatched,
     /// The database's Superset schema is no release steward supports (read on, with a warning).
     SupersetVersion,
+    /// A declared object the database's Superset release cannot hold (groups before 6.0, a
+    /// username longer than that release's column).
+    ReleaseUnsupported,
 }
 
 impl Code {
@@ -132,6 +135,7 @@ impl Code {
             Code::ControlCharacter => "control-character",
             Code::TargetUnmatched => "target-unmatched",
             Code::SupersetVersion => "superset-version",
+            Code::ReleaseUnsupported => "release-unsupported",
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::manifests::LoadedSet;
 use crate::model::{Entries, State, StateView};
 use crate::plan::desired::{existing_names, resolve};
 use crate::plan::plan_file::fingerprint;
+use crate::plan::release_fit;
 use crate::plan::target::narrow;
 use crate::plan::unique::email_conflicts;
 use crate::plan::user_deletion::show_detached;
@@ -97,6 +98,9 @@ pub fn plan_against(mut set: LoadedSet, mut observed: Observed, options: &PlanOp
         });
         set.diagnostics.extend(checked);
         set.diagnostics.extend(found);
+        if let Some(release) = &observed.release {
+            set.diagnostics.extend(release_fit::check(&set, release));
+        }
         diagnostic::sort(&mut set.diagnostics);
         desired
     };

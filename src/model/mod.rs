@@ -4,6 +4,7 @@
 
 mod catalog;
 mod objects;
+mod release;
 mod sorted_merge;
 mod state_view;
 
@@ -16,6 +17,7 @@ pub use objects::{
     Field, Group, Recipient, ReportConfig, RlsFilter, Role, Schedule, User, Validator,
     normalise_list, redact_url,
 };
+pub use release::ReleaseFacts;
 pub use sorted_merge::merge_by_key;
 pub use state_view::{Entries, StateView};
 

@@ -7,6 +7,7 @@ mod content_index;
 pub mod desired;
 pub mod managers;
 pub mod plan_file;
+pub mod release_fit;
 pub mod renames;
 mod rewrites;
 pub mod spec_diff;

@@ -10,9 +10,10 @@ use sorted_vec::SortedSet;
 use super::StoreError;
 use super::migrate::LEDGER_TABLE;
 use super::sql::{Tx, Ty, Value};
+use super::superset_version::{self, Access};
 use crate::model::{
-    Catalog, Chart, Dashboard, Dataset, Group, ObjectKey, PermissionPair, Recipient, ReportConfig,
-    RlsFilter, Role, Schedule, State, User, Validator,
+    Catalog, Chart, Dashboard, Dataset, Group, ObjectKey, PermissionPair, Recipient, ReleaseFacts,
+    ReportConfig, RlsFilter, Role, Schedule, State, User, Validator,
 };
 use crate::plan::desired::defaults;
 use crate::plan::user_deletion::Detached;
@@ -67,6 +68,9 @@ pub struct Observed {
     pub has_run_as: bool,
     /// Whether Superset's `key_value` table, which holds SIP-209's configuration, exists.
     pub has_report_config: bool,
+    /// What the schema's Superset release can hold (none when the schema is no supported
+    /// release, or in a snapshot taken before releases were told apart).
+    pub release: Option<ReleaseFacts>,
     /// For users steward manages, the rows of other tables that refer to it (what pruning it
     /// would detach): every managed user in a snapshot ([`read_user_references`]), the users
     /// a pass's plan deletes otherwise.
@@ -137,6 +141,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
     let mut o = Observed {
         has_run_as: tx.has_column("report_schedule", "run_as_fk").await?,
         has_report_config: tx.has_table("key_value").await?,
+        release: superset_version::detect(tx, Access::Read).await?.facts(),
         ..Observed::default()
     };
     let has_ledger = tx.has_table(LEDGER_TABLE).await?;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Observed;
-use crate::model::{Catalog, ObjectKey, State};
+use crate::model::{Catalog, ObjectKey, ReleaseFacts, State};
 use crate::plan::user_deletion::Detached;
 use crate::plan::{LedgerEntry, webhook_digest};
 
@@ -36,6 +36,10 @@ pub struct SnapshotFile {
     /// What pruning each managed user would detach (absent in older snapshots).
     #[serde(default)]
     pub user_references: BTreeMap<String, Vec<Detached>>,
+    /// What the database's Superset release can hold (absent in older snapshots and for a
+    /// schema of no supported release).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<ReleaseFacts>,
 }
 
 /// One ledger entry.
@@ -86,6 +90,7 @@ impl SnapshotFile {
             has_run_as: observed.has_run_as,
             has_report_config: observed.has_report_config,
             user_references: observed.user_references.clone(),
+            release: observed.release.clone(),
         }
     }
 
@@ -102,6 +107,7 @@ impl SnapshotFile {
             has_run_as: self.has_run_as,
             has_report_config: self.has_report_config,
             user_references: self.user_references,
+            release: self.release,
             ..Observed::default()
         }
     }

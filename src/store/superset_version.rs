@@ -6,6 +6,7 @@
 
 use super::StoreError;
 use super::sql::{Dialect, Tx, Ty};
+use crate::model::ReleaseFacts;
 
 /// The revisions file: `@VERSION HEAD` lines, then `REVISION FIRST-RELEASE` lines.
 const REVISIONS: &str = include_str!("schema/superset-alembic-revisions.txt");
@@ -20,6 +21,30 @@ const READ_TABLES: [&str; 6] = [
     "report_schedule_user",
     "report_recipient",
 ];
+
+/// Where the supported releases differ in what they can hold of what steward declares, oldest
+/// first: the one place these facts live (planning reads them through
+/// [`SchemaVersion::facts`]; README.md's compatibility table is checked against them).
+/// (release, whether Superset applies group roles, length of `ab_user.username`)
+const RELEASE_FACTS: [(&str, bool, usize); 3] = [
+    // Flask-AppBuilder 4.8's group tables exist, but Superset 5.0's security manager reads
+    // only users' own roles; usernames are VARCHAR(64).
+    ("5.0.0", false, 64),
+    ("6.0.0", true, 128),
+    ("6.1.0", true, 128),
+];
+
+/// The facts of a supported release.
+pub fn release_facts(release: &str) -> Option<ReleaseFacts> {
+    RELEASE_FACTS
+        .iter()
+        .find(|(version, _, _)| *version == release)
+        .map(|&(version, group_roles, username_length)| ReleaseFacts {
+            version: version.to_owned(),
+            group_roles,
+            username_length,
+        })
+}
 
 /// The supported releases, oldest first, with their head revisions.
 pub fn releases() -> Vec<(&'static str, &'static str)> {
@@ -69,6 +94,11 @@ impl SchemaVersion {
             SchemaVersion::Embedded => Some("6.1.0"),
             SchemaVersion::Unknown(_) => None,
         }
+    }
+
+    /// What that release can hold (none for an unknown schema: nothing is assumed).
+    pub fn facts(&self) -> Option<ReleaseFacts> {
+        self.release().and_then(release_facts)
     }
 }
 
@@ -186,6 +216,54 @@ mod tests {
         assert_eq!(versions, ["5.0.0", "6.0.0", "6.1.0"]);
         for (version, head) in &releases {
             assert_eq!(first_release_with(head), Some(*version), "{version}");
+        }
+    }
+
+    #[test]
+    fn every_supported_release_has_its_facts_and_no_other_release_has_any() {
+        let facts: Vec<&str> = RELEASE_FACTS.iter().map(|(v, _, _)| *v).collect();
+        let releases: Vec<&str> = releases().iter().map(|(v, _)| *v).collect();
+        assert_eq!(facts, releases);
+        assert_eq!(
+            SchemaVersion::Embedded.facts().map(|f| f.version),
+            Some("6.1.0".to_owned())
+        );
+        assert!(!release_facts("5.0.0").unwrap().group_roles);
+        assert_eq!(SchemaVersion::Unknown(String::new()).facts(), None);
+        assert_eq!(release_facts("4.1.0"), None);
+    }
+
+    /// README.md's compatibility table, row by row, from the facts (the last column is the
+    /// README's own: what `scripts/test.sh` runs).
+    #[test]
+    fn the_readme_compatibility_table_states_each_release_s_facts() {
+        let readme = include_str!("../../README.md");
+        let table = readme
+            .split_once(
+                "<!-- compatibility table: checked by store::superset_version's tests -->\n",
+            )
+            .and_then(|(_, rest)| rest.split_once("<!-- end of compatibility table -->"))
+            .map(|(table, _)| table)
+            .expect("README.md has the compatibility table");
+        let rows: Vec<&str> = table.lines().skip(2).collect();
+        assert_eq!(rows.len(), releases().len(), "{table}");
+        for ((version, head), row) in releases().into_iter().zip(rows) {
+            let facts = release_facts(version).unwrap();
+            let groups = match facts.group_roles {
+                true => "yes".to_owned(),
+                false => format!(
+                    "refused: {} has Flask-AppBuilder's group tables, but applies only users' own roles",
+                    version.rsplit_once('.').unwrap().0
+                ),
+            };
+            let expected = format!(
+                "| {version} | `{head}` | PostgreSQL, SQLite | {groups} | up to {} characters | ",
+                facts.username_length
+            );
+            assert!(
+                row.starts_with(&expected),
+                "README row\n{row}\nexpected to start with\n{expected}"
+            );
         }
     }
 

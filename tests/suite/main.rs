@@ -33,6 +33,7 @@ mod sip_209;
 mod store_edge;
 mod superset_api;
 mod superset_e2e;
+mod superset_matrix;
 mod superset_rows;
 mod superset_schema;
 mod superset_versions;

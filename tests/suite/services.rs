@@ -43,6 +43,32 @@ pub fn psql(url: &str, sql: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Runs one SQL statement on a metadata database of either backend: `psql` for PostgreSQL URLs,
+/// Python's sqlite3 for `sqlite://FILE`. Rows are lines of `|`-separated values, NULL as empty
+/// text, as `psql -At` prints them.
+pub fn sql_at(url: &str, sql: &str) -> String {
+    match url.strip_prefix("sqlite://") {
+        Some(file) => python(
+            "import sqlite3,sys\n\
+             c=sqlite3.connect(sys.argv[1])\n\
+             for r in c.execute(sys.argv[2]): print('|'.join('' if v is None else str(v) for v in r))\n\
+             c.commit()\n",
+            &[file, sql],
+        ),
+        None => psql(url, sql),
+    }
+}
+
+/// Every row of every table of a metadata database of either backend but `skip`, timestamps
+/// blanked ([`pg_dump_rows`], [`sqlite_dump_rows`]).
+pub fn dump_rows_at(url: &str, skip: &[&str]) -> Vec<String> {
+    let rows = match url.strip_prefix("sqlite://") {
+        Some(file) => sqlite_dump_rows(Path::new(file), skip),
+        None => pg_dump_rows(url, skip),
+    };
+    rows.into_iter().map(|r| blank_timestamps(&r)).collect()
+}
+
 fn pg_url_for(database: &str) -> String {
     let admin = env("STEWARD_TEST_PG_URL");
     let base = admin.rsplit_once('/').unwrap().0;

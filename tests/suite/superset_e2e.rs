@@ -21,7 +21,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::services::{env, pg_dump_rows, psql, steward, steward_ok};
+use crate::services::{env, pg_dump_rows, psql, sql_at, steward, steward_ok};
 use crate::superset_api::{
     Content, Superset, clean_start, exclusive, mint_token, names, s, str_set,
 };
@@ -30,7 +30,7 @@ use crate::{repo_path, yaml_files};
 /// Tables left out of before/after dumps: Superset's request log and key-value cache, steward's
 /// own bookkeeping, and `ab_user` (logins touch `last_login`/`login_count`; compared without
 /// them by [`users_without_login_columns`]).
-const DUMP_SKIP: &[&str] = &[
+pub(crate) const DUMP_SKIP: &[&str] = &[
     "logs",
     "steward_ledger",
     "steward_migrations",
@@ -47,16 +47,16 @@ const API_REPORT: &str = "API made report (steward e2e)";
 // What the manifests declare, read independently of steward (plain YAML → JSON)
 
 #[derive(Default)]
-struct Declared {
-    roles: BTreeMap<String, Value>,
-    groups: BTreeMap<String, Value>,
-    users: BTreeMap<String, Value>,
-    rls: BTreeMap<String, Value>,
-    schedules: BTreeMap<String, Value>,
+pub(crate) struct Declared {
+    pub roles: BTreeMap<String, Value>,
+    pub groups: BTreeMap<String, Value>,
+    pub users: BTreeMap<String, Value>,
+    pub rls: BTreeMap<String, Value>,
+    pub schedules: BTreeMap<String, Value>,
 }
 
 impl Declared {
-    fn load(dir: &Path) -> Declared {
+    pub(crate) fn load(dir: &Path) -> Declared {
         let mut declared = Declared::default();
         let mut objects = Vec::new();
         for file in yaml_files(dir) {
@@ -99,7 +99,7 @@ impl Declared {
     }
 
     /// Every role `user` holds: directly and through the groups it belongs to.
-    fn roles_of(&self, user: &str) -> BTreeSet<String> {
+    pub(crate) fn roles_of(&self, user: &str) -> BTreeSet<String> {
         let mut roles = self
             .users
             .get(user)
@@ -156,7 +156,14 @@ fn set_difference<T: Ord + std::fmt::Debug>(expected: &BTreeSet<T>, found: &BTre
 // Read-back: Superset (through REST) against what a directory declares
 
 /// Asserts that Superset holds exactly what `declared` says, for every declared object.
-fn verify_declared(ss: &Superset, declared: &Declared, content: &Content, label: &str) {
+/// `db_url` is the metadata database `ss` serves (either backend).
+pub(crate) fn verify_declared(
+    ss: &Superset,
+    db_url: &str,
+    declared: &Declared,
+    content: &Content,
+    label: &str,
+) {
     let roles = ss.roles();
     let role_ids: BTreeMap<String, i64> = roles
         .iter()
@@ -231,12 +238,16 @@ fn verify_declared(ss: &Superset, declared: &Declared, content: &Content, label:
         );
     }
 
-    // Groups: label, description, exactly their roles and users.
-    let groups: BTreeMap<String, Value> = ss
-        .groups()
-        .into_iter()
-        .map(|g| (s(&g["name"]), g))
-        .collect();
+    // Groups: label, description, exactly their roles and users (Superset 5.0, which has no
+    // groups API, gets none declared).
+    let groups: BTreeMap<String, Value> = match declared.groups.is_empty() {
+        true => BTreeMap::new(),
+        false => ss
+            .groups()
+            .into_iter()
+            .map(|g| (s(&g["name"]), g))
+            .collect(),
+    };
     for (name, spec) in &declared.groups {
         let group = groups.get(name).unwrap_or_else(|| {
             panic!(
@@ -341,7 +352,6 @@ fn verify_declared(ss: &Superset, declared: &Declared, content: &Content, label:
         .iter()
         .map(|(name, u)| (name.clone(), u["id"].as_i64().unwrap()))
         .collect();
-    let db_url = env("STEWARD_TEST_SUPERSET_DB_URL");
     // Defaults are what Superset itself stores: the report made through its REST API gives
     // none of the optional fields, and is the README's list of defaults.
     let superset_made = reports
@@ -360,24 +370,29 @@ fn verify_declared(ss: &Superset, declared: &Declared, content: &Content, label:
             "[{label}] Superset's default {field}, as the README documents it: {superset_made}"
         );
     }
-    let superset_height = psql(
-        &db_url,
+    let superset_height = sql_at(
+        db_url,
         &format!(
-            "SELECT coalesce(custom_height::text, '') FROM report_schedule WHERE id = {}",
+            "SELECT custom_height FROM report_schedule WHERE id = {}",
             superset_made["id"]
         ),
     );
     // Which columns Superset's own writer leaves non-NULL (timestamps, `extra_json`,
     // `validator_config_json`, and the recipients' timestamps): steward's rows must match.
+    let set = |column: &str| format!("CASE WHEN {column} IS NOT NULL THEN 't' ELSE 'f' END");
     let filled = |id: &Value| {
-        psql(
-            &db_url,
+        sql_at(
+            db_url,
             &format!(
-                "SELECT concat_ws('|', created_on IS NOT NULL, changed_on IS NOT NULL, \
-                 extra_json IS NOT NULL, validator_config_json IS NOT NULL, \
-                 (SELECT bool_and(created_on IS NOT NULL AND changed_on IS NOT NULL) \
-                  FROM report_recipient WHERE report_schedule_id = {id})) \
-                 FROM report_schedule WHERE id = {id}"
+                "SELECT {}, {}, {}, {}, \
+                 (SELECT CASE WHEN min(CASE WHEN created_on IS NOT NULL AND changed_on IS NOT NULL \
+                  THEN 1 ELSE 0 END) = 1 THEN 't' ELSE 'f' END \
+                  FROM report_recipient WHERE report_schedule_id = {id}) \
+                 FROM report_schedule WHERE id = {id}",
+                set("created_on"),
+                set("changed_on"),
+                set("extra_json"),
+                set("validator_config_json"),
             ),
         )
         .trim()
@@ -588,13 +603,11 @@ fn verify_declared(ss: &Superset, declared: &Declared, content: &Content, label:
         // Not in Superset 6.1's REST API: the screenshot height, and the SIP-209 run-as columns
         // steward added. Read from the table.
         let id = report["id"].as_i64().unwrap();
-        let row = psql(
-            &db_url,
+        let row = sql_at(
+            db_url,
             &format!(
-                "SELECT concat_ws('|', coalesce(custom_height::text, ''), \
-                 coalesce(run_as_fk::text, ''), coalesce(run_as_type, ''), \
-                 coalesce(run_alert_query_as_fk::text, ''), coalesce(run_alert_query_as_type, '')) \
-                 FROM report_schedule WHERE id = {id}"
+                "SELECT custom_height, run_as_fk, run_as_type, run_alert_query_as_fk, \
+                 run_alert_query_as_type FROM report_schedule WHERE id = {id}"
             ),
         );
         let expect_user = |key: &str| {
@@ -625,14 +638,14 @@ fn verify_declared(ss: &Superset, declared: &Declared, content: &Content, label:
 // ---------------------------------------------------------------------------------------------
 // Objects Superset owns, made through REST
 
-struct ApiMade {
+pub(crate) struct ApiMade {
     role: i64,
     filter: i64,
     report: i64,
 }
 
 /// The REST-made role, RLS filter and report, created when missing.
-fn ensure_api_made(ss: &Superset, content: &Content) -> ApiMade {
+pub(crate) fn ensure_api_made(ss: &Superset, content: &Content) -> ApiMade {
     let role = match ss.role_id(API_ROLE) {
         Some(id) => id,
         None => ss.create("/api/v1/security/roles/", &json!({"name": API_ROLE})),
@@ -691,7 +704,7 @@ fn ensure_api_made(ss: &Superset, content: &Content) -> ApiMade {
 }
 
 /// The REST-made objects are still there, unchanged.
-fn verify_api_made(ss: &Superset, made: &ApiMade, content: &Content, label: &str) {
+pub(crate) fn verify_api_made(ss: &Superset, made: &ApiMade, content: &Content, label: &str) {
     assert_eq!(
         ss.role_id(API_ROLE),
         Some(made.role),
@@ -780,7 +793,7 @@ fn dump(url: &str) -> Vec<String> {
 }
 
 /// The first lines only in `a` and only in `b`.
-fn dump_diff(a: &[String], b: &[String]) -> String {
+pub(crate) fn dump_diff(a: &[String], b: &[String]) -> String {
     let (sa, sb): (BTreeSet<&String>, BTreeSet<&String>) = (a.iter().collect(), b.iter().collect());
     let mut out = String::new();
     for line in sa.difference(&sb).take(25) {
@@ -890,7 +903,7 @@ fn steward_against_a_real_superset() {
     let out = steward_ok(&["diff", &org, "--database", &url], 0);
     eprintln!("diff after apply: {out}");
     let declared = Declared::load(Path::new(&org));
-    verify_declared(&ss, &declared, &content, "examples/org");
+    verify_declared(&ss, &url, &declared, &content, "examples/org");
     verify_api_made(&ss, &made, &content, "after applying examples/org");
 
     // 4. A changed organisation.
@@ -949,7 +962,7 @@ fn steward_against_a_real_superset() {
                 .contains_key("Quarter close countdown"),
         "the edits did not remove the filter and schedule from the copy"
     );
-    verify_declared(&ss, &declared_changed, &content, "changed copy");
+    verify_declared(&ss, &url, &declared_changed, &content, "changed copy");
     // Exactly those changes: the removed objects are gone, the change landed, the rest stays.
     let filters: BTreeSet<String> = ss.rls_filters().iter().map(|f| s(&f["name"])).collect();
     assert!(
@@ -1263,7 +1276,8 @@ fn a_slack_recipient_superset_upgrades_to_v2_is_not_drift() {
     let _superset = exclusive();
     let url = env("STEWARD_TEST_SUPERSET_DB_URL");
     clean_start(&url);
-    let org = repo_path("examples/org");
+    // The example organisation as the release under test holds it (the version matrix).
+    let (_copy, org) = crate::superset_matrix::example_org_for_release();
     steward_ok(&["apply", &org, "--database", &url], 0);
     let schedule = "Daily pipeline by stage";
     let python = Path::new(&env("STEWARD_TEST_SUPERSET_BIN")).with_file_name("python");
@@ -1316,11 +1330,23 @@ fn a_slack_recipient_superset_upgrades_to_v2_is_not_drift() {
     for file in yaml_files(Path::new(&org)) {
         std::fs::copy(&file, changed.path().join(file.file_name().unwrap())).unwrap();
     }
-    replace_once(
-        &changed.path().join("schedules.yaml"),
-        "channels: [\"#sales-pipeline\"]",
-        "channels: [\"#sales-leads\"]",
-    );
+    // YAML as `examples/org` writes it, or JSON in a release's folded copy.
+    let schedules = changed.path().join("schedules.yaml");
+    match std::fs::read_to_string(&schedules)
+        .unwrap()
+        .contains("\"channels\":[")
+    {
+        true => replace_once(
+            &schedules,
+            "\"channels\":[\"#sales-pipeline\"]",
+            "\"channels\":[\"#sales-leads\"]",
+        ),
+        false => replace_once(
+            &schedules,
+            "channels: [\"#sales-pipeline\"]",
+            "channels: [\"#sales-leads\"]",
+        ),
+    }
     let dir = changed.path().to_str().unwrap();
     let out = steward_ok(&["diff", dir, "--database", &url], 2);
     assert!(out.contains("#sales-leads"), "{out}");

@@ -62,7 +62,10 @@ pub(super) fn run(
             if ensure_superset(&mut tx, true).await? == Bootstrap::Created {
                 outln!("created Superset 6.1's metadata tables, permission catalogue and built-in roles");
             }
-            crate::store::superset_version::detect(&mut tx, Access::Write).await?;
+            let version = crate::store::superset_version::detect(&mut tx, Access::Write).await?;
+            if let Some(release) = version.release() {
+                outln!("Superset {release} schema");
+            }
             let migrated = migrate(&mut tx).await?;
             if !migrated.is_empty() {
                 outln!("ran steward migrations {migrated:?}");

@@ -259,6 +259,11 @@ fn run(backend: &Backend) {
 
     step("clean start, REST-made objects");
     clean_start(url);
+    let out = steward_ok(&["init", "--database", url], 0);
+    assert!(
+        out.contains(&format!("Superset {version} schema")),
+        "[{label}] init names the release it found: {out}"
+    );
     let ss = Superset::connect_to(&backend.rest_url);
     let content = Content::read(&ss);
     let made = ensure_api_made(&ss, &content);

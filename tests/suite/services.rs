@@ -171,6 +171,24 @@ pub fn python(script: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Runs a Python script in the Superset release's own virtualenv, with the services' Superset
+/// config (`what` names it in the failure message); returns its standard output.
+pub fn superset_python(what: &str, script: &str, args: &[&str]) -> String {
+    let python = Path::new(&env("STEWARD_TEST_SUPERSET_BIN")).with_file_name("python");
+    let out = Command::new(python)
+        .env("SUPERSET_CONFIG_PATH", env("STEWARD_TEST_SUPERSET_CONFIG"))
+        .args(["-c", script])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// Runs the `steward` binary.
 pub fn steward(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_steward"))

@@ -6,7 +6,7 @@
 
 use crate::reconcile::with_content;
 use crate::repo_path;
-use crate::services::{Db, env, python, steward, steward_ok};
+use crate::services::{Db, python, steward, steward_ok, superset_python};
 
 const UPSTREAM_UUID: &str = "d4f7d2f0bbd74d03b1da09c70f5705ec";
 
@@ -47,8 +47,6 @@ fn has_table(db: &Db, table: &str) -> bool {
 /// What Superset's `KeyValueEntry` model and `JsonKeyValueCodec` read from the row with `uuid`,
 /// run in Superset 6.1's own virtualenv: `resource <TAB> the decoded document as JSON`.
 fn read_by_superset(db: &Db, uuid: &str) -> String {
-    let superset = env("STEWARD_TEST_SUPERSET_BIN");
-    let python = std::path::Path::new(&superset).with_file_name("python");
     let url = match db {
         Db::Sqlite { file, .. } => format!("sqlite:///{}", file.display()),
         Db::Pg(pg) => pg.url.replacen("postgres://", "postgresql://", 1),
@@ -68,18 +66,8 @@ with app.app_context():
         entry = session.query(KeyValueEntry).filter_by(uuid=uuid.UUID(sys.argv[2])).one()
         print(entry.resource + "\t" + json.dumps(JsonKeyValueCodec().decode(entry.value), sort_keys=True))
 "#;
-    let out = std::process::Command::new(python)
-        .env("SUPERSET_CONFIG_PATH", env("STEWARD_TEST_SUPERSET_CONFIG"))
-        .args(["-c", script, &url, uuid])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     // Superset prints which config file it loaded first.
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = superset_python("Superset reading the key_value row", script, &[&url, uuid]);
     stdout.lines().last().unwrap_or_default().to_owned()
 }
 

@@ -21,7 +21,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::services::{env, pg_dump_rows, psql, sql_at, steward, steward_ok};
+use crate::services::{env, pg_dump_rows, psql, sql_at, steward, steward_ok, superset_python};
 use crate::superset_api::{
     Content, Superset, clean_start, exclusive, mint_token, names, s, str_set,
 };
@@ -1280,17 +1280,7 @@ fn a_slack_recipient_superset_upgrades_to_v2_is_not_drift() {
     let (_copy, org) = crate::superset_matrix::example_org_for_release();
     steward_ok(&["apply", &org, "--database", &url], 0);
     let schedule = "Daily pipeline by stage";
-    let python = Path::new(&env("STEWARD_TEST_SUPERSET_BIN")).with_file_name("python");
-    let out = std::process::Command::new(&python)
-        .args(["-c", SLACK_V2_UPGRADE, schedule])
-        .env("SUPERSET_CONFIG_PATH", env("STEWARD_TEST_SUPERSET_CONFIG"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "Superset's Slack v2 upgrade: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    superset_python("Superset's Slack v2 upgrade", SLACK_V2_UPGRADE, &[schedule]);
     let ss = Superset::connect();
     let slack = |ss: &Superset| -> Vec<(String, Value)> {
         let report = ss

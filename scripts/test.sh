@@ -29,6 +29,12 @@ bash scripts/services.sh start
 # shellcheck disable=SC1091
 source "${STEWARD_SERVICES_DIR:-/tmp/steward-services}/env"
 
+# steward runs spawned by the tests keep their manifest cache in a directory of this run, not in
+# the user's ~/.cache (tests that check the default location set their own HOME).
+manifest_cache=$(mktemp -d)
+trap 'bash scripts/services.sh stop; rm -rf "$manifest_cache"' EXIT
+export STEWARD_MANIFEST_CACHE="$manifest_cache/manifests"
+
 echo "== cargo test"
 cargo test --locked
 

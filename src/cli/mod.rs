@@ -298,8 +298,8 @@ pub fn run() -> ExitCode {
 }
 
 /// The manifest cache `STEWARD_MANIFEST_CACHE` asks for: `off`, a directory, or by default
-/// `$XDG_CACHE_HOME/steward/manifests` (else `~/.cache/steward/manifests`). One that cannot be
-/// used is said so and left off.
+/// `$XDG_CACHE_HOME/steward/manifests` (else `~/.cache/steward/manifests`), within
+/// `STEWARD_MANIFEST_CACHE_MAX_MB` (default 256). One that cannot be used is said so and left off.
 fn manifest_cache() -> ManifestCache {
     let dir = match std::env::var("STEWARD_MANIFEST_CACHE") {
         Ok(v) if v == "off" => None,
@@ -314,7 +314,18 @@ fn manifest_cache() -> ManifestCache {
     let Some(dir) = dir else {
         return ManifestCache::off();
     };
-    ManifestCache::open(&dir).unwrap_or_else(|reason| {
+    let mut limits = crate::manifests::CacheLimits::default();
+    if let Ok(v) = std::env::var("STEWARD_MANIFEST_CACHE_MAX_MB") {
+        match v.trim().parse::<u64>() {
+            Ok(mb) if mb > 0 => limits.max_bytes = mb.saturating_mul(1024 * 1024),
+            _ => errln!(
+                "warning: STEWARD_MANIFEST_CACHE_MAX_MB={:?} is not a positive whole number of megabytes; the manifest cache keeps its default limit of {} MB",
+                v,
+                limits.max_bytes / (1024 * 1024)
+            ),
+        }
+    }
+    ManifestCache::open_with_limits(&dir, limits).unwrap_or_else(|reason| {
         errln!("warning: manifest cache {dir:?} not used: {reason}");
         ManifestCache::off()
     })

@@ -12,16 +12,23 @@
 //! the user's, is ignored and removed. Files declaring a secret (a webhook URL) are never
 //! cached, so no entry holds one. Positions of cached objects are recomputed from the text,
 //! once per file, only if a later check needs one.
+//!
+//! Bounded: the first store of a process sweeps the directory in the background when it was not
+//! swept in the last ten minutes ([`super::cache_sweep`]), so old builds' entries do not pile up;
+//! dropping the cache waits for that sweep.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
 
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::cache_sweep::{self, CacheLimits};
 use crate::resources::{
     ReportConfiguration, ReportSchedule, Resource, RowLevelSecurityFilter, SupersetGroup,
     SupersetRole, SupersetUser,
@@ -88,10 +95,24 @@ type HmacSha256 = Hmac<Sha256>;
 const KEY_FILE: &str = "key";
 const KEY_LEN: usize = 32;
 
-/// The cache directory in use and its key.
+/// The cache directory in use, its key and its limits.
 struct Store {
     dir: PathBuf,
     key: [u8; KEY_LEN],
+    limits: CacheLimits,
+    /// Whether this process already considered sweeping the directory.
+    sweep_considered: AtomicBool,
+    /// The sweep running in the background, waited for when the cache is dropped.
+    sweeper: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let sweeper = self.sweeper.get_mut().map(Option::take);
+        if let Ok(Some(sweeper)) = sweeper {
+            let _ = sweeper.join();
+        }
+    }
 }
 
 /// The manifest cache a caller uses: a directory of the user's, or none.
@@ -116,7 +137,12 @@ impl ManifestCache {
     /// The cache in `dir` (created 0700 if missing; see the module comment for what is
     /// trusted), or why it cannot be used.
     pub fn open(dir: &Path) -> Result<ManifestCache, String> {
-        open_store(dir).map(|store| ManifestCache(Some(Arc::new(store))))
+        ManifestCache::open_with_limits(dir, CacheLimits::default())
+    }
+
+    /// The cache in `dir`, kept within `limits`.
+    pub fn open_with_limits(dir: &Path, limits: CacheLimits) -> Result<ManifestCache, String> {
+        open_store(dir, limits).map(|store| ManifestCache(Some(Arc::new(store))))
     }
 
     /// The objects of a file loaded cleanly before, with the number of documents it had.
@@ -133,7 +159,7 @@ impl ManifestCache {
 }
 
 #[cfg(unix)]
-fn open_store(dir: &Path) -> Result<Store, String> {
+fn open_store(dir: &Path, limits: CacheLimits) -> Result<Store, String> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -162,11 +188,14 @@ fn open_store(dir: &Path) -> Result<Store, String> {
     Ok(Store {
         dir: dir.to_owned(),
         key,
+        limits,
+        sweep_considered: AtomicBool::new(false),
+        sweeper: Mutex::new(None),
     })
 }
 
 #[cfg(not(unix))]
-fn open_store(_dir: &Path) -> Result<Store, String> {
+fn open_store(_dir: &Path, _limits: CacheLimits) -> Result<Store, String> {
     Err("file modes cannot be enforced on this platform".into())
 }
 
@@ -344,6 +373,29 @@ fn store(cache: &Store, text: &str, documents: usize, objects: &[(&Resource, Pla
     let mut bytes = tag.chain_update(&json).finalize().into_bytes().to_vec();
     bytes.extend_from_slice(&json);
     let _ = write_private(&path, &bytes, true);
+    sweep_if_due(cache);
+}
+
+/// On the first store of this process, sweeps the directory on a background thread when it is
+/// due: the load does not wait for it; dropping the cache does.
+fn sweep_if_due(cache: &Store) {
+    if cache.sweep_considered.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let now = std::time::SystemTime::now();
+    if !cache_sweep::due(&cache.dir, now) {
+        return;
+    }
+    let dir = cache.dir.clone();
+    let limits = cache.limits;
+    let sweeper = std::thread::Builder::new()
+        .name("manifest-cache-sweep".into())
+        .spawn(move || {
+            cache_sweep::sweep(&dir, limits, now);
+        });
+    if let (Ok(sweeper), Ok(mut slot)) = (sweeper, cache.sweeper.lock()) {
+        *slot = Some(sweeper);
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! files, standard input, git revisions and the manifest cache.
 
 mod cache;
+mod cache_sweep;
 mod documents;
 mod encoding;
 mod fast_yaml;
@@ -18,6 +19,7 @@ use crate::diagnostic::{Code, Diagnostic, SourceLocation, closest};
 use crate::resources::{API_GROUP, API_GROUP_VERSION, Kind, Resource};
 
 pub use cache::{ManifestCache, Place};
+pub use cache_sweep::CacheLimits;
 pub use source::{IGNORE_FILE, SourceFile, read_sources};
 pub use yaml_tree::{Node, NodeValue, PathStep, Position, display_path, parse_path};
 

@@ -284,3 +284,87 @@ fn no_webhook_url_is_written_to_the_cache() {
         }
     }
 }
+
+/// Disk space the `*.json` entries of `dir` take.
+fn entry_bytes(dir: &Path) -> u64 {
+    entries(dir)
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().blocks() * 512)
+        .sum()
+}
+
+#[test]
+fn the_cache_stays_within_its_limit_and_keeps_the_newest_entries() {
+    let work = tempfile::tempdir().unwrap();
+    let (cache, cache_arg) = cache_in(work.path());
+    let config = configuration(work.path());
+    let args = ["validate", config.as_str()];
+    let with_limit = |limit: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_steward"))
+            .args(args)
+            .env("STEWARD_MANIFEST_CACHE", &cache_arg)
+            .env("STEWARD_MANIFEST_CACHE_MAX_MB", limit)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let off = run("off", &args);
+    assert_eq!(off.0, Some(0), "{off:?}");
+    assert_eq!(with_limit("1"), off, "cold cache");
+    let fresh = entries(&cache);
+    assert!(!fresh.is_empty());
+    // What older builds of steward left: 3 MB of entries written an hour ago and one 40 days ago.
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for i in 0..48 {
+        let path = cache.join(format!("{i:064x}.json"));
+        std::fs::write(&path, vec![b'x'; 64 * 1024]).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(an_hour_ago).unwrap();
+    }
+    let ancient = cache.join(format!("{:064x}.json", 999));
+    std::fs::write(&ancient, b"old").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&ancient)
+        .unwrap()
+        .set_modified(an_hour_ago - std::time::Duration::from_secs(40 * 24 * 3600))
+        .unwrap();
+    // The directory was swept by the first run: nothing is due yet.
+    assert_eq!(with_limit("1"), off, "warm cache");
+    assert!(
+        entry_bytes(&cache) > 3 * 1024 * 1024,
+        "not swept twice in ten minutes"
+    );
+    // Ten minutes later (the mark aged), a run that stores an entry sweeps.
+    std::fs::File::options()
+        .write(true)
+        .open(cache.join("swept"))
+        .unwrap()
+        .set_modified(an_hour_ago)
+        .unwrap();
+    copy_example(Path::new(&config), "examples/org/rls.yaml");
+    let with_rls = with_limit("1");
+    assert_eq!(with_rls.0, Some(0), "{with_rls:?}");
+    let bytes = entry_bytes(&cache);
+    assert!(bytes <= 768 * 1024, "{bytes} bytes left over a 1 MB limit");
+    assert!(!ancient.exists(), "an entry past 30 days goes");
+    let left = entries(&cache);
+    for entry in &fresh {
+        assert!(left.contains(entry), "the newest entries stay: {entry:?}");
+    }
+    assert!(left.len() > fresh.len(), "the new file's entry stays");
+    assert_eq!(with_limit("1"), with_rls, "still warm after the sweep");
+
+    let bad = with_limit("lots");
+    assert_eq!(bad.0, Some(0));
+    assert!(
+        bad.2
+            .contains("STEWARD_MANIFEST_CACHE_MAX_MB=\"lots\" is not a positive whole number"),
+        "{bad:?}"
+    );
+}

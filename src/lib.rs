@@ -18,6 +18,7 @@ pub mod generate;
 pub mod impact;
 pub mod manifests;
 pub mod model;
+pub mod operator;
 pub mod plan;
 pub mod policy;
 pub mod reason;

@@ -10,6 +10,7 @@ mod database;
 mod export;
 mod generate;
 mod init;
+mod operator;
 mod plan_files;
 mod progress;
 pub mod reasons;
@@ -166,6 +167,11 @@ enum Command {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// Run the Kubernetes operator: watch steward's custom resources and SupersetInstances,
+    /// reconcile each instance's resources into its Superset (one whole-set pass per instance),
+    /// and write each resource's status. Uses the kubeconfig of the environment (in a pod, its
+    /// ServiceAccount).
+    Operator(operator::OperatorArgs),
     /// Write a synthetic organisation (scale 1 = org-10k: 1,000 roles, 300 groups, 5,000 users,
     /// 2,000 RLS filters, 2,000 schedules, one configuration).
     Generate {
@@ -284,6 +290,7 @@ pub fn run() -> ExitCode {
         Command::References { database, output } => references::run(&database, output),
         Command::Crds { out } => crds::run(out.as_deref()),
         Command::Generate { out, seed, scale } => generate::run(&out, seed, scale),
+        Command::Operator(args) => operator::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

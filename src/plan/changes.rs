@@ -74,6 +74,17 @@ impl Action {
             Action::Forget => "?",
         }
     }
+
+    /// The action as a past participle, for messages and events: `created`, `adopted`…
+    pub fn past(self) -> &'static str {
+        match self {
+            Action::Create => "created",
+            Action::Adopt => "adopted",
+            Action::Update => "updated",
+            Action::Delete => "deleted",
+            Action::Forget => "forgotten",
+        }
+    }
 }
 
 /// How one field changes.
@@ -155,6 +166,10 @@ pub struct PlanOptions {
     pub impact: bool,
     /// `--target` selectors: when any, the plan is narrowed to them (see [`super::target`]).
     pub targets: Vec<super::target::Selector>,
+    /// Resources held out of the pass (the operator's isolation of a bad resource, compared
+    /// without uid): the objects the ledger says they declared stay as last applied, never
+    /// pruned for being absent from the desired set.
+    pub held: std::collections::BTreeSet<ResourceId>,
 }
 
 impl Default for PlanOptions {
@@ -170,6 +185,7 @@ impl Default for PlanOptions {
             fingerprint: false,
             impact: false,
             targets: Vec::new(),
+            held: Default::default(),
         }
     }
 }
@@ -229,7 +245,7 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
         for (name, objects, entry) in merge_by_key(objects, ledger_rows) {
             let (want, have) = objects.unwrap_or((None, None));
             let Some(want) = want else {
-                if entry.is_some_and(|e| e.manager == options.manager) {
+                if entry.is_some_and(|e| e.manager == options.manager && !is_held(e, options)) {
                     leaving.push((name, have));
                 }
                 continue;
@@ -346,6 +362,17 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
     out.changes.extend(deletes);
     super::user_deletion::refuse_stranding(&mut out, desired, observed);
     out
+}
+
+/// Whether the resource that declared a managed object is held out of the pass.
+fn is_held(entry: &LedgerEntry, options: &PlanOptions) -> bool {
+    !options.held.is_empty()
+        && entry.resource.as_ref().is_some_and(|r| {
+            options.held.contains(&ResourceId {
+                uid: None,
+                ..r.clone()
+            })
+        })
 }
 
 /// The refusal of a plan with more than `max` deletions.

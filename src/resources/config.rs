@@ -22,7 +22,8 @@ use super::status::SyncStatus;
     doc = "The global Alerts & Reports configuration (SIP-209): intervals, recipients, run-as policy.",
     printcolumn = r#"{"name": "Alert Min", "type": "integer", "jsonPath": ".spec.alertMinimumIntervalSeconds", "description": "Minimum seconds between two alert runs"}"#,
     printcolumn = r#"{"name": "Report Min", "type": "integer", "jsonPath": ".spec.reportMinimumIntervalSeconds", "description": "Minimum seconds between two report runs"}"#,
-    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Reason", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].reason"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReportConfigurationSpec {

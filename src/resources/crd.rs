@@ -8,7 +8,12 @@ use super::Kind;
 
 /// Every CRD, in plan order of its kind.
 pub fn all_crds() -> Vec<CustomResourceDefinition> {
-    Kind::ALL.into_iter().map(Kind::crd).collect()
+    use kube::CustomResourceExt;
+    Kind::ALL
+        .into_iter()
+        .map(Kind::crd)
+        .chain([super::instance::SupersetInstance::crd()])
+        .collect()
 }
 
 /// The file name a CRD is kept under in `crds/`: `<plural>.<group>.yaml`.

@@ -22,6 +22,7 @@ use super::status::SyncStatus;
     doc = "A Superset group (ab_group): members and the roles they get through it.",
     printcolumn = r#"{"name": "Group", "type": "string", "jsonPath": ".spec.name", "description": "Group name in Superset (metadata.name when empty)"}"#,
     printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Reason", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].reason"}"#,
     printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -5,6 +5,7 @@ pub mod config;
 pub mod crd;
 pub mod group;
 pub mod identity;
+pub mod instance;
 pub mod kinds;
 pub mod refs;
 pub mod rls;

@@ -24,7 +24,8 @@ use super::status::SyncStatus;
     printcolumn = r#"{"name": "Filter", "type": "string", "jsonPath": ".spec.name", "description": "Filter name in Superset (metadata.name when empty)"}"#,
     printcolumn = r#"{"name": "Type", "type": "string", "jsonPath": ".spec.filterType"}"#,
     printcolumn = r#"{"name": "Group Key", "type": "string", "jsonPath": ".spec.groupKey"}"#,
-    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Reason", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].reason"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RowLevelSecurityFilterSpec {

@@ -26,6 +26,7 @@ use super::status::SyncStatus;
     doc = "A Superset role (ab_role) with the exact set of permissions it grants.",
     printcolumn = r#"{"name": "Role", "type": "string", "jsonPath": ".spec.name", "description": "Role name in Superset (metadata.name when empty)"}"#,
     printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Reason", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].reason"}"#,
     printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

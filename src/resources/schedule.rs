@@ -27,7 +27,8 @@ use super::status::ReportScheduleStatus;
     printcolumn = r#"{"name": "Run As", "type": "string", "jsonPath": ".spec.runAs"}"#,
     printcolumn = r#"{"name": "Last State", "type": "string", "jsonPath": ".status.lastState"}"#,
     printcolumn = r#"{"name": "Next Run", "type": "string", "jsonPath": ".status.nextRunTime"}"#,
-    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Reason", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].reason"}"#
 )]
 #[x_kube(validation = kube::core::Rule::new("has(self.reportFormat) && self.reportFormat == 'NONE' ? !(has(self.chart) && has(self.dashboard)) : has(self.chart) != has(self.dashboard)").message("exactly one of chart or dashboard must be set (an alert with reportFormat NONE may have one or none)").field_path(".chart"))]
 #[x_kube(validation = kube::core::Rule::new("!has(self.reportFormat) || self.reportFormat != 'NONE' || self.type == 'Alert'").message("reportFormat NONE (no attachment) is for alerts; a Report sends its content").field_path(".reportFormat"))]

@@ -17,6 +17,9 @@ pub struct SyncStatus {
     /// Primary key of the object in Superset's metadata database, once created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub superset_id: Option<i64>,
+    /// When the operator last wrote Superset for this resource (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_applied_time: Option<String>,
 }
 
 /// Status of a report schedule: reconciliation plus the scheduler's view of its runs.
@@ -32,6 +35,9 @@ pub struct ReportScheduleStatus {
     /// Primary key of the schedule in Superset's `report_schedule` table, once created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub superset_id: Option<i64>,
+    /// When the operator last wrote Superset for this resource (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_applied_time: Option<String>,
     /// State of the last execution as Superset records it: Working, Success, Error,
     /// Not triggered or On Grace.
     #[serde(default, skip_serializing_if = "Option::is_none")]

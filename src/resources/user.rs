@@ -23,7 +23,8 @@ use super::status::SyncStatus;
     printcolumn = r#"{"name": "Username", "type": "string", "jsonPath": ".spec.username", "description": "Username in Superset (metadata.name when empty)"}"#,
     printcolumn = r#"{"name": "Email", "type": "string", "jsonPath": ".spec.email"}"#,
     printcolumn = r#"{"name": "Active", "type": "boolean", "jsonPath": ".spec.active"}"#,
-    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Reason", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].reason"}"#
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SupersetUserSpec {

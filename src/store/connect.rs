@@ -41,6 +41,13 @@ impl DatabaseUrl {
         database_url::redact(&self.0)
     }
 
+    /// A digest of the whole URL, to tell whether it changed without keeping a second copy of
+    /// its secrets.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(self.0.as_bytes()).into()
+    }
+
     /// `text` (a driver's message, say) with every secret of this URL replaced by `***`.
     pub fn scrub(&self, text: &str) -> String {
         database_url::scrub(&self.0, text)

@@ -303,12 +303,15 @@ fn base_problems(rendered: &[Value], crds: &[Value]) -> Vec<String> {
     for crd in crds {
         let group = crd["spec"]["group"].as_str().unwrap_or_default().to_owned();
         let plural = crd["spec"]["names"]["plural"].as_str().unwrap_or_default();
+        // The operator watches every kind, patches its finalizer on the declared kinds (not on
+        // instances), and writes every status by server-side apply.
+        let main_verbs: &[&str] = match plural {
+            "supersetinstances" => &["list", "watch"],
+            _ => &["list", "watch", "patch"],
+        };
         for (resource, verbs) in [
-            (
-                plural.to_owned(),
-                &["get", "list", "watch", "patch", "update"][..],
-            ),
-            (format!("{plural}/status"), &["get", "patch", "update"][..]),
+            (plural.to_owned(), main_verbs),
+            (format!("{plural}/status"), &["patch"][..]),
         ] {
             let granted = grants.get(&(group.clone(), resource.clone()));
             let missing: Vec<&str> = verbs
@@ -363,7 +366,11 @@ fn kustomize_base_renders_every_crd_namespace_and_rbac() {
                 .to_owned()
         })
         .collect();
-    let declared: BTreeSet<String> = Kind::ALL.iter().map(|k| k.to_string()).collect();
+    let declared: BTreeSet<String> = Kind::ALL
+        .iter()
+        .map(|k| k.to_string())
+        .chain(["SupersetInstance".to_owned()])
+        .collect();
     assert_eq!(kinds, declared, "kinds in `steward crds`");
     assert!(
         printed
@@ -394,8 +401,8 @@ fn kustomize_base_renders_every_crd_namespace_and_rbac() {
     );
     assert_eq!(
         base.len(),
-        printed.len() + 4,
-        "CRDs + Namespace, ServiceAccount, ClusterRole, ClusterRoleBinding: {:#?}",
+        printed.len() + 6,
+        "CRDs + Namespace, ServiceAccount, ClusterRole, ClusterRoleBinding, Role, RoleBinding: {:#?}",
         base.iter().map(id).collect::<Vec<_>>()
     );
 }
@@ -409,9 +416,9 @@ fn kustomize_base_checks_catch_broken_bases() {
     let cases: [(&str, &str, &str, &str); 4] = [
         (
             "manifests/rbac.yaml",
-            "      - reportschedules\n      - reportconfigurations\n    verbs: [get, list",
-            "      - reportconfigurations\n    verbs: [get, list",
-            "the operator may not [\"get\", \"list\", \"watch\", \"patch\", \"update\"] steward.dev/reportschedules",
+            "      - reportschedules\n      - reportconfigurations\n    verbs: [list",
+            "      - reportconfigurations\n    verbs: [list",
+            "the operator may not [\"list\", \"watch\", \"patch\"] steward.dev/reportschedules",
         ),
         (
             "manifests/rbac.yaml",

@@ -1,0 +1,118 @@
+//! `steward operator`: the cluster-resident reconciler. Watches the six steward kinds and
+//! `SupersetInstance`, and runs the engine's library pass once per instance over every resource
+//! targeting it (isolating bad resources), triggered by changes (debounced), by a periodic resync
+//! and by retries after failures; writes each resource's status and Events. Serves `/metrics`,
+//! `/healthz` and `/readyz`.
+//!
+//! Pure parts: [`isolation`], [`conditions`], [`targeting`], [`backoff`]. IO: [`cluster`]
+//! (watches and caches), [`reconciler`] (passes and writes), [`status_writer`], [`http`].
+
+pub mod backoff;
+pub mod cluster;
+pub mod conditions;
+pub mod http;
+pub mod instance_pass;
+pub mod isolation;
+pub mod metrics;
+pub mod reconciler;
+pub mod status_writer;
+pub mod targeting;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use kube::Client;
+use kube::runtime::events::{Recorder, Reporter};
+use tokio::sync::Notify;
+
+pub use crate::resources::instance::SupersetInstance;
+
+/// How the operator runs.
+#[derive(Clone, Debug)]
+pub struct OperatorConfig {
+    /// The operator's namespace: the instances' Secrets are read here.
+    pub namespace: String,
+    /// Time between full passes without any change (`None`: only on changes).
+    pub resync: Option<Duration>,
+    /// Changes arriving within this time of each other are handled by one pass.
+    pub debounce: Duration,
+    /// How long a statement waits for a database lock.
+    pub lock_timeout: Duration,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    pub http_addr: SocketAddr,
+    /// This replica's name in Events (the pod name in a cluster).
+    pub identity: String,
+}
+
+/// Runs the operator until `shutdown` resolves (SIGTERM or Ctrl-C in the CLI).
+pub async fn run(
+    client: Client,
+    config: OperatorConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let metrics = Arc::new(metrics::Metrics::new());
+    let ready = Arc::new(AtomicBool::new(false));
+    let server = http::serve(config.http_addr, Arc::clone(&metrics), Arc::clone(&ready)).await?;
+    let changed = Arc::new(Notify::new());
+    tracing::info!(namespace = %config.namespace, "starting: listing and watching the steward kinds");
+    let caches = cluster::watch_all(&client, Arc::clone(&changed)).await?;
+    ready.store(true, Ordering::SeqCst);
+    metrics.set_leader(true);
+    tracing::info!(resources = caches.len(), "caches synced");
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "steward-operator".into(),
+            instance: Some(config.identity.clone()),
+        },
+    );
+    let reconciler = reconciler::Reconciler::new(
+        client,
+        caches,
+        reconciler::ReconcilerConfig {
+            namespace: config.namespace.clone(),
+            lock_timeout: config.lock_timeout,
+        },
+        recorder,
+        Arc::clone(&metrics),
+    );
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut retry: Option<Duration> = None;
+    loop {
+        let wait_resync = async {
+            match config.resync {
+                Some(every) => tokio::time::sleep(every).await,
+                None => std::future::pending().await,
+            }
+        };
+        let wait_retry = async {
+            match retry {
+                Some(after) => tokio::time::sleep(after).await,
+                None => std::future::pending().await,
+            }
+        };
+        let trigger = tokio::select! {
+            () = &mut shutdown => break,
+            () = changed.notified() => "change",
+            () = wait_resync => "resync",
+            () = wait_retry => "retry",
+        };
+        if trigger == "change" {
+            // Debounce: one pass for a burst of changes (a `kubectl apply -f dir/`).
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = tokio::time::sleep(config.debounce) => {}
+            }
+        }
+        tracing::debug!(trigger, "pass");
+        // A pass in progress finishes before shutdown: its transaction commits or rolls back
+        // whole either way, and its statuses are written.
+        retry = reconciler.round().await;
+    }
+    tracing::info!("shutting down");
+    ready.store(false, Ordering::SeqCst);
+    server.abort();
+    Ok(())
+}

@@ -1,0 +1,534 @@
+//! One reconcile round over every `SupersetInstance`: the resources each targets (from the
+//! caches), its database URL (from its Secret), one whole-set pass through the engine, then the
+//! resources' and the instance's status and Events. A database that cannot be reached marks the
+//! instance and its resources "database unavailable" and is retried with backoff and jitter.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{ObjectReference, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::events::Recorder;
+use kube::{Client, ResourceExt};
+use serde_json::json;
+use tokio::sync::Mutex;
+
+use super::backoff::Backoff;
+use super::cluster::Caches;
+use super::conditions::{self, READY, ResourceStatus, resource_status, status_patch};
+use super::instance_pass::{
+    InstancePassOptions, InstanceResult, ResourceResult, reconcile_instance,
+};
+use super::isolation::{Held, NotReady, without_uid};
+use super::metrics::Metrics;
+use super::status_writer::{self, FIELD_MANAGER, Notice, StatusWrite, publish, write_statuses};
+use super::targeting::Instances;
+use crate::plan::Action;
+use crate::resources::Resource;
+use crate::resources::instance::SupersetInstance;
+use crate::store::{DatabaseUrl, Store};
+
+/// How the operator runs its passes.
+#[derive(Clone, Debug)]
+pub struct ReconcilerConfig {
+    /// The namespace holding the instances' Secrets (the operator's own).
+    pub namespace: String,
+    /// How long a statement waits for a lock before the pass gives up (and retries).
+    pub lock_timeout: Duration,
+}
+
+/// The reconciler: caches in, Superset and statuses out.
+pub struct Reconciler {
+    client: Client,
+    caches: Caches,
+    config: ReconcilerConfig,
+    recorder: Recorder,
+    metrics: Arc<Metrics>,
+    connections: Mutex<HashMap<String, Connection>>,
+    backoff: Mutex<HashMap<String, Backoff>>,
+}
+
+/// An instance's open database connection and the fingerprint of the URL it was opened with.
+type Connection = ([u8; 32], Arc<Store>);
+
+/// Why an instance's pass could not run.
+struct Unavailable(String);
+
+impl Reconciler {
+    pub fn new(
+        client: Client,
+        caches: Caches,
+        config: ReconcilerConfig,
+        recorder: Recorder,
+        metrics: Arc<Metrics>,
+    ) -> Reconciler {
+        Reconciler {
+            client,
+            caches,
+            config,
+            recorder,
+            metrics,
+            connections: Mutex::new(HashMap::new()),
+            backoff: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// One round over every instance. Returns when a retry is due (an instance failed), if any.
+    pub async fn round(&self) -> Option<Duration> {
+        let instances = self.caches.instances.state();
+        let known = Instances::new(instances.iter().map(|i| {
+            (
+                i.metadata.name.as_deref().unwrap_or_default(),
+                i.spec.default,
+            )
+        }));
+        let mut by_instance: BTreeMap<String, Vec<Resource>> = BTreeMap::new();
+        let mut untargeted: Vec<(Resource, String)> = Vec::new();
+        for resource in self.caches.declared() {
+            match known.target_of(resource.meta().annotations.as_ref()) {
+                Ok(instance) => by_instance
+                    .entry(instance.to_owned())
+                    .or_default()
+                    .push(resource),
+                Err(why) => untargeted.push((resource, why)),
+            }
+        }
+        let mut retry: Option<Duration> = None;
+        let passes = instances.iter().map(|instance| {
+            let name = instance.name_any();
+            let resources = by_instance.remove(&name).unwrap_or_default();
+            async move { (self.pass_instance(instance, resources).await, name) }
+        });
+        for (wanted, _) in futures_util::future::join_all(passes).await {
+            if let Some(wait) = wanted {
+                retry = Some(retry.map_or(wait, |r| r.min(wait)));
+            }
+        }
+        let now = jiff::Timestamp::now();
+        let writes = untargeted
+            .iter()
+            .filter_map(|(resource, why)| {
+                let result = ResourceResult::NotReady(Held {
+                    reason: NotReady::InvalidSpec,
+                    messages: vec![why.clone()],
+                });
+                status_write(resource, &result, now).map(|(write, _)| write)
+            })
+            .collect();
+        self.write(writes).await;
+        retry
+    }
+
+    /// The pass over one instance and everything it writes back. Returns the retry delay when
+    /// the instance's database was unavailable.
+    async fn pass_instance(
+        &self,
+        instance: &SupersetInstance,
+        resources: Vec<Resource>,
+    ) -> Option<Duration> {
+        let name = instance.name_any();
+        let started = Instant::now();
+        let outcome = self.run_pass(instance, &resources).await;
+        let now = jiff::Timestamp::now();
+        let (result, retry) = match outcome {
+            Ok(result) => {
+                self.backoff
+                    .lock()
+                    .await
+                    .entry(name.clone())
+                    .or_default()
+                    .succeeded();
+                (result, None)
+            }
+            Err(Unavailable(why)) => {
+                self.connections.lock().await.remove(&name);
+                let wait = self
+                    .backoff
+                    .lock()
+                    .await
+                    .entry(name.clone())
+                    .or_default()
+                    .failed(jitter());
+                tracing::warn!(instance = %name, retry_in = ?wait, reason = %why, "database unavailable");
+                let mut result = InstanceResult::default();
+                for resource in &resources {
+                    result.resources.insert(
+                        without_uid(&resource.id()),
+                        ResourceResult::NotReady(Held {
+                            reason: NotReady::DatabaseUnavailable,
+                            messages: vec![why.clone()],
+                        }),
+                    );
+                }
+                result.instance_refusals.push(why);
+                (result, Some(wait))
+            }
+        };
+        let unavailable = retry.is_some();
+        self.metrics
+            .pass_done(&name, pass_result(&result, unavailable), started.elapsed());
+        let mut writes = Vec::new();
+        let mut notices = Vec::new();
+        let mut states: BTreeMap<String, u32> = BTreeMap::new();
+        for resource in &resources {
+            let Some(outcome) = result.resources.get(&without_uid(&resource.id())) else {
+                continue;
+            };
+            *states.entry(state_name(outcome).to_owned()).or_default() += 1;
+            let notice = notice_for(resource, outcome);
+            if let Some(notice) = notice {
+                if notice.reason == "DriftCorrected" {
+                    self.metrics.drift_corrected(&name);
+                }
+                if notice.reason == "PolicyViolation" {
+                    self.metrics.policy_rejected(&name);
+                }
+                notices.push(notice);
+            }
+            if let Some((write, _)) = status_write(resource, outcome, now) {
+                writes.push(write);
+            }
+        }
+        self.metrics.resources(&name, &states);
+        let instance_ref = instance_reference(instance);
+        for (key, declared_by) in &result.deleted {
+            let by = declared_by
+                .as_ref()
+                .map(|r| format!(" (declared by {r})"))
+                .unwrap_or_default();
+            notices.push(Notice {
+                regarding: instance_ref.clone(),
+                warning: false,
+                reason: "Deleted",
+                action: "Reconcile",
+                note: format!("deleted {key} from Superset{by}"),
+            });
+        }
+        self.write(writes).await;
+        self.write_instance_status(instance, &result, states, unavailable, now)
+            .await;
+        publish(&self.recorder, notices).await;
+        retry
+    }
+
+    /// Connects (or reuses the connection) and runs the isolated pass.
+    async fn run_pass(
+        &self,
+        instance: &SupersetInstance,
+        resources: &[Resource],
+    ) -> Result<InstanceResult, Unavailable> {
+        let name = instance.name_any();
+        let url = self.database_url(instance).await?;
+        let store = self.connection(&name, &url).await?;
+        let options = InstancePassOptions {
+            manager: format!("operator/{name}"),
+            max_deletions: Some(
+                instance.spec.deletion_guard.unwrap_or_default().threshold as usize,
+            ),
+        };
+        reconcile_instance(&store, resources, &options)
+            .await
+            .map_err(|e| Unavailable(url.scrub(&e.to_string())))
+    }
+
+    /// The instance's metadata-database URL, from its Secret in the operator's namespace.
+    async fn database_url(&self, instance: &SupersetInstance) -> Result<DatabaseUrl, Unavailable> {
+        let reference = &instance.spec.metadata_database.url_secret_ref;
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.config.namespace);
+        let secret = secrets.get_opt(&reference.name).await.map_err(|e| {
+            Unavailable(format!(
+                "cannot read Secret {}/{}: {e}",
+                self.config.namespace, reference.name
+            ))
+        })?;
+        let Some(secret) = secret else {
+            return Err(Unavailable(format!(
+                "Secret {}/{} (spec.metadataDatabase.urlSecretRef) does not exist",
+                self.config.namespace, reference.name
+            )));
+        };
+        let value = secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(&reference.key))
+            .map(|v| String::from_utf8_lossy(&v.0).trim().to_owned())
+            .or_else(|| {
+                secret
+                    .string_data
+                    .as_ref()
+                    .and_then(|d| d.get(&reference.key))
+                    .map(|v| v.trim().to_owned())
+            });
+        match value {
+            Some(url) if !url.is_empty() => Ok(DatabaseUrl::new(url)),
+            _ => Err(Unavailable(format!(
+                "Secret {}/{} has no key {:?} (spec.metadataDatabase.urlSecretRef.key)",
+                self.config.namespace, reference.name, reference.key
+            ))),
+        }
+    }
+
+    async fn connection(
+        &self,
+        instance: &str,
+        url: &DatabaseUrl,
+    ) -> Result<Arc<Store>, Unavailable> {
+        let mut connections = self.connections.lock().await;
+        let fingerprint = url.fingerprint();
+        if let Some((known, store)) = connections.get(instance)
+            && *known == fingerprint
+        {
+            return Ok(Arc::clone(store));
+        }
+        let store = Store::connect_waiting(url, false, self.config.lock_timeout)
+            .await
+            .map_err(|e| Unavailable(url.scrub(&e.to_string())))?;
+        let store = Arc::new(store);
+        connections.insert(instance.to_owned(), (fingerprint, Arc::clone(&store)));
+        Ok(store)
+    }
+
+    async fn write(&self, writes: Vec<StatusWrite>) {
+        for (what, error) in write_statuses(&self.client, writes).await {
+            tracing::warn!(resource = %what, error = %error, "status not written");
+        }
+    }
+
+    async fn write_instance_status(
+        &self,
+        instance: &SupersetInstance,
+        result: &InstanceResult,
+        resources: BTreeMap<String, u32>,
+        unavailable: bool,
+        now: jiff::Timestamp,
+    ) {
+        let previous = instance.status.as_ref();
+        let previous_ready = previous.and_then(|s| s.conditions.iter().find(|c| c.type_ == READY));
+        let (status, reason, message) = if unavailable {
+            (
+                "False",
+                NotReady::DatabaseUnavailable.as_str(),
+                result.instance_refusals.join("\n"),
+            )
+        } else if !result.instance_refusals.is_empty() {
+            (
+                "False",
+                NotReady::RefusedByGuardrail.as_str(),
+                result.instance_refusals.join("\n"),
+            )
+        } else if result.paused_deletions > 0 {
+            (
+                "False",
+                "DeletionsPaused",
+                format!(
+                    "{} deletions exceed the mass-deletion guard ({} per pass): nothing was deleted; every other change was applied",
+                    result.paused_deletions,
+                    instance.spec.deletion_guard.unwrap_or_default().threshold
+                ),
+            )
+        } else {
+            (
+                "True",
+                "Reconciled",
+                "every valid resource is applied".to_owned(),
+            )
+        };
+        let ready = conditions::condition(
+            READY,
+            status,
+            reason.to_owned(),
+            message,
+            instance.metadata.generation,
+            previous_ready,
+            now,
+        );
+        let mut body = json!({
+            "conditions": [ready],
+            "observedGeneration": instance.metadata.generation,
+            "resources": resources,
+            "lastPassTime": now.to_string(),
+        });
+        if let Some(version) = &result.superset_version {
+            body["supersetVersion"] = json!(version);
+        } else if let Some(version) = previous.and_then(|s| s.superset_version.as_ref()) {
+            body["supersetVersion"] = json!(version);
+        }
+        if !unavailable {
+            body["managedObjects"] = json!(result.managed_objects);
+        }
+        if result.paused_deletions > 0 {
+            body["pausedDeletions"] = json!(result.paused_deletions);
+        }
+        let patch = json!({
+            "apiVersion": "steward.dev/v1alpha1",
+            "kind": "SupersetInstance",
+            "metadata": {"name": instance.name_any()},
+            "status": body,
+        });
+        let api: Api<SupersetInstance> = Api::all(self.client.clone());
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        if let Err(error) = api
+            .patch_status(&instance.name_any(), &params, &Patch::Apply(&patch))
+            .await
+        {
+            tracing::warn!(instance = %instance.name_any(), error = %error, "instance status not written");
+        }
+    }
+}
+
+/// The result label of a pass for metrics.
+fn pass_result(result: &InstanceResult, unavailable: bool) -> &'static str {
+    if unavailable {
+        "unavailable"
+    } else if !result.instance_refusals.is_empty() {
+        "refused"
+    } else if result
+        .resources
+        .values()
+        .any(|r| matches!(r, ResourceResult::NotReady(_)))
+    {
+        "partial"
+    } else {
+        "applied"
+    }
+}
+
+fn state_name(result: &ResourceResult) -> &'static str {
+    match result {
+        ResourceResult::Ready { .. } => "Ready",
+        ResourceResult::NotReady(held) => held.reason.as_str(),
+    }
+}
+
+/// The status fields the operator owns, as they stand on the resource.
+fn current(resource: &Resource) -> (Option<&Condition>, Option<i64>, Option<&str>) {
+    let (conditions, id, applied) = match resource {
+        Resource::Schedule(r) => match &r.status {
+            Some(s) => (
+                &s.conditions[..],
+                s.superset_id,
+                s.last_applied_time.as_deref(),
+            ),
+            None => (&[][..], None, None),
+        },
+        other => match sync_status(other) {
+            Some(s) => (
+                &s.conditions[..],
+                s.superset_id,
+                s.last_applied_time.as_deref(),
+            ),
+            None => (&[][..], None, None),
+        },
+    };
+    (conditions.iter().find(|c| c.type_ == READY), id, applied)
+}
+
+fn sync_status(resource: &Resource) -> Option<&crate::resources::SyncStatus> {
+    match resource {
+        Resource::User(r) => r.status.as_ref(),
+        Resource::Role(r) => r.status.as_ref(),
+        Resource::Group(r) => r.status.as_ref(),
+        Resource::Rls(r) => r.status.as_ref(),
+        Resource::Config(r) => r.status.as_ref(),
+        Resource::Schedule(_) => None,
+    }
+}
+
+/// The status write a resource needs after a pass, if its status changes.
+fn status_write(
+    resource: &Resource,
+    result: &ResourceResult,
+    now: jiff::Timestamp,
+) -> Option<(StatusWrite, ResourceStatus)> {
+    let (ready, id, applied) = current(resource);
+    let generation = resource.meta().generation;
+    let status = resource_status(result, generation, ready, applied, now);
+    let unchanged = ready.is_some_and(|r| conditions::same(r, &status.ready))
+        && id == status.superset_id
+        && applied == status.last_applied_time.as_deref();
+    if unchanged {
+        return None;
+    }
+    let reference = status_writer::reference(resource);
+    let body = status_patch(
+        reference.api_version.as_deref().unwrap_or_default(),
+        reference.kind.as_deref().unwrap_or_default(),
+        resource.metadata_name(),
+        &status,
+    );
+    Some((
+        StatusWrite {
+            kind: resource.kind(),
+            namespace: resource.meta().namespace.clone(),
+            name: resource.metadata_name().to_owned(),
+            body,
+        },
+        status,
+    ))
+}
+
+/// The Event a pass's result for a resource deserves: what it wrote, or a refusal that is new
+/// (the condition changed), never a repeat of the same refusal every pass.
+fn notice_for(resource: &Resource, result: &ResourceResult) -> Option<Notice> {
+    let (ready, _, _) = current(resource);
+    let regarding = status_writer::reference(resource);
+    match result {
+        ResourceResult::Ready {
+            action: Some(action),
+            ..
+        } => {
+            let steady = ready.is_some_and(|r| {
+                r.status == "True" && r.observed_generation == resource.meta().generation
+            });
+            let (reason, note) = match action {
+                Action::Update if steady => (
+                    "DriftCorrected",
+                    "Superset differed from the last applied spec (changed outside steward); corrected",
+                ),
+                Action::Create => ("Created", "created in Superset"),
+                Action::Adopt => ("Adopted", "adopted the existing Superset object"),
+                _ => ("Updated", "updated in Superset"),
+            };
+            Some(Notice {
+                regarding,
+                warning: false,
+                reason,
+                action: "Reconcile",
+                note: note.to_owned(),
+            })
+        }
+        ResourceResult::Ready { action: None, .. } => None,
+        ResourceResult::NotReady(held) => {
+            let reason = held.reason.as_str();
+            let repeated = ready.is_some_and(|r| {
+                r.reason == reason && r.observed_generation == resource.meta().generation
+            });
+            (!repeated).then(|| Notice {
+                regarding,
+                warning: true,
+                reason,
+                action: "Reconcile",
+                note: held.messages.join("; "),
+            })
+        }
+    }
+}
+
+fn instance_reference(instance: &SupersetInstance) -> ObjectReference {
+    ObjectReference {
+        api_version: Some("steward.dev/v1alpha1".into()),
+        kind: Some("SupersetInstance".into()),
+        name: instance.metadata.name.clone(),
+        uid: instance.metadata.uid.clone(),
+        ..ObjectReference::default()
+    }
+}
+
+/// A number in [0, 1) for the backoff's jitter.
+fn jitter() -> f64 {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::fill(&mut bytes);
+    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}

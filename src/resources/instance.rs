@@ -1,0 +1,115 @@
+//! `SupersetInstance`: one Superset deployment the operator reconciles into, with where its
+//! metadata database's URL is kept (a Secret in the operator's namespace, never inline) and the
+//! status of the last pass over it. Every steward resource targets one instance: the one its
+//! `steward.dev/instance` annotation names, else the single instance marked `default`.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The annotation naming the `SupersetInstance` a resource targets.
+pub const INSTANCE_ANNOTATION: &str = "steward.dev/instance";
+
+/// A Superset deployment steward reconciles resources into.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "steward.dev",
+    version = "v1alpha1",
+    kind = "SupersetInstance",
+    status = "SupersetInstanceStatus",
+    shortname = "ssinstance",
+    category = "superset",
+    derive = "PartialEq",
+    doc = "A Superset deployment steward reconciles resources into: where its metadata database is, and how the last pass over it went.",
+    printcolumn = r#"{"name": "Default", "type": "boolean", "jsonPath": ".spec.default"}"#,
+    printcolumn = r#"{"name": "Version", "type": "string", "jsonPath": ".status.supersetVersion"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Reason", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SupersetInstanceSpec {
+    /// Resources without a `steward.dev/instance` annotation target the instance marked default
+    /// (at most one may be).
+    #[serde(default)]
+    pub default: bool,
+    /// Superset's metadata database (PostgreSQL or SQLite).
+    pub metadata_database: MetadataDatabase,
+    /// The mass-deletion guard: when more than `threshold` resources of this instance are
+    /// deleted within `windowSeconds`, deletions pause until the instance is annotated
+    /// `steward.dev/confirm-deletions` with the count the status reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_guard: Option<DeletionGuard>,
+}
+
+/// Where the metadata database's URL is kept.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MetadataDatabase {
+    /// A Secret in the operator's namespace holding the URL
+    /// (`postgres://user:password@host:5432/superset` or `sqlite:///path`).
+    pub url_secret_ref: SecretKeyRef,
+}
+
+/// One key of a Secret in the operator's namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretKeyRef {
+    /// The Secret's name.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// The key within the Secret.
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+/// Limits of the mass-deletion guard.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeletionGuard {
+    /// More deletions than this within the window pause deletions (default 10).
+    #[schemars(range(min = 0))]
+    pub threshold: u32,
+    /// The window, in seconds (default 300).
+    #[schemars(range(min = 1))]
+    pub window_seconds: u32,
+}
+
+impl Default for DeletionGuard {
+    fn default() -> DeletionGuard {
+        DeletionGuard {
+            threshold: 10,
+            window_seconds: 300,
+        }
+    }
+}
+
+/// How the last pass over the instance went.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SupersetInstanceStatus {
+    /// `Ready`: True when the last pass reached the database and applied every valid resource.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// The `metadata.generation` the conditions describe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// The Superset release of the metadata database's schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superset_version: Option<String>,
+    /// Resources targeting the instance, by state (`Ready`, `Invalid`, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, u32>,
+    /// Objects steward manages in this Superset, by kind.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub managed_objects: BTreeMap<String, u32>,
+    /// When the last pass ended (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_pass_time: Option<String>,
+    /// Deletions waiting on confirmation by the mass-deletion guard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_deletions: Option<u32>,
+}

@@ -170,15 +170,14 @@ where
     reader
 }
 
-/// What a pass reads of an object, hashed: generation (the spec), annotations, labels,
-/// finalizers and deletion. A status-only change keeps it.
+/// What a pass reads of an object, hashed: generation (the spec), annotations, labels and
+/// deletion. A change of status or finalizers only (the operator's own writes) keeps it.
 fn read_key<K: Resource>(object: &K) -> u64 {
     let meta = object.meta();
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     meta.generation.hash(&mut hasher);
     meta.annotations.hash(&mut hasher);
     meta.labels.hash(&mut hasher);
-    meta.finalizers.hash(&mut hasher);
     meta.deletion_timestamp
         .as_ref()
         .map(|t| t.0.as_second())

@@ -110,6 +110,7 @@ fn not_ready_message(reason: NotReady, messages: &[String]) -> String {
         NotReady::WaitingOnDependency => "waiting on a resource it refers to",
         NotReady::RefusedByGuardrail => "a guardrail refused the pass",
         NotReady::DatabaseUnavailable => "Superset's metadata database is unavailable",
+        NotReady::DeletionPaused => "deleted; the deletion of its Superset object is paused",
     };
     let mut out = lead.to_owned();
     for m in messages {

@@ -21,6 +21,15 @@ pub struct InstancePassOptions {
     pub manager: String,
     /// Deletions one pass may make before they pause (the mass-deletion guard); `None`: no cap.
     pub max_deletions: Option<usize>,
+    /// Resources being deleted (not among the resources passed): their objects are deleted, or
+    /// released from the ledger when they are in `orphaned`.
+    pub deleting: BTreeSet<ResourceId>,
+    /// Deleted resources whose objects stay in Superset, unmanaged (policy `Orphan`).
+    pub orphaned: BTreeSet<ResourceId>,
+    /// Resources annotated to adopt the existing object they declare.
+    pub adopting: BTreeSet<ResourceId>,
+    /// Resources found wrong before the pass (an unreadable annotation): held from the start.
+    pub prejudged: BTreeMap<ResourceId, Held>,
 }
 
 /// What became of one resource.
@@ -48,10 +57,26 @@ pub struct InstanceResult {
     pub managed_objects: BTreeMap<String, u32>,
     /// Deletions the guard paused (none made).
     pub paused_deletions: usize,
-    /// Objects deleted or forgotten by the pass, with the resource that had declared them.
-    pub deleted: Vec<(crate::model::ObjectKey, Option<ResourceId>)>,
+    /// Objects deleted or released (forgotten) by the pass, with the resource that had
+    /// declared them.
+    pub deleted: Vec<Removed>,
+    /// Objects the pass deleted from Superset (released ones not counted).
+    pub deletions: usize,
     /// Blocking findings no resource can be blamed for: every resource waits on them.
     pub instance_refusals: Vec<String>,
+    /// Resources being deleted whose Superset objects are gone or released: their finalizer
+    /// may go.
+    pub finalized: Vec<ResourceId>,
+}
+
+/// An object a pass deleted or released.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Removed {
+    pub key: crate::model::ObjectKey,
+    /// The resource that had declared it, as the ledger recorded.
+    pub declared_by: Option<ResourceId>,
+    /// `Delete` (gone from Superset) or `Forget` (released: stays, unmanaged).
+    pub action: Action,
 }
 
 /// Passes at most this many times: each blocked pass holds out at least one more resource.
@@ -64,7 +89,7 @@ pub async fn reconcile_instance(
     options: &InstancePassOptions,
 ) -> Result<InstanceResult, EngineError> {
     let ids: Vec<ResourceId> = resources.iter().map(|r| without_uid(&r.id())).collect();
-    let mut holding: BTreeMap<ResourceId, Held> = BTreeMap::new();
+    let mut holding: BTreeMap<ResourceId, Held> = held(resources, &options.prejudged);
     let mut prune = true;
     let mut paused = 0;
     for _ in 0..MAX_ATTEMPTS {
@@ -82,6 +107,8 @@ pub async fn reconcile_instance(
             allow_empty_kinds: true,
             max_deletions: options.max_deletions,
             held: holding.keys().cloned().collect(),
+            orphaned: options.orphaned.clone(),
+            adopting: options.adopting.clone(),
             ..PlanOptions::default()
         };
         let outcome = engine::run(PassInput {
@@ -176,16 +203,26 @@ pub async fn reconcile_instance(
             .objects
             .iter()
             .filter(|w| matches!(w.action, Action::Delete | Action::Forget))
-            .map(|w| {
-                let declared_by = planned
+            .map(|w| Removed {
+                key: w.key.clone(),
+                declared_by: planned
                     .observed
                     .ledger
                     .get(&w.key)
-                    .and_then(|e| e.resource.clone());
-                (w.key.clone(), declared_by)
+                    .and_then(|e| e.resource.clone()),
+                action: w.action,
             })
             .collect();
+        result.deletions = applied
+            .objects
+            .iter()
+            .filter(|w| w.action == Action::Delete)
+            .count();
         result.managed_objects = managed_after(planned, &options.manager, &result.deleted);
+        if prune {
+            // Every object a deleted resource declared is gone or released now.
+            result.finalized = options.deleting.iter().cloned().collect();
+        }
         return Ok(result);
     }
     Ok(refused_instance(
@@ -248,9 +285,9 @@ fn refused_instance(
 fn managed_after(
     planned: &engine::Planned,
     manager: &str,
-    deleted: &[(crate::model::ObjectKey, Option<ResourceId>)],
+    deleted: &[Removed],
 ) -> BTreeMap<String, u32> {
-    let gone: BTreeSet<&crate::model::ObjectKey> = deleted.iter().map(|(k, _)| k).collect();
+    let gone: BTreeSet<&crate::model::ObjectKey> = deleted.iter().map(|r| &r.key).collect();
     let mut keys: BTreeSet<&crate::model::ObjectKey> = planned
         .observed
         .ledger

@@ -24,6 +24,8 @@ pub enum NotReady {
     RefusedByGuardrail,
     /// The metadata database cannot be reached or used.
     DatabaseUnavailable,
+    /// Deleted, but the mass-deletion guard paused the deletion of its Superset object.
+    DeletionPaused,
 }
 
 impl NotReady {
@@ -36,6 +38,7 @@ impl NotReady {
             NotReady::WaitingOnDependency => "WaitingOnDependency",
             NotReady::RefusedByGuardrail => "RefusedByGuardrail",
             NotReady::DatabaseUnavailable => "DatabaseUnavailable",
+            NotReady::DeletionPaused => "DeletionPaused",
         }
     }
 

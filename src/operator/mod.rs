@@ -13,6 +13,7 @@ pub mod conditions;
 pub mod http;
 pub mod instance_pass;
 pub mod isolation;
+pub mod lifecycle;
 pub mod metrics;
 pub mod reconciler;
 pub mod status_writer;

@@ -22,11 +22,16 @@ use super::instance_pass::{
     InstancePassOptions, InstanceResult, ResourceResult, reconcile_instance,
 };
 use super::isolation::{Held, NotReady, without_uid};
+use super::lifecycle::{
+    CONFIRM_DELETIONS_ANNOTATION, DeletionPolicy, DeletionWindow, FINALIZER, adopts,
+    confirmed_deletions, deletion_policy,
+};
 use super::metrics::Metrics;
 use super::status_writer::{self, FIELD_MANAGER, Notice, StatusWrite, publish, write_statuses};
 use super::targeting::Instances;
 use crate::plan::Action;
 use crate::resources::Resource;
+use crate::resources::identity::ResourceId;
 use crate::resources::instance::SupersetInstance;
 use crate::store::{DatabaseUrl, Store};
 
@@ -48,6 +53,7 @@ pub struct Reconciler {
     metrics: Arc<Metrics>,
     connections: Mutex<HashMap<String, Connection>>,
     backoff: Mutex<HashMap<String, Backoff>>,
+    deletions: Mutex<HashMap<String, DeletionWindow>>,
 }
 
 /// An instance's open database connection and the fingerprint of the URL it was opened with.
@@ -72,6 +78,7 @@ impl Reconciler {
             metrics,
             connections: Mutex::new(HashMap::new()),
             backoff: Mutex::new(HashMap::new()),
+            deletions: Mutex::new(HashMap::new()),
         }
     }
 
@@ -107,8 +114,16 @@ impl Reconciler {
             }
         }
         let now = jiff::Timestamp::now();
+        // A deleted resource no instance takes: nothing in Superset to clean up.
+        let released: Vec<&Resource> = untargeted
+            .iter()
+            .map(|(r, _)| r)
+            .filter(|r| is_deleting(r) && has_finalizer(r))
+            .collect();
+        self.set_finalizers(&released, false).await;
         let writes = untargeted
             .iter()
+            .filter(|(resource, _)| !is_deleting(resource))
             .filter_map(|(resource, why)| {
                 let result = ResourceResult::NotReady(Held {
                     reason: NotReady::InvalidSpec,
@@ -130,7 +145,9 @@ impl Reconciler {
     ) -> Option<Duration> {
         let name = instance.name_any();
         let started = Instant::now();
-        let outcome = self.run_pass(instance, &resources).await;
+        let (deleting, resources): (Vec<Resource>, Vec<Resource>) =
+            resources.into_iter().partition(is_deleting);
+        let outcome = self.run_pass(instance, &resources, &deleting).await;
         let now = jiff::Timestamp::now();
         let (result, retry) = match outcome {
             Ok(result) => {
@@ -193,24 +210,84 @@ impl Reconciler {
         }
         self.metrics.resources(&name, &states);
         let instance_ref = instance_reference(instance);
-        for (key, declared_by) in &result.deleted {
-            let by = declared_by
+        for removed in &result.deleted {
+            let by = removed
+                .declared_by
                 .as_ref()
                 .map(|r| format!(" (declared by {r})"))
                 .unwrap_or_default();
+            let key = &removed.key;
+            let (reason, note) = match removed.action {
+                Action::Delete => ("Deleted", format!("deleted {key} from Superset{by}")),
+                _ => (
+                    "Released",
+                    format!("released {key}{by}: it stays in Superset, no longer managed"),
+                ),
+            };
             notices.push(Notice {
                 regarding: instance_ref.clone(),
                 warning: false,
-                reason: "Deleted",
+                reason,
                 action: "Reconcile",
-                note: format!("deleted {key} from Superset{by}"),
+                note,
             });
         }
         self.write(writes).await;
+        // Every live resource carries the finalizer, so its deletion waits for the pass that
+        // removes (or releases) its Superset object; those finished lose it.
+        let unfinalized: Vec<&Resource> = resources.iter().filter(|r| !has_finalizer(r)).collect();
+        self.set_finalizers(&unfinalized, true).await;
+        let finished: std::collections::BTreeSet<&ResourceId> = result.finalized.iter().collect();
+        if result.paused_deletions > 0 {
+            let paused = ResourceResult::NotReady(Held {
+                reason: NotReady::DeletionPaused,
+                messages: vec![format!(
+                    "SupersetInstance {name} paused deletions (mass-deletion guard); its status says how to confirm them"
+                )],
+            });
+            let writes = deleting
+                .iter()
+                .filter_map(|r| status_write(r, &paused, now).map(|(w, _)| w))
+                .collect();
+            self.write(writes).await;
+        }
+        let finalized: Vec<&Resource> = deleting
+            .iter()
+            .filter(|r| has_finalizer(r) && finished.contains(&without_uid(&r.id())))
+            .collect();
+        self.set_finalizers(&finalized, false).await;
         self.write_instance_status(instance, &result, states, unavailable, now)
             .await;
         publish(&self.recorder, notices).await;
         retry
+    }
+
+    /// Adds (`present`) or removes the operator's finalizer on `resources`, by server-side
+    /// apply under a field manager of its own: other finalizers are left alone.
+    async fn set_finalizers(&self, resources: &[&Resource], present: bool) {
+        let writes = resources
+            .iter()
+            .map(|resource| {
+                let reference = status_writer::reference(resource);
+                let mut metadata = json!({"name": resource.metadata_name()});
+                if present {
+                    metadata["finalizers"] = json!([FINALIZER]);
+                }
+                StatusWrite {
+                    kind: resource.kind(),
+                    namespace: resource.meta().namespace.clone(),
+                    name: resource.metadata_name().to_owned(),
+                    body: json!({
+                        "apiVersion": reference.api_version,
+                        "kind": reference.kind,
+                        "metadata": metadata,
+                    }),
+                }
+            })
+            .collect();
+        for (what, error) in status_writer::write_metadata(&self.client, writes).await {
+            tracing::warn!(resource = %what, error = %error, "finalizer not written");
+        }
     }
 
     /// Connects (or reuses the connection) and runs the isolated pass.
@@ -218,19 +295,80 @@ impl Reconciler {
         &self,
         instance: &SupersetInstance,
         resources: &[Resource],
+        deleting: &[Resource],
     ) -> Result<InstanceResult, Unavailable> {
         let name = instance.name_any();
         let url = self.database_url(instance).await?;
         let store = self.connection(&name, &url).await?;
-        let options = InstancePassOptions {
-            manager: format!("operator/{name}"),
-            max_deletions: Some(
-                instance.spec.deletion_guard.unwrap_or_default().threshold as usize,
-            ),
-        };
-        reconcile_instance(&store, resources, &options)
+        let guard = instance.spec.deletion_guard.unwrap_or_default();
+        let confirmed = confirmed_deletions(instance.metadata.annotations.as_ref());
+        let started = Instant::now();
+        let remaining = self
+            .deletions
+            .lock()
             .await
-            .map_err(|e| Unavailable(url.scrub(&e.to_string())))
+            .entry(name.clone())
+            .or_default()
+            .remaining(
+                guard.threshold as usize,
+                Duration::from_secs(u64::from(guard.window_seconds)),
+                started,
+            );
+        let mut options = InstancePassOptions {
+            manager: format!("operator/{name}"),
+            // A confirmation of N lets N deletions through however many were made lately.
+            max_deletions: Some(confirmed.map_or(remaining, |n| remaining.max(n))),
+            deleting: deleting.iter().map(|r| without_uid(&r.id())).collect(),
+            orphaned: std::collections::BTreeSet::new(),
+            adopting: resources
+                .iter()
+                .filter(|r| adopts(r.meta().annotations.as_ref()))
+                .map(|r| without_uid(&r.id()))
+                .collect(),
+            prejudged: BTreeMap::new(),
+        };
+        for resource in deleting {
+            if deletion_policy(resource.meta().annotations.as_ref()) == Ok(DeletionPolicy::Orphan) {
+                options.orphaned.insert(without_uid(&resource.id()));
+            }
+        }
+        for resource in resources {
+            if let Err(why) = deletion_policy(resource.meta().annotations.as_ref()) {
+                options.prejudged.insert(
+                    without_uid(&resource.id()),
+                    Held {
+                        reason: NotReady::InvalidSpec,
+                        messages: vec![why],
+                    },
+                );
+            }
+        }
+        let result = reconcile_instance(&store, resources, &options)
+            .await
+            .map_err(|e| Unavailable(url.scrub(&e.to_string())))?;
+        self.deletions
+            .lock()
+            .await
+            .entry(name.clone())
+            .or_default()
+            .record(result.deletions, Instant::now());
+        if confirmed.is_some() && result.paused_deletions == 0 {
+            self.clear_confirmation(&name).await;
+        }
+        Ok(result)
+    }
+
+    /// Removes the confirmation annotation once it was used: the next mass deletion needs a
+    /// confirmation of its own.
+    async fn clear_confirmation(&self, instance: &str) {
+        let api: Api<SupersetInstance> = Api::all(self.client.clone());
+        let patch = json!({"metadata": {"annotations": {CONFIRM_DELETIONS_ANNOTATION: null}}});
+        if let Err(error) = api
+            .patch(instance, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            tracing::warn!(instance, error = %error, "the deletion confirmation could not be removed");
+        }
     }
 
     /// The instance's metadata-database URL, from its Secret in the operator's namespace.
@@ -319,15 +457,21 @@ impl Reconciler {
                 result.instance_refusals.join("\n"),
             )
         } else if result.paused_deletions > 0 {
-            (
-                "False",
-                "DeletionsPaused",
-                format!(
-                    "{} deletions exceed the mass-deletion guard ({} per pass): nothing was deleted; every other change was applied",
-                    result.paused_deletions,
-                    instance.spec.deletion_guard.unwrap_or_default().threshold
-                ),
-            )
+            {
+                let guard = instance.spec.deletion_guard.unwrap_or_default();
+                (
+                    "False",
+                    NotReady::DeletionPaused.as_str(),
+                    format!(
+                        "{} deletions from Superset are pending, more than the mass-deletion guard allows ({} within {} s): none was made, every other change was applied. If they are intended: kubectl annotate supersetinstance {} {CONFIRM_DELETIONS_ANNOTATION}={}",
+                        result.paused_deletions,
+                        guard.threshold,
+                        guard.window_seconds,
+                        instance.name_any(),
+                        result.paused_deletions
+                    ),
+                )
+            }
         } else {
             (
                 "True",
@@ -531,4 +675,18 @@ fn jitter() -> f64 {
     let mut bytes = [0u8; 8];
     let _ = getrandom::fill(&mut bytes);
     (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Whether the resource is being deleted (it has a deletion timestamp).
+fn is_deleting(resource: &Resource) -> bool {
+    resource.meta().deletion_timestamp.is_some()
+}
+
+/// Whether the operator's finalizer is on the resource.
+fn has_finalizer(resource: &Resource) -> bool {
+    resource
+        .meta()
+        .finalizers
+        .as_ref()
+        .is_some_and(|f| f.iter().any(|f| f == FINALIZER))
 }

@@ -15,6 +15,9 @@ use crate::resources::{Kind, Resource};
 /// The field manager of the operator's status writes.
 pub const FIELD_MANAGER: &str = "steward-operator";
 
+/// The field manager of the operator's finalizer on resources (only `metadata.finalizers`).
+pub const FINALIZER_MANAGER: &str = "steward-operator-finalizer";
+
 /// Status writes in flight at once.
 const CONCURRENT_WRITES: usize = 32;
 
@@ -46,7 +49,24 @@ pub async fn write_statuses(
     client: &Client,
     writes: Vec<StatusWrite>,
 ) -> Vec<(String, kube::Error)> {
-    let params = PatchParams::apply(FIELD_MANAGER).force();
+    apply_all(client, writes, FIELD_MANAGER, true).await
+}
+
+/// Applies metadata (the finalizer) to the resources themselves, under [`FINALIZER_MANAGER`].
+pub async fn write_metadata(
+    client: &Client,
+    writes: Vec<StatusWrite>,
+) -> Vec<(String, kube::Error)> {
+    apply_all(client, writes, FINALIZER_MANAGER, false).await
+}
+
+async fn apply_all(
+    client: &Client,
+    writes: Vec<StatusWrite>,
+    manager: &str,
+    status: bool,
+) -> Vec<(String, kube::Error)> {
+    let params = PatchParams::apply(manager).force();
     let results = futures_util::stream::iter(writes.into_iter().map(|write| {
         let params = params.clone();
         let client = client.clone();
@@ -56,9 +76,11 @@ pub async fn write_statuses(
                 Some(ns) => Api::namespaced_with(client, ns, &resource),
                 None => Api::all_with(client, &resource),
             };
-            let outcome = api
-                .patch_status(&write.name, &params, &Patch::Apply(&write.body))
-                .await;
+            let patch = Patch::Apply(&write.body);
+            let outcome = match status {
+                true => api.patch_status(&write.name, &params, &patch).await,
+                false => api.patch(&write.name, &params, &patch).await,
+            };
             (format!("{}/{}", write.kind, write.name), outcome)
         }
     }))

@@ -170,6 +170,12 @@ pub struct PlanOptions {
     /// without uid): the objects the ledger says they declared stay as last applied, never
     /// pruned for being absent from the desired set.
     pub held: std::collections::BTreeSet<ResourceId>,
+    /// Resources deleted with the `Orphan` policy (compared without uid): the objects they
+    /// declared leave the ledger (they stay in Superset, unmanaged) instead of being deleted.
+    pub orphaned: std::collections::BTreeSet<ResourceId>,
+    /// Resources allowed to adopt the existing object they declare (compared without uid), as
+    /// `adopt` allows every resource.
+    pub adopting: std::collections::BTreeSet<ResourceId>,
 }
 
 impl Default for PlanOptions {
@@ -186,6 +192,8 @@ impl Default for PlanOptions {
             impact: false,
             targets: Vec::new(),
             held: Default::default(),
+            orphaned: Default::default(),
+            adopting: Default::default(),
         }
     }
 }
@@ -240,13 +248,17 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
         let objects = merge_by_key(desired.objects(kind), observed.objects(kind))
             .map(|(key, want, have)| (key, (want, have)));
         let mut any_desired = false;
-        // Managed here, no longer declared: the observed object, if Superset still has it.
-        let mut leaving: Vec<(&str, Option<ObjectRef<'_>>)> = Vec::new();
+        // Managed here, no longer declared: the observed object, if Superset still has it, and
+        // whether its resource was deleted with the Orphan policy.
+        let mut leaving: Vec<(&str, Option<ObjectRef<'_>>, bool)> = Vec::new();
         for (name, objects, entry) in merge_by_key(objects, ledger_rows) {
             let (want, have) = objects.unwrap_or((None, None));
             let Some(want) = want else {
-                if entry.is_some_and(|e| e.manager == options.manager && !is_held(e, options)) {
-                    leaving.push((name, have));
+                if let Some(e) = entry
+                    && e.manager == options.manager
+                    && !in_set(e, &options.held)
+                {
+                    leaving.push((name, have, in_set(e, &options.orphaned)));
                 }
                 continue;
             };
@@ -283,9 +295,13 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
                 continue;
             };
             let fields = field_changes(Some(have), Some(want));
+            let adopting = options.adopt
+                || resource
+                    .as_ref()
+                    .is_some_and(|r| options.adopting.contains(&without_uid(r)));
             let action = match entry {
                 Some(e) if e.manager == options.manager => Action::Update,
-                _ if options.adopt => Action::Adopt,
+                _ if adopting => Action::Adopt,
                 Some(e) => {
                     out.refusals.push(
                         conflict(&key, Some(&e.manager), &options.manager).maybe_on(resource),
@@ -326,12 +342,19 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
             );
             continue;
         }
-        for (name, have) in leaving {
+        for (name, have, orphaned) in leaving {
             if is_builtin(kind, name) && !options.allow_builtin_roles {
                 continue;
             }
             let key = ObjectKey::new(kind, name.to_owned());
             deletes.push(match have {
+                Some(_) if orphaned => Change {
+                    key,
+                    action: Action::Forget,
+                    fields: Vec::new(),
+                    resource: None,
+                    renamed_from: None,
+                },
                 Some(have) => Change {
                     key,
                     action: Action::Delete,
@@ -364,15 +387,21 @@ pub fn plan(desired: &State, observed: &State, ledger: &Ledger, options: &PlanOp
     out
 }
 
-/// Whether the resource that declared a managed object is held out of the pass.
-fn is_held(entry: &LedgerEntry, options: &PlanOptions) -> bool {
-    !options.held.is_empty()
-        && entry.resource.as_ref().is_some_and(|r| {
-            options.held.contains(&ResourceId {
-                uid: None,
-                ..r.clone()
-            })
-        })
+/// Whether the resource that declared a managed object is in `set` (compared without uid).
+fn in_set(entry: &LedgerEntry, set: &std::collections::BTreeSet<ResourceId>) -> bool {
+    !set.is_empty()
+        && entry
+            .resource
+            .as_ref()
+            .is_some_and(|r| set.contains(&without_uid(r)))
+}
+
+/// A resource's identity without its Kubernetes uid, as the operator's sets hold them.
+fn without_uid(id: &ResourceId) -> ResourceId {
+    ResourceId {
+        uid: None,
+        ..id.clone()
+    }
 }
 
 /// The refusal of a plan with more than `max` deletions.
@@ -646,6 +675,68 @@ mod tests {
         let same = plan(&observed, &observed, &Ledger::new(), &options);
         assert_eq!(same.changes[0].action, Action::Adopt);
         assert!(same.changes[0].fields.is_empty());
+    }
+
+    /// The operator's per-resource options: a held resource's object stays, an orphaned one
+    /// leaves the ledger without being deleted, and only an annotated resource adopts.
+    #[test]
+    fn held_orphaned_and_adopting_resources() {
+        let declaring = |name: &str| ResourceId::new(Kind::SupersetUser, None, name);
+        let with_uid = |name: &str| ResourceId {
+            uid: Some(format!("uid-{name}")),
+            ..declaring(name)
+        };
+        let observed = state(
+            vec![
+                user("held", &[]),
+                user("orphan", &[]),
+                user("gone", &[]),
+                user("free", &[]),
+            ],
+            vec![],
+        );
+        let mut ledger = Ledger::new();
+        for name in ["held", "orphan", "gone"] {
+            let mut entry = LedgerEntry::new("operator/main", "");
+            entry.resource = Some(with_uid(name));
+            ledger.insert(ObjectKey::new(Kind::SupersetUser, name), entry);
+        }
+        let mut desired = state(vec![user("free", &["R"]), user("new", &[])], vec![]);
+        for name in ["free", "new"] {
+            desired
+                .declared_by
+                .insert(ObjectKey::new(Kind::SupersetUser, name), with_uid(name));
+        }
+        let options = PlanOptions {
+            manager: "operator/main".into(),
+            held: BTreeSet::from([declaring("held")]),
+            orphaned: BTreeSet::from([declaring("orphan")]),
+            adopting: BTreeSet::from([declaring("free")]),
+            ..PlanOptions::default()
+        };
+        let plan = plan(&desired, &observed, &ledger, &options);
+        let actions: Vec<(String, Action)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.key.key.clone(), c.action))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ("free".to_owned(), Action::Adopt),
+                ("new".to_owned(), Action::Create),
+                ("orphan".to_owned(), Action::Forget),
+                ("gone".to_owned(), Action::Delete),
+            ]
+        );
+        assert!(plan.refusals.is_empty(), "{:?}", plan.refusals);
+        // Without the annotation, the same unmanaged object is a conflict.
+        let plain = PlanOptions {
+            adopting: BTreeSet::new(),
+            ..options
+        };
+        let refused = super::plan(&desired, &observed, &ledger, &plain);
+        assert_eq!(refused.refusals[0].code, Code::Conflict);
     }
 
     #[test]

@@ -303,12 +303,10 @@ fn base_problems(rendered: &[Value], crds: &[Value]) -> Vec<String> {
     for crd in crds {
         let group = crd["spec"]["group"].as_str().unwrap_or_default().to_owned();
         let plural = crd["spec"]["names"]["plural"].as_str().unwrap_or_default();
-        // The operator watches every kind, patches its finalizer on the declared kinds (not on
-        // instances), and writes every status by server-side apply.
-        let main_verbs: &[&str] = match plural {
-            "supersetinstances" => &["list", "watch"],
-            _ => &["list", "watch", "patch"],
-        };
+        // The operator watches every kind, patches its finalizer on the declared kinds (and a
+        // used deletion confirmation away on instances), and writes every status by
+        // server-side apply.
+        let main_verbs: &[&str] = &["list", "watch", "patch"];
         for (resource, verbs) in [
             (plural.to_owned(), main_verbs),
             (format!("{plural}/status"), &["patch"][..]),

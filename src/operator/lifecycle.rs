@@ -1,0 +1,146 @@
+//! A resource's life cycle in the operator, pure: the finalizer that lets a deletion remove the
+//! Superset object first, the deletion policy (`Delete` or `Orphan`), explicit adoption, and the
+//! mass-deletion guard's window (deletions made recently, against the instance's threshold,
+//! unless an operator confirmed the pending ones).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+/// The finalizer steward puts on every resource it reconciles.
+pub const FINALIZER: &str = "steward.dev/cleanup";
+
+/// `Delete` (default) or `Orphan`: what a deleted resource's Superset object becomes.
+pub const DELETION_POLICY_ANNOTATION: &str = "steward.dev/deletion-policy";
+
+/// `"true"`: the resource may take over the existing Superset object it declares.
+pub const ADOPT_ANNOTATION: &str = "steward.dev/adopt";
+
+/// On a `SupersetInstance`: the number of paused deletions an operator confirms.
+pub const CONFIRM_DELETIONS_ANNOTATION: &str = "steward.dev/confirm-deletions";
+
+/// What a deleted resource's Superset object becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeletionPolicy {
+    /// Deleted from Superset.
+    Delete,
+    /// Left in Superset, no longer managed.
+    Orphan,
+}
+
+/// The deletion policy the annotations ask for, or why it cannot be read.
+pub fn deletion_policy(
+    annotations: Option<&BTreeMap<String, String>>,
+) -> Result<DeletionPolicy, String> {
+    match annotations
+        .and_then(|a| a.get(DELETION_POLICY_ANNOTATION))
+        .map(String::as_str)
+    {
+        None | Some("Delete") => Ok(DeletionPolicy::Delete),
+        Some("Orphan") => Ok(DeletionPolicy::Orphan),
+        Some(other) => Err(format!(
+            "annotation {DELETION_POLICY_ANNOTATION}: {other:?} is not a deletion policy; use Delete or Orphan"
+        )),
+    }
+}
+
+/// Whether the annotations ask to adopt the existing object.
+pub fn adopts(annotations: Option<&BTreeMap<String, String>>) -> bool {
+    annotations
+        .and_then(|a| a.get(ADOPT_ANNOTATION))
+        .is_some_and(|v| v == "true")
+}
+
+/// The deletions an operator confirmed on the instance, if any.
+pub fn confirmed_deletions(annotations: Option<&BTreeMap<String, String>>) -> Option<usize> {
+    annotations?
+        .get(CONFIRM_DELETIONS_ANNOTATION)?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Deletions made recently for one instance, to hold them to the guard's threshold within its
+/// window.
+#[derive(Debug, Default)]
+pub struct DeletionWindow {
+    made: VecDeque<(Instant, usize)>,
+}
+
+impl DeletionWindow {
+    /// How many deletions the next pass may make at `now`: the threshold less those made
+    /// within the window.
+    pub fn remaining(&mut self, threshold: usize, window: Duration, now: Instant) -> usize {
+        while self
+            .made
+            .front()
+            .is_some_and(|(at, _)| now.saturating_duration_since(*at) > window)
+        {
+            self.made.pop_front();
+        }
+        threshold.saturating_sub(self.made.iter().map(|(_, n)| n).sum())
+    }
+
+    /// Records `count` deletions made at `now`.
+    pub fn record(&mut self, count: usize, now: Instant) {
+        if count > 0 {
+            self.made.push_back((now, count));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn annotated(key: &str, value: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([(key.to_owned(), value.to_owned())])
+    }
+
+    #[test]
+    fn annotations_are_read_strictly() {
+        assert_eq!(deletion_policy(None), Ok(DeletionPolicy::Delete));
+        assert_eq!(
+            deletion_policy(Some(&annotated(DELETION_POLICY_ANNOTATION, "Orphan"))),
+            Ok(DeletionPolicy::Orphan)
+        );
+        let wrong = deletion_policy(Some(&annotated(DELETION_POLICY_ANNOTATION, "orphan")));
+        assert!(wrong.unwrap_err().contains("use Delete or Orphan"));
+        assert!(adopts(Some(&annotated(ADOPT_ANNOTATION, "true"))));
+        assert!(!adopts(Some(&annotated(ADOPT_ANNOTATION, "yes"))));
+        assert_eq!(
+            confirmed_deletions(Some(&annotated(CONFIRM_DELETIONS_ANNOTATION, " 12 "))),
+            Some(12)
+        );
+        assert_eq!(
+            confirmed_deletions(Some(&annotated(CONFIRM_DELETIONS_ANNOTATION, "all"))),
+            None
+        );
+    }
+
+    #[test]
+    fn the_window_counts_recent_deletions_only() {
+        let start = Instant::now();
+        let window = Duration::from_secs(300);
+        let mut made = DeletionWindow::default();
+        assert_eq!(made.remaining(10, window, start), 10);
+        made.record(4, start);
+        made.record(3, start + Duration::from_secs(100));
+        assert_eq!(
+            made.remaining(10, window, start + Duration::from_secs(200)),
+            3
+        );
+        assert_eq!(
+            made.remaining(10, window, start + Duration::from_secs(301)),
+            7
+        );
+        assert_eq!(
+            made.remaining(10, window, start + Duration::from_secs(401)),
+            10
+        );
+        made.record(12, start + Duration::from_secs(402));
+        assert_eq!(
+            made.remaining(10, window, start + Duration::from_secs(403)),
+            0
+        );
+    }
+}

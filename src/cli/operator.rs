@@ -33,6 +33,10 @@ pub struct OperatorArgs {
     /// This replica's name in Events and the leader lease (in a pod: its name).
     #[arg(long, env = "STEWARD_POD_NAME")]
     identity: Option<String>,
+    /// Seconds the leader Lease stays valid without renewal: how long replicas wait before
+    /// taking over from a leader that died.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(2..=300))]
+    lease_duration_seconds: u64,
     /// Log format: `json` (one object per line) or `text`.
     #[arg(long, env = "STEWARD_LOG_FORMAT", default_value = "json", value_parser = ["json", "text"])]
     log_format: String,
@@ -53,6 +57,7 @@ pub(super) fn run(args: &OperatorArgs) -> anyhow::Result<u8> {
         lock_timeout: Duration::from_secs(args.lock_timeout_seconds),
         http_addr: args.http_addr,
         identity,
+        lease_duration: Duration::from_secs(args.lease_duration_seconds),
     };
     block_on(async move {
         let client = kube::Client::try_default().await.map_err(|e| {

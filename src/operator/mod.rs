@@ -13,6 +13,7 @@ pub mod conditions;
 pub mod http;
 pub mod instance_pass;
 pub mod isolation;
+pub mod leader;
 pub mod lifecycle;
 pub mod metrics;
 pub mod reconciler;
@@ -43,9 +44,14 @@ pub struct OperatorConfig {
     pub lock_timeout: Duration,
     /// Where `/metrics`, `/healthz` and `/readyz` are served.
     pub http_addr: SocketAddr,
-    /// This replica's name in Events (the pod name in a cluster).
+    /// This replica's name in Events and in the leader Lease (the pod name in a cluster).
     pub identity: String,
+    /// How long the leader Lease stays valid without renewal.
+    pub lease_duration: Duration,
 }
+
+/// The leader Lease's name, in the operator's namespace.
+pub const LEASE_NAME: &str = "steward-operator-leader";
 
 /// Runs the operator until `shutdown` resolves (SIGTERM or Ctrl-C in the CLI).
 pub async fn run(
@@ -60,8 +66,19 @@ pub async fn run(
     tracing::info!(namespace = %config.namespace, "starting: listing and watching the steward kinds");
     let caches = cluster::watch_all(&client, Arc::clone(&changed)).await?;
     ready.store(true, Ordering::SeqCst);
-    metrics.set_leader(true);
     tracing::info!(resources = caches.len(), "caches synced");
+    let (leading_tx, mut leading) = tokio::sync::watch::channel(false);
+    let (stop_election, stopping) = tokio::sync::watch::channel(false);
+    let candidate = leader::Candidate::new(
+        kube::Api::namespaced(client.clone(), &config.namespace),
+        leader::ElectionConfig {
+            lease_name: LEASE_NAME.to_owned(),
+            identity: config.identity.clone(),
+            lease_duration: config.lease_duration,
+            retry_period: (config.lease_duration / 7).max(Duration::from_millis(500)),
+        },
+    );
+    let election = tokio::spawn(candidate.run(leading_tx, stopping));
     let recorder = Recorder::new(
         client.clone(),
         Reporter {
@@ -96,10 +113,24 @@ pub async fn run(
         };
         let trigger = tokio::select! {
             () = &mut shutdown => break,
+            Ok(()) = leading.changed() => "leadership",
             () = changed.notified() => "change",
             () = wait_resync => "resync",
             () = wait_retry => "retry",
         };
+        let leader = *leading.borrow_and_update();
+        metrics.set_leader(leader);
+        if !leader {
+            // Followers keep their caches warm and serve probes and metrics; only the leader
+            // writes.
+            if trigger == "leadership" {
+                tracing::info!("not the leader: waiting");
+            }
+            continue;
+        }
+        if trigger == "leadership" {
+            tracing::info!(identity = %config.identity, "leading: reconciling");
+        }
         if trigger == "change" {
             // Debounce: one pass for a burst of changes (a `kubectl apply -f dir/`).
             tokio::select! {
@@ -114,6 +145,8 @@ pub async fn run(
     }
     tracing::info!("shutting down");
     ready.store(false, Ordering::SeqCst);
+    let _ = stop_election.send(true);
+    let _ = election.await;
     server.abort();
     Ok(())
 }

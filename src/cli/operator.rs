@@ -37,6 +37,15 @@ pub struct OperatorArgs {
     /// taking over from a leader that died.
     #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(2..=300))]
     lease_duration_seconds: u64,
+    /// Serve the validating webhook (HTTPS) on this address, e.g. `0.0.0.0:8443`.
+    #[arg(long, env = "STEWARD_WEBHOOK_ADDR", requires_all = ["webhook_cert", "webhook_key"])]
+    webhook_addr: Option<SocketAddr>,
+    /// The webhook's PEM certificate chain (`tls.crt` of a mounted kubernetes.io/tls Secret).
+    #[arg(long, env = "STEWARD_WEBHOOK_CERT", requires = "webhook_addr")]
+    webhook_cert: Option<std::path::PathBuf>,
+    /// The webhook's PEM private key (`tls.key`).
+    #[arg(long, env = "STEWARD_WEBHOOK_KEY", requires = "webhook_addr")]
+    webhook_key: Option<std::path::PathBuf>,
     /// Log format: `json` (one object per line) or `text`.
     #[arg(long, env = "STEWARD_LOG_FORMAT", default_value = "json", value_parser = ["json", "text"])]
     log_format: String,
@@ -58,6 +67,14 @@ pub(super) fn run(args: &OperatorArgs) -> anyhow::Result<u8> {
         http_addr: args.http_addr,
         identity,
         lease_duration: Duration::from_secs(args.lease_duration_seconds),
+        webhook: match (args.webhook_addr, &args.webhook_cert, &args.webhook_key) {
+            (Some(addr), Some(cert), Some(key)) => Some(crate::operator::webhook::WebhookConfig {
+                addr,
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        },
     };
     block_on(async move {
         let client = kube::Client::try_default().await.map_err(|e| {

@@ -7,6 +7,7 @@
 //! Pure parts: [`isolation`], [`conditions`], [`targeting`], [`backoff`]. IO: [`cluster`]
 //! (watches and caches), [`reconciler`] (passes and writes), [`status_writer`], [`http`].
 
+pub mod admission;
 pub mod backoff;
 pub mod cluster;
 pub mod conditions;
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod reconciler;
 pub mod status_writer;
 pub mod targeting;
+pub mod webhook;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,6 +50,8 @@ pub struct OperatorConfig {
     pub identity: String,
     /// How long the leader Lease stays valid without renewal.
     pub lease_duration: Duration,
+    /// The validating webhook, when served.
+    pub webhook: Option<webhook::WebhookConfig>,
 }
 
 /// The leader Lease's name, in the operator's namespace.
@@ -86,7 +90,7 @@ pub async fn run(
             instance: Some(config.identity.clone()),
         },
     );
-    let reconciler = reconciler::Reconciler::new(
+    let reconciler = Arc::new(reconciler::Reconciler::new(
         client,
         caches,
         reconciler::ReconcilerConfig {
@@ -95,7 +99,12 @@ pub async fn run(
         },
         recorder,
         Arc::clone(&metrics),
-    );
+    ));
+    // Every replica serves the webhook, leader or not.
+    let webhook = match &config.webhook {
+        Some(webhook) => Some(webhook::serve(webhook.clone(), Arc::clone(&reconciler)).await?),
+        None => None,
+    };
     let mut shutdown = std::pin::pin!(shutdown);
     let mut retry: Option<Duration> = None;
     loop {
@@ -148,5 +157,8 @@ pub async fn run(
     let _ = stop_election.send(true);
     let _ = election.await;
     server.abort();
+    if let Some(webhook) = webhook {
+        webhook.abort();
+    }
     Ok(())
 }

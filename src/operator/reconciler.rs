@@ -46,9 +46,9 @@ pub struct ReconcilerConfig {
 
 /// The reconciler: caches in, Superset and statuses out.
 pub struct Reconciler {
-    client: Client,
-    caches: Caches,
-    config: ReconcilerConfig,
+    pub(super) client: Client,
+    pub(super) caches: Caches,
+    pub(super) config: ReconcilerConfig,
     recorder: Recorder,
     metrics: Arc<Metrics>,
     connections: Mutex<HashMap<String, Connection>>,
@@ -60,7 +60,7 @@ pub struct Reconciler {
 type Connection = ([u8; 32], Arc<Store>);
 
 /// Why an instance's pass could not run.
-struct Unavailable(String);
+pub(super) struct Unavailable(pub(super) String);
 
 impl Reconciler {
     pub fn new(
@@ -372,7 +372,10 @@ impl Reconciler {
     }
 
     /// The instance's metadata-database URL, from its Secret in the operator's namespace.
-    async fn database_url(&self, instance: &SupersetInstance) -> Result<DatabaseUrl, Unavailable> {
+    pub(super) async fn database_url(
+        &self,
+        instance: &SupersetInstance,
+    ) -> Result<DatabaseUrl, Unavailable> {
         let reference = &instance.spec.metadata_database.url_secret_ref;
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.config.namespace);
         let secret = secrets.get_opt(&reference.name).await.map_err(|e| {
@@ -408,7 +411,7 @@ impl Reconciler {
         }
     }
 
-    async fn connection(
+    pub(super) async fn connection(
         &self,
         instance: &str,
         url: &DatabaseUrl,

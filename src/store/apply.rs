@@ -36,7 +36,7 @@ pub async fn apply_plan(
     desired: &State,
     plan: &Plan,
     manager: &str,
-    progress: &mut dyn FnMut(&str),
+    progress: &mut (dyn FnMut(&str) + Send),
 ) -> Result<ApplyReport, StoreError> {
     tx.widen_cache().await?;
     let mut writer = Writer {

@@ -344,7 +344,11 @@ fn scratch_base() -> tempfile::TempDir {
         std::fs::create_dir(root.path().join(dir)).unwrap();
         for entry in std::fs::read_dir(repo().join(dir)).unwrap() {
             let path = entry.unwrap().path();
-            std::fs::copy(&path, root.path().join(dir).join(path.file_name().unwrap())).unwrap();
+            // The files of the base; overlays are not part of it.
+            if path.is_file() {
+                std::fs::copy(&path, root.path().join(dir).join(path.file_name().unwrap()))
+                    .unwrap();
+            }
         }
     }
     root
@@ -399,8 +403,8 @@ fn kustomize_base_renders_every_crd_namespace_and_rbac() {
     );
     assert_eq!(
         base.len(),
-        printed.len() + 6,
-        "CRDs + Namespace, ServiceAccount, ClusterRole, ClusterRoleBinding, Role, RoleBinding: {:#?}",
+        printed.len() + 9,
+        "CRDs + Namespace, ServiceAccount, ClusterRole, ClusterRoleBinding, Role, RoleBinding, Deployment, Service, ValidatingWebhookConfiguration: {:#?}",
         base.iter().map(id).collect::<Vec<_>>()
     );
 }

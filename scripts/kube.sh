@@ -217,8 +217,23 @@ apiserver_ready() {
     "https://127.0.0.1:$KUBE_PORT/readyz" | grep -q '^ok$'
 }
 
+# openssl (certificates) and curl (readiness) from Debian's packages when the machine lacks them.
+need_tools() {
+  local missing=() tool
+  for tool in openssl curl setsid; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return
+  [[ $EUID -eq 0 ]] || die "${missing[*]} missing; install them with: sudo apt-get install -y openssl curl util-linux"
+  log "installing ${missing[*]} with apt"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl curl util-linux >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl curl util-linux >/dev/null; } \
+    || die "could not install ${missing[*]}"
+}
+
 start() {
   local bin started
+  need_tools
   bin=$(build)
   stop
   started=$(now_ms)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: formatting, lints, unit and integration tests.
-# Installs and starts what the tests need (PostgreSQL and a real Superset 6.1, on 127.0.0.1; then
-# Superset 5.0 and 6.0 in turn for the version matrix) and stops whatever it starts. Used by .ci/run.
+# Installs and starts what the tests need (PostgreSQL and a real Superset 6.1, on 127.0.0.1; a
+# Kubernetes control plane built from its Go modules; then Superset 5.0 and 6.0 in turn for the
+# version matrix) and stops whatever it starts. Used by .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,10 @@ cargo test --locked --no-run
 # once and cached under ~/.cache/steward/kustomize/ (the test runs the same script).
 echo "== kustomize (scripts/kustomize.sh)"
 bash scripts/kustomize.sh
+# The Kubernetes control plane the operator tests run on (etcd, kube-apiserver,
+# kube-controller-manager, kubectl), built once from its Go modules and cached.
+echo "== Kubernetes control plane binaries (scripts/kube.sh build)"
+bash scripts/kube.sh build >/dev/null
 
 # The real components the tests use (PostgreSQL, Superset 6.1), on 127.0.0.1 only; stopped on exit.
 echo "== starting PostgreSQL and Superset 6.1 (scripts/services.sh)"
@@ -32,8 +37,13 @@ source "${STEWARD_SERVICES_DIR:-/tmp/steward-services}/env"
 # steward runs spawned by the tests keep their manifest cache in a directory of this run, not in
 # the user's ~/.cache (tests that check the default location set their own HOME).
 manifest_cache=$(mktemp -d)
-trap 'bash scripts/services.sh stop; rm -rf "$manifest_cache"' EXIT
+trap 'bash scripts/kube.sh stop; bash scripts/services.sh stop; rm -rf "$manifest_cache"' EXIT
 export STEWARD_MANIFEST_CACHE="$manifest_cache/manifests"
+
+echo "== starting the Kubernetes control plane (scripts/kube.sh)"
+bash scripts/kube.sh start
+# shellcheck disable=SC1091
+source "${STEWARD_KUBE_DIR:-/tmp/steward-kube}/env"
 
 echo "== cargo test"
 cargo test --locked

@@ -206,6 +206,9 @@ pub struct PolicyBreach {
     pub reason: String,
     /// What exactly.
     pub detail: String,
+    /// The breach ends once a user is declared (see `report_rules::Violation::awaits_user`).
+    #[serde(skip)]
+    pub awaits_user: bool,
 }
 
 impl Diagnostic {

@@ -2,7 +2,11 @@
 //! CREATE or UPDATE, inside the set of every other resource of its instance, planned by the
 //! engine against the instance's database in a dry run: the same checks as `validate` and
 //! `diff` (references, duplicates, recipients and domains, exact intervals, run-as, RLS
-//! clauses), no second rule set. Only findings about this resource refuse it.
+//! clauses), no second rule set. Only findings about this resource refuse it, and not those a
+//! resource of the same `kubectl apply` may end (a role or user it names that is not declared
+//! yet, a recipient or run-as user to come): `kubectl apply -f dir/` and GitOps tools send the
+//! resources one by one, in an order of their own. Those are warnings; the operator reports
+//! them on the resource until they are resolved.
 
 use kube::ResourceExt;
 
@@ -10,7 +14,7 @@ use super::isolation::without_uid;
 use super::lifecycle::{adopts, deletion_policy};
 use super::reconciler::Reconciler;
 use super::targeting::Instances;
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::engine::{self, Declared, Mode, Observe, PassInput, PassOptions};
 use crate::manifests::LoadedSet;
 use crate::plan::PlanOptions;
@@ -119,11 +123,37 @@ impl Reconciler {
         {
             let line = line(diagnostic);
             match diagnostic.severity {
+                Severity::Error if awaits_declaration(diagnostic) => found.warnings.push(format!(
+                    "{line}; allowed for now: a resource not declared yet may bring it, and until it does the resource stays not Ready"
+                )),
                 Severity::Error => found.errors.push(line),
                 _ => found.warnings.push(line),
             }
         }
         found
+    }
+}
+
+/// Fields whose references name objects steward declares (roles, users, groups), which another
+/// resource of the same apply may bring.
+const DECLARABLE_REFERENCES: [&str; 6] = [
+    "spec.roles",
+    "spec.includes",
+    "spec.users",
+    "spec.owners",
+    "spec.runAs",
+    "spec.runAlertQueryAs",
+];
+
+/// Whether a finding may end once another resource is declared.
+fn awaits_declaration(diagnostic: &Diagnostic) -> bool {
+    match diagnostic.code {
+        Code::UnresolvedReference => diagnostic
+            .field
+            .as_deref()
+            .is_some_and(|f| DECLARABLE_REFERENCES.iter().any(|p| f.starts_with(p))),
+        Code::PolicyViolation => diagnostic.breach.as_ref().is_some_and(|b| b.awaits_user),
+        _ => false,
     }
 }
 
@@ -141,7 +171,11 @@ fn line(diagnostic: &Diagnostic) -> String {
         out.push_str(": ");
     }
     out.push_str(&diagnostic.message);
-    if let Some(hint) = &diagnostic.hint {
+    if let Some(way_out) = super::isolation::way_out(diagnostic) {
+        out.push_str(" (hint: ");
+        out.push_str(&way_out);
+        out.push(')');
+    } else if let Some(hint) = &diagnostic.hint {
         out.push_str(" (hint: ");
         out.push_str(hint);
         out.push(')');

@@ -172,9 +172,10 @@ pub async fn reconcile_instance(
             .into_iter()
             .map(|(id, v)| (without_uid(id), v))
             .collect();
+        // The planner moved `desired.declared_by` into the plan.
         let declared: BTreeMap<ResourceId, &crate::model::ObjectKey> = planned
-            .desired
-            .declared_by
+            .plan
+            .declared
             .iter()
             .map(|(key, id)| (without_uid(id), key))
             .collect();

@@ -5,7 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::lifecycle::ADOPT_ANNOTATION;
 use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::reason::Reason;
 use crate::resources::identity::ResourceId;
 use crate::resources::{Kind, Resource};
 
@@ -79,10 +81,14 @@ pub fn blame<'a>(findings: impl IntoIterator<Item = &'a Diagnostic>) -> Blame {
         if finding.severity != Severity::Error {
             continue;
         }
-        let message = match &finding.field {
+        let mut message = match &finding.field {
             Some(field) => format!("{field}: {}", finding.message),
             None => finding.message.clone(),
         };
+        if let Some(way_out) = way_out(finding) {
+            message.push_str("; ");
+            message.push_str(&way_out);
+        }
         let Some(resource) = &finding.resource else {
             out.unattributed.push(message);
             continue;
@@ -101,6 +107,20 @@ pub fn blame<'a>(findings: impl IntoIterator<Item = &'a Diagnostic>) -> Blame {
         held.messages.push(message);
     }
     out
+}
+
+/// The way out of a finding in the operator's terms, where the CLI's hint names one of its
+/// flags (`--adopt`).
+pub fn way_out(finding: &Diagnostic) -> Option<String> {
+    match &finding.reason {
+        Some(Reason::Unmanaged) => Some(format!(
+            "to take it over, annotate the resource {ADOPT_ANNOTATION}=true"
+        )),
+        Some(Reason::OtherManager { manager, .. }) => Some(format!(
+            "it is managed by `{manager}`: change it there, or annotate this resource {ADOPT_ANNOTATION}=true to take it over"
+        )),
+        _ => None,
+    }
 }
 
 /// A resource's identity as diagnostics carry it.

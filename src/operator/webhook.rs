@@ -107,6 +107,17 @@ async fn decide(
     let Some(object) = request.object else {
         return response.deny("the request carries no object");
     };
+    // Only the spec is checked: an update of metadata or status alone (a finalizer removed, a
+    // label added) and anything on a resource being deleted goes through, so a resource whose
+    // spec went bad can still be labelled, deleted and finalized.
+    if object.metadata.deletion_timestamp.is_some() {
+        return response;
+    }
+    if let Some(old) = &request.old_object
+        && old.data.get("spec") == object.data.get("spec")
+    {
+        return response;
+    }
     let value = match serde_json::to_value(&object) {
         Ok(value) => value,
         Err(error) => return response.deny(format!("the object cannot be read: {error}")),

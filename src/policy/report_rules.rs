@@ -61,6 +61,10 @@ pub struct Violation {
     /// What to change to end the breach.
     #[serde(skip)]
     pub hint: String,
+    /// The breach ends once a user is declared (a recipient's e-mail, a run-as name): another
+    /// resource of the same `kubectl apply` may bring it.
+    #[serde(skip)]
+    pub awaits_user: bool,
 }
 
 impl Violation {
@@ -79,6 +83,7 @@ impl Violation {
             schedule_type: schedule_type.to_owned(),
             reason: self.reason.as_str().to_owned(),
             detail: self.detail.clone(),
+            awaits_user: self.awaits_user,
         }
     }
 }
@@ -363,6 +368,7 @@ fn recipients(
                         hint: format!(
                             "remove `{address}` from the recipients, or add its domain to the ReportConfiguration's allowedEmailDomains"
                         ),
+                        awaits_user: false,
                     });
                 }
                 if policy.limit_recipients_to_users && users.not_an_active_user(address) {
@@ -374,6 +380,7 @@ fn recipients(
                         hint: format!(
                             "remove `{address}` from the recipients, or declare (or activate) the SupersetUser whose email it is"
                         ),
+                        awaits_user: true,
                     });
                 }
             }
@@ -454,6 +461,7 @@ fn frequency<'a>(
                 "make the crontab fire at most once every {}, or lower {setting} in the ReportConfiguration",
                 plain_duration(minimum)
             ),
+            awaits_user: false,
         });
     }
 }
@@ -466,13 +474,14 @@ fn run_as(
     users: &Users,
     found: &mut Vec<Violation>,
 ) {
-    let mut violation = |detail: String, field: &str, hint: String| {
+    let mut violation = |detail: String, field: &str, hint: String, awaits_user: bool| {
         found.push(Violation {
             schedule: key.to_owned(),
             reason: Reason::RunAs,
             detail,
             field: field.to_owned(),
             hint,
+            awaits_user,
         })
     };
     for (deleted, field, what) in [
@@ -490,6 +499,7 @@ fn run_as(
                 ),
                 field,
                 format!("set {field} to an active user"),
+                false,
             );
         }
     }
@@ -499,6 +509,7 @@ fn run_as(
             "spec.runAs",
             "set spec.runAs to an active service account the configuration's runAsAllowed lists"
                 .into(),
+            false,
         );
     }
     for (user, field, what) in [
@@ -515,6 +526,7 @@ fn run_as(
                 format!("{what} user `{name}` does not exist"),
                 field,
                 format!("declare a SupersetUser `{name}`, or set {field} to a user that exists"),
+                true,
             ),
             // Not declared: it may exist in Superset; `diff` decides.
             None => {}
@@ -524,6 +536,7 @@ fn run_as(
                 format!(
                     "activate `{name}` (remove `active: false` from its SupersetUser, or set it to true), or set {field} to an active user"
                 ),
+                false,
             ),
             Some(_) => {
                 let restricted =
@@ -545,6 +558,7 @@ fn run_as(
                         format!(
                             "add `{name}` to runAsAllowed.users (or to a group runAsAllowed.groups lists), or set {field} to an allowed user"
                         ),
+                        false,
                     );
                 }
             }

@@ -126,6 +126,7 @@ fn fixture(name: &str) -> Fixture {
         detail: format!("{name} is not in an allowed domain"),
         field: "spec.recipients.email.to[0]".into(),
         hint: format!("allow the domain of {name} or remove the recipient"),
+        awaits_user: false,
     }];
     let impact = AccessImpact {
         users: vec![UserAccess {

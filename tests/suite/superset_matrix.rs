@@ -155,7 +155,7 @@ fn dump(url: &str) -> Vec<String> {
 /// carries exactly the clauses of the filters that apply to that user in Superset's semantics:
 /// Regular ones of a role the user holds (directly or through a group), Base ones of no role
 /// the user holds.
-fn verify_rls(ss: &Superset, declared: &Declared, content: &Content, label: &str) {
+pub(crate) fn verify_rls(ss: &Superset, declared: &Declared, content: &Content, label: &str) {
     let user_ids: std::collections::BTreeMap<String, i64> = ss
         .users()
         .iter()

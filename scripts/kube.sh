@@ -33,6 +33,8 @@ ENV_FILE=$STATE_DIR/env
 BINARIES=(etcd kube-apiserver kube-controller-manager kubectl)
 
 log() { printf '[kube] %s\n' "$*" >&2; }
+# shellcheck source=scripts/lib/processes.sh
+source "$ROOT/scripts/lib/processes.sh"
 die() { printf '[kube] error: %s\n' "$*" >&2; exit 1; }
 now_ms() { date +%s%3N; }
 secs_since() { local d=$(($(now_ms) - $1)); printf '%d.%01ds' $((d / 1000)) $(((d % 1000) / 100)); }
@@ -94,14 +96,6 @@ build() {
 # ---------------------------------------------------------------------------------------------
 # ports and processes
 
-port_busy() {
-  if command -v ss >/dev/null 2>&1; then
-    [[ -n $(ss -Hltn "sport = :$1" 2>/dev/null) ]]
-  else
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-  fi
-}
-
 pick_port() { # pick_port WHAT EXPLICIT DEFAULT
   local what=$1 explicit=$2 first=$3 p
   if [[ -n $explicit ]]; then
@@ -123,28 +117,12 @@ start_group() { # start_group NAME COMMAND...
   printf '%s\n' "$!" >"$STATE_DIR/$name.pid"
 }
 
-stop_group() { # stop_group NAME
-  local pidfile=$STATE_DIR/$1.pid pid i
-  [[ -s $pidfile ]] || { rm -f "$pidfile"; return 0; }
-  pid=$(cat "$pidfile")
-  if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
-    log "stopping $1 (pid $pid)"
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
-}
-
 stop() {
   [[ -d $STATE_DIR ]] || return 0
   [[ -f $STATE_DIR/$MARKER ]] || die "$STATE_DIR exists but was not made by this script; not touching it"
-  stop_group kube-controller-manager
-  stop_group kube-apiserver
-  stop_group etcd
+  stop_group "$STATE_DIR/kube-controller-manager.pid" kube-controller-manager
+  stop_group "$STATE_DIR/kube-apiserver.pid" kube-apiserver
+  stop_group "$STATE_DIR/etcd.pid" etcd
   rm -rf "$STATE_DIR"
 }
 

@@ -60,6 +60,8 @@ ADMIN_USER=admin
 ADMIN_PASSWORD=admin
 
 log() { printf '[services] %s\n' "$*" >&2; }
+# shellcheck source=scripts/lib/processes.sh
+source "$ROOT/scripts/lib/processes.sh"
 die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
 now_ms() { date +%s%3N; }
 secs_since() { local d=$(($(now_ms) - $1)); printf '%d.%01ds' $((d / 1000)) $(((d % 1000) / 100)); }
@@ -118,14 +120,6 @@ psql_db() { # psql_db DB [psql args...]
 # ---------------------------------------------------------------------------------------------
 # Ports
 
-port_busy() {
-  if command -v ss >/dev/null 2>&1; then
-    [[ -n $(ss -Hltn "sport = :$1" 2>/dev/null) ]]
-  else
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-  fi
-}
-
 pick_port() { # pick_port WHAT EXPLICIT DEFAULT
   local what=$1 explicit=$2 first=$3 p
   if [[ -n $explicit ]]; then
@@ -145,23 +139,6 @@ pick_port() { # pick_port WHAT EXPLICIT DEFAULT
 
 # ---------------------------------------------------------------------------------------------
 # stop
-
-# Stops a process started with setsid (its pid is also its process group id) named in PIDFILE.
-stop_group() { # stop_group PIDFILE WHAT
-  local pidfile=$1 what=$2 pid i
-  [[ -s $pidfile ]] || { rm -f "$pidfile"; return 0; }
-  pid=$(cat "$pidfile")
-  if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
-    log "stopping $what (pid $pid)"
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
-}
 
 stop_services() {
   if [[ ! -d $STATE_DIR ]]; then

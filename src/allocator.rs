@@ -29,6 +29,16 @@ pub fn keep_freed_memory() {
     }
 }
 
+/// For a long-running process (the operator): give freed memory back to the system after
+/// `delay_ms`, so a peak (a cold start's first pass) does not stay resident for the process's
+/// life. `MIMALLOC_PURGE_DELAY`, when set, wins.
+pub fn return_freed_memory(delay_ms: std::ffi::c_long) {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: as in `keep_freed_memory`.
+        unsafe { mi_option_set(PURGE_DELAY, delay_ms) }
+    }
+}
+
 /// The purge delay now, in milliseconds (-1: never).
 #[cfg(test)]
 fn purge_delay() -> std::ffi::c_long {

@@ -53,6 +53,8 @@ pub struct OperatorArgs {
 
 pub(super) fn run(args: &OperatorArgs) -> anyhow::Result<u8> {
     init_logging(&args.log_format);
+    // A long-running process: memory freed after a pass goes back to the system.
+    crate::allocator::return_freed_memory(100);
     // One TLS provider for kube's client (DESIGN.md: with two, the client cannot pick).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let identity = args.identity.clone().unwrap_or_else(|| {

@@ -163,22 +163,11 @@ fn database_skipped(why: &str) -> String {
     )
 }
 
-/// One finding as the user reads it: `[code] field: message (hint)`.
+/// One finding as the user reads it: `[code] field: message (hint: …)`.
 fn line(diagnostic: &Diagnostic) -> String {
-    let mut out = format!("[{}] ", diagnostic.code.as_str());
-    if let Some(field) = &diagnostic.field {
-        out.push_str(field);
-        out.push_str(": ");
-    }
-    out.push_str(&diagnostic.message);
-    if let Some(way_out) = super::isolation::way_out(diagnostic) {
-        out.push_str(" (hint: ");
-        out.push_str(&way_out);
-        out.push(')');
-    } else if let Some(hint) = &diagnostic.hint {
-        out.push_str(" (hint: ");
-        out.push_str(hint);
-        out.push(')');
-    }
-    out
+    format!(
+        "[{}] {}",
+        diagnostic.code.as_str(),
+        super::isolation::finding_text(diagnostic)
+    )
 }

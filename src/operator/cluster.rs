@@ -21,6 +21,9 @@ use crate::resources::{
     SupersetGroup, SupersetRole, SupersetUser,
 };
 
+/// kubectl's client-side-apply annotation, a copy of the whole object.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
 /// The caches of every watched kind.
 #[derive(Clone)]
 pub struct Caches {
@@ -141,8 +144,17 @@ where
     let api: Api<K> = Api::all(client.clone());
     let changed = Arc::clone(changed);
     let kind = K::kind(&()).into_owned();
+    // The cache keeps what a pass reads: managed fields and kubectl's copy of the last applied
+    // object (together often larger than the object) are dropped before it.
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
+        .modify(|object: &mut K| {
+            let meta = object.meta_mut();
+            meta.managed_fields = None;
+            if let Some(annotations) = meta.annotations.as_mut() {
+                annotations.remove(LAST_APPLIED);
+            }
+        })
         .reflect(writer);
     tokio::spawn(async move {
         let mut seen: HashMap<String, u64> = HashMap::new();

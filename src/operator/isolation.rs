@@ -81,14 +81,7 @@ pub fn blame<'a>(findings: impl IntoIterator<Item = &'a Diagnostic>) -> Blame {
         if finding.severity != Severity::Error {
             continue;
         }
-        let mut message = match &finding.field {
-            Some(field) => format!("{field}: {}", finding.message),
-            None => finding.message.clone(),
-        };
-        if let Some(way_out) = way_out(finding) {
-            message.push_str("; ");
-            message.push_str(&way_out);
-        }
+        let message = finding_text(finding);
         let Some(resource) = &finding.resource else {
             out.unattributed.push(message);
             continue;
@@ -105,6 +98,21 @@ pub fn blame<'a>(findings: impl IntoIterator<Item = &'a Diagnostic>) -> Blame {
             held.reason = NotReady::of(finding.code);
         }
         held.messages.push(message);
+    }
+    out
+}
+
+/// A finding as the operator shows it: `field: message (hint: …)`, the hint in the operator's
+/// terms where the CLI's would name one of its flags.
+pub fn finding_text(finding: &Diagnostic) -> String {
+    let mut out = match &finding.field {
+        Some(field) => format!("{field}: {}", finding.message),
+        None => finding.message.clone(),
+    };
+    if let Some(hint) = way_out(finding).or_else(|| finding.hint.clone()) {
+        out.push_str(" (hint: ");
+        out.push_str(&hint);
+        out.push(')');
     }
     out
 }

@@ -54,6 +54,8 @@ pub struct Reconciler {
     connections: Mutex<HashMap<String, Connection>>,
     backoff: Mutex<HashMap<String, Backoff>>,
     deletions: Mutex<HashMap<String, DeletionWindow>>,
+    /// The background task adding finalizers, while it runs.
+    finalizing: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// An instance's open database connection and the fingerprint of the URL it was opened with.
@@ -79,6 +81,7 @@ impl Reconciler {
             connections: Mutex::new(HashMap::new()),
             backoff: Mutex::new(HashMap::new()),
             deletions: Mutex::new(HashMap::new()),
+            finalizing: Mutex::new(None),
         }
     }
 
@@ -235,8 +238,15 @@ impl Reconciler {
         self.write(writes).await;
         // Every live resource carries the finalizer, so its deletion waits for the pass that
         // removes (or releases) its Superset object; those finished lose it.
-        let unfinalized: Vec<&Resource> = resources.iter().filter(|r| !has_finalizer(r)).collect();
-        self.set_finalizers(&unfinalized, true).await;
+        // Added in the background (10,000 on a cold start take a while; the next change should
+        // not wait for them): a resource deleted before it has one is still cleaned up, as its
+        // object leaves the declared set.
+        let unfinalized: Vec<Resource> = resources
+            .iter()
+            .filter(|r| !has_finalizer(r))
+            .cloned()
+            .collect();
+        self.add_finalizers_in_background(unfinalized).await;
         let finished: std::collections::BTreeSet<&ResourceId> = result.finalized.iter().collect();
         if result.paused_deletions > 0 {
             let paused = ResourceResult::NotReady(Held {
@@ -258,8 +268,31 @@ impl Reconciler {
         self.set_finalizers(&finalized, false).await;
         self.write_instance_status(instance, &result, states, unavailable, now)
             .await;
-        publish(&self.recorder, notices).await;
+        // Events are best effort: published in the background, one summary per reason on the
+        // instance when a pass touched many resources (a cold start creates thousands).
+        let notices = summarised(notices, &instance_ref);
+        let recorder = self.recorder.clone();
+        tokio::spawn(async move { publish(&recorder, notices).await });
         retry
+    }
+
+    /// Adds the finalizer to `resources` on a task of its own, unless the previous batch is
+    /// still being written (the next pass sends what is still missing).
+    async fn add_finalizers_in_background(self: &Reconciler, resources: Vec<Resource>) {
+        if resources.is_empty() {
+            return;
+        }
+        let mut running = self.finalizing.lock().await;
+        if running.as_ref().is_some_and(|task| !task.is_finished()) {
+            return;
+        }
+        let client = self.client.clone();
+        *running = Some(tokio::spawn(async move {
+            let writes = resources.iter().map(|r| finalizer_write(r, true)).collect();
+            for (what, error) in status_writer::write_metadata(&client, writes).await {
+                tracing::warn!(resource = %what, error = %error, "finalizer not written");
+            }
+        }));
     }
 
     /// Adds (`present`) or removes the operator's finalizer on `resources`, by server-side
@@ -267,23 +300,7 @@ impl Reconciler {
     async fn set_finalizers(&self, resources: &[&Resource], present: bool) {
         let writes = resources
             .iter()
-            .map(|resource| {
-                let reference = status_writer::reference(resource);
-                let mut metadata = json!({"name": resource.metadata_name()});
-                if present {
-                    metadata["finalizers"] = json!([FINALIZER]);
-                }
-                StatusWrite {
-                    kind: resource.kind(),
-                    namespace: resource.meta().namespace.clone(),
-                    name: resource.metadata_name().to_owned(),
-                    body: json!({
-                        "apiVersion": reference.api_version,
-                        "kind": reference.kind,
-                        "metadata": metadata,
-                    }),
-                }
-            })
+            .map(|resource| finalizer_write(resource, present))
             .collect();
         for (what, error) in status_writer::write_metadata(&self.client, writes).await {
             tracing::warn!(resource = %what, error = %error, "finalizer not written");
@@ -678,6 +695,77 @@ fn jitter() -> f64 {
     let mut bytes = [0u8; 8];
     let _ = getrandom::fill(&mut bytes);
     (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The apply that adds (`present`) or removes the operator's finalizer on `resource`.
+fn finalizer_write(resource: &Resource, present: bool) -> StatusWrite {
+    let reference = status_writer::reference(resource);
+    let mut metadata = json!({"name": resource.metadata_name()});
+    if present {
+        metadata["finalizers"] = json!([FINALIZER]);
+    }
+    StatusWrite {
+        kind: resource.kind(),
+        namespace: resource.meta().namespace.clone(),
+        name: resource.metadata_name().to_owned(),
+        body: json!({
+            "apiVersion": reference.api_version,
+            "kind": reference.kind,
+            "metadata": metadata,
+        }),
+    }
+}
+
+/// Events beyond this many in one pass are summarised on the instance, one per reason.
+const EVENTS_PER_PASS: usize = 100;
+
+/// `notices`, or when there are more than [`EVENTS_PER_PASS`], one per reason on the instance
+/// counting them (naming the first few).
+fn summarised(notices: Vec<Notice>, instance: &ObjectReference) -> Vec<Notice> {
+    if notices.len() <= EVENTS_PER_PASS {
+        return notices;
+    }
+    let mut by_reason: BTreeMap<(&'static str, bool), Vec<String>> = BTreeMap::new();
+    for notice in &notices {
+        let name = match (&notice.regarding.namespace, &notice.regarding.name) {
+            (Some(ns), Some(name)) => format!(
+                "{}/{ns}/{name}",
+                notice.regarding.kind.as_deref().unwrap_or_default()
+            ),
+            (None, Some(name)) => format!(
+                "{}/{name}",
+                notice.regarding.kind.as_deref().unwrap_or_default()
+            ),
+            _ => notice.note.clone(),
+        };
+        by_reason
+            .entry((notice.reason, notice.warning))
+            .or_default()
+            .push(name);
+    }
+    by_reason
+        .into_iter()
+        .map(|((reason, warning), names)| {
+            let shown: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
+            let more = names.len().saturating_sub(shown.len());
+            let tail = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            Notice {
+                regarding: instance.clone(),
+                warning,
+                reason,
+                action: "Reconcile",
+                note: format!(
+                    "{reason}: {} resources in one pass ({}{tail})",
+                    names.len(),
+                    shown.join(", ")
+                ),
+            }
+        })
+        .collect()
 }
 
 /// Whether the resource is being deleted (it has a deletion timestamp).

@@ -23,7 +23,7 @@ pub(super) fn check(set: &LoadedSet, found: &mut Vec<Diagnostic>) {
         let resource = &object.resource;
         let first_at = |first: usize| match set.location(first, &[]) {
             Some(location) => format!("first declared at {location}"),
-            None => "it is declared earlier in the input".to_owned(),
+            None => format!("{} declares it first", set.objects[first].resource.id()),
         };
         if let Some(&first) = manifests.get(&resource.id_ref()) {
             let id = resource.id();

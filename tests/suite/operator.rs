@@ -18,7 +18,7 @@ use crate::kube_env::{
     instance_yaml, service_account_kubeconfig, wait_for,
 };
 use crate::repo_path;
-use crate::services::{ScratchPg, dump_rows_at, env, psql, steward_ok};
+use crate::services::{ScratchPg, copy_database, dump_rows_at, env, psql, steward_ok};
 use crate::superset_api::{Content, Superset, clean_start, exclusive};
 use crate::superset_e2e::{Declared, dump_diff, ensure_api_made, verify_api_made, verify_declared};
 use crate::superset_matrix::verify_rls;
@@ -485,6 +485,36 @@ fn the_operator_end_to_end_as_its_service_account() {
         == "RowLevelSecurityFilter/finance-region-us"
         && reason == "Adopted"));
 
+    step("two resources declaring one Superset object: the older wins");
+    let runner = rls
+        .split("\n---\n")
+        .find(|doc| doc.contains("name: finance-report-runner"))
+        .unwrap()
+        .replacen("name: finance-report-runner", "name: runner-copy", 1)
+        .replacen("namespace: finance", "namespace: sales", 1);
+    let (ok, out) = kube.apply(&runner);
+    assert!(ok, "{out}");
+    let conflict = condition_becomes(
+        &kube,
+        "RowLevelSecurityFilter/sales/runner-copy",
+        "False",
+        "Conflict",
+    );
+    assert!(
+        conflict.contains("declared twice")
+            && conflict
+                .contains("RowLevelSecurityFilter/finance/finance-report-runner declares it first"),
+        "{conflict}"
+    );
+    assert_eq!(not_ready(&kube).len(), 1, "{:#?}", not_ready(&kube));
+    kube.ok(&[
+        "delete",
+        "rowlevelsecurityfilter",
+        "runner-copy",
+        "-n",
+        "sales",
+    ]);
+
     step("the mass-deletion guard when a CRD is removed");
     let rls_before = rls_names();
     kube.ok(&[
@@ -616,62 +646,59 @@ impl PrivatePostgres {
             .unwrap()
             .to_owned();
         let dir = tempfile::tempdir().unwrap();
-        let run = |cmd: &mut Command| {
-            let out = cmd.output().unwrap();
-            assert!(
-                out.status.success(),
-                "{cmd:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        let as_postgres = |program: &Path| {
-            // initdb and postgres refuse to run as root: use the postgres account then.
-            let mut cmd = match unsafe_is_root() {
-                true => {
-                    let mut c = Command::new("runuser");
-                    c.args(["-u", "postgres", "--"]).arg(program);
-                    c
-                }
-                false => Command::new(program),
-            };
-            cmd.env_remove("PGDATA");
-            cmd
-        };
-        if unsafe_is_root() {
-            run(Command::new("chown")
-                .args(["postgres:postgres"])
-                .arg(dir.path()));
+        if is_root() {
+            let out = Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(dir.path())
+                .output()
+                .unwrap();
+            assert!(out.status.success());
         }
-        let data = dir.path().join("data");
-        run(as_postgres(&bin.join("initdb"))
-            .args(["-A", "trust", "-U", "steward", "--no-sync", "-D"])
-            .arg(&data));
         let pg = PrivatePostgres {
             dir,
             port: free_port(),
             bin,
         };
+        let data = pg.dir.path().join("data");
+        let out = pg
+            .command("initdb")
+            .args(["-A", "trust", "-U", "steward", "--no-sync", "-D"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         pg.start_server();
         pg
     }
 
-    fn ctl(&self, args: &[&str]) {
-        let data = self.dir.path().join("data");
-        let mut cmd = match unsafe_is_root() {
+    /// A PostgreSQL program, run as the `postgres` account when the tests run as root (initdb
+    /// and postgres refuse root).
+    fn command(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        let mut command = match is_root() {
             true => {
                 let mut c = Command::new("runuser");
-                c.args(["-u", "postgres", "--"])
-                    .arg(self.bin.join("pg_ctl"));
+                c.args(["-u", "postgres", "--"]).arg(path);
                 c
             }
-            false => Command::new(self.bin.join("pg_ctl")),
+            false => Command::new(path),
         };
-        let out = cmd.arg("-D").arg(&data).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "pg_ctl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        command.env_remove("PGDATA");
+        command
+    }
+
+    fn ctl(&self, args: &[&str]) -> std::process::Output {
+        let data = self.dir.path().join("data");
+        self.command("pg_ctl")
+            .arg("-D")
+            .arg(&data)
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     fn start_server(&self) {
@@ -681,11 +708,21 @@ impl PrivatePostgres {
             self.dir.path().display()
         );
         let log = self.dir.path().join("server.log");
-        self.ctl(&["-w", "-o", &options, "-l", log.to_str().unwrap(), "start"]);
+        let out = self.ctl(&["-w", "-o", &options, "-l", log.to_str().unwrap(), "start"]);
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     fn stop_server(&self) {
-        self.ctl(&["-w", "-m", "fast", "stop"]);
+        let out = self.ctl(&["-w", "-m", "fast", "stop"]);
+        assert!(
+            out.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     fn url(&self, database: &str) -> String {
@@ -697,56 +734,18 @@ impl PrivatePostgres {
         psql(&self.url("postgres"), "CREATE DATABASE superset");
         let source =
             ScratchPg::from_template("opsrc", &env("STEWARD_TEST_SUPERSET_CONTENT_TEMPLATE"));
-        let dump = Command::new(self.bin.join("pg_dump"))
-            .args(["--no-owner", "--no-privileges", &source.url])
-            .output()
-            .unwrap();
-        assert!(dump.status.success());
-        let mut restore = Command::new(self.bin.join("psql"))
-            .args([
-                self.url("superset").as_str(),
-                "-X",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-            ])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        restore
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(&dump.stdout)
-            .unwrap();
-        assert!(restore.wait().unwrap().success());
+        copy_database(&source.url, &self.url("superset"));
         self.url("superset")
     }
 }
 
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
-        let data = self.dir.path().join("data");
-        let mut cmd = match unsafe_is_root() {
-            true => {
-                let mut c = Command::new("runuser");
-                c.args(["-u", "postgres", "--"])
-                    .arg(self.bin.join("pg_ctl"));
-                c
-            }
-            false => Command::new(self.bin.join("pg_ctl")),
-        };
-        let _ = cmd
-            .arg("-D")
-            .arg(&data)
-            .args(["-m", "immediate", "stop"])
-            .output();
+        let _ = self.ctl(&["-m", "immediate", "stop"]);
     }
 }
 
-fn unsafe_is_root() -> bool {
+fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

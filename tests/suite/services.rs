@@ -102,30 +102,7 @@ impl ScratchPg {
             &format!("CREATE DATABASE {name}"),
         );
         let url = pg_url_for(&name);
-        let pg_dump = std::path::Path::new(&env("STEWARD_TEST_PSQL")).with_file_name("pg_dump");
-        let dump = Command::new(pg_dump)
-            .args(["--no-owner", "--no-privileges", source])
-            .output()
-            .unwrap();
-        assert!(
-            dump.status.success(),
-            "pg_dump: {}",
-            String::from_utf8_lossy(&dump.stderr)
-        );
-        let mut restore = Command::new(env("STEWARD_TEST_PSQL"))
-            .args([url.as_str(), "-X", "-q", "-v", "ON_ERROR_STOP=1"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        restore
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(&dump.stdout)
-            .unwrap();
-        assert!(restore.wait().unwrap().success(), "restoring into {name}");
+        copy_database(source, &url);
         ScratchPg { name, url }
     }
 
@@ -140,6 +117,35 @@ impl ScratchPg {
         let url = pg_url_for(&name);
         ScratchPg { name, url }
     }
+}
+
+/// Copies the PostgreSQL database at `source` into the empty one at `target` (`pg_dump`, then
+/// `psql`); `source` may have open connections.
+pub fn copy_database(source: &str, target: &str) {
+    let pg_dump = std::path::Path::new(&env("STEWARD_TEST_PSQL")).with_file_name("pg_dump");
+    let dump = Command::new(pg_dump)
+        .args(["--no-owner", "--no-privileges", source])
+        .output()
+        .unwrap();
+    assert!(
+        dump.status.success(),
+        "pg_dump: {}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    let mut restore = Command::new(env("STEWARD_TEST_PSQL"))
+        .args([target, "-X", "-q", "-v", "ON_ERROR_STOP=1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    restore
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&dump.stdout)
+        .unwrap();
+    assert!(restore.wait().unwrap().success(), "restoring into {target}");
 }
 
 impl Drop for ScratchPg {

@@ -185,7 +185,12 @@ fn bench(binary: &Path, work: &Path, tree: &Path, url: &str, scale: f64, changes
     .unwrap();
     let log = work.join("operator.log");
     let started = Instant::now();
-    let mut operator = start_operator(binary, &kubeconfig, &log);
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut operator = start_operator(binary, &kubeconfig, &log, metrics_port);
     rt.block_on(wait_all_ready(&client, count, Duration::from_secs(600)));
     let cold = started.elapsed().as_secs_f64();
     println!("cold start to {count} Ready: {cold:.1} s");
@@ -215,6 +220,25 @@ fn bench(binary: &Path, work: &Path, tree: &Path, url: &str, scale: f64, changes
 
     let rss = peak_rss_mb(operator.id());
     println!("operator peak RSS: {rss:.0} MB");
+    let metrics = fetch_metrics(metrics_port);
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let (sum, passes) = (
+        value("steward_pass_duration_seconds_sum"),
+        value("steward_pass_duration_seconds_count"),
+    );
+    if passes > 0.0 {
+        println!(
+            "passes: {passes:.0}, engine pass (read, plan, apply) mean {:.0} ms; the rest of change → Ready is the debounce, statuses and the API",
+            sum / passes * 1e3
+        );
+    }
     let _ = Command::new("kill")
         .args(["-TERM", &operator.id().to_string()])
         .output();

@@ -321,6 +321,7 @@ impl Operator {
             .args(["--identity", identity, "--log-format", "text"])
             .args(["--http-addr", &format!("127.0.0.1:{http_port}")])
             .args(["--namespace", NAMESPACE])
+            .args(["--debounce-ms", "100", "--lock-timeout-seconds", "10"])
             .args(extra)
             .env("KUBECONFIG", kubeconfig)
             .env("STEWARD_LOG", "info,kube=warn,sqlx=warn")

@@ -348,17 +348,10 @@ async fn create_all(client: &kube::Client, resources: &[Resource]) {
     );
 }
 
-fn start_operator(binary: &Path, kubeconfig: &Path, log: &Path) -> Child {
+fn start_operator(binary: &Path, kubeconfig: &Path, log: &Path, port: u16) -> Child {
     Command::new(binary)
-        .args([
-            "operator",
-            "--log-format",
-            "json",
-            "--http-addr",
-            "127.0.0.1:0",
-            "--resync-seconds",
-            "0",
-        ])
+        .args(["operator", "--log-format", "json", "--resync-seconds", "0"])
+        .args(["--http-addr", &format!("127.0.0.1:{port}")])
         .args([
             "--debounce-ms",
             &std::env::var("STEWARD_BENCH_DEBOUNCE_MS").unwrap_or_else(|_| "50".into()),
@@ -438,6 +431,18 @@ async fn change_one(client: &kube::Client, name: &str, i: usize) -> f64 {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// The operator's `/metrics` text, read with a plain HTTP/1.0 request.
+fn fetch_metrics(port: u16) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    let mut out = String::new();
+    let _ = stream.read_to_string(&mut out);
+    out
 }
 
 fn peak_rss_mb(pid: u32) -> f64 {

@@ -22,7 +22,7 @@ pub struct OperatorArgs {
     #[arg(long, env = "STEWARD_RESYNC_SECONDS", default_value_t = 600)]
     resync_seconds: u64,
     /// Milliseconds to gather a burst of changes into one pass.
-    #[arg(long, env = "STEWARD_DEBOUNCE_MS", default_value_t = 200)]
+    #[arg(long, env = "STEWARD_DEBOUNCE_MS", default_value_t = 50)]
     debounce_ms: u64,
     /// Seconds a statement waits for a database lock before the pass is retried.
     #[arg(long, default_value_t = 30)]

@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod escape;
 pub mod excerpt;
+pub mod execute;
 pub mod export;
 pub mod fast_hash;
 pub mod generate;

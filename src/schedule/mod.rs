@@ -1,9 +1,11 @@
 //! Schedules in time: parsing crontabs and timezones the way steward's scheduler evaluates them,
-//! and the exact smallest gap between a schedule's fire times.
+//! the exact smallest gap between a schedule's fire times, and which fire times are due.
 
 mod calendar;
 pub mod crontab;
 mod day_times;
+pub mod due;
+pub mod fire_clock;
 pub mod min_gap;
 mod run;
 mod transitions;

@@ -59,7 +59,7 @@ impl DatabaseArgs {
 }
 
 /// A duration: `30s`, `2m`, `1m30s`, `500ms`, or a number of seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if let Ok(seconds) = text.parse::<u64>() {
         return Ok(Duration::from_secs(seconds));

@@ -7,9 +7,12 @@ mod output;
 mod apply;
 mod crds;
 mod database;
+mod execute;
+mod executor_args;
 mod export;
 mod generate;
 mod init;
+mod logging;
 mod operator;
 mod plan_files;
 mod progress;
@@ -172,6 +175,16 @@ enum Command {
     /// and write each resource's status. Uses the kubeconfig of the environment (in a pod, its
     /// ServiceAccount).
     Operator(operator::OperatorArgs),
+    /// Run one managed alert or report schedule at one fire time, as Superset would: re-check
+    /// the policy, run the alert query as its user, fetch the content as the run-as user
+    /// through Superset's API, deliver by e-mail and webhook, and record Superset's states in
+    /// its execution log. Repeating a run (same schedule and time) does nothing. Exit 0 when
+    /// the run ended well (sent, not triggered, on grace, already ran), 1 when it ended in
+    /// Error or another run was still working, 3 when the database cannot be reached.
+    Execute(execute::ExecuteArgs),
+    /// Run every schedule steward manages in this database at its fire times, in this process
+    /// (the embedded scheduler; in a cluster the operator runs each as a Job instead).
+    Scheduler(execute::SchedulerArgs),
     /// Write a synthetic organisation (scale 1 = org-10k: 1,000 roles, 300 groups, 5,000 users,
     /// 2,000 RLS filters, 2,000 schedules, one configuration).
     Generate {
@@ -291,6 +304,8 @@ pub fn run() -> ExitCode {
         Command::Crds { out } => crds::run(out.as_deref()),
         Command::Generate { out, seed, scale } => generate::run(&out, seed, scale),
         Command::Operator(args) => operator::run(&args),
+        Command::Execute(args) => execute::run(&args),
+        Command::Scheduler(args) => execute::scheduler(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

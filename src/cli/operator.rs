@@ -52,7 +52,7 @@ pub struct OperatorArgs {
 }
 
 pub(super) fn run(args: &OperatorArgs) -> anyhow::Result<u8> {
-    init_logging(&args.log_format);
+    super::logging::init(&args.log_format);
     // A long-running process: memory freed after a pass goes back to the system.
     crate::allocator::return_freed_memory(100);
     // One TLS provider for kube's client (DESIGN.md: with two, the client cannot pick).
@@ -90,7 +90,7 @@ pub(super) fn run(args: &OperatorArgs) -> anyhow::Result<u8> {
 }
 
 /// Resolves on SIGTERM (the kubelet stopping the pod) or Ctrl-C.
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -110,16 +110,4 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("stop signal received");
-}
-
-fn init_logging(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("STEWARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube=warn,sqlx=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        "text" => builder.try_init(),
-        _ => builder.json().flatten_event(true).try_init(),
-    };
 }

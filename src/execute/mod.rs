@@ -5,8 +5,11 @@
 //! execution log. The pure parts (state machine, validator, wording, re-check) do no IO; the
 //! run itself ([`run`]) drives the adapters.
 
+pub mod email;
 pub mod facts;
 pub mod notice;
 pub mod recheck;
+pub mod run;
 pub mod state;
 pub mod validator;
+pub mod webhook;

@@ -1,11 +1,13 @@
 //! Schedules in time: parsing crontabs and timezones the way steward's scheduler evaluates them,
-//! the exact smallest gap between a schedule's fire times, and which fire times are due.
+//! the exact smallest gap between a schedule's fire times, which fire times are due, and the
+//! embedded scheduler that runs them.
 
 mod calendar;
 pub mod crontab;
 mod day_times;
 pub mod due;
 pub mod fire_clock;
+pub mod local;
 pub mod min_gap;
 mod run;
 mod transitions;

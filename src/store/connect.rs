@@ -229,6 +229,21 @@ impl Store {
     /// A write transaction holding steward's lock. `waiting` is called once if another
     /// writer holds it, before this one blocks (at most the lock timeout).
     pub async fn write(&self, waiting: impl FnOnce()) -> Result<Tx, StoreError> {
+        self.begin_write(waiting, true).await
+    }
+
+    /// A write transaction for Superset's runtime rows (execution logs, a schedule's last
+    /// state), which applies never touch: on PostgreSQL it does not wait for steward's apply
+    /// lock, so runs are not delayed by a long apply; SQLite has one writer at a time anyway.
+    pub async fn write_runtime(&self) -> Result<Tx, StoreError> {
+        self.begin_write(|| {}, false).await
+    }
+
+    async fn begin_write(
+        &self,
+        waiting: impl FnOnce(),
+        apply_lock: bool,
+    ) -> Result<Tx, StoreError> {
         let begin = |e| StoreError::query("BEGIN".into(), e);
         match &self.pool {
             Pool::Sqlite(pool) => {
@@ -269,6 +284,9 @@ impl Store {
             Pool::Postgres(pool) => {
                 let mut tx = Tx::Postgres(pool.begin().await.map_err(begin)?);
                 self.watch(&mut tx).await?;
+                if !apply_lock {
+                    return Ok(tx);
+                }
                 let got = tx
                     .fetch(
                         "SELECT pg_try_advisory_xact_lock($1)",

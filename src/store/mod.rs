@@ -9,6 +9,7 @@ pub mod config_document;
 mod connect;
 pub mod database_url;
 pub mod demo;
+pub mod execution;
 pub mod failpoint;
 mod identity;
 pub mod migrate;

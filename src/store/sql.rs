@@ -30,6 +30,8 @@ pub enum Value {
     Text(Option<String>),
     /// Boolean.
     Bool(Option<bool>),
+    /// Double-precision number.
+    Float(Option<f64>),
     /// Timestamp without timezone (UTC).
     Time(NaiveDateTime),
     /// A uuid, stored natively on PostgreSQL and as 16 bytes on SQLite, as Superset does.
@@ -69,6 +71,11 @@ impl Value {
     }
 
     /// Takes the text out.
+    pub fn take_text(&mut self) -> Option<String> {
+        std::mem::replace(self, Value::Text(None)).into_text()
+    }
+
+    /// The text, consumed (`None` for NULL or another type).
     pub fn into_text(self) -> Option<String> {
         match self {
             Value::Text(t) => t,
@@ -507,6 +514,7 @@ fn bind_sqlite<'q>(q: SqliteQuery<'q>, value: Value) -> SqliteQuery<'q> {
         Value::Int(v) => q.bind(v),
         Value::Text(v) => q.bind(v),
         Value::Bool(v) => q.bind(v),
+        Value::Float(v) => q.bind(v),
         Value::Time(v) => q.bind(sqlite_direct::sqlite_datetime(&v)),
         Value::Uuid(v) => q.bind(v.as_bytes().to_vec()),
     }
@@ -517,6 +525,7 @@ fn bind_pg<'q>(q: PgQuery<'q>, value: Value) -> PgQuery<'q> {
         Value::Int(v) => q.bind(v),
         Value::Text(v) => q.bind(v),
         Value::Bool(v) => q.bind(v),
+        Value::Float(v) => q.bind(v),
         Value::Time(v) => q.bind(v),
         Value::Uuid(v) => q.bind(v),
     }

@@ -156,7 +156,10 @@ fn to_sql(value: &Value) -> ToSqlOutput<'_> {
         Value::Int(Some(i)) => ToSqlOutput::Owned(Owned::Integer(*i)),
         Value::Text(Some(s)) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
         Value::Bool(Some(b)) => ToSqlOutput::Owned(Owned::Integer(i64::from(*b))),
-        Value::Int(None) | Value::Text(None) | Value::Bool(None) => ToSqlOutput::Owned(Owned::Null),
+        Value::Float(Some(f)) => ToSqlOutput::Owned(Owned::Real(*f)),
+        Value::Int(None) | Value::Text(None) | Value::Bool(None) | Value::Float(None) => {
+            ToSqlOutput::Owned(Owned::Null)
+        }
         Value::Time(t) => ToSqlOutput::Owned(Owned::Text(sqlite_datetime(t))),
         Value::Uuid(u) => ToSqlOutput::Owned(Owned::Blob(u.as_bytes().to_vec())),
     }

@@ -9,7 +9,9 @@
 #     `db upgrade` + `fab create-admin` + `init`) and `superset-sqlite-content.db` (the same, then
 #     seeded like the PostgreSQL one by a second, short-lived Superset server on the file);
 #   - a second Superset server that stays up on `superset-sqlite-live.db`, a copy of the content
-#     file, for tests that write into SQLite and read back through Superset's REST API.
+#     file, for tests that write into SQLite and read back through Superset's REST API;
+#   - an SMTP server (aiosmtpd, scripts/smtp_sink.py) that requires STARTTLS and AUTH, with its
+#     own CA, and stores every message it accepts as a JSON file the tests read back.
 #
 #   bash scripts/services.sh start   # (re)start everything; writes $STATE_DIR/env
 #   bash scripts/services.sh stop    # stop everything and remove $STATE_DIR (safe when nothing runs)
@@ -25,6 +27,7 @@
 #   STEWARD_SUPERSET_PORT  Superset port;   default: first free of 58088..58097
 #   STEWARD_SQLITE_SUPERSET_PORT  the short-lived Superset on SQLite; default: first free of 58188..58197
 #   STEWARD_SQLITE_LIVE_SUPERSET_PORT  the Superset on the live SQLite file; default: first free of 58288..58297
+#   STEWARD_SMTP_PORT      the SMTP server;  default: first free of 52525..52534
 #   STEWARD_SUPERSET_VERSION  the Superset release to run: 5.0.0, 6.0.0 or 6.1.0;  default 6.1.0
 #   STEWARD_NO_METADB_CACHE=1  always run `superset db upgrade/create-admin/init` and the SQLite
 #                          seeding (no cached dump or SQLite files)
@@ -58,6 +61,11 @@ PG_USER=steward
 PG_PASSWORD=stw-pg-3c9f
 ADMIN_USER=admin
 ADMIN_PASSWORD=admin
+SMTP_USER=steward-mailer
+# Not a word that occurs in steward's messages (the tests look for it in every output).
+SMTP_PASSWORD=stw-smtp-7d1e
+# The SMTP server's Python packages (its venv's cache key).
+SMTP_PIP_PACKAGES=("aiosmtpd==1.4.6")
 
 log() { printf '[services] %s\n' "$*" >&2; }
 # shellcheck source=scripts/lib/processes.sh
@@ -156,6 +164,7 @@ stop_services() {
   stop_group "$STATE_DIR/superset-sqlite.pid" "Superset on SQLite"
   stop_group "$STATE_DIR/superset-sqlite-live.pid" "Superset on the live SQLite file"
   stop_group "$STATE_DIR/superset.pid" "Superset"
+  stop_group "$STATE_DIR/smtp.pid" "the SMTP server"
   # PostgreSQL.
   if [[ -f $PG_DATA/postmaster.pid ]]; then
     local bin
@@ -527,6 +536,51 @@ wait_sqlite_job() {
   [[ $rc -eq 0 ]] || { tail -n 40 "$STATE_DIR/sqlite-job.log" >&2; die "making the SQLite metadata files failed (exit $rc; log: $STATE_DIR/sqlite-job.log)"; }
 }
 
+# ---------------------------------------------------------------------------------------------
+# The SMTP server: its own venv (cached), a CA and a server certificate for 127.0.0.1.
+
+ensure_smtp_venv() {
+  SMTP_VENV=$CACHE_DIR/smtp-venv
+  local want have=""
+  want=$(printf '%s\n' "${SMTP_PIP_PACKAGES[@]}" "$(python3 --version 2>&1)")
+  [[ -f $SMTP_VENV/.steward-complete ]] && have=$(cat "$SMTP_VENV/.steward-complete")
+  [[ $have == "$want" && -x $SMTP_VENV/bin/python ]] && return 0
+  log "installing the SMTP server (aiosmtpd) into $SMTP_VENV"
+  rm -rf -- "$SMTP_VENV"
+  python3 -m venv "$SMTP_VENV" || die "python3 -m venv failed (on Debian: apt-get install -y python3-venv)"
+  "$SMTP_VENV/bin/pip" install -q --disable-pip-version-check "${SMTP_PIP_PACKAGES[@]}" >"$CACHE_DIR/pip-install-smtp.log" 2>&1 ||
+    { tail -n 30 "$CACHE_DIR/pip-install-smtp.log" >&2; rm -rf -- "$SMTP_VENV"; die "pip install of aiosmtpd failed"; }
+  printf '%s\n' "$want" >"$SMTP_VENV/.steward-complete"
+}
+
+start_smtp() {
+  command -v openssl >/dev/null || die "openssl is required (apt-get install -y openssl)"
+  ensure_smtp_venv
+  local dir=$STATE_DIR/smtp
+  mkdir -p "$dir/maildir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=steward test SMTP CA" \
+    -keyout "$dir/ca.key" -out "$dir/ca.crt" >/dev/null 2>&1 || die "openssl could not make the SMTP CA"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$dir/server.key" \
+    -out "$dir/server.csr" >/dev/null 2>&1 || die "openssl could not make the SMTP key"
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$dir/ext.cnf"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 2 -extfile "$dir/ext.cnf" -out "$dir/server.crt" >/dev/null 2>&1 || die "openssl could not sign the SMTP certificate"
+  printf '%s\n' "$SMTP_PASSWORD" >"$dir/password"
+  chmod 600 "$dir/password" "$dir/ca.key" "$dir/server.key"
+  SMTP_PORT=$(pick_port SMTP "${STEWARD_SMTP_PORT:-}" 52525)
+  setsid "$SMTP_VENV/bin/python" "$ROOT/scripts/smtp_sink.py" --port "$SMTP_PORT" \
+    --cert "$dir/server.crt" --key "$dir/server.key" --user "$SMTP_USER" \
+    --password-file "$dir/password" --maildir "$dir/maildir" >"$STATE_DIR/smtp.log" 2>&1 </dev/null &
+  echo $! >"$STATE_DIR/smtp.pid"
+  local i
+  for ((i = 0; i < 100; i++)); do
+    port_busy "$SMTP_PORT" && return 0
+    kill -0 "$(cat "$STATE_DIR/smtp.pid")" 2>/dev/null || { cat "$STATE_DIR/smtp.log" >&2; die "the SMTP server exited"; }
+    sleep 0.1
+  done
+  die "the SMTP server did not listen on 127.0.0.1:$SMTP_PORT"
+}
+
 write_env() {
   local tmp=$ENV_FILE.tmp
   {
@@ -548,7 +602,12 @@ write_env() {
       STEWARD_TEST_PSQL "$PSQL" \
       STEWARD_TEST_SUPERSET_BIN "$VENV/bin/superset" \
       STEWARD_TEST_SUPERSET_CONFIG "$SUPERSET_CONFIG" \
-      STEWARD_TEST_SUPERSET_SECRET_KEY "$(sed -n "s/^SECRET_KEY = \"\(.*\)\"$/\1/p" "$SUPERSET_CONFIG")"
+      STEWARD_TEST_SUPERSET_SECRET_KEY "$(sed -n "s/^SECRET_KEY = \"\(.*\)\"$/\1/p" "$SUPERSET_CONFIG")" \
+      STEWARD_TEST_SMTP_PORT "$SMTP_PORT" \
+      STEWARD_TEST_SMTP_USER "$SMTP_USER" \
+      STEWARD_TEST_SMTP_PASSWORD "$SMTP_PASSWORD" \
+      STEWARD_TEST_SMTP_CA "$STATE_DIR/smtp/ca.crt" \
+      STEWARD_TEST_SMTP_MAILDIR "$STATE_DIR/smtp/maildir"
   } >"$tmp"
   mv -f "$tmp" "$ENV_FILE"
 }
@@ -604,6 +663,10 @@ start_services() {
   PGPASSWORD=$PG_PASSWORD "$PG_BIN/pg_dump" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" --no-owner --no-privileges superset |
     psql_db superset_content_template >/dev/null
   timings+=("seed $(secs_since "$t")")
+
+  t=$(now_ms)
+  start_smtp
+  timings+=("smtp $(secs_since "$t")")
 
   t=$(now_ms)
   wait_sqlite_job

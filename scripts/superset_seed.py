@@ -161,6 +161,28 @@ def seed(ss, warehouse_uri):
             "row_limit": 1000,
             "adhoc_filters": [],
         }
+        # As the chart editor saves it: the query its data (CSV, TEXT reports) is computed from.
+        query_context = {
+            "datasource": {"id": ds_id, "type": "table"},
+            "force": False,
+            "queries": [
+                {
+                    "columns": columns,
+                    "metrics": [],
+                    "orderby": [],
+                    "row_limit": 1000,
+                    "filters": [],
+                    "extras": {"having": "", "where": ""},
+                    "annotation_layers": [],
+                    "url_params": {},
+                    "custom_params": {},
+                    "custom_form_data": {},
+                }
+            ],
+            "form_data": params,
+            "result_format": "json",
+            "result_type": "full",
+        }
         ss.create(
             "chart",
             {
@@ -169,6 +191,8 @@ def seed(ss, warehouse_uri):
                 "datasource_id": ds_id,
                 "datasource_type": "table",
                 "params": json.dumps(params),
+                "query_context": json.dumps(query_context),
+                "query_context_generation": True,
                 "dashboards": [dash[s] for s in slugs],
             },
             "chart %r" % name,

@@ -483,9 +483,20 @@ pub async fn record(
     if log_only {
         return Ok(());
     }
+    // As Superset: entering Working clears the last value; a state without a value of its own
+    // (On Grace, Error) keeps the one before.
+    let (value, row_json) = match row.state {
+        RunState::Working => ("$3", "$4"),
+        _ => (
+            "COALESCE($3, last_value)",
+            "COALESCE($4, last_value_row_json)",
+        ),
+    };
     tx.execute(
-        "UPDATE report_schedule SET last_state = $1, last_eval_dttm = $2, last_value = $3, \
-         last_value_row_json = $4 WHERE id = $5",
+        &format!(
+            "UPDATE report_schedule SET last_state = $1, last_eval_dttm = $2, last_value = {value}, \
+             last_value_row_json = {row_json} WHERE id = $5"
+        ),
         &[
             Value::text(row.state.as_str()),
             naive(row.end),

@@ -11,6 +11,7 @@ mod duplicates;
 mod engine;
 mod escaping;
 mod examples;
+mod executor;
 mod export_hardening;
 mod export_promises;
 mod export_roundtrip;

@@ -11,6 +11,7 @@ pub mod admission;
 pub mod backoff;
 pub mod cluster;
 pub mod conditions;
+pub mod executions;
 pub mod http;
 pub mod instance_pass;
 pub mod isolation;
@@ -100,6 +101,14 @@ pub async fn run(
         recorder,
         Arc::clone(&metrics),
     ));
+    // Scheduled executions as Jobs: a loop of its own, acting while this replica leads.
+    let jobs = executions::watch_jobs(&reconciler.client);
+    let executions = tokio::spawn(executions::run(
+        Arc::clone(&reconciler),
+        jobs,
+        leading.clone(),
+        stop_election.subscribe(),
+    ));
     // Every replica serves the webhook, leader or not.
     let webhook = match &config.webhook {
         Some(webhook) => Some(webhook::serve(webhook.clone(), Arc::clone(&reconciler)).await?),
@@ -156,6 +165,7 @@ pub async fn run(
     ready.store(false, Ordering::SeqCst);
     let _ = stop_election.send(true);
     let _ = election.await;
+    let _ = executions.await;
     server.abort();
     if let Some(webhook) = webhook {
         webhook.abort();

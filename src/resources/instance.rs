@@ -43,6 +43,67 @@ pub struct SupersetInstanceSpec {
     /// `steward.dev/confirm-deletions` with the count the status reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_guard: Option<DeletionGuard>,
+    /// Run this instance's schedules as Kubernetes Jobs (one per schedule and fire time, in
+    /// the schedule's namespace). Absent: the operator runs none (Superset's own workers may).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executions: Option<Executions>,
+}
+
+/// How the operator runs schedules as Jobs.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Executions {
+    /// The pod each Job runs: `steward execute --schedule NAMESPACE/NAME --at TIME`.
+    pub job_template: ExecutionJobTemplate,
+    /// Fire times missed while no operator ran still run when at most this old (only the
+    /// newest); older ones are logged as skipped. Default 600.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub catch_up_seconds: Option<u32>,
+    /// Finished Jobs kept per schedule after success (default 3) and after failure (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub successful_jobs_history_limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub failed_jobs_history_limit: Option<u32>,
+    /// Seconds a finished Job stays before Kubernetes deletes it (default 86400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub ttl_seconds_after_finished: Option<i32>,
+    /// Pod retries of one run (default 0: a run that may have sent part of its messages is not
+    /// repeated; the next fire time runs as usual).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 10))]
+    pub backoff_limit: Option<i32>,
+}
+
+/// The pod of an execution Job. Secrets reach it only through `env` references and `envFrom`
+/// (Secrets in the schedule's namespace): `STEWARD_DATABASE_URL`,
+/// `STEWARD_SUPERSET_SECRET_KEY`, `STEWARD_SMTP_PASSWORD`; settings such as
+/// `STEWARD_SUPERSET_URL` and `STEWARD_SMTP_HOST` likewise.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExecutionJobTemplate {
+    /// The steward image.
+    #[schemars(length(min = 1))]
+    pub image: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_policy: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_pull_secrets: Vec<k8s_openapi::api::core::v1::LocalObjectReference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<k8s_openapi::api::core::v1::ResourceRequirements>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<k8s_openapi::api::core::v1::Toleration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<k8s_openapi::api::core::v1::EnvVar>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env_from: Vec<k8s_openapi::api::core::v1::EnvFromSource>,
 }
 
 /// Where the metadata database's URL is kept.

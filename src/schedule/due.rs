@@ -6,6 +6,9 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::fire_clock::FireClock;
+use crate::execute::run::execution_id;
+use crate::execute::state::RunState;
+use crate::store::execution::LogRow;
 
 /// At most this many missed fire times are listed one by one; past it they are counted.
 const LISTED: usize = 10_000;
@@ -28,6 +31,8 @@ pub enum SkipReason {
     OutsideCatchUp { window_seconds: i64 },
     /// Inside the window, but a newer missed fire time ran instead.
     Superseded,
+    /// Its run was not started: the previous run was still working within its timeout.
+    StillWorking,
 }
 
 impl SkipReason {
@@ -41,7 +46,38 @@ impl SkipReason {
                 "missed while no scheduler ran; a newer fire time inside the catch-up window ran instead"
                     .into()
             }
+            SkipReason::StillWorking => {
+                "the previous run was still working within its working timeout".into()
+            }
         }
+    }
+}
+
+impl DueRuns {
+    /// The execution-log row recording the skipped fire times of schedule `schedule_id`: one
+    /// row (Not triggered, the reason in its message) at the newest of them, so the log says
+    /// what was missed without a row per minute of an outage.
+    pub fn skipped_row(&self, schedule_id: i64, now: DateTime<Utc>) -> Option<LogRow> {
+        let (first, last) = (self.skipped.first()?, self.skipped.last()?);
+        let reason = self.skip_reason.map(|r| r.sentence()).unwrap_or_default();
+        let what = match self.skipped.len() {
+            1 => format!("Skipped the run of {}", first.to_rfc3339()),
+            n => format!(
+                "Skipped {n} runs from {} to {}",
+                first.to_rfc3339(),
+                last.to_rfc3339()
+            ),
+        };
+        Some(LogRow {
+            execution_id: execution_id(schedule_id, *last),
+            scheduled: *last,
+            start: now,
+            end: now,
+            state: RunState::NotTriggered,
+            error_message: Some(format!("{what}: {reason}.")),
+            value: None,
+            value_row_json: None,
+        })
     }
 }
 

@@ -13,10 +13,9 @@ use tokio::sync::{Notify, Semaphore};
 
 use super::due::due_runs;
 use super::fire_clock::FireClock;
-use crate::execute::run::{Executor, Outcome, execution_id};
-use crate::execute::state::RunState;
+use crate::execute::run::{Executor, Outcome};
 use crate::store::StoreError;
-use crate::store::execution::{self, LogRow, ManagedSchedule};
+use crate::store::execution::{self, ManagedSchedule};
 
 /// How the scheduler runs.
 #[derive(Clone, Debug)]
@@ -172,39 +171,19 @@ async fn refresh(
     Ok(())
 }
 
-/// One log row for the fire times passed over (the newest of them as its fire time).
+/// Records the fire times passed over (one row).
 async fn record_skipped(
     executor: &Executor,
     schedule: &ManagedSchedule,
     due: &super::due::DueRuns,
 ) -> Result<(), StoreError> {
-    let (Some(first), Some(last)) = (due.skipped.first(), due.skipped.last()) else {
+    let Some(row) = due.skipped_row(schedule.id, Utc::now()) else {
         return Ok(());
-    };
-    let reason = due.skip_reason.map(|r| r.sentence()).unwrap_or_default();
-    let what = match due.skipped.len() {
-        1 => format!("Skipped the run of {}", first.to_rfc3339()),
-        n => format!(
-            "Skipped {n} runs from {} to {}",
-            first.to_rfc3339(),
-            last.to_rfc3339()
-        ),
-    };
-    let now = Utc::now();
-    let row = LogRow {
-        execution_id: execution_id(schedule.id, *last),
-        scheduled: *last,
-        start: now,
-        end: now,
-        state: RunState::NotTriggered,
-        error_message: Some(format!("{what}: {reason}.")),
-        value: None,
-        value_row_json: None,
     };
     let mut tx = executor.store.write_runtime().await?;
     execution::record(&mut tx, schedule.id, &row, true).await?;
     tx.commit().await?;
-    tracing::warn!(schedule = %schedule.resource, skipped = due.skipped.len(), reason = %reason, "missed runs skipped");
+    tracing::warn!(schedule = %schedule.resource, skipped = due.skipped.len(), message = row.error_message.as_deref().unwrap_or(""), "missed runs skipped");
     Ok(())
 }
 

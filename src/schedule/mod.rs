@@ -7,6 +7,7 @@ pub mod crontab;
 mod day_times;
 pub mod due;
 pub mod fire_clock;
+pub mod job;
 pub mod local;
 pub mod min_gap;
 mod run;

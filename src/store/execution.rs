@@ -423,6 +423,34 @@ async fn read_history(
     })
 }
 
+/// The final state the run `execution_id` of schedule `id` recorded, if it ended.
+pub async fn final_state_of(
+    tx: &mut Tx,
+    id: i64,
+    execution_id: uuid::Uuid,
+) -> Result<Option<RunState>, StoreError> {
+    Ok(read_history(tx, id, execution_id).await?.this_run)
+}
+
+/// `report_schedule.last_state` of each of `ids` that exists.
+pub async fn last_states(tx: &mut Tx, ids: &[i64]) -> Result<BTreeMap<i64, String>, StoreError> {
+    let mut out = BTreeMap::new();
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, last_state FROM report_schedule WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let params: Vec<Value> = chunk.iter().map(|i| Value::int(*i)).collect();
+        for mut row in tx.fetch(&sql, &params, &[Ty::Int, Ty::Text]).await? {
+            if let (Some(id), Some(state)) = (row[0].as_int(), row[1].take_text()) {
+                out.insert(id, state);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The Alerts & Reports configuration's settings (`key → JSON text`).
 pub async fn report_config(tx: &mut Tx) -> Result<ReportConfig, StoreError> {
     Ok(ReportConfig {

@@ -25,6 +25,7 @@ mod loader_corpus;
 mod manifest_cache;
 mod min_gap;
 mod operator;
+mod operator_jobs;
 mod plan_trust;
 mod policy_change;
 mod readme_promises;

@@ -170,16 +170,25 @@ fn read_request(stream: &mut std::net::TcpStream) -> String {
     String::from_utf8_lossy(&data).into_owned()
 }
 
-/// The executor's flags and environment for the test services.
+/// The executor's flags and environment for the test services (the PostgreSQL Superset).
 pub fn executor_command(args: &[&str]) -> Command {
+    executor_command_for(
+        &env("STEWARD_TEST_SUPERSET_DB_URL"),
+        &env("STEWARD_TEST_SUPERSET_URL"),
+        args,
+    )
+}
+
+/// The executor's flags and environment for the Superset at `superset` on `database`.
+pub fn executor_command_for(database: &str, superset: &str, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_steward"));
     command
         .args(args)
         .args([
             "--database",
-            &env("STEWARD_TEST_SUPERSET_DB_URL"),
+            database,
             "--superset-url",
-            &env("STEWARD_TEST_SUPERSET_URL"),
+            superset,
             "--smtp-host",
             "127.0.0.1",
             "--smtp-port",

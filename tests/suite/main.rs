@@ -32,6 +32,7 @@ mod readme_promises;
 mod reconcile;
 mod renames;
 mod rls_jinja;
+mod scheduler;
 mod services;
 mod sip_209;
 mod store_edge;

@@ -34,7 +34,7 @@ struct Backend {
 
 /// The tests that write to the live SQLite file take this first (those on the PostgreSQL
 /// database take [`exclusive`]).
-fn exclusive_sqlite() -> MutexGuard<'static, ()> {
+pub(crate) fn exclusive_sqlite() -> MutexGuard<'static, ()> {
     static LIVE_SQLITE: Mutex<()> = Mutex::new(());
     LIVE_SQLITE
         .lock()

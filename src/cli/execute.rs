@@ -157,7 +157,7 @@ pub(super) fn scheduler(args: &SchedulerArgs) -> anyhow::Result<u8> {
             Err(e) => return Ok(store_failure(&e)),
         };
         let executor = args.executor.executor(store.clone())?;
-        let config = crate::schedule::local::SchedulerConfig {
+        let config = crate::execute::local_scheduler::SchedulerConfig {
             concurrency: usize::from(args.concurrency),
             catch_up: chrono::Duration::from_std(args.catch_up)
                 .unwrap_or(chrono::Duration::minutes(10)),
@@ -169,7 +169,7 @@ pub(super) fn scheduler(args: &SchedulerArgs) -> anyhow::Result<u8> {
             concurrency = config.concurrency,
             "scheduler started"
         );
-        crate::schedule::local::run(executor, config, super::operator::shutdown_signal())
+        crate::execute::local_scheduler::run(executor, config, super::operator::shutdown_signal())
             .await
             .map_err(|e| anyhow::anyhow!(e))?;
         store.close().await;

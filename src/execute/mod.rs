@@ -7,6 +7,7 @@
 
 pub mod email;
 pub mod facts;
+pub mod local_scheduler;
 pub mod notice;
 pub mod recheck;
 pub mod run;

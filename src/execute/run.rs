@@ -8,12 +8,12 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::email::{Addressees, Mailer};
 use super::facts::{ScheduleFacts, Subject, UserFacts};
 use super::notice::{Attachment, Notification, Wording, dated_name, subject};
 use super::recheck::{email_addresses, recheck};
+pub use super::state::execution_id;
 use super::state::{RunState, Start, Timing, error_notice_due, message, start};
 use super::validator::{Validator, judge};
 use super::webhook::WebhookSender;
@@ -77,18 +77,6 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error("schedule {0} does not exist in Superset (deleted since it was scheduled?)")]
     NoSuchSchedule(i64),
-}
-
-/// The execution id of the run of schedule `schedule_id` at `scheduled`: the same for every
-/// attempt of that run, so a repeated Job or a second scheduler finds what the first did.
-pub fn execution_id(schedule_id: i64, scheduled: DateTime<Utc>) -> uuid::Uuid {
-    let digest = Sha256::digest(format!(
-        "steward-run:{schedule_id}:{}",
-        scheduled.timestamp()
-    ));
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
 /// The log row of a state at `end` for this run.

@@ -4,6 +4,7 @@
 //! /api/v1/report/<id>/log/` read steward's runs as its own.
 
 use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
 
 /// `report_execution_log.state` and `report_schedule.last_state` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -72,6 +73,34 @@ pub struct History {
     pub last_error_notice: Option<DateTime<Utc>>,
     /// The final state this very run (same schedule and fire time) already recorded.
     pub this_run: Option<RunState>,
+}
+
+/// The execution id of the run of schedule `schedule_id` at `scheduled`: the same for every
+/// attempt of that run, so a repeated Job or a second scheduler finds what the first did.
+pub fn execution_id(schedule_id: i64, scheduled: DateTime<Utc>) -> uuid::Uuid {
+    let digest = Sha256::digest(format!(
+        "steward-run:{schedule_id}:{}",
+        scheduled.timestamp()
+    ));
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+/// A row of Superset's execution log (`report_execution_log`), as a run records it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogRow {
+    /// The run's id (`uuid`), the same for every row of one run.
+    pub execution_id: uuid::Uuid,
+    pub scheduled: DateTime<Utc>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub state: RunState,
+    pub error_message: Option<String>,
+    /// `value` (an operator alert's number).
+    pub value: Option<f64>,
+    /// `value_row_json` (a not-null alert's value as text).
+    pub value_row_json: Option<String>,
 }
 
 /// Timing settings of a schedule, in seconds (`working_timeout`, `grace_period`).

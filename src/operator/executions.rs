@@ -21,8 +21,7 @@ use serde_json::json;
 
 use super::reconciler::Reconciler;
 use super::targeting::Instances;
-use crate::execute::run::execution_id;
-use crate::execute::state::{RunState, message};
+use crate::execute::state::{RunState, execution_id, message};
 use crate::resources::ReportSchedule;
 use crate::resources::instance::{Executions, SupersetInstance};
 use crate::schedule::due::{DueRuns, SkipReason, due_runs};
@@ -78,6 +77,15 @@ fn view(job: &Job) -> Option<JobView> {
         fire,
         finished,
     })
+}
+
+/// What a schedule's status shows of its runs.
+struct RunStatus<'a> {
+    schedule: &'a ReportSchedule,
+    /// The newest fire time run or skipped.
+    last: Option<DateTime<Utc>>,
+    next: Option<DateTime<Utc>>,
+    superset_id: Option<i64>,
 }
 
 /// The loop's memory: per schedule uid, the newest fire time handled, and Jobs already judged.
@@ -189,12 +197,7 @@ async fn instance_round(
     let all_jobs = jobs.state();
     let mut wake = Utc::now() + Duration::hours(1);
     let mut ids: Vec<i64> = Vec::new();
-    let mut statuses: Vec<(
-        &ReportSchedule,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-        Option<i64>,
-    )> = Vec::new();
+    let mut statuses: Vec<RunStatus> = Vec::new();
     for schedule in schedules {
         let uid = schedule.uid().unwrap_or_default();
         let superset_id = schedule.status.as_ref().and_then(|s| s.superset_id);
@@ -216,7 +219,12 @@ async fn instance_round(
         };
         let Some(id) = superset_id else { continue };
         if spec.active == Some(false) {
-            statuses.push((schedule, last_run(schedule, memory), None, Some(id)));
+            statuses.push(RunStatus {
+                schedule,
+                last: last_run(schedule, memory),
+                next: None,
+                superset_id: Some(id),
+            });
             continue;
         }
         let now = Utc::now();
@@ -279,7 +287,12 @@ async fn instance_round(
         if let Some(next) = next {
             wake = wake.min(next);
         }
-        statuses.push((schedule, memory.handled.get(&uid).copied(), next, Some(id)));
+        statuses.push(RunStatus {
+            schedule,
+            last: memory.handled.get(&uid).copied(),
+            next,
+            superset_id: Some(id),
+        });
     }
     write_statuses(reconciler, &store, statuses, &ids).await;
     Ok(wake)
@@ -395,12 +408,7 @@ async fn clean_history(reconciler: &Reconciler, executions: &Executions, jobs: &
 async fn write_statuses(
     reconciler: &Reconciler,
     store: &crate::store::Store,
-    statuses: Vec<(
-        &ReportSchedule,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-        Option<i64>,
-    )>,
+    statuses: Vec<RunStatus<'_>>,
     ids: &[i64],
 ) {
     let states: BTreeMap<i64, String> = match store.read().await {
@@ -415,7 +423,13 @@ async fn write_statuses(
     };
     let text =
         |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    for (schedule, last, next, id) in statuses {
+    for RunStatus {
+        schedule,
+        last,
+        next,
+        superset_id: id,
+    } in statuses
+    {
         let last_state = id.and_then(|id| states.get(&id).cloned());
         let current = schedule.status.as_ref();
         let (last, next) = (text(last), text(next));

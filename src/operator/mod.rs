@@ -1,8 +1,9 @@
 //! `steward operator`: the cluster-resident reconciler. Watches the six steward kinds and
 //! `SupersetInstance`, and runs the engine's library pass once per instance over every resource
 //! targeting it (isolating bad resources), triggered by changes (debounced), by a periodic resync
-//! and by retries after failures; writes each resource's status and Events. Serves `/metrics`,
-//! `/healthz` and `/readyz`.
+//! and by retries after failures; writes each resource's status and Events; runs the schedules
+//! of instances with `spec.executions` as Jobs ([`executions`]). Serves `/metrics`, `/healthz`
+//! and `/readyz`.
 //!
 //! Pure parts: [`isolation`], [`conditions`], [`targeting`], [`backoff`]. IO: [`cluster`]
 //! (watches and caches), [`reconciler`] (passes and writes), [`status_writer`], [`http`].

@@ -6,9 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::fire_clock::FireClock;
-use crate::execute::run::execution_id;
-use crate::execute::state::RunState;
-use crate::store::execution::LogRow;
+use crate::execute::state::{LogRow, RunState, execution_id};
 
 /// At most this many missed fire times are listed one by one; past it they are counted.
 const LISTED: usize = 10_000;

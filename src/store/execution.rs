@@ -11,6 +11,7 @@ use super::migrate::LEDGER_TABLE;
 use super::sql::{Tx, Ty, Value};
 use super::{StoreError, config_document};
 use crate::execute::facts::{Executor, RecipientRow, ScheduleFacts, Subject, UserFacts};
+pub use crate::execute::state::LogRow;
 use crate::execute::state::{History, RunState, message};
 use crate::model::ReportConfig;
 
@@ -29,19 +30,6 @@ pub struct ManagedSchedule {
     pub created_on: Option<DateTime<Utc>>,
     /// The newest fire time its execution log records.
     pub last_scheduled: Option<DateTime<Utc>>,
-}
-
-/// A row for `report_execution_log`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LogRow {
-    pub execution_id: uuid::Uuid,
-    pub scheduled: DateTime<Utc>,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub state: RunState,
-    pub error_message: Option<String>,
-    pub value: Option<f64>,
-    pub value_row_json: Option<String>,
 }
 
 fn naive(t: DateTime<Utc>) -> Value {

@@ -11,9 +11,9 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::{Notify, Semaphore};
 
-use super::due::due_runs;
-use super::fire_clock::FireClock;
-use crate::execute::run::{Executor, Outcome};
+use super::run::{Executor, Outcome};
+use crate::schedule::due::{DueRuns, due_runs};
+use crate::schedule::fire_clock::FireClock;
 use crate::store::StoreError;
 use crate::store::execution::{self, ManagedSchedule};
 
@@ -175,7 +175,7 @@ async fn refresh(
 async fn record_skipped(
     executor: &Executor,
     schedule: &ManagedSchedule,
-    due: &super::due::DueRuns,
+    due: &DueRuns,
 ) -> Result<(), StoreError> {
     let Some(row) = due.skipped_row(schedule.id, Utc::now()) else {
         return Ok(());

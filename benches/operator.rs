@@ -20,9 +20,12 @@
 //! change → Ready p95 ≤ 1 s; all Ready after a cold start ≤ 60 s; RSS ≤ 400 MB.
 //! Knobs: `STEWARD_BENCH_SCALE` (default 1 = org-10k), `STEWARD_BENCH_CHANGES` (default 50).
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::{kubectl, psql, release_binary, repo, run, var};
 
 use futures_util::StreamExt;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
@@ -33,45 +36,6 @@ use steward::resources::{Kind, Resource};
 const TARGET_CHANGE_P95: f64 = 1.0;
 const TARGET_COLD_START: f64 = 60.0;
 const TARGET_RSS_MB: f64 = 400.0;
-
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        eprintln!(
-            "error: {name} is not set: start the services and the control plane first \
-             (bash scripts/services.sh start; bash scripts/kube.sh start; source both env files)"
-        );
-        std::process::exit(2)
-    })
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("run a command");
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn kubectl(args: &[&str]) -> String {
-    run(Command::new(var("STEWARD_KUBECTL")).args(args))
-}
-
-fn psql(url: &str, sql: &str) -> String {
-    run(Command::new(var("STEWARD_TEST_PSQL")).args([url, "-X", "-q", "-A", "-t", "-c", sql]))
-}
-
-/// The release binary (built by `cargo bench` itself is the bench; steward is built here).
-fn release_binary() -> PathBuf {
-    run(Command::new(env!("CARGO")).args(["build", "--release", "--quiet", "--bin", "steward"]));
-    repo().join("target/release/steward")
-}
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {

@@ -10,8 +10,9 @@
 #     seeded like the PostgreSQL one by a second, short-lived Superset server on the file);
 #   - a second Superset server that stays up on `superset-sqlite-live.db`, a copy of the content
 #     file, for tests that write into SQLite and read back through Superset's REST API;
-#   - an SMTP server (aiosmtpd, scripts/smtp_sink.py) that requires STARTTLS and AUTH, with its
-#     own CA, and stores every message it accepts as a JSON file the tests read back.
+#   - an SMTP server (aiosmtpd, scripts/smtp_sink.py) that requires STARTTLS and AUTH, and a
+#     second one speaking TLS from the first byte (SMTPS), with their own CA; both store every
+#     message they accept as a JSON file the tests read back.
 #
 #   bash scripts/services.sh start   # (re)start everything; writes $STATE_DIR/env
 #   bash scripts/services.sh stop    # stop everything and remove $STATE_DIR (safe when nothing runs)
@@ -27,7 +28,8 @@
 #   STEWARD_SUPERSET_PORT  Superset port;   default: first free of 58088..58097
 #   STEWARD_SQLITE_SUPERSET_PORT  the short-lived Superset on SQLite; default: first free of 58188..58197
 #   STEWARD_SQLITE_LIVE_SUPERSET_PORT  the Superset on the live SQLite file; default: first free of 58288..58297
-#   STEWARD_SMTP_PORT      the SMTP server;  default: first free of 52525..52534
+#   STEWARD_SMTP_PORT      the SMTP server (STARTTLS);  default: first free of 52525..52534
+#   STEWARD_SMTPS_PORT     the SMTP server (TLS from the first byte);  default: first free of 52545..52554
 #   STEWARD_SUPERSET_VERSION  the Superset release to run: 5.0.0, 6.0.0 or 6.1.0;  default 6.1.0
 #   STEWARD_NO_METADB_CACHE=1  always run `superset db upgrade/create-admin/init` and the SQLite
 #                          seeding (no cached dump or SQLite files)
@@ -165,6 +167,7 @@ stop_services() {
   stop_group "$STATE_DIR/superset-sqlite-live.pid" "Superset on the live SQLite file"
   stop_group "$STATE_DIR/superset.pid" "Superset"
   stop_group "$STATE_DIR/smtp.pid" "the SMTP server"
+  stop_group "$STATE_DIR/smtps.pid" "the SMTP server (TLS)"
   # PostgreSQL.
   if [[ -f $PG_DATA/postmaster.pid ]]; then
     local bin
@@ -568,17 +571,24 @@ start_smtp() {
   printf '%s\n' "$SMTP_PASSWORD" >"$dir/password"
   chmod 600 "$dir/password" "$dir/ca.key" "$dir/server.key"
   SMTP_PORT=$(pick_port SMTP "${STEWARD_SMTP_PORT:-}" 52525)
-  setsid "$SMTP_VENV/bin/python" "$ROOT/scripts/smtp_sink.py" --port "$SMTP_PORT" \
+  start_smtp_sink smtp "$SMTP_PORT"
+  SMTPS_PORT=$(pick_port SMTPS "${STEWARD_SMTPS_PORT:-}" 52545)
+  start_smtp_sink smtps "$SMTPS_PORT" --implicit-tls
+}
+
+start_smtp_sink() { # start_smtp_sink NAME PORT [--implicit-tls]: NAME.pid, NAME.log
+  local dir=$STATE_DIR/smtp name=$1 port=$2 i
+  shift 2
+  setsid "$SMTP_VENV/bin/python" "$ROOT/scripts/smtp_sink.py" --port "$port" \
     --cert "$dir/server.crt" --key "$dir/server.key" --user "$SMTP_USER" \
-    --password-file "$dir/password" --maildir "$dir/maildir" >"$STATE_DIR/smtp.log" 2>&1 </dev/null &
-  echo $! >"$STATE_DIR/smtp.pid"
-  local i
+    --password-file "$dir/password" --maildir "$dir/maildir" "$@" >"$STATE_DIR/$name.log" 2>&1 </dev/null &
+  echo $! >"$STATE_DIR/$name.pid"
   for ((i = 0; i < 100; i++)); do
-    port_busy "$SMTP_PORT" && return 0
-    kill -0 "$(cat "$STATE_DIR/smtp.pid")" 2>/dev/null || { cat "$STATE_DIR/smtp.log" >&2; die "the SMTP server exited"; }
+    port_busy "$port" && return 0
+    kill -0 "$(cat "$STATE_DIR/$name.pid")" 2>/dev/null || { cat "$STATE_DIR/$name.log" >&2; die "the SMTP server ($name) exited"; }
     sleep 0.1
   done
-  die "the SMTP server did not listen on 127.0.0.1:$SMTP_PORT"
+  die "the SMTP server ($name) did not listen on 127.0.0.1:$port"
 }
 
 write_env() {
@@ -604,6 +614,7 @@ write_env() {
       STEWARD_TEST_SUPERSET_CONFIG "$SUPERSET_CONFIG" \
       STEWARD_TEST_SUPERSET_SECRET_KEY "$(sed -n "s/^SECRET_KEY = \"\(.*\)\"$/\1/p" "$SUPERSET_CONFIG")" \
       STEWARD_TEST_SMTP_PORT "$SMTP_PORT" \
+      STEWARD_TEST_SMTPS_PORT "$SMTPS_PORT" \
       STEWARD_TEST_SMTP_USER "$SMTP_USER" \
       STEWARD_TEST_SMTP_PASSWORD "$SMTP_PASSWORD" \
       STEWARD_TEST_SMTP_CA "$STATE_DIR/smtp/ca.crt" \

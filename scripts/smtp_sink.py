@@ -1,11 +1,11 @@
 """A real SMTP server for steward's tests, on 127.0.0.1 only (aiosmtpd from PyPI).
 
-It requires STARTTLS before anything else and AUTH (PLAIN or LOGIN) with one user and
-password, then stores every accepted message as one JSON file in --maildir:
+It requires STARTTLS before anything else (or, with --implicit-tls, TLS from the first byte,
+as SMTPS on port 465) and AUTH (PLAIN or LOGIN) with one user and password, then stores every accepted message as one JSON file in --maildir:
 {"mail_from": ..., "rcpt_tos": [...], "data": "<the message as received>"}, named by arrival
 order, so a test reads back exactly what was delivered (envelope Bcc included).
 
-    python smtp_sink.py --port P --cert C --key K --user U --password-file F --maildir D
+    python smtp_sink.py --port P --cert C --key K --user U --password-file F --maildir D [--implicit-tls]
 """
 
 import argparse
@@ -50,6 +50,7 @@ def main():
     parser.add_argument("--user", required=True)
     parser.add_argument("--password-file", required=True)
     parser.add_argument("--maildir", required=True)
+    parser.add_argument("--implicit-tls", action="store_true")
     args = parser.parse_args()
     with open(args.password_file) as f:
         password = f.read().strip()
@@ -65,18 +66,20 @@ def main():
 
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(args.cert, args.key)
+    if args.implicit_tls:
+        tls = {"ssl_context": context, "auth_require_tls": False}
+    else:
+        tls = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
     controller = Controller(
         Store(args.maildir),
         hostname="127.0.0.1",
         port=args.port,
-        tls_context=context,
-        require_starttls=True,
         auth_required=True,
-        auth_require_tls=True,
         authenticator=authenticator,
+        **tls,
     )
     controller.start()
-    print("smtp sink listening on 127.0.0.1:%d" % args.port, flush=True)
+    print("smtp sink listening on 127.0.0.1:%d%s" % (args.port, " (TLS)" if args.implicit_tls else ""), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -2,7 +2,9 @@
 //! database, each fire time run in this process as soon as it is due, with bounded concurrency
 //! and one run at a time per schedule. What was handled is read back from Superset's execution
 //! log, so a restart neither repeats nor loses a run: missed fire times follow
-//! [`super::due`]'s catch-up rule and are logged as skipped.
+//! [`crate::schedule::due`]'s catch-up rule and are logged as skipped. Each due run is claimed
+//! at its fire time (Working recorded); computing and delivering wait for one of the
+//! `concurrency` slots, so Superset and the SMTP server see at most that many runs at once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -20,7 +22,7 @@ use crate::store::execution::{self, ManagedSchedule};
 /// How the scheduler runs.
 #[derive(Clone, Debug)]
 pub struct SchedulerConfig {
-    /// At most this many runs at once.
+    /// At most this many runs compute and deliver at once.
     pub concurrency: usize,
     /// Missed fire times younger than this still run (the newest of them only).
     pub catch_up: Duration,
@@ -101,9 +103,8 @@ pub async fn run(
                 let id = item.schedule.id;
                 let resource = item.schedule.resource.clone();
                 tasks.spawn(async move {
-                    let _permit = permits.acquire_owned().await;
                     let started = Utc::now();
-                    let result = executor.execute(id, fire).await;
+                    let result = executor.execute_in(id, fire, Some(permits)).await;
                     log_outcome(&resource, fire, started, &result);
                     running.busy.lock().expect("not poisoned").remove(&id);
                     running.ended.notify_one();

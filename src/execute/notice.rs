@@ -55,18 +55,29 @@ impl Default for Wording {
     }
 }
 
-/// The title with a strftime date format applied (SIP-209 `date_format_in_email_subject`),
-/// as Superset's `_parse_name`: an invalid format leaves the title as written.
-pub fn dated_name(name: &str, date_format: bool, now: DateTime<Utc>) -> String {
-    if !date_format || !name.contains('%') {
-        return name.to_owned();
-    }
+/// The title with the date, as the configuration's `date_format_in_email_subject` asks: `true`
+/// applies strftime to the title itself (Superset's `_parse_name`; an invalid format leaves the
+/// title as written); a format string appends the date in that format; absent or `false`
+/// leaves the title alone.
+pub fn dated_name(name: &str, setting: Option<&Json>, now: DateTime<Utc>) -> String {
     use chrono::format::{Item, StrftimeItems};
-    let items: Vec<Item> = StrftimeItems::new(name).collect();
-    if items.iter().any(|i| matches!(i, Item::Error)) {
-        return name.to_owned();
+    let format = |pattern: &str| -> Option<String> {
+        let items: Vec<Item> = StrftimeItems::new(pattern).collect();
+        if items.iter().any(|i| matches!(i, Item::Error)) {
+            return None;
+        }
+        Some(now.format_with_items(items.into_iter()).to_string())
+    };
+    match setting {
+        Some(Json::Bool(true)) if name.contains('%') => {
+            format(name).unwrap_or_else(|| name.to_owned())
+        }
+        Some(Json::String(pattern)) if !pattern.is_empty() => match format(pattern) {
+            Some(date) => format!("{name} {date}"),
+            None => name.to_owned(),
+        },
+        _ => name.to_owned(),
     }
-    now.format_with_items(items.into_iter()).to_string()
 }
 
 /// The e-mail subject: `"{prefix} {title}"` as Superset's template, on one line.
@@ -207,9 +218,18 @@ mod tests {
     #[test]
     fn subject_prefix_date_and_one_line() {
         let now = Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap();
-        assert_eq!(dated_name("Sales %Y-%m-%d", true, now), "Sales 2026-11-30");
-        assert_eq!(dated_name("Sales %Y-%m-%d", false, now), "Sales %Y-%m-%d");
-        assert_eq!(dated_name("100%", true, now), "100%");
+        let on = Json::Bool(true);
+        assert_eq!(
+            dated_name("Sales %Y-%m-%d", Some(&on), now),
+            "Sales 2026-11-30"
+        );
+        assert_eq!(dated_name("Sales %Y-%m-%d", None, now), "Sales %Y-%m-%d");
+        assert_eq!(dated_name("100%", Some(&on), now), "100%");
+        assert_eq!(
+            dated_name("Sales", Some(&json!("%d.%m.%Y")), now),
+            "Sales 30.11.2026"
+        );
+        assert_eq!(dated_name("Sales", Some(&json!("%Q")), now), "Sales");
         let s = subject(&Wording::default(), "a\r\nBcc: evil@x.com");
         assert!(!s.contains('\n') && !s.contains('\r'));
         assert!(s.starts_with("[Report]  a"));

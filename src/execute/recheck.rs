@@ -36,11 +36,13 @@ pub fn all_email_addresses(facts: &ScheduleFacts) -> Vec<String> {
 }
 
 /// Every reason the run must not send. `user_emails` holds the lower-cased e-mails of active
-/// users among the recipients (consulted when the policy limits recipients to users).
+/// users among the recipients (consulted when the policy limits recipients to users);
+/// `attach_alerts` is the configuration's `alerts_attach_reports`.
 pub fn recheck(
     facts: &ScheduleFacts,
     policy: &Policy,
     user_emails: &BTreeSet<String>,
+    attach_alerts: bool,
 ) -> Vec<String> {
     let mut reasons = Vec::new();
     for address in all_email_addresses(facts) {
@@ -74,14 +76,15 @@ pub fn recheck(
             Err(why) => reasons.push(format!("it cannot run: {why}")),
         }
     }
-    reasons.extend(unsupported(facts));
+    reasons.extend(unsupported(facts, attach_alerts));
     reasons
 }
 
 /// What steward's executor cannot do yet for this schedule (screenshots, Slack).
-pub fn unsupported(facts: &ScheduleFacts) -> Vec<String> {
+pub fn unsupported(facts: &ScheduleFacts, attach_alerts: bool) -> Vec<String> {
     let mut out = Vec::new();
-    if matches!(facts.report_format.as_str(), "PNG" | "PDF") && sends_content(facts) {
+    if matches!(facts.report_format.as_str(), "PNG" | "PDF") && sends_content(facts, attach_alerts)
+    {
         out.push(format!(
             "its format {} needs a screenshot, which steward's executor does not take yet; use CSV, TEXT or (alerts) NONE",
             facts.report_format
@@ -100,7 +103,128 @@ pub fn unsupported(facts: &ScheduleFacts) -> Vec<String> {
     out
 }
 
-/// Whether a run would attach content: reports always; alerts when attachments are on.
-pub fn sends_content(facts: &ScheduleFacts) -> bool {
-    !facts.is_alert || facts.attach_content.unwrap_or(true)
+/// Whether a run sends content: reports always; alerts when the configuration allows
+/// attachments (`attach_alerts`) and the alert does not turn them off; never with format NONE.
+pub fn sends_content(facts: &ScheduleFacts, attach_alerts: bool) -> bool {
+    facts.report_format != "NONE"
+        && (!facts.is_alert || (attach_alerts && facts.attach_content.unwrap_or(true)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::execute::facts::{RecipientRow, Subject, UserFacts};
+    use crate::execute::state::History;
+    use crate::policy::domains::DomainPattern;
+
+    fn user(name: &str, active: bool) -> UserFacts {
+        UserFacts {
+            id: 1,
+            username: name.into(),
+            email: format!("{name}@example.com"),
+            active,
+        }
+    }
+
+    fn facts(format: &str, to: &str) -> ScheduleFacts {
+        ScheduleFacts {
+            id: 1,
+            name: "s".into(),
+            is_alert: false,
+            active: true,
+            crontab: "0 8 * * *".into(),
+            timezone: "UTC".into(),
+            description: None,
+            subject: Subject::Chart {
+                id: 1,
+                name: "c".into(),
+                has_query_context: true,
+            },
+            report_format: format.into(),
+            email_subject: None,
+            database_id: None,
+            sql: None,
+            validator_type: None,
+            validator_config: None,
+            recipients: vec![RecipientRow {
+                kind: "Email".into(),
+                config: serde_json::json!({"target": to, "bccTarget": "hidden@example.com"})
+                    .to_string(),
+            }],
+            owners: vec![user("owner", true)],
+            run_as: Executor::User(user("bot", true)),
+            run_alert_query_as: Executor::Unset,
+            working_timeout: 3600,
+            grace_period: 14400,
+            log_retention_days: 90,
+            attach_content: None,
+            created_on: None,
+            last_scheduled: None,
+            history: History::default(),
+        }
+    }
+
+    fn policy(domains: &[&str], users_only: bool) -> Policy {
+        Policy {
+            allowed_domains: domains
+                .iter()
+                .map(|d| DomainPattern::parse(d).unwrap())
+                .collect(),
+            limit_recipients_to_users: users_only,
+            ..Policy::default()
+        }
+    }
+
+    #[test]
+    fn every_recipient_field_is_checked_against_the_domains_and_users() {
+        let f = facts("CSV", "a@example.com, b@elsewhere.test");
+        let found = recheck(&f, &policy(&["example.com"], false), &BTreeSet::new(), true);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("b@elsewhere.test"));
+        let users: BTreeSet<String> = ["a@example.com".to_owned()].into();
+        let found = recheck(&f, &policy(&[], true), &users, true);
+        // b@… and the Bcc address are no users.
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().any(|r| r.contains("hidden@example.com")));
+    }
+
+    #[test]
+    fn the_user_to_run_as_must_exist_and_be_active() {
+        let mut f = facts("CSV", "a@example.com");
+        assert!(recheck(&f, &Policy::default(), &BTreeSet::new(), true).is_empty());
+        f.run_as = Executor::User(user("bot", false));
+        assert!(
+            recheck(&f, &Policy::default(), &BTreeSet::new(), true)[0].contains("bot, is inactive")
+        );
+        f.run_as = Executor::Deleted;
+        assert!(recheck(&f, &Policy::default(), &BTreeSet::new(), true)[0].contains("deleted"));
+        f.run_as = Executor::Unset;
+        f.owners.push(user("second", true));
+        assert!(recheck(&f, &Policy::default(), &BTreeSet::new(), true)[0].contains("2 owners"));
+        f.is_alert = true;
+        f.run_as = Executor::User(user("bot", true));
+        f.run_alert_query_as = Executor::User(user("querier", false));
+        assert!(recheck(&f, &Policy::default(), &BTreeSet::new(), true)[0].contains("querier"));
+    }
+
+    #[test]
+    fn screenshots_and_slack_are_refused_only_when_needed() {
+        let png = facts("PNG", "a@example.com");
+        assert!(
+            recheck(&png, &Policy::default(), &BTreeSet::new(), true)[0].contains("screenshot")
+        );
+        let mut alert = facts("PNG", "a@example.com");
+        alert.is_alert = true;
+        // Attachments off for alerts: no screenshot is taken, nothing to refuse.
+        assert!(recheck(&alert, &Policy::default(), &BTreeSet::new(), false).is_empty());
+        alert.attach_content = Some(false);
+        assert!(recheck(&alert, &Policy::default(), &BTreeSet::new(), true).is_empty());
+        assert!(!sends_content(&facts("NONE", "a@example.com"), true));
+        let mut slack = facts("CSV", "a@example.com");
+        slack.recipients.push(RecipientRow {
+            kind: "SlackV2".into(),
+            config: "{\"target\": \"C1\"}".into(),
+        });
+        assert!(recheck(&slack, &Policy::default(), &BTreeSet::new(), true)[0].contains("Slack"));
+    }
 }

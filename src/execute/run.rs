@@ -124,6 +124,18 @@ impl Executor {
         schedule_id: i64,
         scheduled: DateTime<Utc>,
     ) -> Result<Outcome, RunError> {
+        self.execute_in(schedule_id, scheduled, None).await
+    }
+
+    /// [`Executor::execute`], computing and delivering only within one of `slots`: the run is
+    /// claimed (Working recorded) at once, so it starts on time, and waits for a slot as part
+    /// of its working time; Superset and the SMTP server see at most that many runs at once.
+    pub async fn execute_in(
+        &self,
+        schedule_id: i64,
+        scheduled: DateTime<Utc>,
+        slots: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    ) -> Result<Outcome, RunError> {
         let run = Run {
             schedule_id,
             execution_id: execution_id(schedule_id, scheduled),
@@ -145,6 +157,15 @@ impl Executor {
         if !facts.active {
             return Ok(Outcome::Inactive);
         }
+        let _slot = match slots {
+            Some(slots) => Some(
+                slots
+                    .acquire_owned()
+                    .await
+                    .expect("the semaphore stays open"),
+            ),
+            None => None,
+        };
         let outcome = match self.compute_and_send(&run, &facts).await {
             Ok((state, message, value, value_row_json)) => {
                 let mut row = run.row(state, message.clone());
@@ -225,7 +246,12 @@ impl Executor {
             .await
             .map_err(|e| Failure(e.to_string()))?;
         let policy = Policy::of(&config);
-        let reasons = recheck(facts, &policy, &user_emails);
+        let attach_alerts = config
+            .entries
+            .get("alerts_attach_reports")
+            .and_then(|v| serde_json::from_str::<bool>(v).ok())
+            .unwrap_or(true);
+        let reasons = recheck(facts, &policy, &user_emails, attach_alerts);
         if !reasons.is_empty() {
             return Err(Failure(format!("Not sent: {}.", reasons.join("; "))));
         }
@@ -244,18 +270,12 @@ impl Executor {
                 ));
             }
         }
-        let attach_alerts = config
-            .entries
-            .get("alerts_attach_reports")
-            .and_then(|v| serde_json::from_str::<bool>(v).ok())
-            .unwrap_or(true);
         let date_format = config
             .entries
             .get("date_format_in_email_subject")
-            .and_then(|v| serde_json::from_str::<bool>(v).ok())
-            .unwrap_or(false);
+            .and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok());
         let notification = self.notification(facts, attach_alerts).await?;
-        let title = dated_name(&notification.name, date_format, run.started);
+        let title = dated_name(&notification.name, date_format.as_ref(), run.started);
         self.deliver(facts, &subject(&self.wording, &title), &notification, None)
             .await
             .map_err(Failure)?;
@@ -343,9 +363,11 @@ impl Executor {
             }),
             ..Notification::default()
         };
-        let attach = !facts.is_alert || (attach_alerts && facts.attach_content.unwrap_or(true));
         let format = facts.report_format.as_str();
-        if !attach && format != "TEXT" || format == "NONE" {
+        // TEXT is the message itself, as in Superset; other content only when it is sent.
+        if format != "TEXT" && !super::recheck::sends_content(facts, attach_alerts)
+            || format == "NONE"
+        {
             return Ok(notification);
         }
         let Subject::Chart {

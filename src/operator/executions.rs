@@ -88,6 +88,44 @@ struct RunStatus<'a> {
     superset_id: Option<i64>,
 }
 
+/// A Job to create for a schedule's due run.
+struct Creation<'a> {
+    schedule: &'a ReportSchedule,
+    uid: String,
+    id: i64,
+    fire: DateTime<Utc>,
+    /// The newest fire time skipped in the same round.
+    skipped: Option<DateTime<Utc>>,
+    clock: FireClock,
+    namespace: String,
+    job: Job,
+}
+
+/// Jobs created at once.
+const CREATE_CONCURRENCY: usize = 32;
+
+/// Remembers `newest` as handled and returns what the schedule's status shows.
+fn settle<'a>(
+    memory: &mut Memory,
+    schedule: &'a ReportSchedule,
+    uid: &str,
+    id: i64,
+    newest: Option<DateTime<Utc>>,
+    clock: &FireClock,
+    now: DateTime<Utc>,
+) -> RunStatus<'a> {
+    if let Some(t) = newest {
+        memory.handled.insert(uid.to_owned(), t);
+    }
+    let last = memory.handled.get(uid).copied();
+    RunStatus {
+        schedule,
+        last,
+        next: clock.next_after(last.unwrap_or(now).max(now)),
+        superset_id: Some(id),
+    }
+}
+
 /// The loop's memory: per schedule uid, the newest fire time handled, and Jobs already judged.
 #[derive(Default)]
 struct Memory {
@@ -198,6 +236,7 @@ async fn instance_round(
     let mut wake = Utc::now() + Duration::hours(1);
     let mut ids: Vec<i64> = Vec::new();
     let mut statuses: Vec<RunStatus> = Vec::new();
+    let mut creations: Vec<Creation> = Vec::new();
     for schedule in schedules {
         let uid = schedule.uid().unwrap_or_default();
         let superset_id = schedule.status.as_ref().and_then(|s| s.superset_id);
@@ -257,42 +296,76 @@ async fn instance_round(
             tracing::warn!(schedule = %schedule.name_any(), error = %e, "skipped runs not recorded; retrying");
             continue;
         }
-        let mut newest = due.skipped.last().copied();
-        if let Some(fire) = due.run {
-            let reference = ScheduleRef {
-                namespace: &schedule.namespace().unwrap_or_else(|| "default".into()),
-                name: &schedule.name_any(),
-                uid: &uid,
-                instance: &instance.name_any(),
-                working_timeout: timeout.num_seconds(),
-            };
-            let job = job::build(&reference, fire, executions);
-            let api: Api<Job> = Api::namespaced(reconciler.client.clone(), reference.namespace);
-            match api.create(&PostParams::default(), &job).await {
-                Ok(_) => {
-                    tracing::info!(schedule = %format!("{}/{}", reference.namespace, reference.name), fire_time = %fire.to_rfc3339(), lateness_ms = (Utc::now() - fire).num_milliseconds(), "Job created")
-                }
-                Err(kube::Error::Api(e)) if e.code == 409 => {}
-                Err(e) => {
-                    tracing::warn!(schedule = %reference.name, error = %e, "Job not created; retrying");
-                    continue;
-                }
+        let newest = due.skipped.last().copied();
+        match due.run {
+            Some(fire) => {
+                let namespace = schedule.namespace().unwrap_or_else(|| "default".into());
+                let reference = ScheduleRef {
+                    namespace: &namespace,
+                    name: &schedule.name_any(),
+                    uid: &uid,
+                    instance: &instance.name_any(),
+                    working_timeout: timeout.num_seconds(),
+                };
+                let job = job::build(&reference, fire, executions);
+                creations.push(Creation {
+                    schedule,
+                    uid,
+                    id,
+                    fire,
+                    skipped: newest,
+                    clock,
+                    namespace,
+                    job,
+                });
             }
-            newest = Some(fire);
+            None => {
+                let status = settle(memory, schedule, &uid, id, newest, &clock, now);
+                if let Some(next) = status.next {
+                    wake = wake.min(next);
+                }
+                statuses.push(status);
+            }
         }
-        if let Some(t) = newest {
-            memory.handled.insert(uid.clone(), t);
-        }
-        let next = clock.next_after(memory.handled.get(&uid).copied().unwrap_or(now).max(now));
-        if let Some(next) = next {
+    }
+    // A minute's Jobs are created together (a sequential round of API calls would make the
+    // last schedule of a large instance late).
+    let futures: Vec<_> = creations
+        .into_iter()
+        .map(|c| {
+            let client = reconciler.client.clone();
+            async move {
+                let api: Api<Job> = Api::namespaced(client, &c.namespace);
+                let result = match api.create(&PostParams::default(), &c.job).await {
+                    Ok(_) => {
+                        tracing::info!(schedule = %format!("{}/{}", c.namespace, c.schedule.name_any()), fire_time = %c.fire.to_rfc3339(), lateness_ms = (Utc::now() - c.fire).num_milliseconds(), "Job created");
+                        Ok(())
+                    }
+                    Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
+                    Err(e) => Err(e),
+                };
+                (c, result)
+            }
+        })
+        .collect();
+    let created: Vec<(Creation, Result<(), kube::Error>)> = futures_util::stream::iter(futures)
+        .buffer_unordered(CREATE_CONCURRENCY)
+        .collect()
+        .await;
+    let now = Utc::now();
+    for (c, result) in created {
+        let newest = match result {
+            Ok(()) => Some(c.fire),
+            Err(e) => {
+                tracing::warn!(schedule = %c.schedule.name_any(), error = %e, "Job not created; retrying");
+                c.skipped
+            }
+        };
+        let status = settle(memory, c.schedule, &c.uid, c.id, newest, &c.clock, now);
+        if let Some(next) = status.next {
             wake = wake.min(next);
         }
-        statuses.push(RunStatus {
-            schedule,
-            last: memory.handled.get(&uid).copied(),
-            next,
-            superset_id: Some(id),
-        });
+        statuses.push(status);
     }
     write_statuses(reconciler, &store, statuses, &ids).await;
     Ok(wake)

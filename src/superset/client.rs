@@ -51,6 +51,11 @@ pub struct UserSession<'a> {
 /// At most this much of an error body goes into a message.
 const BODY_EXCERPT: usize = 300;
 
+/// Tries per request when Superset answers 5xx or 429, or cannot be connected to.
+const ATTEMPTS: u32 = 4;
+/// The pause before the first retry, doubled before each next one.
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
+
 impl SupersetClient {
     /// A client for the Superset at `base_url` (its web address, e.g. `http://superset:8088`).
     pub fn new(base_url: &str, timeout: Duration) -> Result<SupersetClient, SupersetError> {
@@ -109,13 +114,31 @@ impl UserSession<'_> {
         what: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, SupersetError> {
-        let response = request.bearer_auth(&self.token).send().await.map_err(|e| {
-            SupersetError::Unreachable {
-                base: self.client.base.to_string(),
-                what: what.to_owned(),
-                why: without_url(&e),
+        let request = request.bearer_auth(&self.token);
+        let mut attempt = 0;
+        let response = loop {
+            attempt += 1;
+            // Bodies here are JSON or empty: a request can always be sent again.
+            let this = request
+                .try_clone()
+                .expect("requests without streaming bodies clone");
+            let last = attempt == ATTEMPTS;
+            match this.send().await {
+                // Superset overloaded (a worker or its connection pool busy) or restarting:
+                // wait and try again, as Superset itself retries alert queries.
+                Ok(r) if !last && (r.status().is_server_error() || r.status().as_u16() == 429) => {}
+                Ok(r) => break r,
+                Err(e) if !last && (e.is_connect() || e.is_timeout()) => {}
+                Err(e) => {
+                    return Err(SupersetError::Unreachable {
+                        base: self.client.base.to_string(),
+                        what: what.to_owned(),
+                        why: without_url(&e),
+                    });
+                }
             }
-        })?;
+            tokio::time::sleep(RETRY_PAUSE * 2u32.pow(attempt - 1)).await;
+        };
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -314,7 +337,12 @@ fn error_message(body: &str) -> String {
             })
             .or_else(|| json.get("msg")?.as_str().map(str::to_owned))
     });
-    let text = from_json.unwrap_or_else(|| body.trim().to_owned());
+    let text = match from_json {
+        Some(text) => text,
+        // Superset's error page for an unhandled error, not a message.
+        None if body.trim_start().starts_with('<') => "an HTML error page".to_owned(),
+        None => body.trim().to_owned(),
+    };
     let mut short: String = text.chars().take(BODY_EXCERPT).collect();
     if text.chars().count() > BODY_EXCERPT {
         short.push('…');
@@ -353,6 +381,10 @@ mod tests {
             "Signature verification failed"
         );
         assert!(error_message(&"x".repeat(1000)).ends_with('…'));
+        assert_eq!(
+            error_message("<!doctype html><html><script>x</script></html>"),
+            "an HTML error page"
+        );
     }
 
     #[test]

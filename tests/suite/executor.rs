@@ -181,6 +181,23 @@ pub fn executor_command(args: &[&str]) -> Command {
 
 /// The executor's flags and environment for the Superset at `superset` on `database`.
 pub fn executor_command_for(database: &str, superset: &str, args: &[&str]) -> Command {
+    executor_command_smtp(
+        database,
+        superset,
+        "starttls",
+        &env("STEWARD_TEST_SMTP_PORT"),
+        args,
+    )
+}
+
+/// The same with the SMTP server's security and port.
+pub fn executor_command_smtp(
+    database: &str,
+    superset: &str,
+    security: &str,
+    port: &str,
+    args: &[&str],
+) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_steward"));
     command
         .args(args)
@@ -192,9 +209,9 @@ pub fn executor_command_for(database: &str, superset: &str, args: &[&str]) -> Co
             "--smtp-host",
             "127.0.0.1",
             "--smtp-port",
-            &env("STEWARD_TEST_SMTP_PORT"),
+            port,
             "--smtp-security",
-            "starttls",
+            security,
             "--smtp-user",
             &env("STEWARD_TEST_SMTP_USER"),
             "--smtp-ca-file",
@@ -242,6 +259,7 @@ kind: ReportConfiguration
 metadata: {name: default}
 spec:
   alertsAttachReports: true
+  dateFormatInEmailSubject: "%Y"
   allowedEmailDomains: [example.com]
 ---
 apiVersion: steward.dev/v1alpha1
@@ -346,6 +364,8 @@ spec:
   crontab: "0 8 * * *"
   chart: {name: Pipeline by stage}
   reportFormat: TEXT
+  emailSubject: "Pipeline"
+  logRetentionDays: 1
   description: "<b>Pipeline</b> & friends"
   recipients:
     email: {to: [exec-text@example.com]}
@@ -474,9 +494,11 @@ fn reports_and_alerts_run_as_their_users_through_superset_and_smtp() {
         mail.rcpt_tos.contains("exec-enterprise-bcc@example.com"),
         "Bcc in the envelope"
     );
+    // The configuration's date format is appended to the subject.
+    let year = chrono::Utc::now().format("%Y").to_string();
     assert_eq!(
         mail.subject,
-        "[Report]  pipeline-enterprise: Pipeline by stage"
+        format!("[Report]  pipeline-enterprise: Pipeline by stage {year}")
     );
     assert_eq!(mail.attachments.len(), 1);
     assert_eq!(
@@ -639,10 +661,91 @@ fn reports_and_alerts_run_as_their_users_through_superset_and_smtp() {
     );
     assert_eq!(states[1].1, "Report Schedule reached a working timeout.");
 
+    // Implicit TLS (SMTPS), a dated subject, and log rows past the retention pruned.
+    sql_at(
+        &url,
+        "INSERT INTO report_execution_log (scheduled_dttm, start_dttm, end_dttm, state, report_schedule_id) \
+         SELECT '2026-01-01 08:00:00', '2026-01-01 08:00:00', '2026-01-01 08:00:05', 'Success', id \
+         FROM report_schedule WHERE name = 'pipeline-text'",
+    );
+    let out = executor_command_smtp(
+        &url,
+        &env("STEWARD_TEST_SUPERSET_URL"),
+        "tls",
+        &env("STEWARD_TEST_SMTPS_PORT"),
+        &["execute", "--schedule", "sales/pipeline-text", "--at", day2],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let texts = mails_to(mark, &["exec-text@example.com"]);
+    assert_eq!(texts.len(), 2);
+    assert_eq!(texts[1].subject, format!("[Report]  Pipeline {year}"));
+    let old = sql_at(
+        &url,
+        "SELECT count(*) FROM report_execution_log l JOIN report_schedule s ON s.id = l.report_schedule_id \
+         WHERE s.name = 'pipeline-text' AND l.end_dttm < '2026-02-01'",
+    );
+    assert_eq!(old.trim(), "0", "log rows past the retention are pruned");
+
     // A time that is not a fire time is refused, naming the next one.
     let out = execute("sales/pipeline-text", "2026-11-30T08:01:00Z", 1);
     assert!(
         out.contains("not a fire time") && out.contains("2026-12-01T08:00:00"),
         "{out}"
     );
+    // A manual run at that time, with Superset's subject prefix and call to action changed.
+    let out = executor_command(&[
+        "execute",
+        "--schedule",
+        "sales/pipeline-text",
+        "--at",
+        "2026-11-30T08:01:00Z",
+        "--off-schedule",
+        "--subject-prefix",
+        "[Steward]",
+        "--call-to-action",
+        "Open <it> in Superset",
+        "--request-timeout-seconds",
+        "30",
+    ])
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let texts = mails_to(mark, &["exec-text@example.com"]);
+    assert_eq!(texts.len(), 3);
+    assert_eq!(texts[2].subject, format!("[Steward] Pipeline {year}"));
+    assert!(
+        texts[2].html.contains("Open &lt;it&gt; in Superset"),
+        "{}",
+        texts[2].html
+    );
+
+    // Plain-HTTP webhooks refused when only HTTPS is allowed: Error, the webhook not called.
+    let out = executor_command(&[
+        "execute",
+        "--schedule",
+        "sales/pipeline-midmarket",
+        "--at",
+        "2026-12-02T08:00:00Z",
+        "--webhook-https-only",
+    ])
+    .output()
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("the webhook URL is plain HTTP and only HTTPS is allowed"),
+        "{text}"
+    );
+    assert!(!text.contains("stw-hook-secret-91c2"), "{text}");
+    assert_eq!(hook.bodies.lock().unwrap().len(), 1);
 }

@@ -51,7 +51,15 @@ impl Scheduler {
         let child = executor_command_for(
             db,
             &env("STEWARD_TEST_SUPERSET_SQLITE_LIVE_URL"),
-            &["scheduler", "--catch-up", "2m", "--refresh-seconds", "1"],
+            &[
+                "scheduler",
+                "--catch-up",
+                "2m",
+                "--refresh-seconds",
+                "1",
+                "--concurrency",
+                "4",
+            ],
         )
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())

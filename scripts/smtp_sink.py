@@ -3,7 +3,7 @@
 It requires STARTTLS before anything else (or, with --implicit-tls, TLS from the first byte,
 as SMTPS on port 465) and AUTH (PLAIN or LOGIN) with one user and password, then stores every accepted message as one JSON file in --maildir:
 {"mail_from": ..., "rcpt_tos": [...], "data": "<the message as received>"}, named by arrival
-order, so a test reads back exactly what was delivered (envelope Bcc included).
+time, so a test reads back exactly what was delivered (envelope Bcc included).
 
     python smtp_sink.py --port P --cert C --key K --user U --password-file F --maildir D [--implicit-tls]
 """
@@ -15,16 +15,17 @@ import os
 import signal
 import ssl
 import threading
+import time
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Store:
-    def __init__(self, maildir):
+    def __init__(self, maildir, port):
         self.maildir = maildir
+        self.port = port
         self.lock = threading.Lock()
-        self.count = 0
 
     async def handle_DATA(self, server, session, envelope):
         record = {
@@ -32,9 +33,9 @@ class Store:
             "rcpt_tos": list(envelope.rcpt_tos),
             "data": envelope.content.decode("utf-8", "replace"),
         }
+        # Named by arrival time (both servers share the directory), then port.
         with self.lock:
-            self.count += 1
-            name = "%06d.json" % self.count
+            name = "%020d-%05d.json" % (time.time_ns(), self.port)
         tmp = os.path.join(self.maildir, "." + name)
         with open(tmp, "w") as f:
             json.dump(record, f)
@@ -71,7 +72,7 @@ def main():
     else:
         tls = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
     controller = Controller(
-        Store(args.maildir),
+        Store(args.maildir, args.port),
         hostname="127.0.0.1",
         port=args.port,
         auth_required=True,

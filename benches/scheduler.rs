@@ -137,6 +137,8 @@ fn embedded(binary: &PathBuf, db: &str, dir: &std::path::Path, n: usize, minutes
         "--database",
         db,
         "--allow-empty-kinds",
+        "--max-deletions",
+        "100000",
     ]));
     psql(db, "DELETE FROM report_execution_log");
     // Start just after a boundary so that the first measured minute is whole.

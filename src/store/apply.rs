@@ -719,12 +719,11 @@ impl Writer<'_> {
         }
         for (kind, keys) in gone {
             for chunk in keys.chunks(150) {
-                let markers: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
                 let mut params = vec![Value::text(kind.as_str())];
                 params.extend(chunk.iter().map(|k| Value::text(*k)));
                 let sql = format!(
                     "DELETE FROM {LEDGER_TABLE} WHERE kind = $1 AND object_key IN ({})",
-                    markers.join(", ")
+                    super::sql::bind_markers(2, chunk.len())
                 );
                 self.tx.execute(&sql, &params).await?;
             }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::migrate::LEDGER_TABLE;
-use super::sql::{Tx, Ty, Value};
+use super::sql::{MAX_PARAMS, Tx, Ty, Value, bind_markers};
 use super::{StoreError, config_document};
 use crate::execute::facts::{Executor, RecipientRow, ScheduleFacts, Subject, UserFacts};
 pub use crate::execute::state::LogRow;
@@ -423,11 +423,10 @@ pub async fn final_state_of(
 /// `report_schedule.last_state` of each of `ids` that exists.
 pub async fn last_states(tx: &mut Tx, ids: &[i64]) -> Result<BTreeMap<i64, String>, StoreError> {
     let mut out = BTreeMap::new();
-    for chunk in ids.chunks(500) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+    for chunk in ids.chunks(MAX_PARAMS) {
         let sql = format!(
             "SELECT id, last_state FROM report_schedule WHERE id IN ({})",
-            placeholders.join(", ")
+            bind_markers(1, chunk.len())
         );
         let params: Vec<Value> = chunk.iter().map(|i| Value::int(*i)).collect();
         for mut row in tx.fetch(&sql, &params, &[Ty::Int, Ty::Text]).await? {
@@ -454,11 +453,10 @@ pub async fn active_user_emails(
     let mut found = BTreeSet::new();
     let wanted: BTreeSet<String> = addresses.iter().map(|a| a.to_lowercase()).collect();
     let wanted: Vec<String> = wanted.into_iter().collect();
-    for chunk in wanted.chunks(500) {
-        let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+    for chunk in wanted.chunks(MAX_PARAMS - 1) {
         let sql = format!(
             "SELECT LOWER(email) FROM ab_user WHERE active = $1 AND LOWER(email) IN ({})",
-            placeholders.join(", ")
+            bind_markers(2, chunk.len())
         );
         let mut params = vec![Value::Bool(Some(true))];
         params.extend(chunk.iter().map(|a| Value::text(a.as_str())));
@@ -542,6 +540,13 @@ pub async fn prune_logs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn in_lists_number_their_markers_from_the_first_free_one() {
+        assert_eq!(bind_markers(1, 3), "$1, $2, $3");
+        assert_eq!(bind_markers(2, 2), "$2, $3");
+        assert_eq!(bind_markers(5, 0), "");
+    }
 
     #[test]
     fn reads_both_backends_time_text() {

@@ -107,6 +107,14 @@ pub enum Ty {
 /// A result row.
 pub type Row = Vec<Value>;
 
+/// The bind markers `$first, …, $(first + count - 1)` of an `IN (…)` list.
+pub fn bind_markers(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// An identifier quoted for SQL (both backends): `"name"`, inner quotes doubled.
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -135,7 +143,7 @@ const SQLITE_WIDE_CACHE_KIB: u32 = 16_384;
 /// SQLite's own default page cache (`SQLITE_DEFAULT_CACHE_SIZE`), in KiB.
 const SQLITE_DEFAULT_CACHE_KIB: u32 = 2_000;
 /// Ids per `DELETE … IN (…)` statement.
-const MAX_PARAMS: usize = 1_000;
+pub const MAX_PARAMS: usize = 1_000;
 
 impl Tx {
     /// The dialect.
@@ -359,10 +367,9 @@ impl Tx {
     ) -> Result<u64, StoreError> {
         let mut deleted = 0;
         for chunk in ids.chunks(MAX_PARAMS) {
-            let markers: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "DELETE FROM {table} WHERE {column} IN ({})",
-                markers.join(", ")
+                bind_markers(1, chunk.len())
             );
             let params: Vec<Value> = chunk.iter().map(|i| Value::int(*i)).collect();
             deleted += self.execute(&sql, &params).await?;

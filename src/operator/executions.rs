@@ -101,6 +101,10 @@ struct Creation<'a> {
     job: Job,
 }
 
+/// How long the metadata database's URL is used before its Secret is read again (a round
+/// runs every 2 s; the pass reads the Secret on its own schedule).
+const URL_REFRESH: StdDuration = StdDuration::from_secs(30);
+
 /// Jobs created at once.
 const CREATE_CONCURRENCY: usize = 32;
 
@@ -131,6 +135,8 @@ fn settle<'a>(
 struct Memory {
     handled: HashMap<String, DateTime<Utc>>,
     judged: std::collections::HashSet<String>,
+    /// Per instance, its database URL and when its Secret was read.
+    urls: HashMap<String, (crate::store::DatabaseUrl, std::time::Instant)>,
 }
 
 /// Watches the Jobs steward created (cluster-wide, by label).
@@ -222,7 +228,22 @@ async fn instance_round(
     jobs: &Store<Job>,
     memory: &mut Memory,
 ) -> Result<DateTime<Utc>, String> {
-    let url = reconciler.database_url(instance).await.map_err(|u| u.0)?;
+    let name = instance.name_any();
+    let cached = memory
+        .urls
+        .get(&name)
+        .filter(|(_, read)| read.elapsed() < URL_REFRESH)
+        .map(|(url, _)| url.clone());
+    let url = match cached {
+        Some(url) => url,
+        None => {
+            let url = reconciler.database_url(instance).await.map_err(|u| u.0)?;
+            memory
+                .urls
+                .insert(name, (url.clone(), std::time::Instant::now()));
+            url
+        }
+    };
     let store = reconciler
         .connection(&instance.name_any(), &url)
         .await
@@ -260,7 +281,7 @@ async fn instance_round(
         if spec.active == Some(false) {
             statuses.push(RunStatus {
                 schedule,
-                last: last_run(schedule, memory),
+                last: last_run(schedule),
                 next: None,
                 superset_id: Some(id),
             });
@@ -271,7 +292,7 @@ async fn instance_round(
             .handled
             .get(&uid)
             .copied()
-            .or_else(|| last_run(schedule, memory))
+            .or_else(|| last_run(schedule))
             .unwrap_or_else(|| {
                 schedule
                     .metadata
@@ -372,7 +393,7 @@ async fn instance_round(
 }
 
 /// The fire time the status says was handled last.
-fn last_run(schedule: &ReportSchedule, _memory: &Memory) -> Option<DateTime<Utc>> {
+fn last_run(schedule: &ReportSchedule) -> Option<DateTime<Utc>> {
     schedule
         .status
         .as_ref()

@@ -210,6 +210,8 @@ async fn tick(reconciler: &Reconciler, jobs: &Store<Job>, memory: &mut Memory) -
         match instance_round(reconciler, instance, executions, &mine, jobs, memory).await {
             Ok(next) => wake = wake.min(next),
             Err(why) => {
+                // The Secret may have changed: read it again next round.
+                memory.urls.remove(&name);
                 tracing::warn!(instance = %name, error = %why, "scheduled executions paused")
             }
         }

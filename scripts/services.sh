@@ -85,6 +85,20 @@ pg_bindir() {
   [[ -n $d && -x $d/initdb ]] && printf '%s\n' "$d"
 }
 
+# ensure_chromium: Debian's headless Chromium, which PNG and PDF reports are taken with.
+ensure_chromium() {
+  CHROMIUM=$(command -v chromium || true)
+  if [[ -z $CHROMIUM ]]; then
+    [[ $EUID -eq 0 ]] || die "Chromium is missing; install it with: sudo apt-get install -y chromium"
+    log "installing Chromium with apt (for PNG and PDF reports)"
+    { DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 ||
+      { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; } ||
+      die "apt-get install chromium failed"
+    CHROMIUM=$(command -v chromium || true)
+    [[ -n $CHROMIUM ]] || die "apt-get installed chromium but no chromium is on PATH"
+  fi
+}
+
 ensure_pg_binaries() {
   PG_BIN=$(pg_bindir || true)
   if [[ -z ${PG_BIN:-} ]]; then
@@ -314,7 +328,11 @@ superset_config_file() {
 SECRET_KEY = "steward-test-secret-key-not-for-production-0123456789"
 SQLALCHEMY_DATABASE_URI = "$2"
 WTF_CSRF_ENABLED = False
-FEATURE_FLAGS = {"ALERT_REPORTS": True, "ENABLE_TEMPLATE_PROCESSING": True}
+FEATURE_FLAGS = {"ALERT_REPORTS": True, "ENABLE_TEMPLATE_PROCESSING": True, "EMBEDDED_SUPERSET": True}
+# Guest tokens for embedded dashboards (steward guest-token); guests act with Gamma's permissions.
+GUEST_TOKEN_JWT_SECRET = "steward-test-guest-token-secret-not-for-production-0123"
+GUEST_TOKEN_JWT_AUDIENCE = "steward-test-superset"
+GUEST_ROLE_NAME = "Gamma"
 PREVENT_UNSAFE_DB_CONNECTIONS = False
 # Tests log in often and from many threads.
 AUTH_RATE_LIMITED = False
@@ -613,12 +631,15 @@ write_env() {
       STEWARD_TEST_SUPERSET_BIN "$VENV/bin/superset" \
       STEWARD_TEST_SUPERSET_CONFIG "$SUPERSET_CONFIG" \
       STEWARD_TEST_SUPERSET_SECRET_KEY "$(sed -n "s/^SECRET_KEY = \"\(.*\)\"$/\1/p" "$SUPERSET_CONFIG")" \
+      STEWARD_TEST_GUEST_TOKEN_SECRET "$(sed -n "s/^GUEST_TOKEN_JWT_SECRET = \"\(.*\)\"$/\1/p" "$SUPERSET_CONFIG")" \
+      STEWARD_TEST_GUEST_TOKEN_AUDIENCE "$(sed -n "s/^GUEST_TOKEN_JWT_AUDIENCE = \"\(.*\)\"$/\1/p" "$SUPERSET_CONFIG")" \
       STEWARD_TEST_SMTP_PORT "$SMTP_PORT" \
       STEWARD_TEST_SMTPS_PORT "$SMTPS_PORT" \
       STEWARD_TEST_SMTP_USER "$SMTP_USER" \
       STEWARD_TEST_SMTP_PASSWORD "$SMTP_PASSWORD" \
       STEWARD_TEST_SMTP_CA "$STATE_DIR/smtp/ca.crt" \
-      STEWARD_TEST_SMTP_MAILDIR "$STATE_DIR/smtp/maildir"
+      STEWARD_TEST_SMTP_MAILDIR "$STATE_DIR/smtp/maildir" \
+      STEWARD_TEST_CHROMIUM "$CHROMIUM"
   } >"$tmp"
   mv -f "$tmp" "$ENV_FILE"
 }
@@ -678,6 +699,9 @@ start_services() {
   t=$(now_ms)
   start_smtp
   timings+=("smtp $(secs_since "$t")")
+  t=$(now_ms)
+  ensure_chromium
+  timings+=("chromium $(secs_since "$t")")
 
   t=$(now_ms)
   wait_sqlite_job

@@ -61,6 +61,30 @@ fn escape_hidden(text: &str, keep_tab: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// JSON text (as serde_json writes it) for a terminal: every hidden character left in its
+/// strings (DEL, C1 controls, bidi and zero-width characters; serde_json escapes only C0) as a
+/// JSON `\uXXXX` escape, so the output is the same JSON and shows what it holds.
+pub fn json_for_terminal(json: &str) -> Cow<'_, str> {
+    let layout = |c: char| matches!(c, '\n' | '\t' | '\r');
+    if !json.chars().any(|c| is_hidden(c) && !layout(c)) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        match c {
+            c if layout(c) => out.push(c),
+            c if is_hidden(c) => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// A Markdown code span showing `text` exactly (hidden characters escaped as for a terminal): a
 /// backtick fence longer than any run inside, padded with a space when the text starts or ends
 /// with a backtick or a space (the renderer strips one space from each side).
@@ -164,6 +188,18 @@ fn longest_run(text: &str, c: char) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_for_terminal_escapes_what_serde_json_leaves() {
+        let value = serde_json::json!({"name": "a\u{202E}b\u{7f}c\u{85}é\n"});
+        let text = serde_json::to_string_pretty(&value).unwrap();
+        let shown = json_for_terminal(&text);
+        assert!(!has_hidden(&shown.replace('\n', "")), "{shown}");
+        assert!(shown.contains("a\\u202eb\\u007fc\\u0085é\\n"), "{shown}");
+        let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(back, value);
+        assert!(matches!(json_for_terminal("{\"a\": 1}"), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn terminal_shows_controls_bidi_and_invisibles_escaped() {

@@ -12,7 +12,8 @@ use clap::Args;
 use super::database::DatabaseArgs;
 use crate::execute::email::{Mailer, SmtpSecurity, SmtpSettings};
 use crate::execute::notice::Wording;
-use crate::execute::run::Executor;
+use crate::execute::run::{Executor, Screenshots};
+use crate::superset::screenshot::BrowserSettings;
 use crate::execute::webhook::WebhookSender;
 use crate::secret::Secret;
 use crate::superset::SupersetClient;
@@ -22,6 +23,9 @@ use crate::superset::SupersetClient;
 pub const SECRET_KEY_ENV: &str = "STEWARD_SUPERSET_SECRET_KEY";
 /// Environment variable of the SMTP password; `…_FILE` names a file holding it.
 pub const SMTP_PASSWORD_ENV: &str = "STEWARD_SMTP_PASSWORD";
+/// Environment variable of Superset's Flask `SECRET_KEY`, when its `JWT_SECRET_KEY` is set
+/// apart; `…_FILE` names a file holding it.
+pub const SESSION_KEY_ENV: &str = "STEWARD_SUPERSET_SESSION_KEY";
 
 /// How runs reach Superset and deliver.
 #[derive(Args, Debug, Clone)]
@@ -64,6 +68,23 @@ pub struct ExecutorArgs {
     /// Refuse plain-HTTP webhook URLs (Superset's `ALERT_REPORTS_WEBHOOK_HTTPS_ONLY`).
     #[arg(long)]
     pub webhook_https_only: bool,
+    /// Chromium for PNG and PDF reports (Debian's `/usr/bin/chromium`), logged in as each
+    /// run's user with a session signed with Superset's SECRET_KEY (the signing secret, or
+    /// $STEWARD_SUPERSET_SESSION_KEY[_FILE] when JWT_SECRET_KEY is set apart). Without it,
+    /// PNG and PDF runs fail with that reason.
+    #[arg(long, env = "STEWARD_CHROMIUM", value_name = "PATH")]
+    pub chromium: Option<std::path::PathBuf>,
+    /// Seconds a page may take until every chart has rendered (Superset's
+    /// SCREENSHOT_LOAD_WAIT).
+    #[arg(long, default_value_t = 60)]
+    pub screenshot_timeout_seconds: u64,
+    /// Milliseconds left for animations once every chart has rendered (Superset's
+    /// SCREENSHOT_SELENIUM_ANIMATION_WAIT is 5 s).
+    #[arg(long, default_value_t = 2000)]
+    pub screenshot_animation_wait_ms: u64,
+    /// Device pixels per CSS pixel of screenshots (Superset's WEBDRIVER_WINDOW pixel_density).
+    #[arg(long, default_value_t = 1.0)]
+    pub screenshot_device_scale: f64,
 }
 
 impl ExecutorArgs {
@@ -78,6 +99,32 @@ impl ExecutorArgs {
                 )
             })?;
         let superset = SupersetClient::new(&self.superset_url, timeout)?;
+        let screenshots = match &self.chromium {
+            None => None,
+            Some(path) => {
+                if !path.is_file() {
+                    bail!(
+                        "--chromium {}: no such file (on Debian: apt-get install chromium, then /usr/bin/chromium)",
+                        path.display()
+                    );
+                }
+                if !(0.5..=4.0).contains(&self.screenshot_device_scale) {
+                    bail!("--screenshot-device-scale must be between 0.5 and 4");
+                }
+                let session_secret = Secret::from_env(SESSION_KEY_ENV)
+                    .map_err(anyhow::Error::msg)?
+                    .unwrap_or_else(|| jwt_secret.clone());
+                Some(Screenshots {
+                    browser: BrowserSettings {
+                        executable: path.clone(),
+                        load_timeout: Duration::from_secs(self.screenshot_timeout_seconds.max(1)),
+                        animation_wait: Duration::from_millis(self.screenshot_animation_wait_ms),
+                        device_scale: self.screenshot_device_scale,
+                    },
+                    session_secret,
+                })
+            }
+        };
         let mailer = match &self.smtp_host {
             None => {
                 if self.smtp_user.is_some() {
@@ -120,6 +167,7 @@ impl ExecutorArgs {
                 subject_prefix: self.subject_prefix.clone(),
                 call_to_action: self.call_to_action.clone(),
             },
+            screenshots,
         })
     }
 }

@@ -20,6 +20,7 @@ pub mod reasons;
 mod reconcile;
 mod references;
 mod render_config;
+mod token;
 mod validate;
 
 pub use crds::crd_files;
@@ -108,7 +109,8 @@ enum Command {
         /// Write a snapshot file instead.
         #[arg(long, value_name = "FILE")]
         snapshot: Option<std::path::PathBuf>,
-        /// Only these kinds, comma-separated: users, roles, groups, rls, schedules, config.
+        /// Only these kinds, comma-separated: users, roles, groups, rls, schedules, config,
+        /// guest-policies.
         #[arg(long, value_delimiter = ',', value_name = "KINDS")]
         kinds: Vec<String>,
         /// Only objects whose Superset name matches this glob (`Finance*`).
@@ -185,6 +187,15 @@ enum Command {
     /// Run every schedule steward manages in this database at its fire times, in this process
     /// (the embedded scheduler; in a cluster the operator runs each as a Job instead).
     Scheduler(execute::SchedulerArgs),
+    /// Mint a guest token for embedded dashboards (Superset's guest-token claims), only within
+    /// a GuestTokenPolicy applied to the database: the token on standard output. The secret is
+    /// read from $STEWARD_GUEST_TOKEN_SECRET or the file named by
+    /// $STEWARD_GUEST_TOKEN_SECRET_FILE. Exit 0 minted, 1 refused (every reason listed), 3
+    /// database unreachable.
+    GuestToken(token::GuestTokenArgs),
+    /// Guest tokens: verify one.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Write a synthetic organisation (scale 1 = org-10k: 1,000 roles, 300 groups, 5,000 users,
     /// 2,000 RLS filters, 2,000 schedules, one configuration).
     Generate {
@@ -306,6 +317,8 @@ pub fn run() -> ExitCode {
         Command::Operator(args) => operator::run(&args),
         Command::Execute(args) => execute::run(&args),
         Command::Scheduler(args) => execute::scheduler(&args),
+        Command::GuestToken(args) => token::guest_token(&args),
+        Command::Token(command) => token::run(&command),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -10,7 +10,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::notice::{Notification, Wording, email_html, email_text};
+use super::notice::{Notification, Wording, email_html, email_text, image_content_id};
 use crate::secret::Secret;
 
 /// How the connection to the SMTP server is protected.
@@ -168,11 +168,28 @@ pub fn build_message(
     for a in &addressees.bcc {
         builder = builder.bcc(mailbox(a)?);
     }
-    let body = MultiPart::alternative()
-        .singlepart(SinglePart::plain(email_text(notification, wording)))
-        .singlepart(SinglePart::html(email_html(notification, wording)));
-    let mut mixed = MultiPart::mixed().multipart(body);
-    for attachment in &notification.attachments {
+    let html = SinglePart::html(email_html(notification, wording));
+    let html_part = if notification.images.is_empty() {
+        MultiPart::alternative()
+            .singlepart(SinglePart::plain(email_text(notification, wording)))
+            .singlepart(html)
+    } else {
+        // The screenshots travel with the HTML that shows them (multipart/related).
+        let mut related = MultiPart::related().singlepart(html);
+        for (i, image) in notification.images.iter().enumerate() {
+            let content_type = ContentType::parse(image.content_type)
+                .map_err(|e| format!("bad content type {}: {e}", image.content_type))?;
+            related = related.singlepart(
+                MailAttachment::new_inline(image_content_id(i))
+                    .body(image.bytes.clone(), content_type),
+            );
+        }
+        MultiPart::alternative()
+            .singlepart(SinglePart::plain(email_text(notification, wording)))
+            .multipart(related)
+    };
+    let mut mixed = MultiPart::mixed().multipart(html_part);
+    for attachment in notification.images.iter().chain(&notification.attachments) {
         let content_type = ContentType::parse(attachment.content_type)
             .map_err(|e| format!("bad content type {}: {e}", attachment.content_type))?;
         mixed = mixed.singlepart(

@@ -79,6 +79,9 @@ pub struct ScheduleFacts {
     pub log_retention_days: i64,
     /// `extra_json`'s `attach_content` (steward's per-alert switch), when set.
     pub attach_content: Option<bool>,
+    /// The screenshot's window width and height (`custom_width`, `custom_height`), when set.
+    pub custom_width: Option<i64>,
+    pub custom_height: Option<i64>,
     /// When the schedule was created (fire times before it are not missed runs).
     pub created_on: Option<DateTime<Utc>>,
     /// The newest fire time the execution log records (run or skipped).

@@ -35,6 +35,8 @@ pub struct Notification {
     pub error_text: Option<String>,
     pub table: Option<Table>,
     pub attachments: Vec<Attachment>,
+    /// Screenshots shown in the e-mail's body (Content-ID `image-N`), also attached.
+    pub images: Vec<Attachment>,
     /// Webhook header fields (`notification_type`, `notification_source`, …).
     pub header: Json,
 }
@@ -101,14 +103,25 @@ pub fn email_html(notification: &Notification, wording: &Wording) -> String {
         .as_deref()
         .map(html_text)
         .unwrap_or_default();
-    let table = notification
+    let mut table = notification
         .table
         .as_ref()
         .map(html_table)
         .unwrap_or_default();
+    for i in 0..notification.images.len() {
+        table.push_str(&format!(
+            "<img width=\"1000\" src=\"cid:{}\">\n",
+            image_content_id(i)
+        ));
+    }
     format!(
         "<html>\n<head><style type=\"text/css\">table, th, td {{ border-collapse: collapse; border-color: rgb(200, 212, 227); color: rgb(42, 63, 95); padding: 4px 8px; }}</style></head>\n<body>\n<div>{description}</div>\n<br>\n<b><a href=\"{url}\">{cta}</a></b><p></p>\n{table}</body>\n</html>\n"
     )
+}
+
+/// The Content-ID of the `index`th screenshot shown in the body.
+pub fn image_content_id(index: usize) -> String {
+    format!("image-{index}")
 }
 
 /// The plain-text alternative of the e-mail.

@@ -37,12 +37,14 @@ pub fn all_email_addresses(facts: &ScheduleFacts) -> Vec<String> {
 
 /// Every reason the run must not send. `user_emails` holds the lower-cased e-mails of active
 /// users among the recipients (consulted when the policy limits recipients to users);
-/// `attach_alerts` is the configuration's `alerts_attach_reports`.
+/// `attach_alerts` is the configuration's `alerts_attach_reports`; `screenshots` whether this
+/// executor has a browser for PNG and PDF.
 pub fn recheck(
     facts: &ScheduleFacts,
     policy: &Policy,
     user_emails: &BTreeSet<String>,
     attach_alerts: bool,
+    screenshots: bool,
 ) -> Vec<String> {
     let mut reasons = Vec::new();
     for address in all_email_addresses(facts) {
@@ -76,17 +78,19 @@ pub fn recheck(
             Err(why) => reasons.push(format!("it cannot run: {why}")),
         }
     }
-    reasons.extend(unsupported(facts, attach_alerts));
+    reasons.extend(unsupported(facts, attach_alerts, screenshots));
     reasons
 }
 
-/// What steward's executor cannot do yet for this schedule (screenshots, Slack).
-pub fn unsupported(facts: &ScheduleFacts, attach_alerts: bool) -> Vec<String> {
+/// What this executor cannot do for this schedule: screenshots without a browser, Slack.
+pub fn unsupported(facts: &ScheduleFacts, attach_alerts: bool, screenshots: bool) -> Vec<String> {
     let mut out = Vec::new();
-    if matches!(facts.report_format.as_str(), "PNG" | "PDF") && sends_content(facts, attach_alerts)
+    if !screenshots
+        && matches!(facts.report_format.as_str(), "PNG" | "PDF")
+        && sends_content(facts, attach_alerts)
     {
         out.push(format!(
-            "its format {} needs a screenshot, which steward's executor does not take yet; use CSV, TEXT or (alerts) NONE",
+            "its format {} needs a screenshot, and this executor has no browser (--chromium); use CSV, TEXT or (alerts) NONE, or give the executor Chromium",
             facts.report_format
         ));
     }
@@ -158,6 +162,8 @@ mod tests {
             grace_period: 14400,
             log_retention_days: 90,
             attach_content: None,
+            custom_width: None,
+            custom_height: None,
             created_on: None,
             last_scheduled: None,
             history: History::default(),
@@ -178,11 +184,11 @@ mod tests {
     #[test]
     fn every_recipient_field_is_checked_against_the_domains_and_users() {
         let f = facts("CSV", "a@example.com, b@elsewhere.test");
-        let found = recheck(&f, &policy(&["example.com"], false), &BTreeSet::new(), true);
+        let found = recheck(&f, &policy(&["example.com"], false), &BTreeSet::new(), true, false);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].contains("b@elsewhere.test"));
         let users: BTreeSet<String> = ["a@example.com".to_owned()].into();
-        let found = recheck(&f, &policy(&[], true), &users, true);
+        let found = recheck(&f, &policy(&[], true), &users, true, false);
         // b@… and the Bcc address are no users.
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(found.iter().any(|r| r.contains("hidden@example.com")));
@@ -191,40 +197,42 @@ mod tests {
     #[test]
     fn the_user_to_run_as_must_exist_and_be_active() {
         let mut f = facts("CSV", "a@example.com");
-        assert!(recheck(&f, &Policy::default(), &BTreeSet::new(), true).is_empty());
+        assert!(recheck(&f, &Policy::default(), &BTreeSet::new(), true, false).is_empty());
         f.run_as = Executor::User(user("bot", false));
         assert!(
-            recheck(&f, &Policy::default(), &BTreeSet::new(), true)[0].contains("bot, is inactive")
+            recheck(&f, &Policy::default(), &BTreeSet::new(), true, false)[0].contains("bot, is inactive")
         );
         f.run_as = Executor::Deleted;
-        assert!(recheck(&f, &Policy::default(), &BTreeSet::new(), true)[0].contains("deleted"));
+        assert!(recheck(&f, &Policy::default(), &BTreeSet::new(), true, false)[0].contains("deleted"));
         f.run_as = Executor::Unset;
         f.owners.push(user("second", true));
-        assert!(recheck(&f, &Policy::default(), &BTreeSet::new(), true)[0].contains("2 owners"));
+        assert!(recheck(&f, &Policy::default(), &BTreeSet::new(), true, false)[0].contains("2 owners"));
         f.is_alert = true;
         f.run_as = Executor::User(user("bot", true));
         f.run_alert_query_as = Executor::User(user("querier", false));
-        assert!(recheck(&f, &Policy::default(), &BTreeSet::new(), true)[0].contains("querier"));
+        assert!(recheck(&f, &Policy::default(), &BTreeSet::new(), true, false)[0].contains("querier"));
     }
 
     #[test]
     fn screenshots_and_slack_are_refused_only_when_needed() {
         let png = facts("PNG", "a@example.com");
         assert!(
-            recheck(&png, &Policy::default(), &BTreeSet::new(), true)[0].contains("screenshot")
+            recheck(&png, &Policy::default(), &BTreeSet::new(), true, false)[0].contains("screenshot")
         );
+        // With a browser, PNG and PDF are taken.
+        assert!(recheck(&png, &Policy::default(), &BTreeSet::new(), true, true).is_empty());
         let mut alert = facts("PNG", "a@example.com");
         alert.is_alert = true;
         // Attachments off for alerts: no screenshot is taken, nothing to refuse.
-        assert!(recheck(&alert, &Policy::default(), &BTreeSet::new(), false).is_empty());
+        assert!(recheck(&alert, &Policy::default(), &BTreeSet::new(), false, false).is_empty());
         alert.attach_content = Some(false);
-        assert!(recheck(&alert, &Policy::default(), &BTreeSet::new(), true).is_empty());
+        assert!(recheck(&alert, &Policy::default(), &BTreeSet::new(), true, false).is_empty());
         assert!(!sends_content(&facts("NONE", "a@example.com"), true));
         let mut slack = facts("CSV", "a@example.com");
         slack.recipients.push(RecipientRow {
             kind: "SlackV2".into(),
             config: "{\"target\": \"C1\"}".into(),
         });
-        assert!(recheck(&slack, &Policy::default(), &BTreeSet::new(), true)[0].contains("Slack"));
+        assert!(recheck(&slack, &Policy::default(), &BTreeSet::new(), true, false)[0].contains("Slack"));
     }
 }

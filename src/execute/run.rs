@@ -1,8 +1,8 @@
 //! One run, end to end: claim it (decide from Superset's state machine and record Working in
 //! one transaction), re-check the policy, evaluate an alert as its query user, fetch the
-//! content as the run-as user, deliver, and record the final state; on failure, tell the
-//! owners (throttled by the grace period) and record that too. Every state change is a row of
-//! Superset's execution log.
+//! content as the run-as user (data through the API, PNG and PDF through a browser), deliver,
+//! and record the final state; on failure, tell the owners (throttled by the grace period) and
+//! record that too. Every state change is a row of Superset's execution log.
 
 use std::collections::BTreeSet;
 
@@ -23,6 +23,9 @@ use crate::secret::Secret;
 use crate::store::execution::{self, LogRow};
 use crate::store::{Dialect, Store, StoreError, Value};
 use crate::superset::SupersetClient;
+use crate::superset::screenshot::{
+    BrowserSettings, ImageFormat, Subject as ScreenshotSubject, capture,
+};
 use crate::token::mint_access_token;
 
 /// At most this many rows of an alert query are read: one more than allowed, to tell.
@@ -39,6 +42,17 @@ pub struct Executor {
     pub mailer: Option<Mailer>,
     pub webhooks: WebhookSender,
     pub wording: Wording,
+    /// The browser PNG and PDF are taken with, and Superset's `SECRET_KEY` its session is
+    /// signed with; `None`: such runs fail with that reason.
+    pub screenshots: Option<Screenshots>,
+}
+
+/// What screenshots need.
+#[derive(Clone, Debug)]
+pub struct Screenshots {
+    pub browser: BrowserSettings,
+    /// Superset's Flask `SECRET_KEY`.
+    pub session_secret: Secret,
 }
 
 /// How a run ended.
@@ -251,7 +265,13 @@ impl Executor {
             .get("alerts_attach_reports")
             .and_then(|v| serde_json::from_str::<bool>(v).ok())
             .unwrap_or(true);
-        let reasons = recheck(facts, &policy, &user_emails, attach_alerts);
+        let reasons = recheck(
+            facts,
+            &policy,
+            &user_emails,
+            attach_alerts,
+            self.screenshots.is_some(),
+        );
         if !reasons.is_empty() {
             return Err(Failure(format!("Not sent: {}.", reasons.join("; "))));
         }
@@ -370,6 +390,10 @@ impl Executor {
         {
             return Ok(notification);
         }
+        if matches!(format, "PNG" | "PDF") {
+            self.screenshot_into(facts, format, &mut notification).await?;
+            return Ok(notification);
+        }
         let Subject::Chart {
             id,
             name,
@@ -419,6 +443,59 @@ impl Executor {
             }
         }
         Ok(notification)
+    }
+
+    /// Takes the schedule's chart or dashboard as a PNG (shown in the e-mail and attached) or a
+    /// PDF (attached), in a browser logged in as the run-as user.
+    async fn screenshot_into(
+        &self,
+        facts: &ScheduleFacts,
+        format: &str,
+        notification: &mut Notification,
+    ) -> Result<(), Failure> {
+        let Some(screenshots) = &self.screenshots else {
+            return Err(Failure(format!(
+                "{format} needs a screenshot, and this executor has no browser (--chromium)"
+            )));
+        };
+        let subject = match &facts.subject {
+            Subject::Chart { id, .. } => ScreenshotSubject::Chart(*id),
+            Subject::Dashboard { id, .. } => ScreenshotSubject::Dashboard(*id),
+            Subject::Nothing => {
+                return Err(Failure(
+                    "The schedule has neither a chart nor a dashboard to take.".into(),
+                ));
+            }
+        };
+        let user = facts
+            .content_user()
+            .map_err(|e| Failure(format!("Not run: {e}.")))?;
+        let window = subject.window(facts.custom_width, facts.custom_height);
+        let (image_format, extension, content_type) = match format {
+            "PNG" => (ImageFormat::Png, "png", "image/png"),
+            _ => (ImageFormat::Pdf, "pdf", "application/pdf"),
+        };
+        let bytes = capture(
+            &screenshots.browser,
+            &self.superset.link(""),
+            &screenshots.session_secret,
+            user.id,
+            subject,
+            window,
+            image_format,
+        )
+        .await
+        .map_err(|e| Failure(format!("Failed taking a screenshot: {e}")))?;
+        let file = Attachment {
+            file_name: format!("{}.{extension}", notification.name),
+            content_type,
+            bytes,
+        };
+        match image_format {
+            ImageFormat::Png => notification.images.push(file),
+            ImageFormat::Pdf => notification.attachments.push(file),
+        }
+        Ok(())
     }
 
     /// Sends to every recipient (or, with `only`, to those addresses by e-mail); every failure

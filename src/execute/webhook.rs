@@ -38,7 +38,7 @@ impl WebhookSender {
             _ => return Err("the webhook URL's scheme is not http or https".into()),
         }
         let payload = webhook_payload(notification);
-        let request = if notification.attachments.is_empty() {
+        let request = if notification.attachments.is_empty() && notification.images.is_empty() {
             self.http.post(parsed).json(&payload)
         } else {
             let mut form = Form::new();
@@ -52,7 +52,7 @@ impl WebhookSender {
                     form = form.text(key.clone(), text);
                 }
             }
-            for attachment in &notification.attachments {
+            for attachment in notification.images.iter().chain(&notification.attachments) {
                 let part = Part::bytes(attachment.bytes.clone())
                     .file_name(attachment.file_name.clone())
                     .mime_str(attachment.content_type)

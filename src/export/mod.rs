@@ -19,8 +19,8 @@ use crate::resources::Kind;
 /// export that does not fit the schema is a bug, not a file).
 pub fn to_yaml(kind: Kind, resource: &Value) -> Result<String, String> {
     use crate::resources::{
-        ReportConfiguration, ReportSchedule, RowLevelSecurityFilter, SupersetGroup, SupersetRole,
-        SupersetUser,
+        GuestTokenPolicy, ReportConfiguration, ReportSchedule, RowLevelSecurityFilter,
+        SupersetGroup, SupersetRole, SupersetUser,
     };
     fn typed<T: serde::de::DeserializeOwned + serde::Serialize>(
         v: &Value,
@@ -35,6 +35,7 @@ pub fn to_yaml(kind: Kind, resource: &Value) -> Result<String, String> {
         Kind::RowLevelSecurityFilter => typed::<RowLevelSecurityFilter>(resource),
         Kind::ReportSchedule => typed::<ReportSchedule>(resource),
         Kind::ReportConfiguration => typed::<ReportConfiguration>(resource),
+        Kind::GuestTokenPolicy => typed::<GuestTokenPolicy>(resource),
     }
 }
 
@@ -126,7 +127,63 @@ pub fn export(
         }
         push(Kind::ReportConfiguration, "default", Value::Object(spec));
     }
+    for policy in state.guest_policies.values() {
+        push(Kind::GuestTokenPolicy, &policy.name, guest_policy_spec(policy));
+    }
     out
+}
+
+fn guest_policy_spec(policy: &crate::model::GuestPolicy) -> Value {
+    let mut spec = Map::new();
+    let dashboards: Vec<Value> = policy
+        .dashboards
+        .iter()
+        .map(|uuid| json!({"uuid": uuid}))
+        .collect();
+    spec.insert("dashboards".into(), json!(dashboards));
+    put(
+        &mut spec,
+        "usernamePattern",
+        policy.username_pattern.as_ref().map(|p| json!(p)),
+    );
+    if !policy.attributes.is_empty() {
+        let attributes: Map<String, Value> = policy
+            .attributes
+            .iter()
+            .map(|(key, rule)| {
+                let mut a = json!({"pattern": rule.pattern});
+                if rule.required {
+                    a["required"] = json!(true);
+                }
+                (key.clone(), a)
+            })
+            .collect();
+        spec.insert("attributes".into(), Value::Object(attributes));
+    }
+    if !policy.rls_rules.is_empty() {
+        let rules: Vec<Value> = policy
+            .rls_rules
+            .iter()
+            .map(|r| match &r.dataset {
+                Some(d) => json!({"dataset": d, "clause": r.clause}),
+                None => json!({"clause": r.clause}),
+            })
+            .collect();
+        spec.insert("rlsRules".into(), json!(rules));
+    }
+    if policy.max_lifetime_seconds != crate::resources::guest_token_policy::DEFAULT_MAX_LIFETIME_SECONDS {
+        spec.insert("maxLifetimeSeconds".into(), json!(policy.max_lifetime_seconds));
+    }
+    if !policy.service_accounts.is_empty() {
+        let accounts: Vec<Value> = policy
+            .service_accounts
+            .iter()
+            .filter_map(|a| a.split_once('/'))
+            .map(|(namespace, name)| json!({"namespace": namespace, "name": name}))
+            .collect();
+        spec.insert("serviceAccounts".into(), json!(accounts));
+    }
+    Value::Object(spec)
 }
 
 fn rls_spec(filter: &RlsFilter) -> Value {
@@ -164,7 +221,7 @@ pub(crate) fn put(spec: &mut Map<String, Value>, field: &str, value: Option<Valu
 /// also given in the spec when the two differ.
 fn resource(kind: Kind, name: &str, mut spec: Value) -> Value {
     let object_name = object_name(name);
-    if kind != Kind::ReportConfiguration && object_name != name {
+    if !matches!(kind, Kind::ReportConfiguration | Kind::GuestTokenPolicy) && object_name != name {
         let field = if kind == Kind::SupersetUser {
             "username"
         } else {

@@ -30,8 +30,8 @@ use sha2::{Digest, Sha256};
 
 use super::cache_sweep::{self, CacheLimits};
 use crate::resources::{
-    ReportConfiguration, ReportSchedule, Resource, RowLevelSecurityFilter, SupersetGroup,
-    SupersetRole, SupersetUser,
+    GuestTokenPolicy, ReportConfiguration, ReportSchedule, Resource, RowLevelSecurityFilter,
+    SupersetGroup, SupersetRole, SupersetUser,
 };
 
 /// Where one object stood in its file, to find its YAML again.
@@ -53,6 +53,7 @@ enum Cached {
     RowLevelSecurityFilter(RowLevelSecurityFilter),
     ReportSchedule(Box<ReportSchedule>),
     ReportConfiguration(ReportConfiguration),
+    GuestTokenPolicy(GuestTokenPolicy),
 }
 
 impl Cached {
@@ -64,6 +65,7 @@ impl Cached {
             Resource::Rls(r) => Cached::RowLevelSecurityFilter(r),
             Resource::Schedule(r) => Cached::ReportSchedule(r),
             Resource::Config(r) => Cached::ReportConfiguration(r),
+            Resource::GuestPolicy(r) => Cached::GuestTokenPolicy(r),
         }
     }
 
@@ -75,6 +77,7 @@ impl Cached {
             Cached::RowLevelSecurityFilter(r) => Resource::Rls(r),
             Cached::ReportSchedule(r) => Resource::Schedule(r),
             Cached::ReportConfiguration(r) => Resource::Config(r),
+            Cached::GuestTokenPolicy(r) => Resource::GuestPolicy(r),
         }
     }
 }

@@ -197,7 +197,7 @@ fn name_hint(kind: Kind) -> &'static str {
         Kind::SupersetUser => {
             "metadata.name is the Kubernetes name; put the Superset username in spec.username"
         }
-        Kind::ReportConfiguration => {
+        Kind::ReportConfiguration | Kind::GuestTokenPolicy => {
             "metadata.name is the Kubernetes name: lowercase letters, digits, '-' and '.'"
         }
         _ => "metadata.name is the Kubernetes name; put the Superset name in spec.name",

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 pub use catalog::{Catalog, Chart, Dashboard, Dataset, PermissionPair};
 pub use objects::{
-    Field, Group, Recipient, ReportConfig, RlsFilter, Role, Schedule, User, Validator,
-    normalise_list, redact_url,
+    Field, Group, GuestAttribute, GuestPolicy, GuestRls, Recipient, ReportConfig, RlsFilter, Role,
+    Schedule, User, Validator, normalise_list, redact_url,
 };
 pub use release::ReleaseFacts;
 pub use sorted_merge::merge_by_key;
@@ -38,6 +38,9 @@ pub struct State {
     pub schedules: BTreeMap<String, Schedule>,
     /// The global Alerts & Reports configuration (`report_config` rows), when any key is set.
     pub config: Option<ReportConfig>,
+    /// Guest-token policies by name (steward's own table).
+    #[serde(default)]
+    pub guest_policies: BTreeMap<String, GuestPolicy>,
     /// For a desired state: the declared resource behind each object (empty for a state read
     /// from Superset), so changes and refusals name the resource that declared them.
     #[serde(skip)]
@@ -52,7 +55,7 @@ pub const CONFIG_KEY: &str = "report_config";
 pub struct ObjectKey {
     /// The kind.
     pub kind: Kind,
-    /// Username, role/group/filter name, `Type:name` for schedules, `report_config`.
+    /// Username, role/group/filter/policy name, `Type:name` for schedules, `report_config`.
     pub key: String,
 }
 
@@ -76,9 +79,11 @@ impl ObjectKey {
         let key = match resource {
             Resource::Schedule(s) => Schedule::key(s.spec.schedule_type.as_str(), name),
             Resource::Config(_) => CONFIG_KEY.to_owned(),
-            Resource::User(_) | Resource::Role(_) | Resource::Group(_) | Resource::Rls(_) => {
-                name.to_owned()
-            }
+            Resource::User(_)
+            | Resource::Role(_)
+            | Resource::Group(_)
+            | Resource::Rls(_)
+            | Resource::GuestPolicy(_) => name.to_owned(),
         };
         ObjectKey::new(resource.kind(), key)
     }
@@ -113,6 +118,8 @@ pub enum ObjectRef<'a> {
     Schedule(&'a Schedule),
     /// The configuration.
     Config(&'a ReportConfig),
+    /// A guest-token policy.
+    GuestPolicy(&'a GuestPolicy),
 }
 
 impl State {
@@ -135,6 +142,7 @@ impl State {
                     .iter()
                     .map(|c| (CONFIG_KEY, ObjectRef::Config(c))),
             ),
+            Kind::GuestTokenPolicy => of(&self.guest_policies, ObjectRef::GuestPolicy),
         }
     }
 
@@ -149,6 +157,7 @@ impl State {
             Kind::ReportConfiguration => {
                 self.config.iter().map(|_| CONFIG_KEY.to_owned()).collect()
             }
+            Kind::GuestTokenPolicy => self.guest_policies.keys().cloned().collect(),
         }
     }
 
@@ -162,6 +171,7 @@ impl State {
             Kind::RowLevelSecurityFilter => ObjectRef::Rls(self.rls_filters.get(k)?),
             Kind::ReportSchedule => ObjectRef::Schedule(self.schedules.get(k)?),
             Kind::ReportConfiguration => ObjectRef::Config(self.config.as_ref()?),
+            Kind::GuestTokenPolicy => ObjectRef::GuestPolicy(self.guest_policies.get(k)?),
         })
     }
 
@@ -173,6 +183,7 @@ impl State {
             + self.rls_filters.len()
             + self.schedules.len()
             + usize::from(self.config.is_some())
+            + self.guest_policies.len()
     }
 
     /// Whether the state holds no object.

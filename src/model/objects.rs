@@ -105,6 +105,44 @@ pub struct RlsFilter {
     pub clause: String,
 }
 
+/// A guest-token policy (steward's own table, not Superset's): dashboards by uuid, datasets
+/// of its RLS rules as `database.schema.table`, service accounts as `namespace/name`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestPolicy {
+    pub name: String,
+    pub dashboards: BTreeSet<String>,
+    pub username_pattern: Option<String>,
+    pub attributes: BTreeMap<String, GuestAttribute>,
+    pub rls_rules: BTreeSet<GuestRls>,
+    pub max_lifetime_seconds: u32,
+    pub service_accounts: BTreeSet<String>,
+}
+
+/// A guest attribute's pattern, and whether every token must carry it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestAttribute {
+    pub pattern: String,
+    pub required: bool,
+}
+
+/// An RLS clause a guest-token policy adds: on one dataset, or every dataset.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct GuestRls {
+    pub dataset: Option<String>,
+    pub clause: String,
+}
+
+impl GuestRls {
+    /// As the diff shows it: `dataset: clause`, or `every dataset: clause`.
+    pub fn display(&self) -> String {
+        format!(
+            "{}: {}",
+            self.dataset.as_deref().unwrap_or("every dataset"),
+            self.clause
+        )
+    }
+}
+
 /// An alert's validator (`validator_type` + `validator_config_json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Validator {
@@ -349,6 +387,23 @@ impl super::ObjectRef<'_> {
                 ("extra", text(&s.extra)),
             ],
             super::ObjectRef::Config(c) => c.entries.iter().flat_map(config_fields).collect(),
+            super::ObjectRef::GuestPolicy(p) => vec![
+                ("dashboards", set(&p.dashboards)),
+                ("usernamePattern", maybe(&p.username_pattern)),
+                (
+                    "attributes",
+                    set(p.attributes.iter().map(|(key, rule)| {
+                        format!(
+                            "{key} ~ {}{}",
+                            rule.pattern,
+                            if rule.required { " (required)" } else { "" }
+                        )
+                    })),
+                ),
+                ("rlsRules", set(p.rls_rules.iter().map(GuestRls::display))),
+                ("maxLifetimeSeconds", literal(p.max_lifetime_seconds)),
+                ("serviceAccounts", set(&p.service_accounts)),
+            ],
         }
     }
 }

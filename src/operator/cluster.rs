@@ -1,4 +1,4 @@
-//! The operator's view of the cluster: one reflector cache per watched kind (the six steward
+//! The operator's view of the cluster: one reflector cache per watched kind (the seven steward
 //! kinds and `SupersetInstance`), fed by watches, and a change signal raised when something a
 //! pass reads changed (spec, annotations, deletion, appearance or removal), not when only a
 //! status did: the operator's own status writes do not trigger passes.
@@ -17,8 +17,8 @@ use tokio::sync::Notify;
 
 use crate::resources::instance::SupersetInstance;
 use crate::resources::{
-    ReportConfiguration, ReportSchedule, Resource as Declared, RowLevelSecurityFilter,
-    SupersetGroup, SupersetRole, SupersetUser,
+    GuestTokenPolicy, ReportConfiguration, ReportSchedule, Resource as Declared,
+    RowLevelSecurityFilter, SupersetGroup, SupersetRole, SupersetUser,
 };
 
 /// kubectl's client-side-apply annotation, a copy of the whole object.
@@ -33,6 +33,7 @@ pub struct Caches {
     pub rls: Store<RowLevelSecurityFilter>,
     pub schedules: Store<ReportSchedule>,
     pub configs: Store<ReportConfiguration>,
+    pub guest_policies: Store<GuestTokenPolicy>,
     pub instances: Store<SupersetInstance>,
 }
 
@@ -77,6 +78,12 @@ impl Caches {
                 .iter()
                 .map(|r| Declared::Config((**r).clone())),
         );
+        out.extend(
+            self.guest_policies
+                .state()
+                .iter()
+                .map(|r| Declared::GuestPolicy((**r).clone())),
+        );
         out.sort_by(|a, b| {
             let created = |r: &Declared| r.meta().creation_timestamp.as_ref().map(|t| t.0);
             created(a)
@@ -95,6 +102,7 @@ impl Caches {
             + self.rls.len()
             + self.schedules.len()
             + self.configs.len()
+            + self.guest_policies.len()
     }
 
     /// Whether no declared resource is cached.
@@ -113,6 +121,7 @@ pub async fn watch_all(client: &Client, changed: Arc<Notify>) -> anyhow::Result<
         rls: watch::<RowLevelSecurityFilter>(client, &changed),
         schedules: watch::<ReportSchedule>(client, &changed),
         configs: watch::<ReportConfiguration>(client, &changed),
+        guest_policies: watch::<GuestTokenPolicy>(client, &changed),
         instances: watch::<SupersetInstance>(client, &changed),
     };
     for ready in [
@@ -122,6 +131,7 @@ pub async fn watch_all(client: &Client, changed: Arc<Notify>) -> anyhow::Result<
         caches.rls.wait_until_ready().await,
         caches.schedules.wait_until_ready().await,
         caches.configs.wait_until_ready().await,
+        caches.guest_policies.wait_until_ready().await,
         caches.instances.wait_until_ready().await,
     ] {
         ready.map_err(|_| anyhow::anyhow!("a watch ended before its first list"))?;

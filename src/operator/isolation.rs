@@ -185,6 +185,7 @@ pub fn references(resource: &Resource) -> Vec<(Kind, &str)> {
                 users.chain(groups)
             })
             .collect(),
+        Resource::GuestPolicy(_) => Vec::new(),
     }
 }
 

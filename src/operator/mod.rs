@@ -1,4 +1,4 @@
-//! `steward operator`: the cluster-resident reconciler. Watches the six steward kinds and
+//! `steward operator`: the cluster-resident reconciler. Watches the seven steward kinds and
 //! `SupersetInstance`, and runs the engine's library pass once per instance over every resource
 //! targeting it (isolating bad resources), triggered by changes (debounced), by a periodic resync
 //! and by retries after failures; writes each resource's status and Events; runs the schedules
@@ -13,6 +13,7 @@ pub mod backoff;
 pub mod cluster;
 pub mod conditions;
 pub mod executions;
+pub mod guest_tokens;
 pub mod http;
 pub mod instance_pass;
 pub mod isolation;

@@ -394,6 +394,18 @@ impl Reconciler {
         instance: &SupersetInstance,
     ) -> Result<DatabaseUrl, Unavailable> {
         let reference = &instance.spec.metadata_database.url_secret_ref;
+        self.secret_value(reference, "spec.metadataDatabase.urlSecretRef")
+            .await
+            .map(DatabaseUrl::new)
+    }
+
+    /// One key of a Secret in the operator's namespace, trimmed; `field` names the reference
+    /// in messages.
+    pub(super) async fn secret_value(
+        &self,
+        reference: &crate::resources::instance::SecretKeyRef,
+        field: &str,
+    ) -> Result<String, Unavailable> {
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.config.namespace);
         let secret = secrets.get_opt(&reference.name).await.map_err(|e| {
             Unavailable(format!(
@@ -403,7 +415,7 @@ impl Reconciler {
         })?;
         let Some(secret) = secret else {
             return Err(Unavailable(format!(
-                "Secret {}/{} (spec.metadataDatabase.urlSecretRef) does not exist",
+                "Secret {}/{} ({field}) does not exist",
                 self.config.namespace, reference.name
             )));
         };
@@ -420,9 +432,9 @@ impl Reconciler {
                     .map(|v| v.trim().to_owned())
             });
         match value {
-            Some(url) if !url.is_empty() => Ok(DatabaseUrl::new(url)),
+            Some(value) if !value.is_empty() => Ok(value),
             _ => Err(Unavailable(format!(
-                "Secret {}/{} has no key {:?} (spec.metadataDatabase.urlSecretRef.key)",
+                "Secret {}/{} has no key {:?} ({field}.key)",
                 self.config.namespace, reference.name, reference.key
             ))),
         }
@@ -596,6 +608,7 @@ fn sync_status(resource: &Resource) -> Option<&crate::resources::SyncStatus> {
         Resource::Group(r) => r.status.as_ref(),
         Resource::Rls(r) => r.status.as_ref(),
         Resource::Config(r) => r.status.as_ref(),
+        Resource::GuestPolicy(r) => r.status.as_ref(),
         Resource::Schedule(_) => None,
     }
 }

@@ -31,6 +31,7 @@ pub fn api_resource(kind: Kind) -> ApiResource {
         Kind::RowLevelSecurityFilter => ApiResource::erase::<RowLevelSecurityFilter>(&()),
         Kind::ReportSchedule => ApiResource::erase::<ReportSchedule>(&()),
         Kind::ReportConfiguration => ApiResource::erase::<ReportConfiguration>(&()),
+        Kind::GuestTokenPolicy => ApiResource::erase::<GuestTokenPolicy>(&()),
     }
 }
 
@@ -107,6 +108,7 @@ pub fn reference(resource: &Resource) -> ObjectReference {
         Resource::Rls(r) => (api_version_of(r), "RowLevelSecurityFilter"),
         Resource::Schedule(r) => (api_version_of(r.as_ref()), "ReportSchedule"),
         Resource::Config(r) => (api_version_of(r), "ReportConfiguration"),
+        Resource::GuestPolicy(r) => (api_version_of(r), "GuestTokenPolicy"),
     };
     ObjectReference {
         api_version: Some(api_version),

@@ -1,7 +1,8 @@
 //! The validating admission webhook (HTTPS): `POST /validate` takes an `AdmissionReview` of a
 //! steward resource and answers with the [`super::admission`] check: refused with every finding
 //! listed, or allowed with its warnings. Its certificate and key come from files (a mounted
-//! Secret, cert-manager friendly) and are reloaded when they change on disk.
+//! Secret, cert-manager friendly) and are reloaded when they change on disk. The same server
+//! answers `POST /guest-token` ([`super::guest_tokens`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use axum_server::tls_rustls::RustlsConfig;
 use kube::core::DynamicObject;
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
 
+use super::guest_tokens::GuestTokenEndpoint;
 use super::reconciler::Reconciler;
 use crate::resources::{Kind, Resource};
 
@@ -46,9 +48,15 @@ pub async fn serve(
                 config.key
             )
         })?;
+    let guest_tokens = Arc::new(GuestTokenEndpoint::new(Arc::clone(&reconciler)));
     let app = Router::new()
         .route("/validate", post(validate))
-        .with_state(reconciler);
+        .with_state(reconciler)
+        .merge(
+            Router::new()
+                .route("/guest-token", post(super::guest_tokens::mint))
+                .with_state(guest_tokens),
+        );
     let reload = tls.clone();
     let (cert, key) = (config.cert.clone(), config.key.clone());
     tokio::spawn(async move {
@@ -65,7 +73,7 @@ pub async fn serve(
             }
         }
     });
-    tracing::info!(addr = %config.addr, "serving the validating webhook on /validate");
+    tracing::info!(addr = %config.addr, "serving the validating webhook on /validate and guest tokens on /guest-token");
     let server = axum_server::bind_rustls(config.addr, tls);
     Ok(tokio::spawn(async move {
         if let Err(error) = server.serve(app.into_make_service()).await {

@@ -15,15 +15,15 @@ use super::content_index::ContentIndex;
 use crate::diagnostic::{Code, Diagnostic, closest};
 use crate::manifests::LoadedSet;
 use crate::model::{
-    Catalog, Group, ObjectKey, PermissionPair, Recipient, ReportConfig, RlsFilter, Role, Schedule,
-    State, User, Validator, normalise_list,
+    Catalog, Group, GuestAttribute, GuestPolicy, GuestRls, ObjectKey, PermissionPair, Recipient,
+    ReportConfig, RlsFilter, Role, Schedule, State, User, Validator, normalise_list,
 };
 use crate::policy::locate;
 use crate::reason::Reason;
 use crate::resources::refs::{DatasetRef, SchemaRef};
 use crate::resources::{
-    ChartRef, DashboardRef, Recipients, ReportConfigurationSpec, ReportScheduleSpec, Resource,
-    SupersetRoleSpec,
+    ChartRef, DashboardRef, GuestTokenPolicySpec, Recipients, ReportConfigurationSpec,
+    ReportScheduleSpec, Resource, SupersetRoleSpec,
 };
 
 /// Superset's Python-side defaults, made explicit so declared and stored values compare.
@@ -58,8 +58,13 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
     // Each map is built at once from its entries (sorted, packed nodes), not entry by entry; a
     // key declared twice keeps its last entry, as inserting did.
     let mut declared_by = Vec::with_capacity(set.objects.len());
-    let (mut users, mut groups, mut rls_filters, mut schedules) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut users, mut groups, mut rls_filters, mut schedules, mut guest_policies) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     let mut state = State::default();
     let mut role_specs: BTreeMap<String, (usize, &SupersetRoleSpec)> = BTreeMap::new();
     for (index, object) in set.objects.iter().enumerate() {
@@ -127,6 +132,10 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
                 schedules.push((key, schedule));
             }
             Resource::Config(c) => state.config = Some(config(&c.spec)),
+            Resource::GuestPolicy(p) => {
+                let policy = resolver.guest_policy(index, name, &p.spec);
+                guest_policies.push((key, policy));
+            }
         }
     }
     let mut own: BTreeMap<String, BTreeSet<PermissionPair>> = BTreeMap::new();
@@ -170,6 +179,7 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
     state.groups = groups.into_iter().collect();
     state.rls_filters = rls_filters.into_iter().collect();
     state.schedules = schedules.into_iter().collect();
+    state.guest_policies = guest_policies.into_iter().collect();
     state.declared_by = declared_by.into_iter().collect();
     (state, resolver.found)
 }
@@ -584,7 +594,68 @@ impl Resolver<'_> {
         }
     }
 
+    /// A guest-token policy with its dashboards and datasets resolved.
+    fn guest_policy(&mut self, index: usize, name: String, s: &GuestTokenPolicySpec) -> GuestPolicy {
+        let dashboards = s
+            .dashboards
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| self.dashboard_at(index, &format!("spec.dashboards[{i}]"), d))
+            .collect();
+        let rls_rules = s
+            .rls_rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, rule)| {
+                let dataset = match &rule.dataset {
+                    None => None,
+                    Some(d) => Some(self.dataset(
+                        index,
+                        || format!("spec.rlsRules[{i}].dataset"),
+                        d,
+                    )?),
+                };
+                Some(GuestRls {
+                    dataset,
+                    clause: rule.clause.clone(),
+                })
+            })
+            .collect();
+        GuestPolicy {
+            name,
+            dashboards,
+            username_pattern: s.username_pattern.clone(),
+            attributes: s
+                .attributes
+                .iter()
+                .map(|(key, rule)| {
+                    let attribute = GuestAttribute {
+                        pattern: rule.pattern.clone(),
+                        required: rule.required,
+                    };
+                    (key.clone(), attribute)
+                })
+                .collect(),
+            rls_rules,
+            max_lifetime_seconds: s.max_lifetime(),
+            service_accounts: s
+                .service_accounts
+                .iter()
+                .map(|a| format!("{}/{}", a.namespace, a.name))
+                .collect(),
+        }
+    }
+
     fn dashboard(&mut self, index: usize, dashboard: &DashboardRef) -> Option<String> {
+        self.dashboard_at(index, "spec.dashboard", dashboard)
+    }
+
+    fn dashboard_at(
+        &mut self,
+        index: usize,
+        field: &str,
+        dashboard: &DashboardRef,
+    ) -> Option<String> {
         let boards = &self.catalog.dashboards;
         let (shown, found): (&str, Vec<&str>) = if let Some(uuid) = &dashboard.uuid {
             (uuid, self.content.dashboards_by_uuid(uuid))
@@ -609,7 +680,7 @@ impl Resolver<'_> {
                 );
                 self.missing(
                     index,
-                    "spec.dashboard",
+                    field,
                     format!("dashboard `{shown}` does not exist in Superset"),
                     hint,
                 );
@@ -618,7 +689,7 @@ impl Resolver<'_> {
             many => {
                 self.report(
                     index,
-                    "spec.dashboard",
+                    field,
                     Diagnostic::error(
                         Code::AmbiguousReference,
                         format!("{} dashboards match `{shown}`", many.len()),

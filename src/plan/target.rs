@@ -325,6 +325,7 @@ fn direct_dependencies(key: &ObjectKey, desired: &State) -> Vec<ObjectKey> {
             out.extend(list("groups", Kind::SupersetGroup));
             out
         }),
+        Kind::GuestTokenPolicy => None,
     }
     .unwrap_or_default()
 }

@@ -19,6 +19,7 @@ fn name_column(kind: Kind) -> Option<(&'static str, usize)> {
         Kind::SupersetGroup => Some(("ab_group.name", 100)),
         Kind::RowLevelSecurityFilter => Some(("row_level_security_filters.name", 255)),
         Kind::ReportSchedule => Some(("report_schedule.name", 150)),
+        Kind::GuestTokenPolicy => Some(("steward_guest_token_policy.name", 255)),
         Kind::ReportConfiguration => None,
     }
 }

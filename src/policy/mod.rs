@@ -9,6 +9,7 @@ mod content_refs;
 mod db_limits;
 pub mod domains;
 mod duplicates;
+mod guest_policies;
 mod names;
 mod references;
 pub mod report_rules;
@@ -97,6 +98,7 @@ pub fn check_declared_against(set: &LoadedSet, existing: &Existing) -> Vec<Diagn
     let backends = &existing.database_backends;
     let rows = rls_clauses::check(set, backends, &mut found, rls_combined::rows_of);
     rls_combined::check(set, rows, &mut found);
+    guest_policies::check(set, backends, &mut found);
     found
 }
 

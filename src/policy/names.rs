@@ -80,7 +80,7 @@ pub(super) fn names<'a>(resource: &'a Resource) -> Vec<(String, &'a str)> {
                 lists.push(("spec.recipients.slack.channels", &slack.channels));
             }
         }
-        Resource::Config(_) => {}
+        Resource::Config(_) | Resource::GuestPolicy(_) => {}
     }
     for (field, items) in lists {
         for (i, item) in items.iter().enumerate() {

@@ -106,6 +106,7 @@ pub(super) fn check(set: &LoadedSet, existing: &Existing, found: &mut Vec<Diagno
                     refs.push(("spec.runAlertQueryAs".into(), user, Target::User));
                 }
             }
+            Resource::GuestPolicy(_) => {}
             Resource::Config(c) => {
                 if let Some(allowed) = &c.spec.run_as_allowed {
                     refs.extend(named(

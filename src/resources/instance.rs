@@ -47,6 +47,37 @@ pub struct SupersetInstanceSpec {
     /// the schedule's namespace). Absent: the operator runs none (Superset's own workers may).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub executions: Option<Executions>,
+    /// Mint guest tokens for this instance's embedded dashboards at the operator's
+    /// `POST /guest-token` (on the webhook's HTTPS port), within its GuestTokenPolicies, for
+    /// the ServiceAccounts they name. Absent: the endpoint mints none for this instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest_tokens: Option<GuestTokens>,
+}
+
+/// The HMAC algorithm of guest tokens.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum GuestTokenAlgorithm {
+    HS256,
+    HS384,
+    HS512,
+}
+
+/// How the operator signs guest tokens for one instance.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GuestTokens {
+    /// Superset's `GUEST_TOKEN_JWT_SECRET`, in a Secret in the operator's namespace.
+    pub secret_ref: SecretKeyRef,
+    /// Superset's `GUEST_TOKEN_JWT_AUDIENCE` (else its `WEBDRIVER_BASEURL`).
+    #[schemars(length(min = 1))]
+    pub audience: String,
+    /// Superset's `GUEST_TOKEN_JWT_ALGO`: `HS256` (default), `HS384` or `HS512`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<GuestTokenAlgorithm>,
+    /// Tokens one ServiceAccount may have minted per minute (default 60; a burst of as many).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub per_minute: Option<u32>,
 }
 
 /// How the operator runs schedules as Jobs.

@@ -5,11 +5,12 @@ use kube::{CustomResourceExt, Resource as _};
 use serde::Serialize;
 
 use super::{
-    ReportConfiguration, ReportSchedule, RowLevelSecurityFilter, SupersetGroup, SupersetRole,
-    SupersetUser,
+    GuestTokenPolicy, ReportConfiguration, ReportSchedule, RowLevelSecurityFilter, SupersetGroup,
+    SupersetRole, SupersetUser,
 };
 
-/// One of the six steward kinds, in plan order (users first, configuration last).
+/// One of the seven steward kinds, in plan order (users first, Superset's configuration after
+/// its objects, steward's own guest-token policies last).
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
 )]
@@ -26,17 +27,20 @@ pub enum Kind {
     ReportSchedule,
     /// `ReportConfiguration`
     ReportConfiguration,
+    /// `GuestTokenPolicy`
+    GuestTokenPolicy,
 }
 
 impl Kind {
     /// Every kind, in plan order.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::SupersetUser,
         Kind::SupersetRole,
         Kind::SupersetGroup,
         Kind::RowLevelSecurityFilter,
         Kind::ReportSchedule,
         Kind::ReportConfiguration,
+        Kind::GuestTokenPolicy,
     ];
 
     /// The `kind` string of manifests.
@@ -48,6 +52,7 @@ impl Kind {
             Kind::RowLevelSecurityFilter => "RowLevelSecurityFilter",
             Kind::ReportSchedule => "ReportSchedule",
             Kind::ReportConfiguration => "ReportConfiguration",
+            Kind::GuestTokenPolicy => "GuestTokenPolicy",
         }
     }
 
@@ -58,7 +63,10 @@ impl Kind {
 
     /// Whether objects of this kind live in a namespace.
     pub fn namespaced(self) -> bool {
-        matches!(self, Kind::RowLevelSecurityFilter | Kind::ReportSchedule)
+        matches!(
+            self,
+            Kind::RowLevelSecurityFilter | Kind::ReportSchedule | Kind::GuestTokenPolicy
+        )
     }
 
     /// The generated CustomResourceDefinition of this kind.
@@ -73,12 +81,13 @@ impl Kind {
             Kind::RowLevelSecurityFilter => RowLevelSecurityFilter::crd(),
             Kind::ReportSchedule => ReportSchedule::crd(),
             Kind::ReportConfiguration => ReportConfiguration::crd(),
+            Kind::GuestTokenPolicy => GuestTokenPolicy::crd(),
         }
     }
 
     /// What the Superset name of this kind is called in messages.
     /// The short plural name of exports and `--kinds`: `users`, `roles`, `groups`, `rls`,
-    /// `schedules`, `config`.
+    /// `schedules`, `config`, `guest-policies`.
     pub fn short_name(self) -> &'static str {
         match self {
             Kind::SupersetUser => "users",
@@ -87,13 +96,14 @@ impl Kind {
             Kind::RowLevelSecurityFilter => "rls",
             Kind::ReportSchedule => "schedules",
             Kind::ReportConfiguration => "config",
+            Kind::GuestTokenPolicy => "guest-policies",
         }
     }
 
     pub fn superset_name_field(self) -> &'static str {
         match self {
             Kind::SupersetUser => "spec.username",
-            Kind::ReportConfiguration => "metadata.name",
+            Kind::ReportConfiguration | Kind::GuestTokenPolicy => "metadata.name",
             _ => "spec.name",
         }
     }
@@ -121,6 +131,8 @@ pub enum Resource {
     Schedule(Box<ReportSchedule>),
     /// The global Alerts & Reports configuration.
     Config(ReportConfiguration),
+    /// A guest-token policy.
+    GuestPolicy(GuestTokenPolicy),
 }
 
 impl Resource {
@@ -133,6 +145,7 @@ impl Resource {
             Kind::RowLevelSecurityFilter => Resource::Rls(serde_json::from_value(value)?),
             Kind::ReportSchedule => Resource::Schedule(Box::new(serde_json::from_value(value)?)),
             Kind::ReportConfiguration => Resource::Config(serde_json::from_value(value)?),
+            Kind::GuestTokenPolicy => Resource::GuestPolicy(serde_json::from_value(value)?),
         })
     }
 
@@ -145,6 +158,7 @@ impl Resource {
             Resource::Rls(_) => Kind::RowLevelSecurityFilter,
             Resource::Schedule(_) => Kind::ReportSchedule,
             Resource::Config(_) => Kind::ReportConfiguration,
+            Resource::GuestPolicy(_) => Kind::GuestTokenPolicy,
         }
     }
 
@@ -157,6 +171,7 @@ impl Resource {
             Resource::Rls(r) => r.meta(),
             Resource::Schedule(r) => r.meta(),
             Resource::Config(r) => r.meta(),
+            Resource::GuestPolicy(r) => r.meta(),
         }
     }
 
@@ -181,7 +196,7 @@ impl Resource {
             Resource::User(r) => r.spec.username.as_deref(),
             Resource::Rls(r) => r.spec.name.as_deref(),
             Resource::Schedule(r) => r.spec.name.as_deref(),
-            Resource::Config(_) => None,
+            Resource::Config(_) | Resource::GuestPolicy(_) => None,
         };
         declared.unwrap_or_else(|| self.metadata_name())
     }

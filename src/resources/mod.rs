@@ -1,9 +1,10 @@
-//! The declared resource model: the six steward kinds (serde + schemars + kube `CustomResource`
+//! The declared resource model: the seven steward kinds (serde + schemars + kube `CustomResource`
 //! types) and their CRDs. Pure: reading manifests from files and git is `crate::manifests`.
 
 pub mod config;
 pub mod crd;
 pub mod group;
+pub mod guest_token_policy;
 pub mod identity;
 pub mod instance;
 pub mod kinds;
@@ -16,6 +17,10 @@ pub mod user;
 
 pub use config::{ReportConfiguration, ReportConfigurationSpec, RunAsAllowList};
 pub use group::{SupersetGroup, SupersetGroupSpec};
+pub use guest_token_policy::{
+    GuestAttributeRule, GuestRlsRuleSpec, GuestTokenPolicy, GuestTokenPolicySpec,
+    ServiceAccountRef,
+};
 pub use identity::ResourceId;
 pub use kinds::{Kind, Resource};
 pub use rls::{FilterType, RlsTemplating, RowLevelSecurityFilter, RowLevelSecurityFilterSpec};

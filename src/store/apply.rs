@@ -126,6 +126,10 @@ impl Writer<'_> {
             Kind::ReportConfiguration => {
                 super::config_document::write(tx, &BTreeMap::new(), &self.now).await?;
             }
+            Kind::GuestTokenPolicy => {
+                let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
+                super::guest_policy::delete(tx, &names).await?;
+            }
             Kind::ReportSchedule => {
                 let ids = lookup(&ids.schedules);
                 for table in ["report_recipient", "report_schedule_user"] {
@@ -301,7 +305,16 @@ impl Writer<'_> {
                 self.tx.insert_rows("report_schedule", &columns, rows).await
             }
             Kind::ReportConfiguration => self.write_config().await,
+            Kind::GuestTokenPolicy => self.write_guest_policies(keys).await,
         }
+    }
+
+    async fn write_guest_policies(&mut self, keys: &[&ObjectKey]) -> Result<(), StoreError> {
+        let policies: Vec<_> = keys
+            .iter()
+            .map(|k| &self.desired.guest_policies[&k.key])
+            .collect();
+        super::guest_policy::write(self.tx, &policies, &self.now).await
     }
 
     async fn update(
@@ -371,6 +384,7 @@ impl Writer<'_> {
                     self.tx.execute(&sql, &params).await?;
                 }
                 Kind::ReportConfiguration => self.write_config().await?,
+                Kind::GuestTokenPolicy => self.write_guest_policies(&[key]).await?,
             }
         }
         Ok(())
@@ -603,7 +617,7 @@ impl Writer<'_> {
                         }
                     }
                 }
-                Kind::ReportConfiguration => {}
+                Kind::ReportConfiguration | Kind::GuestTokenPolicy => {}
             }
         }
         self.write_links(links).await
@@ -765,6 +779,11 @@ impl Writer<'_> {
                 self.desired.schedules[&key.key].name.as_str(),
             ),
             Kind::ReportConfiguration => return Ok(()),
+            Kind::GuestTokenPolicy => {
+                // Steward's own row, keyed by name: the old one goes, the update writes the new.
+                super::guest_policy::delete(self.tx, &[old]).await?;
+                return Ok(());
+            }
         };
         let id = self
             .object_id(key)

@@ -182,7 +182,8 @@ pub async fn read_facts(
         "SELECT s.name, s.type, s.active, s.crontab, s.timezone, s.description, s.report_format, \
          s.email_subject, s.database_id, s.sql, s.validator_type, s.validator_config_json, \
          s.working_timeout, s.grace_period, s.log_retention, s.extra_json, {}, s.last_state, \
-         s.chart_id, s.dashboard_id, {run_as_columns} FROM report_schedule s WHERE s.id = $1",
+         s.chart_id, s.dashboard_id, {run_as_columns}, s.custom_width, s.custom_height \
+         FROM report_schedule s WHERE s.id = $1",
         time_text("s.created_on"),
     );
     let mut types = vec![
@@ -207,7 +208,7 @@ pub async fn read_facts(
         Ty::Int,
         Ty::Int,
     ];
-    types.extend([Ty::Int, Ty::Text, Ty::Int, Ty::Text]);
+    types.extend([Ty::Int, Ty::Text, Ty::Int, Ty::Text, Ty::Int, Ty::Int]);
     let Some(mut r) = tx.fetch(&sql, &[Value::int(id)], &types).await?.pop() else {
         return Ok(None);
     };
@@ -268,6 +269,8 @@ pub async fn read_facts(
         grace_period: r[13].as_int().unwrap_or(14400),
         log_retention_days: r[14].as_int().unwrap_or(90),
         attach_content,
+        custom_width: r[24].as_int(),
+        custom_height: r[25].as_int(),
         created_on: parse_time(&r[16]),
         subject,
         recipients,

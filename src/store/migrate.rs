@@ -3,7 +3,7 @@
 //! resource, Superset id and manifest source of each row), SIP-209's run-as columns on
 //! `report_schedule` (with its foreign keys, as upstream names them), and the move of the configuration from the `report_config` table of an
 //! abandoned SIP-209 draft (which steward created until migration 6) into the `key_value`
-//! documents SIP-209 settled on. Nothing else of Superset's is created, altered or dropped. (sqlx's migrator does not lock on SQLite and runs its own
+//! documents SIP-209 settled on, and steward's table of guest-token policies. Nothing else of Superset's is created, altered or dropped. (sqlx's migrator does not lock on SQLite and runs its own
 //! transactions; these run inside the apply's lock, so two first applies cannot race.)
 
 use chrono::Utc;
@@ -25,7 +25,7 @@ struct Migration {
 /// The table holding this database's steward instance id (see `identity`).
 pub const INSTANCE_TABLE: &str = "steward_instance";
 
-const MIGRATIONS: [Migration; 7] = [
+const MIGRATIONS: [Migration; 8] = [
     Migration {
         version: 1,
         description: "ownership ledger",
@@ -53,6 +53,10 @@ const MIGRATIONS: [Migration; 7] = [
     Migration {
         version: 7,
         description: "SIP-209 run-as foreign keys named as upstream, ON DELETE SET NULL",
+    },
+    Migration {
+        version: 8,
+        description: "guest-token policies",
     },
 ];
 
@@ -233,6 +237,10 @@ async fn run(tx: &mut Tx, version: i64, timestamp: &str) -> Result<(), StoreErro
             super::config_document::move_from_report_config(tx, &now).await?;
         }
         7 => name_run_as_foreign_keys(tx).await?,
+        8 => {
+            tx.execute(&super::guest_policy::create_table(timestamp), &[])
+                .await?;
+        }
         _ => unreachable!("every migration version has a body"),
     }
     Ok(())

@@ -11,6 +11,7 @@ pub mod database_url;
 pub mod demo;
 pub mod execution;
 pub mod failpoint;
+pub mod guest_policy;
 mod identity;
 pub mod migrate;
 mod snapshot;

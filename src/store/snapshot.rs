@@ -47,7 +47,7 @@ impl Ids {
             Kind::SupersetGroup => &self.groups,
             Kind::RowLevelSecurityFilter => &self.rls_filters,
             Kind::ReportSchedule => &self.schedules,
-            Kind::ReportConfiguration => return None,
+            Kind::ReportConfiguration | Kind::GuestTokenPolicy => return None,
         };
         ids.get(&key.key).copied()
     }
@@ -93,7 +93,7 @@ impl Observed {
                 Kind::SupersetGroup => &mut self.ids.groups,
                 Kind::RowLevelSecurityFilter => &mut self.ids.rls_filters,
                 Kind::ReportSchedule => &mut self.ids.schedules,
-                Kind::ReportConfiguration => continue,
+                Kind::ReportConfiguration | Kind::GuestTokenPolicy => continue,
             };
             // The apply refuses to go on if Superset no longer has a row with this id.
             let recorded = self.ledger.get(old).and_then(|e| e.object_id);
@@ -545,6 +545,7 @@ pub async fn read_observed(tx: &mut Tx) -> Result<Observed, StoreError> {
     if let Some(entries) = super::config_document::read_with_legacy(tx).await? {
         o.state.config = Some(ReportConfig { entries });
     }
+    o.state.guest_policies = super::guest_policy::read(tx).await?;
     if has_ledger {
         read_ledger(tx, &mut o.ledger).await?;
     }
@@ -653,7 +654,7 @@ async fn read_ledger(tx: &mut Tx, ledger: &mut Ledger) -> Result<(), StoreError>
 }
 
 /// A uuid as lowercase hyphenated text, from either backend's text form.
-fn canonical_uuid(text: &str) -> Option<String> {
+pub(super) fn canonical_uuid(text: &str) -> Option<String> {
     uuid::Uuid::parse_str(text)
         .ok()
         .map(|u| u.hyphenated().to_string())

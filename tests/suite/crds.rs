@@ -418,8 +418,8 @@ fn kustomize_base_checks_catch_broken_bases() {
     let cases: [(&str, &str, &str, &str); 4] = [
         (
             "manifests/rbac.yaml",
-            "      - reportschedules\n      - reportconfigurations\n    verbs: [list",
-            "      - reportconfigurations\n    verbs: [list",
+            "      - reportschedules\n      - reportconfigurations\n      - guesttokenpolicies\n    verbs: [list",
+            "      - reportconfigurations\n      - guesttokenpolicies\n    verbs: [list",
             "the operator may not [\"list\", \"watch\", \"patch\"] steward.dev/reportschedules",
         ),
         (

@@ -24,6 +24,10 @@ pub struct Mail {
     pub text: String,
     /// (file name, content) of each attachment.
     pub attachments: Vec<(String, String)>,
+    /// (file name, bytes) of each attachment.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// (Content-ID, content type, bytes) of each part shown inline.
+    pub inline: Vec<(String, String, Vec<u8>)>,
 }
 
 /// The messages the test SMTP server holds, oldest first.
@@ -77,6 +81,8 @@ pub fn mails_to(mark: usize, addresses: &[&str]) -> Vec<Mail> {
             html: String::new(),
             text: String::new(),
             attachments: Vec::new(),
+            files: Vec::new(),
+            inline: Vec::new(),
         };
         collect_parts(&parsed, &mut mail);
         out.push(mail);
@@ -93,13 +99,26 @@ fn collect_parts(part: &mailparse::ParsedMail, mail: &mut Mail) {
     }
     let disposition = part.get_content_disposition();
     let body = part.get_body().unwrap_or_default();
+    let content_id = part
+        .headers
+        .iter()
+        .find(|h| h.get_key().eq_ignore_ascii_case("content-id"))
+        .map(|h| h.get_value().trim_matches(['<', '>', ' ']).to_owned());
     if disposition.disposition == mailparse::DispositionType::Attachment {
         let name = disposition
             .params
             .get("filename")
             .cloned()
             .unwrap_or_default();
+        mail.files
+            .push((name.clone(), part.get_body_raw().unwrap_or_default()));
         mail.attachments.push((name, body));
+    } else if let Some(id) = content_id {
+        mail.inline.push((
+            id,
+            part.ctype.mimetype.clone(),
+            part.get_body_raw().unwrap_or_default(),
+        ));
     } else if part.ctype.mimetype == "text/html" {
         mail.html.push_str(&body);
     } else if part.ctype.mimetype == "text/plain" {

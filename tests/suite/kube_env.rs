@@ -181,8 +181,8 @@ impl Kube {
     }
 }
 
-/// The six steward kinds, as `kubectl get` takes them.
-pub const STEWARD_KINDS: &str = "supersetusers,supersetroles,supersetgroups,rowlevelsecurityfilters,reportschedules,reportconfigurations";
+/// The seven steward kinds, as `kubectl get` takes them.
+pub const STEWARD_KINDS: &str = "supersetusers,supersetroles,supersetgroups,rowlevelsecurityfilters,reportschedules,reportconfigurations,guesttokenpolicies";
 
 /// A webhook the operator serves on loopback: its port and certificate files.
 pub struct LoopbackWebhook {

@@ -639,7 +639,8 @@ write_env() {
       STEWARD_TEST_SMTP_PASSWORD "$SMTP_PASSWORD" \
       STEWARD_TEST_SMTP_CA "$STATE_DIR/smtp/ca.crt" \
       STEWARD_TEST_SMTP_MAILDIR "$STATE_DIR/smtp/maildir" \
-      STEWARD_TEST_CHROMIUM "$CHROMIUM"
+      STEWARD_TEST_CHROMIUM "$CHROMIUM" \
+      STEWARD_TEST_PG_LOG "$STATE_DIR/postgres.log"
   } >"$tmp"
   mv -f "$tmp" "$ENV_FILE"
 }

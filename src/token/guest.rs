@@ -73,9 +73,17 @@ pub struct GuestClaims {
     pub grant: GuestGrant,
     pub iat: f64,
     pub exp: f64,
-    pub aud: String,
+    pub aud: Audience,
     #[serde(rename = "type")]
     pub token_type: String,
+}
+
+/// The `aud` claim: Superset mints one string; a list is valid JWT, and PyJWT accepts it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// The HMAC algorithms a guest token may be signed with.
@@ -181,7 +189,7 @@ pub fn mint_guest_token(
         grant: grant.clone(),
         iat: now,
         exp: now + f64::from(lifetime_seconds),
-        aud: audience.to_owned(),
+        aud: Audience::One(audience.to_owned()),
         token_type: "guest".into(),
     };
     encode(

@@ -423,7 +423,10 @@ mod tests {
         let refusals = decide(&policy(), &partial).unwrap_err();
         assert_eq!(refusals.len(), 2, "{refusals:?}");
         // Hidden characters in a refused value are shown escaped.
-        assert!(refusals[0].contains("acme\\n' OR 1=1"), "{refusals:?}");
+        assert!(
+            refusals.iter().any(|r| r.contains("acme\\n' OR 1=1")),
+            "{refusals:?}"
+        );
         let default = whole_match(DEFAULT_USERNAME_PATTERN).unwrap();
         assert!(default.is_match("jane.doe@example.com"));
         assert!(!default.is_match("a\u{1b}[31m"));

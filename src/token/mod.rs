@@ -11,7 +11,7 @@ pub mod session;
 
 pub use access::{ACCESS_TOKEN_LIFETIME_SECONDS, AccessClaims, mint_access_token};
 pub use guest::{
-    DEFAULT_GUEST_TOKEN_LIFETIME_SECONDS, GuestAlgorithm, GuestClaims, GuestExpectation,
+    Audience, DEFAULT_GUEST_TOKEN_LIFETIME_SECONDS, GuestAlgorithm, GuestClaims, GuestExpectation,
     GuestGrant, GuestResource, GuestRlsRule, GuestTokenError, GuestUser, VerifiedGuestToken,
     mint_guest_token, verify_guest_token,
 };

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::services::{env, steward_ok};
+use crate::services::{env, sql_at, steward_ok};
 use crate::superset_api::{Content, Superset, clean_start, exclusive, s};
 
 const POLICY: &str = "apiVersion: steward.dev/v1alpha1
@@ -158,8 +158,21 @@ fn guest_tokens_are_minted_only_within_the_applied_policy_and_superset_honours_t
         diff.contains("GuestTokenPolicy") && diff.contains("partners"),
         "{diff}"
     );
-    assert!(diff.contains("region = 'EMEA'"), "{diff}");
     steward_ok(&["apply", manifests, "--database", &url], 0);
+    steward_ok(&["diff", manifests, "--database", &url], 0);
+    // A changed policy shows field by field.
+    std::fs::write(
+        dir.path().join("policy.yaml"),
+        POLICY
+            .replace("maxLifetimeSeconds: 600", "maxLifetimeSeconds: 900")
+            .replace("region = 'EMEA'", "region IN ('EMEA')"),
+    )
+    .unwrap();
+    let changed = steward_ok(&["diff", manifests, "--database", &url], 2);
+    for field in ["maxLifetimeSeconds", "600", "900", "rlsRules", "region IN ('EMEA')"] {
+        assert!(changed.contains(field), "{field} not in\n{changed}");
+    }
+    std::fs::write(dir.path().join("policy.yaml"), POLICY).unwrap();
     steward_ok(&["diff", manifests, "--database", &url], 0);
 
     let fitting = [
@@ -222,27 +235,45 @@ fn guest_tokens_are_minted_only_within_the_applied_policy_and_superset_honours_t
     // the policy's clause in the guest's SQL.
     let (status, body) = as_guest("GET", &format!("/api/v1/dashboard/{finance}"), &token, None);
     assert_eq!(status, 200, "the guest reads its dashboard: {body}");
-    let (status, body) = as_guest(
-        "POST",
-        "/api/v1/chart/data",
-        &token,
-        Some(&chart_query(chart, dataset, finance, "query")),
-    );
-    assert_eq!(status, 200, "the guest's chart data: {body}");
-    let sql = s(&body["result"][0]["query"]);
-    assert!(sql.contains("region = 'EMEA'"), "the policy's clause is not in {sql}");
+    // Superset keeps a guest's SQL from the guest (`result_type: query` answers without it):
+    // the warehouse's own statement log shows what ran.
+    let log = env("STEWARD_TEST_PG_LOG");
+    let logged_from = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    let pg = env("STEWARD_TEST_PG_URL");
+    sql_at(&pg, "ALTER DATABASE warehouse SET log_statement = 'all'");
     let (status, body) = as_guest(
         "POST",
         "/api/v1/chart/data",
         &token,
         Some(&chart_query(chart, dataset, finance, "full")),
     );
-    assert_eq!(status, 200, "{body}");
+    sql_at(&pg, "ALTER DATABASE warehouse RESET log_statement");
+    assert_eq!(status, 200, "the guest's chart data: {body}");
     let rows = body["result"][0]["data"].as_array().unwrap();
     assert!(!rows.is_empty(), "{body}");
     assert!(
         rows.iter().all(|r| r["region"] == "EMEA"),
-        "rows outside the clause: {body}"
+        "rows outside the policy's clause: {body}"
+    );
+    let logged = std::fs::read(&log).unwrap();
+    let logged = String::from_utf8_lossy(&logged[logged_from as usize..]);
+    // One record per log line that starts with its timestamp; a statement's own lines follow.
+    let mut records: Vec<String> = Vec::new();
+    for line in logged.lines() {
+        if line.starts_with("20") || records.is_empty() {
+            records.push(line.to_owned());
+        } else if let Some(last) = records.last_mut() {
+            last.push('\n');
+            last.push_str(line);
+        }
+    }
+    let statement = records
+        .iter()
+        .find(|r| r.contains("statement:") && r.contains("invoices"))
+        .unwrap_or_else(|| panic!("no warehouse statement logged:\n{logged}"));
+    assert!(
+        statement.contains("region = 'EMEA'"),
+        "the policy's clause is not in the guest's SQL: {statement}"
     );
 
     // A token for another dashboard (another policy) gets nothing of this one.
@@ -255,7 +286,11 @@ fn guest_tokens_are_minted_only_within_the_applied_policy_and_superset_honours_t
     let (status, _) = as_guest("GET", &format!("/api/v1/dashboard/{audit}"), &other, None);
     assert_eq!(status, 200);
     let (status, body) = as_guest("GET", &format!("/api/v1/dashboard/{finance}"), &other, None);
-    assert_eq!(status, 403, "another dashboard's token read this one: {body}");
+    // Superset hides a dashboard the guest may not see (404), or refuses it (403).
+    assert!(
+        matches!(status, 403 | 404),
+        "another dashboard's token read this one: {status} {body}"
+    );
     let (status, body) = as_guest(
         "POST",
         "/api/v1/chart/data",

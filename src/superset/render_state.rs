@@ -15,23 +15,25 @@ pub const PROBE: &str = r#"(() => {
   const root = document.querySelector('ROOT');
   const holders = all('[data-test-chart-id]');
   const charts = holders.map((h) => {
-    const error = h.querySelector('.ant-alert-error, [data-test="chart-error"], .alert-danger, [role="alert"]');
-    const drawn = h.querySelector('svg, canvas, table, .big_number, .superset-legacy-chart-big-number, .echarts-for-react');
+    const body = h.querySelector('.dashboard-chart') || h;
+    const error = body.querySelector('.ant-alert-error, [role="alert"]');
+    const drawn = body.querySelector('svg, canvas, table, [data-test="empty-state"]');
     return {
       id: Number(h.getAttribute('data-test-chart-id')),
-      name: h.getAttribute('data-test-chart-name') || text(h.querySelector('.header-title, [data-test="editable-title"]')),
-      loading: all('.loading', h).length > 0,
+      name: h.getAttribute('data-test-chart-name') || text(h.querySelector('.header-title')),
+      loading: all('.loading', body).length > 0,
       error: error ? text(error) : null,
       drawn: !!drawn,
     };
   });
-  const pageError = all('.ant-alert-error, [data-test="error-alert"]').filter((e) => !holders.some((h) => h.contains(e))).map(text);
+  const pageErrors = all('.ant-alert-error').filter((e) => !holders.some((h) => h.contains(e))).map(text);
   return JSON.stringify({
     path: location.pathname,
     root: !!root,
+    grid: !!document.querySelector('[data-test="grid-container"]'),
     loading: all('.loading').length,
     charts,
-    pageErrors: pageError,
+    pageErrors,
   });
 })()"#;
 
@@ -41,6 +43,9 @@ pub const PROBE: &str = r#"(() => {
 pub struct Seen {
     pub path: String,
     pub root: bool,
+    /// A dashboard's layout grid is on the page (its charts mount into it).
+    #[serde(default)]
+    pub grid: bool,
     pub loading: usize,
     #[serde(default)]
     pub charts: Vec<ChartSeen>,
@@ -97,7 +102,7 @@ pub fn decide(seen: &Seen, dashboard: bool) -> Decision {
     if let Some(error) = seen.page_errors.first() {
         return Decision::Fail(format!("the page shows an error: {}", one_line(error)));
     }
-    if !seen.root {
+    if !seen.root || (dashboard && !seen.grid) {
         return Decision::Wait("the page has not drawn its content yet".into());
     }
     let pending: Vec<String> = seen
@@ -112,10 +117,7 @@ pub fn decide(seen: &Seen, dashboard: bool) -> Decision {
     if seen.loading > 0 {
         return Decision::Wait(format!("{} loading indicator(s) still shown", seen.loading));
     }
-    if dashboard && seen.charts.is_empty() {
-        // A dashboard without charts (text only) is ready once its root is there.
-        return Decision::Ready;
-    }
+    // A dashboard without charts (text only) is ready once its grid is there and nothing loads.
     Decision::Ready
 }
 
@@ -146,6 +148,7 @@ mod tests {
         Seen {
             path: "/superset/dashboard/3/".into(),
             root: true,
+            grid: true,
             loading: 0,
             charts,
             page_errors: Vec::new(),
@@ -172,6 +175,15 @@ mod tests {
         let mut empty = seen(Vec::new());
         empty.root = false;
         assert!(matches!(decide(&empty, true), Decision::Wait(_)));
+        // The root before the dashboard's grid: not ready, even with no chart yet.
+        let mut no_grid = seen(Vec::new());
+        no_grid.grid = false;
+        assert!(matches!(decide(&no_grid, true), Decision::Wait(_)));
+        no_grid.grid = true;
+        assert_eq!(decide(&no_grid, true), Decision::Ready);
+        // A chart page has no grid.
+        no_grid.grid = false;
+        assert_eq!(decide(&no_grid, false), Decision::Ready);
     }
 
     #[test]

@@ -166,6 +166,8 @@ async fn capture_in(
     let probe = PROBE.replace("ROOT", subject.root_selector());
     let deadline = tokio::time::Instant::now() + settings.load_timeout;
     let dashboard = matches!(subject, Subject::Dashboard(_));
+    // Ready twice, the animation wait apart: a chart that fails late still fails the capture.
+    let mut ready_once = false;
     loop {
         let seen: Seen = match page.evaluate(probe.as_str()).await {
             Ok(result) => result
@@ -177,9 +179,14 @@ async fn capture_in(
             Err(_) => Seen::default(),
         };
         match decide(&seen, dashboard) {
-            Decision::Ready => break,
+            Decision::Ready if ready_once => break,
+            Decision::Ready => {
+                ready_once = true;
+                tokio::time::sleep(settings.animation_wait).await;
+            }
             Decision::Fail(reason) => return Err(ScreenshotError::NotRendered(reason)),
             Decision::Wait(still) => {
+                ready_once = false;
                 if tokio::time::Instant::now() >= deadline {
                     return Err(ScreenshotError::Timeout {
                         seconds: settings.load_timeout.as_secs(),
@@ -190,7 +197,6 @@ async fn capture_in(
             }
         }
     }
-    tokio::time::sleep(settings.animation_wait).await;
     match format {
         ImageFormat::Png => page
             .screenshot(

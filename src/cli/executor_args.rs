@@ -13,10 +13,10 @@ use super::database::DatabaseArgs;
 use crate::execute::email::{Mailer, SmtpSecurity, SmtpSettings};
 use crate::execute::notice::Wording;
 use crate::execute::run::{Executor, Screenshots};
-use crate::superset::screenshot::BrowserSettings;
 use crate::execute::webhook::WebhookSender;
 use crate::secret::Secret;
 use crate::superset::SupersetClient;
+use crate::superset::screenshot::BrowserSettings;
 
 /// Environment variable of Superset's JWT signing secret (its `JWT_SECRET_KEY`, by default its
 /// `SECRET_KEY`); `…_FILE` names a file holding it.

@@ -184,7 +184,13 @@ mod tests {
     #[test]
     fn every_recipient_field_is_checked_against_the_domains_and_users() {
         let f = facts("CSV", "a@example.com, b@elsewhere.test");
-        let found = recheck(&f, &policy(&["example.com"], false), &BTreeSet::new(), true, false);
+        let found = recheck(
+            &f,
+            &policy(&["example.com"], false),
+            &BTreeSet::new(),
+            true,
+            false,
+        );
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].contains("b@elsewhere.test"));
         let users: BTreeSet<String> = ["a@example.com".to_owned()].into();
@@ -200,24 +206,32 @@ mod tests {
         assert!(recheck(&f, &Policy::default(), &BTreeSet::new(), true, false).is_empty());
         f.run_as = Executor::User(user("bot", false));
         assert!(
-            recheck(&f, &Policy::default(), &BTreeSet::new(), true, false)[0].contains("bot, is inactive")
+            recheck(&f, &Policy::default(), &BTreeSet::new(), true, false)[0]
+                .contains("bot, is inactive")
         );
         f.run_as = Executor::Deleted;
-        assert!(recheck(&f, &Policy::default(), &BTreeSet::new(), true, false)[0].contains("deleted"));
+        assert!(
+            recheck(&f, &Policy::default(), &BTreeSet::new(), true, false)[0].contains("deleted")
+        );
         f.run_as = Executor::Unset;
         f.owners.push(user("second", true));
-        assert!(recheck(&f, &Policy::default(), &BTreeSet::new(), true, false)[0].contains("2 owners"));
+        assert!(
+            recheck(&f, &Policy::default(), &BTreeSet::new(), true, false)[0].contains("2 owners")
+        );
         f.is_alert = true;
         f.run_as = Executor::User(user("bot", true));
         f.run_alert_query_as = Executor::User(user("querier", false));
-        assert!(recheck(&f, &Policy::default(), &BTreeSet::new(), true, false)[0].contains("querier"));
+        assert!(
+            recheck(&f, &Policy::default(), &BTreeSet::new(), true, false)[0].contains("querier")
+        );
     }
 
     #[test]
     fn screenshots_and_slack_are_refused_only_when_needed() {
         let png = facts("PNG", "a@example.com");
         assert!(
-            recheck(&png, &Policy::default(), &BTreeSet::new(), true, false)[0].contains("screenshot")
+            recheck(&png, &Policy::default(), &BTreeSet::new(), true, false)[0]
+                .contains("screenshot")
         );
         // With a browser, PNG and PDF are taken.
         assert!(recheck(&png, &Policy::default(), &BTreeSet::new(), true, true).is_empty());
@@ -233,6 +247,8 @@ mod tests {
             kind: "SlackV2".into(),
             config: "{\"target\": \"C1\"}".into(),
         });
-        assert!(recheck(&slack, &Policy::default(), &BTreeSet::new(), true, false)[0].contains("Slack"));
+        assert!(
+            recheck(&slack, &Policy::default(), &BTreeSet::new(), true, false)[0].contains("Slack")
+        );
     }
 }

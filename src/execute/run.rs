@@ -391,7 +391,8 @@ impl Executor {
             return Ok(notification);
         }
         if matches!(format, "PNG" | "PDF") {
-            self.screenshot_into(facts, format, &mut notification).await?;
+            self.screenshot_into(facts, format, &mut notification)
+                .await?;
             return Ok(notification);
         }
         let Subject::Chart {

@@ -128,7 +128,11 @@ pub fn export(
         push(Kind::ReportConfiguration, "default", Value::Object(spec));
     }
     for policy in state.guest_policies.values() {
-        push(Kind::GuestTokenPolicy, &policy.name, guest_policy_spec(policy));
+        push(
+            Kind::GuestTokenPolicy,
+            &policy.name,
+            guest_policy_spec(policy),
+        );
     }
     out
 }
@@ -171,8 +175,13 @@ fn guest_policy_spec(policy: &crate::model::GuestPolicy) -> Value {
             .collect();
         spec.insert("rlsRules".into(), json!(rules));
     }
-    if policy.max_lifetime_seconds != crate::resources::guest_token_policy::DEFAULT_MAX_LIFETIME_SECONDS {
-        spec.insert("maxLifetimeSeconds".into(), json!(policy.max_lifetime_seconds));
+    if policy.max_lifetime_seconds
+        != crate::resources::guest_token_policy::DEFAULT_MAX_LIFETIME_SECONDS
+    {
+        spec.insert(
+            "maxLifetimeSeconds".into(),
+            json!(policy.max_lifetime_seconds),
+        );
     }
     if !policy.service_accounts.is_empty() {
         let accounts: Vec<Value> = policy

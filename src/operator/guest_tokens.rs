@@ -95,7 +95,10 @@ pub async fn mint(
         .map(str::trim)
         .filter(|t| !t.is_empty())
     else {
-        tracing::info!(outcome = "unauthenticated", "guest token refused: no bearer token");
+        tracing::info!(
+            outcome = "unauthenticated",
+            "guest token refused: no bearer token"
+        );
         return error(
             StatusCode::UNAUTHORIZED,
             "send your ServiceAccount token as `Authorization: Bearer …`",
@@ -110,10 +113,16 @@ pub async fn mint(
         Ok(request) => request,
         Err(e) => {
             tracing::info!(caller = %shown_caller, outcome = "bad-request", "guest token refused: {e}");
-            return error(StatusCode::BAD_REQUEST, format!("the body is not a request: {e}"));
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not a request: {e}"),
+            );
         }
     };
-    if let Some(wait) = endpoint.take(&caller, per_minute(&endpoint.reconciler)).await {
+    if let Some(wait) = endpoint
+        .take(&caller, per_minute(&endpoint.reconciler))
+        .await
+    {
         tracing::info!(caller = %shown_caller, outcome = "rate-limited", "guest token refused: too many requests");
         let mut response = error(
             StatusCode::TOO_MANY_REQUESTS,
@@ -150,8 +159,8 @@ impl GuestTokenEndpoint {
             tokens: capacity,
             at: now,
         });
-        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate)
-            .min(capacity);
+        bucket.tokens =
+            (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate).min(capacity);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
@@ -184,7 +193,10 @@ async fn authenticate(reconciler: &Reconciler, bearer: &str) -> Result<String, R
     };
     let status = reviewed.status.unwrap_or_default();
     if status.authenticated != Some(true) {
-        tracing::info!(outcome = "unauthenticated", "guest token refused: the API server does not accept the bearer token");
+        tracing::info!(
+            outcome = "unauthenticated",
+            "guest token refused: the API server does not accept the bearer token"
+        );
         return Err(error(
             StatusCode::UNAUTHORIZED,
             "the API server does not accept this token",
@@ -201,7 +213,9 @@ async fn authenticate(reconciler: &Reconciler, bearer: &str) -> Result<String, R
             tracing::info!(caller = %shown, outcome = "forbidden", "guest token refused: not a ServiceAccount");
             Err(error(
                 StatusCode::FORBIDDEN,
-                format!("{shown} is not a ServiceAccount; only ServiceAccounts a policy lists may mint"),
+                format!(
+                    "{shown} is not a ServiceAccount; only ServiceAccounts a policy lists may mint"
+                ),
             ))
         }
     }
@@ -234,7 +248,9 @@ async fn mint_for(reconciler: &Reconciler, caller: &str, body: MintBody) -> Resp
         _ => {
             return error(
                 StatusCode::BAD_REQUEST,
-                format!("several namespaces have a GuestTokenPolicy {shown_policy}; name it `namespace/name`"),
+                format!(
+                    "several namespaces have a GuestTokenPolicy {shown_policy}; name it `namespace/name`"
+                ),
             );
         }
     };
@@ -306,7 +322,12 @@ async fn mint_for(reconciler: &Reconciler, caller: &str, body: MintBody) -> Resp
     let now = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
     match issue(&store, &name, &request, &signer, now, Some(caller)).await {
         Ok(issued) => {
-            let dashboards: Vec<&str> = issued.grant.resources.iter().map(|r| r.id.as_str()).collect();
+            let dashboards: Vec<&str> = issued
+                .grant
+                .resources
+                .iter()
+                .map(|r| r.id.as_str())
+                .collect();
             tracing::info!(
                 caller = %shown_caller,
                 policy = %shown_policy,

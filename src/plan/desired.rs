@@ -58,13 +58,8 @@ pub fn resolve(set: &LoadedSet, catalog: &Catalog, observed: &State) -> (State, 
     // Each map is built at once from its entries (sorted, packed nodes), not entry by entry; a
     // key declared twice keeps its last entry, as inserting did.
     let mut declared_by = Vec::with_capacity(set.objects.len());
-    let (mut users, mut groups, mut rls_filters, mut schedules, mut guest_policies) = (
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-    );
+    let (mut users, mut groups, mut rls_filters, mut schedules, mut guest_policies) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut state = State::default();
     let mut role_specs: BTreeMap<String, (usize, &SupersetRoleSpec)> = BTreeMap::new();
     for (index, object) in set.objects.iter().enumerate() {
@@ -595,7 +590,12 @@ impl Resolver<'_> {
     }
 
     /// A guest-token policy with its dashboards and datasets resolved.
-    fn guest_policy(&mut self, index: usize, name: String, s: &GuestTokenPolicySpec) -> GuestPolicy {
+    fn guest_policy(
+        &mut self,
+        index: usize,
+        name: String,
+        s: &GuestTokenPolicySpec,
+    ) -> GuestPolicy {
         let dashboards = s
             .dashboards
             .iter()
@@ -609,11 +609,9 @@ impl Resolver<'_> {
             .filter_map(|(i, rule)| {
                 let dataset = match &rule.dataset {
                     None => None,
-                    Some(d) => Some(self.dataset(
-                        index,
-                        || format!("spec.rlsRules[{i}].dataset"),
-                        d,
-                    )?),
+                    Some(d) => {
+                        Some(self.dataset(index, || format!("spec.rlsRules[{i}].dataset"), d)?)
+                    }
                 };
                 Some(GuestRls {
                     dataset,

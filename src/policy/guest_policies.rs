@@ -35,7 +35,9 @@ pub(super) fn check(
                         first_line.lines().last().unwrap_or_default().trim()
                     ),
                 )
-                .hint("Rust `regex` syntax, matched against the whole value, e.g. `[a-z0-9-]{1,32}`")
+                .hint(
+                    "Rust `regex` syntax, matched against the whole value, e.g. `[a-z0-9-]{1,32}`",
+                )
             })
         };
         if let Some(pattern) = &s.username_pattern
@@ -139,7 +141,10 @@ mod tests {
         assert!(set.diagnostics.is_empty(), "{:?}", set.diagnostics);
         let mut found = Vec::new();
         check(&set, &BTreeMap::new(), &mut found);
-        found.iter().map(|d| format!("{} {}", d.field.clone().unwrap_or_default(), d.message)).collect()
+        found
+            .iter()
+            .map(|d| format!("{} {}", d.field.clone().unwrap_or_default(), d.message))
+            .collect()
     }
 
     #[test]

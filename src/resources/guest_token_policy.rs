@@ -99,7 +99,9 @@ pub struct GuestRlsRuleSpec {
 }
 
 /// A Kubernetes ServiceAccount.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord,
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServiceAccountRef {
     /// Its namespace.
@@ -113,9 +115,6 @@ pub struct ServiceAccountRef {
 impl ServiceAccountRef {
     /// The username the API server authenticates it as.
     pub fn username(&self) -> String {
-        format!(
-            "system:serviceaccount:{}:{}",
-            self.namespace, self.name
-        )
+        format!("system:serviceaccount:{}:{}", self.namespace, self.name)
     }
 }

@@ -18,8 +18,7 @@ pub mod user;
 pub use config::{ReportConfiguration, ReportConfigurationSpec, RunAsAllowList};
 pub use group::{SupersetGroup, SupersetGroupSpec};
 pub use guest_token_policy::{
-    GuestAttributeRule, GuestRlsRuleSpec, GuestTokenPolicy, GuestTokenPolicySpec,
-    ServiceAccountRef,
+    GuestAttributeRule, GuestRlsRuleSpec, GuestTokenPolicy, GuestTokenPolicySpec, ServiceAccountRef,
 };
 pub use identity::ResourceId;
 pub use kinds::{Kind, Resource};

@@ -50,11 +50,7 @@ pub async fn read(tx: &mut Tx) -> Result<BTreeMap<String, GuestPolicy>, StoreErr
 }
 
 /// Writes (inserts or replaces) `policies`.
-pub async fn write(
-    tx: &mut Tx,
-    policies: &[&GuestPolicy],
-    now: &Value,
-) -> Result<(), StoreError> {
+pub async fn write(tx: &mut Tx, policies: &[&GuestPolicy], now: &Value) -> Result<(), StoreError> {
     for policy in policies {
         let json = serde_json::to_string(policy).expect("a policy serialises");
         tx.execute(
@@ -66,7 +62,11 @@ pub async fn write(
             &format!(
                 "INSERT INTO {GUEST_POLICY_TABLE} (name, policy, changed_on) VALUES ($1, $2, $3)"
             ),
-            &[Value::text(policy.name.clone()), Value::text(json), now.clone()],
+            &[
+                Value::text(policy.name.clone()),
+                Value::text(json),
+                now.clone(),
+            ],
         )
         .await?;
     }
@@ -98,7 +98,11 @@ pub async fn dashboards(
         tx.uuid_text("e.uuid")
     );
     let rows = tx
-        .fetch(&sql, &[], &[Ty::Int, Ty::Text, Ty::Text, Ty::Text, Ty::Text])
+        .fetch(
+            &sql,
+            &[],
+            &[Ty::Int, Ty::Text, Ty::Text, Ty::Text, Ty::Text],
+        )
         .await?;
     let mut out: Vec<crate::token::guest_policy::AllowedDashboard> = Vec::new();
     for mut r in rows {

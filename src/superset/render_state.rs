@@ -168,7 +168,10 @@ mod tests {
             ]),
             true,
         );
-        assert_eq!(waiting, Decision::Wait("charts still rendering: \"B\"".into()));
+        assert_eq!(
+            waiting,
+            Decision::Wait("charts still rendering: \"B\"".into())
+        );
         let mut spinner = seen(vec![chart("A", true, false, None)]);
         spinner.loading = 1;
         assert!(matches!(decide(&spinner, true), Decision::Wait(_)));
@@ -191,7 +194,12 @@ mod tests {
         let failed = decide(
             &seen(vec![
                 chart("Revenue", true, false, None),
-                chart("Broken\u{1b}[2J", false, false, Some("Unexpected error:\n column \"nope\" does not exist")),
+                chart(
+                    "Broken\u{1b}[2J",
+                    false,
+                    false,
+                    Some("Unexpected error:\n column \"nope\" does not exist"),
+                ),
             ]),
             true,
         );

@@ -137,7 +137,10 @@ pub async fn capture(
                 reason: e.to_string(),
             })?;
     let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
-    let result = capture_in(&browser, settings, base_url, secret_key, user_id, subject, format).await;
+    let result = capture_in(
+        &browser, settings, base_url, secret_key, user_id, subject, format,
+    )
+    .await;
     let _ = browser.close().await;
     let _ = browser.wait().await;
     events.abort();
@@ -154,7 +157,10 @@ async fn capture_in(
     format: ImageFormat,
 ) -> Result<Vec<u8>, ScreenshotError> {
     let base = base_url.trim_end_matches('/');
-    let page = browser.new_page("about:blank").await.map_err(browser_error)?;
+    let page = browser
+        .new_page("about:blank")
+        .await
+        .map_err(browser_error)?;
     let now = chrono::Utc::now().timestamp();
     let mut cookie = CookieParam::new(SESSION_COOKIE, session_cookie(secret_key, user_id, now));
     cookie.url = Some(format!("{base}/"));
@@ -243,7 +249,10 @@ mod tests {
     fn windows_follow_supersets_report_settings() {
         assert_eq!(Subject::Chart(1).window(None, None), (2400, 1200));
         assert_eq!(Subject::Dashboard(1).window(None, None), (1600, 2000));
-        assert_eq!(Subject::Dashboard(1).window(Some(5000), Some(900)), (2400, 900));
+        assert_eq!(
+            Subject::Dashboard(1).window(Some(5000), Some(900)),
+            (2400, 900)
+        );
         assert_eq!(Subject::Dashboard(1).window(Some(10), None), (100, 2000));
         assert_eq!(
             Subject::Dashboard(9).path(),

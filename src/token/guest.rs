@@ -148,12 +148,17 @@ pub enum GuestTokenError {
         "the token is for audience {found}, not {expected} (hint: Superset checks GUEST_TOKEN_JWT_AUDIENCE, else WEBDRIVER_BASEURL)"
     )]
     WrongAudience { found: String, expected: String },
-    #[error("the token's type is {found}, not \"guest\" (hint: a login access token is not a guest token)")]
+    #[error(
+        "the token's type is {found}, not \"guest\" (hint: a login access token is not a guest token)"
+    )]
     WrongType { found: String },
     #[error("the claim `{0}` is missing")]
     MissingClaim(&'static str),
     #[error("the claim `{claim}` is not what Superset reads: {problem}")]
-    BadClaim { claim: &'static str, problem: String },
+    BadClaim {
+        claim: &'static str,
+        problem: String,
+    },
     #[error("cannot sign the token: {0}")]
     Signing(String),
 }
@@ -225,18 +230,22 @@ pub fn verify_guest_token(
     validation.validate_exp = false;
     validation.validate_nbf = false;
     validation.validate_aud = false;
-    let claims = decode::<Json>(token, &DecodingKey::from_secret(secret.expose()), &validation)
-        .map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::InvalidSignature => GuestTokenError::BadSignature,
-            jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => {
-                GuestTokenError::AlgorithmNotAccepted {
-                    found: quoted(&alg),
-                    expected,
-                }
+    let claims = decode::<Json>(
+        token,
+        &DecodingKey::from_secret(secret.expose()),
+        &validation,
+    )
+    .map_err(|e| match e.kind() {
+        jsonwebtoken::errors::ErrorKind::InvalidSignature => GuestTokenError::BadSignature,
+        jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => {
+            GuestTokenError::AlgorithmNotAccepted {
+                found: quoted(&alg),
+                expected,
             }
-            _ => GuestTokenError::Malformed(e.to_string()),
-        })?
-        .claims;
+        }
+        _ => GuestTokenError::Malformed(e.to_string()),
+    })?
+    .claims;
     check_claims(&claims, expect, now)?;
     let parsed: GuestClaims =
         serde_json::from_value(claims.clone()).map_err(|e| GuestTokenError::BadClaim {
@@ -270,11 +279,7 @@ fn header_algorithm(token: &str) -> Result<String, GuestTokenError> {
     }
 }
 
-fn check_claims(
-    claims: &Json,
-    expect: &GuestExpectation,
-    now: f64,
-) -> Result<(), GuestTokenError> {
+fn check_claims(claims: &Json, expect: &GuestExpectation, now: f64) -> Result<(), GuestTokenError> {
     let leeway = expect.leeway_seconds;
     match claims.get("type") {
         Some(Json::String(t)) if t == "guest" => {}
@@ -385,8 +390,15 @@ mod tests {
     }
 
     fn mint(now: f64) -> String {
-        mint_guest_token(&secret("k"), GuestAlgorithm::Hs256, &grant(), "superset", now, 300)
-            .unwrap()
+        mint_guest_token(
+            &secret("k"),
+            GuestAlgorithm::Hs256,
+            &grant(),
+            "superset",
+            now,
+            300,
+        )
+        .unwrap()
     }
 
     /// A token signed with `key` under `header` over `claims`, whatever they say.
@@ -397,9 +409,12 @@ mod tests {
             b64.encode(header.to_string()),
             b64.encode(claims.to_string())
         );
-        let signature =
-            jsonwebtoken::crypto::sign(signing_input.as_bytes(), &EncodingKey::from_secret(key), alg)
-                .unwrap();
+        let signature = jsonwebtoken::crypto::sign(
+            signing_input.as_bytes(),
+            &EncodingKey::from_secret(key),
+            alg,
+        )
+        .unwrap();
         format!("{signing_input}.{signature}")
     }
 
@@ -429,7 +444,15 @@ mod tests {
             .collect();
         assert_eq!(
             keys,
-            ["aud", "exp", "iat", "resources", "rls_rules", "type", "user"]
+            [
+                "aud",
+                "exp",
+                "iat",
+                "resources",
+                "rls_rules",
+                "type",
+                "user"
+            ]
         );
         assert_eq!(verified.claims["user"]["attributes"]["tenant"], "acme");
         assert_eq!(verified.claims["resources"][0]["type"], "dashboard");
@@ -461,7 +484,12 @@ mod tests {
         // HS/RS confusion: an "RS256" header over an HMAC made with the very secret (as an
         // attacker does with a public key) must not pass.
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let hs = forge(&serde_json::json!({"alg": "HS256"}), &claims, b"k", Algorithm::HS256);
+        let hs = forge(
+            &serde_json::json!({"alg": "HS256"}),
+            &claims,
+            b"k",
+            Algorithm::HS256,
+        );
         let signature = hs.rsplit('.').next().unwrap();
         let confused = format!(
             "{}.{}.{signature}",
@@ -469,9 +497,17 @@ mod tests {
             b64.encode(claims.to_string())
         );
         let err = verify_guest_token(&confused, &secret("k"), &expectation(), NOW).unwrap_err();
-        assert!(matches!(err, GuestTokenError::AlgorithmNotAccepted { ref found, .. } if found == "\"RS256\""), "{err}");
+        assert!(
+            matches!(err, GuestTokenError::AlgorithmNotAccepted { ref found, .. } if found == "\"RS256\""),
+            "{err}"
+        );
         // A valid HS512 token where HS256 is expected.
-        let hs512 = forge(&serde_json::json!({"alg": "HS512"}), &claims, b"k", Algorithm::HS512);
+        let hs512 = forge(
+            &serde_json::json!({"alg": "HS512"}),
+            &claims,
+            b"k",
+            Algorithm::HS512,
+        );
         assert!(matches!(
             verify_guest_token(&hs512, &secret("k"), &expectation(), NOW),
             Err(GuestTokenError::AlgorithmNotAccepted { .. })
@@ -505,10 +541,16 @@ mod tests {
     fn times_are_checked_as_pyjwt_does() {
         let token = mint(NOW);
         let expired = verify_guest_token(&token, &secret("k"), &expectation(), NOW + 300.0);
-        assert!(matches!(expired, Err(GuestTokenError::Expired { .. })), "{expired:?}");
+        assert!(
+            matches!(expired, Err(GuestTokenError::Expired { .. })),
+            "{expired:?}"
+        );
         let early = verify_guest_token(&token, &secret("k"), &expectation(), NOW - 10.0);
         assert!(
-            matches!(early, Err(GuestTokenError::NotYetValid { claim: "iat", .. })),
+            matches!(
+                early,
+                Err(GuestTokenError::NotYetValid { claim: "iat", .. })
+            ),
             "{early:?}"
         );
         let lenient = GuestExpectation {
@@ -519,20 +561,35 @@ mod tests {
         // nbf in the future, and exp missing or not a number.
         let mut claims = claims_of(&token);
         claims["nbf"] = Json::from(NOW + 60.0);
-        let nbf = forge(&serde_json::json!({"alg": "HS256"}), &claims, b"k", Algorithm::HS256);
+        let nbf = forge(
+            &serde_json::json!({"alg": "HS256"}),
+            &claims,
+            b"k",
+            Algorithm::HS256,
+        );
         assert!(matches!(
             verify_guest_token(&nbf, &secret("k"), &expectation(), NOW),
             Err(GuestTokenError::NotYetValid { claim: "nbf", .. })
         ));
         claims.as_object_mut().unwrap().remove("nbf");
         claims["exp"] = Json::from("tomorrow");
-        let text_exp = forge(&serde_json::json!({"alg": "HS256"}), &claims, b"k", Algorithm::HS256);
+        let text_exp = forge(
+            &serde_json::json!({"alg": "HS256"}),
+            &claims,
+            b"k",
+            Algorithm::HS256,
+        );
         assert!(matches!(
             verify_guest_token(&text_exp, &secret("k"), &expectation(), NOW),
             Err(GuestTokenError::BadClaim { claim: "exp", .. })
         ));
         claims.as_object_mut().unwrap().remove("exp");
-        let no_exp = forge(&serde_json::json!({"alg": "HS256"}), &claims, b"k", Algorithm::HS256);
+        let no_exp = forge(
+            &serde_json::json!({"alg": "HS256"}),
+            &claims,
+            b"k",
+            Algorithm::HS256,
+        );
         assert_eq!(
             verify_guest_token(&no_exp, &secret("k"), &expectation(), NOW),
             Err(GuestTokenError::MissingClaim("exp"))
@@ -552,16 +609,31 @@ mod tests {
         ));
         let mut claims = claims_of(&token);
         claims["aud"] = serde_json::json!(["x", "superset"]);
-        let listed = forge(&serde_json::json!({"alg": "HS256"}), &claims, b"k", Algorithm::HS256);
+        let listed = forge(
+            &serde_json::json!({"alg": "HS256"}),
+            &claims,
+            b"k",
+            Algorithm::HS256,
+        );
         assert!(verify_guest_token(&listed, &secret("k"), &expectation(), NOW).is_ok());
         claims["type"] = Json::from("access");
-        let access = forge(&serde_json::json!({"alg": "HS256"}), &claims, b"k", Algorithm::HS256);
+        let access = forge(
+            &serde_json::json!({"alg": "HS256"}),
+            &claims,
+            b"k",
+            Algorithm::HS256,
+        );
         assert!(matches!(
             verify_guest_token(&access, &secret("k"), &expectation(), NOW),
             Err(GuestTokenError::WrongType { .. })
         ));
         claims.as_object_mut().unwrap().remove("type");
-        let untyped = forge(&serde_json::json!({"alg": "HS256"}), &claims, b"k", Algorithm::HS256);
+        let untyped = forge(
+            &serde_json::json!({"alg": "HS256"}),
+            &claims,
+            b"k",
+            Algorithm::HS256,
+        );
         assert_eq!(
             verify_guest_token(&untyped, &secret("k"), &expectation(), NOW),
             Err(GuestTokenError::MissingClaim("type"))
@@ -570,9 +642,19 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed_not_a_panic() {
-        for token in ["", "a.b", "a.b.c.d", "!!!.e30.x", "e30.e30.x", "bnVsbA.e30.x"] {
+        for token in [
+            "",
+            "a.b",
+            "a.b.c.d",
+            "!!!.e30.x",
+            "e30.e30.x",
+            "bnVsbA.e30.x",
+        ] {
             let err = verify_guest_token(token, &secret("k"), &expectation(), NOW).unwrap_err();
-            assert!(matches!(err, GuestTokenError::Malformed(_)), "{token}: {err}");
+            assert!(
+                matches!(err, GuestTokenError::Malformed(_)),
+                "{token}: {err}"
+            );
         }
     }
 }

@@ -130,7 +130,10 @@ pub fn resolve(
         .attributes
         .iter()
         .filter_map(|(key, rule)| {
-            let pattern = compile(format!("the pattern of attribute {}", shown(key)), &rule.pattern)?;
+            let pattern = compile(
+                format!("the pattern of attribute {}", shown(key)),
+                &rule.pattern,
+            )?;
             Some((
                 key.clone(),
                 AttributeRule {
@@ -380,7 +383,10 @@ mod tests {
     #[test]
     fn a_fitting_request_gets_embedded_uuids_the_policys_rls_and_its_lifetime() {
         let decision = decide(&policy(), &request()).unwrap();
-        assert_eq!(decision.grant.resources, [GuestResource::dashboard("e-uuid")]);
+        assert_eq!(
+            decision.grant.resources,
+            [GuestResource::dashboard("e-uuid")]
+        );
         assert_eq!(decision.grant.rls_rules, policy().rls_rules);
         assert_eq!(decision.lifetime_seconds, 600);
         assert_eq!(
@@ -468,8 +474,14 @@ mod tests {
         // Gone since the apply: every missing piece named.
         let problems = resolve(&applied(), &[], &BTreeMap::new()).unwrap_err();
         assert_eq!(problems.len(), 2, "{problems:?}");
-        assert!(problems[0].contains("d-uuid no longer exists"), "{problems:?}");
-        assert!(problems[1].contains("warehouse.sales.orders"), "{problems:?}");
+        assert!(
+            problems[0].contains("d-uuid no longer exists"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains("warehouse.sales.orders"),
+            "{problems:?}"
+        );
         // A pattern stored by hand that does not compile is a problem, not a panic.
         let mut broken = applied();
         broken.username_pattern = Some("(".into());

@@ -29,9 +29,7 @@ pub struct Issued {
 /// Why no token was minted.
 #[derive(Debug, thiserror::Error)]
 pub enum IssueError {
-    #[error(
-        "no guest-token policy named `{name}` is applied to this database{hint}"
-    )]
+    #[error("no guest-token policy named `{name}` is applied to this database{hint}")]
     UnknownPolicy { name: String, hint: String },
     #[error("the request is outside the policy `{policy}`:\n  - {}", .reasons.join("\n  - "))]
     Refused {

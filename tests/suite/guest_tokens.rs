@@ -169,7 +169,13 @@ fn guest_tokens_are_minted_only_within_the_applied_policy_and_superset_honours_t
     )
     .unwrap();
     let changed = steward_ok(&["diff", manifests, "--database", &url], 2);
-    for field in ["maxLifetimeSeconds", "600", "900", "rlsRules", "region IN ('EMEA')"] {
+    for field in [
+        "maxLifetimeSeconds",
+        "600",
+        "900",
+        "rlsRules",
+        "region IN ('EMEA')",
+    ] {
         assert!(changed.contains(field), "{field} not in\n{changed}");
     }
     std::fs::write(dir.path().join("policy.yaml"), POLICY).unwrap();
@@ -229,7 +235,11 @@ fn guest_tokens_are_minted_only_within_the_applied_policy_and_superset_honours_t
         Some(&token),
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("audience"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("audience"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // Superset accepts it for the policy's dashboard: the dashboard, and its chart's data with
     // the policy's clause in the guest's SQL.
@@ -297,7 +307,10 @@ fn guest_tokens_are_minted_only_within_the_applied_policy_and_superset_honours_t
         &other,
         Some(&chart_query(chart, dataset, finance, "query")),
     );
-    assert_eq!(status, 403, "another dashboard's token got its data: {body}");
+    assert_eq!(
+        status, 403,
+        "another dashboard's token got its data: {body}"
+    );
     assert_ne!(audit_embedded, finance_embedded);
 
     // Outside the policy: every reason listed, nothing minted.
@@ -331,7 +344,8 @@ fn guest_tokens_are_minted_only_within_the_applied_policy_and_superset_honours_t
     let (code, stderr) = mint(&url, "nobody", &fitting).unwrap_err();
     assert_eq!(code, 1);
     assert!(
-        stderr.contains("no guest-token policy named `nobody`") && stderr.contains("auditors, partners"),
+        stderr.contains("no guest-token policy named `nobody`")
+            && stderr.contains("auditors, partners"),
         "{stderr}"
     );
     // A token signed with another key is refused by verify, and by Superset.
@@ -351,9 +365,21 @@ fn guest_tokens_are_minted_only_within_the_applied_policy_and_superset_honours_t
     };
     let out = steward_guest(&["token", "verify"], Some(&forged));
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("signature"), "{}", text(&out.stderr));
-    let (status, _) = as_guest("GET", &format!("/api/v1/dashboard/{finance}"), &forged, None);
-    assert!(matches!(status, 401 | 403), "Superset accepted a forged token: {status}");
+    assert!(
+        text(&out.stderr).contains("signature"),
+        "{}",
+        text(&out.stderr)
+    );
+    let (status, _) = as_guest(
+        "GET",
+        &format!("/api/v1/dashboard/{finance}"),
+        &forged,
+        None,
+    );
+    assert!(
+        matches!(status, 401 | 403),
+        "Superset accepted a forged token: {status}"
+    );
 
     // The policies leave with the manifests.
     let empty = tempfile::tempdir().unwrap();

@@ -67,7 +67,12 @@ fn post(webhook: &LoopbackWebhook, bearer: Option<&str>, body: &Value) -> (u16, 
     let mut curl = Command::new("curl");
     curl.args(["-sS", "-o", "-", "-w", "\n%{http_code}", "--cacert"])
         .arg(&webhook.cert)
-        .args(["-H", "Content-Type: application/json", "--data-binary", "@-"]);
+        .args([
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            "@-",
+        ]);
     // The bearer token goes through a config file on standard input's neighbour, never argv.
     let config;
     if let Some(token) = bearer {
@@ -191,7 +196,10 @@ fn the_operator_mints_guest_tokens_for_the_service_accounts_a_policy_names() {
         let out = Command::new(env!("CARGO_BIN_EXE_steward"))
             .args(["token", "verify", "--audience"])
             .arg(env("STEWARD_TEST_GUEST_TOKEN_AUDIENCE"))
-            .env("STEWARD_GUEST_TOKEN_SECRET", env("STEWARD_TEST_GUEST_TOKEN_SECRET"))
+            .env(
+                "STEWARD_GUEST_TOKEN_SECRET",
+                env("STEWARD_TEST_GUEST_TOKEN_SECRET"),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -217,16 +225,27 @@ fn the_operator_mints_guest_tokens_for_the_service_accounts_a_policy_names() {
         .header("X-GuestToken", &minted)
         .call()
         .unwrap();
-    assert_eq!(resp.status().as_u16(), 200, "Superset refused the minted token");
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "Superset refused the minted token"
+    );
 
     step("another ServiceAccount gets 403, a bad or missing token 401");
     let (status, answer) = post(&webhook, Some(&intruder), &request("partner-7", "acme"));
     assert_eq!(status, 403, "{answer}");
     assert!(
-        answer["error"].as_str().unwrap().contains("portal/intruder"),
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("portal/intruder"),
         "{answer}"
     );
-    let (status, _) = post(&webhook, Some("not-a-kubernetes-token"), &request("partner-7", "acme"));
+    let (status, _) = post(
+        &webhook,
+        Some("not-a-kubernetes-token"),
+        &request("partner-7", "acme"),
+    );
     assert_eq!(status, 401);
     let (status, _) = post(&webhook, None, &request("partner-7", "acme"));
     assert_eq!(status, 401);
@@ -235,7 +254,10 @@ fn the_operator_mints_guest_tokens_for_the_service_accounts_a_policy_names() {
     let (status, answer) = post(&webhook, Some(&web), &request("admin", "ACME"));
     assert_eq!(status, 403, "{answer}");
     let reasons = answer["reasons"].to_string();
-    assert!(reasons.contains("username \\\"admin\\\" does not match"), "{reasons}");
+    assert!(
+        reasons.contains("username \\\"admin\\\" does not match"),
+        "{reasons}"
+    );
     assert!(reasons.contains("tenant"), "{reasons}");
 
     step("the rate limit: six a minute per ServiceAccount");

@@ -137,7 +137,11 @@ fn execute(schedule: &str, code: i32) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(out.status.code(), Some(code), "steward execute {schedule}:\n{text}");
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "steward execute {schedule}:\n{text}"
+    );
     assert!(
         !text.contains(&env("STEWARD_TEST_SUPERSET_SECRET_KEY")),
         "the secret was printed"
@@ -220,9 +224,17 @@ fn dashboards_are_captured_as_each_run_as_user_sees_them() {
     assert_eq!((emea.len(), amer.len()), (1, 1));
     // The image is shown inline and attached.
     for mail in [&emea[0], &amer[0]] {
-        assert_eq!(mail.files.len(), 1, "{:?}", mail.files.iter().map(|f| &f.0).collect::<Vec<_>>());
+        assert_eq!(
+            mail.files.len(),
+            1,
+            "{:?}",
+            mail.files.iter().map(|f| &f.0).collect::<Vec<_>>()
+        );
         assert!(mail.files[0].0.ends_with(".png"), "{}", mail.files[0].0);
-        assert_eq!(mail.files[0].1, mail.inline[0].2, "the attachment is the inline image");
+        assert_eq!(
+            mail.files[0].1, mail.inline[0].2,
+            "the attachment is the inline image"
+        );
     }
     let (w1, h1, emea_pixels) = inline_png(&emea[0]);
     let (w2, h2, amer_pixels) = inline_png(&amer[0]);

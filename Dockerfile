@@ -15,7 +15,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends chromium ca-certificates fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/target/release/steward /usr/local/bin/steward
-ENV STEWARD_CHROMIUM=/usr/bin/chromium
+# Clusters rarely allow the user namespaces Chromium's own sandbox needs; the container isolates
+# the browser instead.
+ENV STEWARD_CHROMIUM=/usr/bin/chromium STEWARD_CHROMIUM_NO_SANDBOX=true
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/steward"]
 

@@ -85,6 +85,10 @@ pub struct ExecutorArgs {
     /// Device pixels per CSS pixel of screenshots (Superset's WEBDRIVER_WINDOW pixel_density).
     #[arg(long, default_value_t = 1.0)]
     pub screenshot_device_scale: f64,
+    /// Run Chromium without its sandbox (as root it always is): for containers that allow no
+    /// user namespaces, where the container isolates the browser instead.
+    #[arg(long, env = "STEWARD_CHROMIUM_NO_SANDBOX")]
+    pub chromium_no_sandbox: bool,
 }
 
 impl ExecutorArgs {
@@ -120,6 +124,7 @@ impl ExecutorArgs {
                         load_timeout: Duration::from_secs(self.screenshot_timeout_seconds.max(1)),
                         animation_wait: Duration::from_millis(self.screenshot_animation_wait_ms),
                         device_scale: self.screenshot_device_scale,
+                        no_sandbox: self.chromium_no_sandbox,
                     },
                     session_secret,
                 })

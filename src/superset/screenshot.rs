@@ -30,6 +30,9 @@ pub struct BrowserSettings {
     pub animation_wait: Duration,
     /// Device pixels per CSS pixel (Superset's `WEBDRIVER_WINDOW["pixel_density"]`, 1).
     pub device_scale: f64,
+    /// Run Chromium without its sandbox (always as root, where Chromium refuses it; in a
+    /// container that allows no user namespaces, the container isolates it instead).
+    pub no_sandbox: bool,
 }
 
 /// What to capture.
@@ -109,10 +112,9 @@ pub async fn capture(
     format: ImageFormat,
 ) -> Result<Vec<u8>, ScreenshotError> {
     let profile = tempfile::tempdir().map_err(browser_error)?;
-    let config = BrowserConfig::builder()
+    let mut config = BrowserConfig::builder()
         .chrome_executable(&settings.executable)
         .new_headless_mode()
-        .no_sandbox()
         .window_size(window.0, window.1)
         .viewport(None)
         .user_data_dir(profile.path())
@@ -123,7 +125,11 @@ pub async fn capture(
             "--hide-scrollbars".to_owned(),
             "--mute-audio".to_owned(),
             format!("--force-device-scale-factor={}", settings.device_scale),
-        ])
+        ]);
+    if settings.no_sandbox || rustix::process::geteuid().is_root() {
+        config = config.no_sandbox();
+    }
+    let config = config
         .build()
         .map_err(|reason| ScreenshotError::Launch {
             executable: settings.executable.display().to_string(),

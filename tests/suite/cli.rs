@@ -90,7 +90,7 @@ fn crds_command_prints_every_crd() {
     assert_eq!(out.status.code(), Some(0));
     let docs: Vec<serde_json::Value> =
         serde_saphyr::from_multiple(&String::from_utf8(out.stdout).unwrap()).unwrap();
-    assert_eq!(docs.len(), 7, "the six kinds and SupersetInstance");
+    assert_eq!(docs.len(), 8, "the seven kinds and SupersetInstance");
     assert!(docs.iter().all(|d| d["kind"] == "CustomResourceDefinition"));
 }
 

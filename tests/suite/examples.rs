@@ -90,7 +90,7 @@ fn examples_match_the_generated_crd_schemas() {
         let schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone();
         schemas.insert(kind, jsonschema::validator_for(&schema).unwrap());
     }
-    assert_eq!(schemas.len(), 7, "the six kinds and SupersetInstance");
+    assert_eq!(schemas.len(), 8, "the seven kinds and SupersetInstance");
     let mut checked = 0;
     // The example organisation, and the example overlay's SupersetInstance.
     let files = yaml_files(&repo().join("examples/org"))

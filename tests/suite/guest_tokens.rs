@@ -188,6 +188,10 @@ fn guest_tokens_are_minted_only_within_the_applied_policy_and_superset_honours_t
         "partner-7",
         "--first-name",
         "Partner",
+        "--last-name",
+        "Seven",
+        "--algorithm",
+        "HS256",
         "--attribute",
         "tenant=acme",
     ];

@@ -278,12 +278,12 @@ fn the_operator_mints_guest_tokens_for_the_service_accounts_a_policy_names() {
     }
     drop(operator);
 
-    step("the TokenReview rule was used and nothing was refused");
+    step("the TokenReview and GuestTokenPolicy rules were used and nothing was refused");
     let (used, refused) = audited(audit_from);
     assert!(refused.is_empty(), "refused calls: {refused:#?}");
     for call in granted()
         .into_iter()
-        .filter(|c| c.0 == "authentication.k8s.io")
+        .filter(|c| c.0 == "authentication.k8s.io" || c.1.starts_with("guesttokenpolicies"))
     {
         assert!(used.contains_key(&call), "{call:?} never used: {used:#?}");
     }

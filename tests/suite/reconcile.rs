@@ -447,7 +447,7 @@ fn migrations_are_versioned_and_run_once() {
         let url = db.url();
         let first = steward_ok(&["init", "--database", &url], 0);
         assert!(
-            first.contains("ran steward migrations [1, 2, 3, 4, 5, 6, 7]"),
+            first.contains("ran steward migrations [1, 2, 3, 4, 5, 6, 7, 8]"),
             "{}: {first}",
             db.label()
         );

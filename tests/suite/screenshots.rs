@@ -129,6 +129,12 @@ fn execute(schedule: &str, code: i32) -> String {
         &env("STEWARD_TEST_CHROMIUM"),
         "--screenshot-animation-wait-ms",
         "500",
+        "--screenshot-timeout-seconds",
+        "90",
+        "--screenshot-device-scale",
+        "1",
+        // The suite runs as root, where Chromium has no sandbox anyway.
+        "--chromium-no-sandbox",
     ])
     .output()
     .unwrap();

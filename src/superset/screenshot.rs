@@ -129,12 +129,10 @@ pub async fn capture(
     if settings.no_sandbox || rustix::process::geteuid().is_root() {
         config = config.no_sandbox();
     }
-    let config = config
-        .build()
-        .map_err(|reason| ScreenshotError::Launch {
-            executable: settings.executable.display().to_string(),
-            reason,
-        })?;
+    let config = config.build().map_err(|reason| ScreenshotError::Launch {
+        executable: settings.executable.display().to_string(),
+        reason,
+    })?;
     let (mut browser, mut handler) =
         Browser::launch(config)
             .await

@@ -254,9 +254,14 @@ pub fn executor_command_smtp(
 
 /// `steward execute --schedule SCHEDULE --at AT`, its exit code asserted; stdout and stderr.
 fn execute(schedule: &str, at: &str, code: i32) -> String {
-    let out: Output = executor_command(&["execute", "--schedule", schedule, "--at", at])
-        .output()
-        .unwrap();
+    execute_with(schedule, at, &[], code)
+}
+
+/// [`execute`] with more flags; no secret may show in what it prints.
+pub fn execute_with(schedule: &str, at: &str, more: &[&str], code: i32) -> String {
+    let mut args = vec!["execute", "--schedule", schedule, "--at", at];
+    args.extend_from_slice(more);
+    let out: Output = executor_command(&args).output().unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -13,7 +13,7 @@ use crate::kube_env::{
     Kube, LoopbackWebhook, NAMESPACE, Operator, install, service_account_kubeconfig, wait_for,
 };
 use crate::operator::{audit_offset, audited, granted};
-use crate::services::env;
+use crate::services::{env, sql_at};
 use crate::superset_api::{Content, Superset, clean_start, exclusive};
 
 const NS: &str = "portal";
@@ -276,6 +276,24 @@ fn the_operator_mints_guest_tokens_for_the_service_accounts_a_policy_names() {
         assert!(!log.contains(head), "a token in the operator's log");
         assert!(!events.contains(head), "a token in an Event");
     }
+    step("deleting the policy removes it from the instance's database");
+    kube.ok(&[
+        "delete",
+        "guesttokenpolicy",
+        "partners",
+        "-n",
+        NS,
+        "--wait=true",
+    ]);
+    wait_for(
+        "the policy's row to go",
+        Duration::from_secs(60),
+        || {
+            (sql_at(&url, "SELECT COUNT(*) FROM steward_guest_token_policy").trim() == "0")
+                .then_some(())
+        },
+        || operator.log_text(),
+    );
     drop(operator);
 
     step("the TokenReview and GuestTokenPolicy rules were used and nothing was refused");

@@ -459,7 +459,7 @@ fn migrations_are_versioned_and_run_once() {
         );
         assert_eq!(
             db.sql("SELECT COUNT(*) FROM steward_migrations").trim(),
-            "7"
+            "8"
         );
         db.sql("SELECT resource_namespace, resource_name, resource_uid, object_id, source FROM steward_ledger");
         for column in [

@@ -7,7 +7,7 @@ use std::process::Output;
 
 use serde_json::json;
 
-use crate::executor::{Mail, executor_command, mail_mark, mails_to};
+use crate::executor::{Mail, execute_with, executor_command, mail_mark, mails_to};
 use crate::services::{env, sql_at, steward_ok};
 use crate::superset_api::{Content, Superset, clean_start, exclusive};
 
@@ -118,41 +118,25 @@ spec:
 
 /// `steward execute` with the browser; the exit code asserted, the output returned.
 fn execute(schedule: &str, code: i32) -> String {
-    let out: Output = executor_command(&[
-        "execute",
-        "--schedule",
+    let chromium = env("STEWARD_TEST_CHROMIUM");
+    execute_with(
         schedule,
-        "--at",
         "2026-11-30T06:00:00Z",
-        "--off-schedule",
-        "--chromium",
-        &env("STEWARD_TEST_CHROMIUM"),
-        "--screenshot-animation-wait-ms",
-        "500",
-        "--screenshot-timeout-seconds",
-        "90",
-        "--screenshot-device-scale",
-        "1",
-        // The suite runs as root, where Chromium has no sandbox anyway.
-        "--chromium-no-sandbox",
-    ])
-    .output()
-    .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "steward execute {schedule}:\n{text}"
-    );
-    assert!(
-        !text.contains(&env("STEWARD_TEST_SUPERSET_SECRET_KEY")),
-        "the secret was printed"
-    );
-    text
+        &[
+            "--off-schedule",
+            "--chromium",
+            &chromium,
+            "--screenshot-animation-wait-ms",
+            "500",
+            "--screenshot-timeout-seconds",
+            "90",
+            "--screenshot-device-scale",
+            "1",
+            // The suite runs as root, where Chromium has no sandbox anyway.
+            "--chromium-no-sandbox",
+        ],
+        code,
+    )
 }
 
 /// The PNG a message shows inline, decoded: (width, height, RGBA pixels).

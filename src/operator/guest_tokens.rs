@@ -112,6 +112,7 @@ pub async fn mint(
     let request: MintBody = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(e) => {
+            let e = terminal(&e.to_string()).into_owned();
             tracing::info!(caller = %shown_caller, outcome = "bad-request", "guest token refused: {e}");
             return error(
                 StatusCode::BAD_REQUEST,

@@ -63,6 +63,11 @@ pub struct ResolvedGuestPolicy {
 
 /// A pattern that must match a whole value.
 pub fn whole_match(pattern: &str) -> Result<Regex, regex::Error> {
+    // The pattern must stand alone first: `a)|(?:.*` would otherwise close the wrapping group
+    // and match anything.
+    regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .build()?;
     regex::RegexBuilder::new(&format!(r"\A(?:{pattern})\z"))
         .size_limit(1 << 20)
         .build()
@@ -433,6 +438,10 @@ mod tests {
             refusals.iter().any(|r| r.contains("acme\\n' OR 1=1")),
             "{refusals:?}"
         );
+        // A pattern that closes the wrapping group itself is refused, not widened.
+        assert!(whole_match("a)|(?:.*").is_err());
+        assert!(whole_match("gold|silver").unwrap().is_match("silver"));
+        assert!(!whole_match("gold|silver").unwrap().is_match("goldsilver"));
         let default = whole_match(DEFAULT_USERNAME_PATTERN).unwrap();
         assert!(default.is_match("jane.doe@example.com"));
         assert!(!default.is_match("a\u{1b}[31m"));

@@ -17,13 +17,25 @@ pub struct Signer {
     pub audience: String,
 }
 
-/// A minted token and what it grants (the grant is safe to log; the token is not).
-#[derive(Clone, Debug)]
+/// A minted token and what it grants (the grant is safe to log; the token is not, and its
+/// `Debug` leaves it out).
+#[derive(Clone)]
 pub struct Issued {
     pub token: String,
     pub grant: GuestGrant,
     pub policy: String,
     pub expires_at: f64,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("token", &"(redacted)")
+            .field("grant", &self.grant)
+            .field("policy", &self.policy)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// Why no token was minted.

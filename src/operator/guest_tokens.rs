@@ -3,8 +3,9 @@
 //! one GuestTokenPolicy; the token is authenticated with a TokenReview against the API server,
 //! the ServiceAccount must be one the applied policy lists, each ServiceAccount is
 //! rate-limited, and every answer is logged (never a token). 401: no valid Kubernetes token;
-//! 403: not allowed, or the request is outside the policy (every reason listed); 404: no such
-//! policy; 429: too many; 503: the instance cannot be reached.
+//! 403: no such policy lists the caller (one answer, whether or not the policy exists), or the
+//! request is outside the policy (every reason listed); 429: too many; 503: the instance cannot
+//! be reached.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -227,6 +228,14 @@ async fn mint_for(reconciler: &Reconciler, caller: &str, body: MintBody) -> Resp
     let shown_caller = terminal(caller).into_owned();
     let shown_policy = terminal(&body.policy).into_owned();
     let policies = reconciler.caches.guest_policies.state();
+    // Only policies that list the caller are considered, before any Secret or database is
+    // touched: an unlisted caller learns nothing, not even whether the policy exists.
+    let listed = |p: &GuestTokenPolicy| {
+        p.spec
+            .service_accounts
+            .iter()
+            .any(|a| format!("{}/{}", a.namespace, a.name) == caller)
+    };
     let found: Vec<&Arc<GuestTokenPolicy>> = policies
         .iter()
         .filter(|p| match body.policy.split_once('/') {
@@ -236,14 +245,17 @@ async fn mint_for(reconciler: &Reconciler, caller: &str, body: MintBody) -> Resp
             }
             None => p.metadata.name.as_deref() == Some(body.policy.as_str()),
         })
+        .filter(|p| listed(p))
         .collect();
     let policy = match found.as_slice() {
         [one] => *one,
         [] => {
-            tracing::info!(caller = %shown_caller, policy = %shown_policy, outcome = "not-found", "guest token refused: no such policy");
+            tracing::info!(caller = %shown_caller, policy = %shown_policy, outcome = "forbidden", "guest token refused: no such policy lists the caller");
             return error(
-                StatusCode::NOT_FOUND,
-                format!("no GuestTokenPolicy {shown_policy}"),
+                StatusCode::FORBIDDEN,
+                format!(
+                    "ServiceAccount {shown_caller} may not mint under a GuestTokenPolicy {shown_policy}"
+                ),
             );
         }
         _ => {
@@ -360,9 +372,15 @@ async fn mint_for(reconciler: &Reconciler, caller: &str, body: MintBody) -> Resp
             tracing::info!(caller = %shown_caller, policy = %shown_policy, outcome = "forbidden", "guest token refused: {e}");
             error(StatusCode::FORBIDDEN, e.to_string())
         }
-        Err(e @ IssueError::UnknownPolicy { .. }) => {
-            tracing::info!(caller = %shown_caller, policy = %shown_policy, outcome = "not-applied", "guest token refused: {e}");
-            error(StatusCode::NOT_FOUND, e.to_string())
+        Err(IssueError::UnknownPolicy { .. }) => {
+            // Declared but not (yet) applied: said without naming the policies that are.
+            tracing::info!(caller = %shown_caller, policy = %shown_policy, outcome = "not-applied", "guest token refused: the policy is not applied yet");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "GuestTokenPolicy {shown_policy} is not applied to its instance yet; retry"
+                ),
+            )
         }
         Err(IssueError::Store(e)) => {
             let text = terminal(&e.to_string()).into_owned();

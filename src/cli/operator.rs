@@ -46,6 +46,16 @@ pub struct OperatorArgs {
     /// The webhook's PEM private key (`tls.key`).
     #[arg(long, env = "STEWARD_WEBHOOK_KEY", requires = "webhook_addr")]
     webhook_key: Option<std::path::PathBuf>,
+    /// Accept at `/guest-token` only ServiceAccount tokens issued for this audience (a
+    /// projected token, or `kubectl create token SA --audience …`), so a token sent to steward
+    /// is useless against the API server; without it, tokens for the API server's own
+    /// audience are accepted.
+    #[arg(
+        long,
+        env = "STEWARD_GUEST_TOKEN_REVIEW_AUDIENCE",
+        requires = "webhook_addr"
+    )]
+    guest_token_review_audience: Option<String>,
     /// Log format: `json` (one object per line) or `text`.
     #[arg(long, env = "STEWARD_LOG_FORMAT", default_value = "json", value_parser = ["json", "text"])]
     log_format: String,
@@ -74,6 +84,7 @@ pub(super) fn run(args: &OperatorArgs) -> anyhow::Result<u8> {
                 addr,
                 cert: cert.clone(),
                 key: key.clone(),
+                guest_token_audience: args.guest_token_review_audience.clone(),
             }),
             _ => None,
         },

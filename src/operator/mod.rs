@@ -20,6 +20,7 @@ pub mod isolation;
 pub mod leader;
 pub mod lifecycle;
 pub mod metrics;
+pub mod rate_limit;
 pub mod reconciler;
 pub mod status_writer;
 pub mod targeting;

@@ -399,13 +399,36 @@ impl Reconciler {
             .map(DatabaseUrl::new)
     }
 
-    /// One key of a Secret in the operator's namespace, trimmed; `field` names the reference
-    /// in messages.
+    /// The text under `reference` in the operator's namespace: UTF-8, surrounding whitespace
+    /// dropped (a database URL and the like).
     pub(super) async fn secret_value(
         &self,
         reference: &crate::resources::instance::SecretKeyRef,
         field: &str,
     ) -> Result<String, Unavailable> {
+        let bytes = self.secret_bytes(reference, field).await?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Unavailable(format!(
+                "Secret {}/{} key {:?} ({field}.key) is not UTF-8 text",
+                self.config.namespace, reference.name, reference.key
+            ))
+        })?;
+        match text.trim() {
+            "" => Err(Unavailable(format!(
+                "Secret {}/{} key {:?} ({field}.key) is empty",
+                self.config.namespace, reference.name, reference.key
+            ))),
+            trimmed => Ok(trimmed.to_owned()),
+        }
+    }
+
+    /// The bytes under `reference` in the operator's namespace, exactly as the Secret holds
+    /// them (a signing key is bytes; [`crate::secret::Secret`] drops a trailing newline).
+    pub(super) async fn secret_bytes(
+        &self,
+        reference: &crate::resources::instance::SecretKeyRef,
+        field: &str,
+    ) -> Result<Vec<u8>, Unavailable> {
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.config.namespace);
         let secret = secrets.get_opt(&reference.name).await.map_err(|e| {
             Unavailable(format!(
@@ -421,23 +444,20 @@ impl Reconciler {
         };
         let value = secret
             .data
-            .as_ref()
-            .and_then(|d| d.get(&reference.key))
-            .map(|v| String::from_utf8_lossy(&v.0).trim().to_owned())
+            .and_then(|mut d| d.remove(&reference.key))
+            .map(|v| v.0)
             .or_else(|| {
                 secret
                     .string_data
-                    .as_ref()
-                    .and_then(|d| d.get(&reference.key))
-                    .map(|v| v.trim().to_owned())
+                    .and_then(|mut d| d.remove(&reference.key))
+                    .map(String::into_bytes)
             });
-        match value {
-            Some(value) if !value.is_empty() => Ok(value),
-            _ => Err(Unavailable(format!(
+        value.ok_or_else(|| {
+            Unavailable(format!(
                 "Secret {}/{} has no key {:?} ({field}.key)",
                 self.config.namespace, reference.name, reference.key
-            ))),
-        }
+            ))
+        })
     }
 
     pub(super) async fn connection(

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::post;
 use axum_server::tls_rustls::RustlsConfig;
 use kube::core::DynamicObject;
@@ -29,6 +29,9 @@ pub struct WebhookConfig {
     pub cert: PathBuf,
     /// PEM private key (`tls.key`).
     pub key: PathBuf,
+    /// The audience a bearer token at `/guest-token` must be issued for; `None`: the API
+    /// server's own.
+    pub guest_token_audience: Option<String>,
 }
 
 /// How often the certificate files are looked at for a renewal.
@@ -48,13 +51,17 @@ pub async fn serve(
                 config.key
             )
         })?;
-    let guest_tokens = Arc::new(GuestTokenEndpoint::new(Arc::clone(&reconciler)));
+    let guest_tokens = Arc::new(GuestTokenEndpoint::new(
+        Arc::clone(&reconciler),
+        config.guest_token_audience.clone(),
+    ));
     let app = Router::new()
         .route("/validate", post(validate))
         .with_state(reconciler)
         .merge(
             Router::new()
                 .route("/guest-token", post(super::guest_tokens::mint))
+                .layer(DefaultBodyLimit::max(super::guest_tokens::MAX_BODY_BYTES))
                 .with_state(guest_tokens),
         );
     let reload = tls.clone();

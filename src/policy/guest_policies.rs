@@ -175,6 +175,34 @@ mod tests {
     }
 
     #[test]
+    fn one_name_in_two_namespaces_is_a_duplicate() {
+        // The applied policy is stored under its name alone: two namespaces may not both
+        // declare one name for an instance.
+        let policy = |namespace: &str| {
+            format!(
+                "apiVersion: steward.dev/v1alpha1\nkind: GuestTokenPolicy\nmetadata: {{name: partners, namespace: {namespace}}}\nspec:\n  dashboards: [{{slug: sales}}]\n"
+            )
+        };
+        let set = crate::manifests::load_sources(vec![crate::manifests::SourceFile {
+            name: "p.yaml".into(),
+            text: format!("{}---\n{}", policy("apps"), policy("other")),
+        }]);
+        let found = crate::policy::check_declared(&set);
+        let duplicates: Vec<_> = found
+            .iter()
+            .filter(|d| d.code == crate::diagnostic::Code::Duplicate)
+            .collect();
+        assert_eq!(duplicates.len(), 1, "{found:?}");
+        assert!(
+            duplicates[0]
+                .message
+                .contains("GuestTokenPolicy `partners` is declared twice"),
+            "{}",
+            duplicates[0].message
+        );
+    }
+
+    #[test]
     fn names_follow_kubernetes_and_jinja() {
         assert!(is_dns_name("team-a", 63));
         assert!(!is_dns_name("team.a", 63));

@@ -18,6 +18,9 @@ use crate::superset_api::{Content, Superset, clean_start, exclusive};
 
 const NS: &str = "portal";
 
+/// The audience the ServiceAccount tokens sent to the endpoint are issued for.
+const REVIEW_AUDIENCE: &str = "steward-guest-tokens";
+
 fn manifests(url: &str) -> String {
     format!(
         r#"apiVersion: v1
@@ -30,7 +33,9 @@ apiVersion: v1
 kind: Secret
 metadata: {{name: gt-signing, namespace: {NAMESPACE}}}
 stringData:
-  secret: "{secret}"
+  # As `kubectl create secret --from-file` stores a file: with its trailing newline, which is
+  # not part of the key.
+  secret: "{secret}\n"
 ---
 apiVersion: steward.dev/v1alpha1
 kind: SupersetInstance
@@ -161,6 +166,8 @@ fn the_operator_mints_guest_tokens_for_the_service_accounts_a_policy_names() {
             webhook.cert.to_str().unwrap(),
             "--webhook-key",
             webhook.key.to_str().unwrap(),
+            "--guest-token-review-audience",
+            REVIEW_AUDIENCE,
         ],
     );
     let (ok, out) = kube.apply(&manifests(&url));
@@ -181,9 +188,18 @@ fn the_operator_mints_guest_tokens_for_the_service_accounts_a_policy_names() {
     );
 
     let token_of = |account: &str| {
-        kube.ok(&["create", "token", account, "-n", NS, "--duration=1h"])
-            .trim()
-            .to_owned()
+        kube.ok(&[
+            "create",
+            "token",
+            account,
+            "-n",
+            NS,
+            "--duration=1h",
+            "--audience",
+            REVIEW_AUDIENCE,
+        ])
+        .trim()
+        .to_owned()
     };
     let web = token_of("web");
     let intruder = token_of("intruder");
@@ -249,6 +265,19 @@ fn the_operator_mints_guest_tokens_for_the_service_accounts_a_policy_names() {
     assert_eq!(status, 401);
     let (status, _) = post(&webhook, None, &request("partner-7", "acme"));
     assert_eq!(status, 401);
+    // The allowed ServiceAccount's token for the API server's own audience: one that could be
+    // replayed against the API server is not taken.
+    let api_server_token = kube
+        .ok(&["create", "token", "web", "-n", NS, "--duration=1h"])
+        .trim()
+        .to_owned();
+    let (status, answer) = post(
+        &webhook,
+        Some(&api_server_token),
+        &request("partner-7", "acme"),
+    );
+    assert_eq!(status, 401, "{answer}");
+    assert!(answer.to_string().contains(REVIEW_AUDIENCE), "{answer}");
 
     step("outside the policy: 403 with every reason");
     let (status, answer) = post(&webhook, Some(&web), &request("admin", "ACME"));
@@ -259,6 +288,29 @@ fn the_operator_mints_guest_tokens_for_the_service_accounts_a_policy_names() {
         "{reasons}"
     );
     assert!(reasons.contains("tenant"), "{reasons}");
+
+    step("oversized requests are refused before they cost anything");
+    let (status, answer) = post(
+        &webhook,
+        Some(&"x".repeat(17 * 1024)),
+        &request("partner-7", "acme"),
+    );
+    assert_eq!(status, 401, "{answer}");
+    assert!(answer.to_string().contains("longer than"), "{answer}");
+    let (status, _) = post(
+        &webhook,
+        Some(&web),
+        &request(&"p".repeat(70 * 1024), "acme"),
+    );
+    assert_eq!(status, 413, "a body over 64 KiB");
+    let mut many = request("partner-7", "acme");
+    many["dashboards"] = json!((0..101).map(|i| format!("d{i}")).collect::<Vec<_>>());
+    let (status, answer) = post(&webhook, Some(&web), &many);
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer.to_string().contains("101 dashboards (at most 100)"),
+        "{answer}"
+    );
 
     step("the rate limit: six a minute per ServiceAccount");
     let limited = (0..8)

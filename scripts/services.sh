@@ -17,6 +17,8 @@
 #   bash scripts/services.sh start   # (re)start everything; writes $STATE_DIR/env
 #   bash scripts/services.sh stop    # stop everything and remove $STATE_DIR (safe when nothing runs)
 #   bash scripts/services.sh env     # print the env file's path and contents
+#   bash scripts/services.sh report  # after a failed test run: which services still run, the
+#                                    # tail of each log and PostgreSQL's errors
 #
 # Tests read the connection details from the env file: `. "$(bash scripts/services.sh env-path)"`.
 #
@@ -713,9 +715,38 @@ start_services() {
   log "up in $(secs_since "$t0"): postgres 127.0.0.1:$PG_PORT, superset http://127.0.0.1:$SUPERSET_PORT; ${timings[*]}; env: $ENV_FILE"
 }
 
+# After a failed test run: which of the services still run and what their logs say last, so a
+# failure that is a service's (a crashed Superset, an exhausted connection limit) shows in CI.
+# The logs are the test services' own: no secret of a user's is in them.
+report_services() {
+  [[ -d $STATE_DIR ]] || { log "report: nothing in $STATE_DIR"; return 0; }
+  local pidfile pid name
+  for pidfile in "$STATE_DIR"/*.pid "$PG_DATA/postmaster.pid"; do
+    [[ -f $pidfile ]] || continue
+    pid=$(head -n 1 "$pidfile" 2>/dev/null || true)
+    name=$(basename "$pidfile" .pid)
+    if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+      log "report: $name (pid $pid) is running"
+    else
+      log "report: $name (pid $pid) is NOT running"
+    fi
+  done
+  local file
+  for file in "$STATE_DIR"/superset*.log "$STATE_DIR"/smtp*.log; do
+    [[ -s $file ]] || continue
+    log "report: the last 40 lines of $(basename "$file")"
+    tail -n 40 "$file" | cut -c1-400 >&2
+  done
+  if [[ -s $STATE_DIR/postgres.log ]]; then
+    log "report: PostgreSQL's last 30 errors and fatal messages"
+    grep -E 'FATAL|PANIC|ERROR|too many' "$STATE_DIR/postgres.log" | tail -n 30 | cut -c1-400 >&2 || true
+  fi
+}
+
 case ${1:-} in
   start) start_services ;;
   stop) stop_services ;;
+  report) report_services ;;
   _sqlite-job) sqlite_job ;; # internal: started by `start`
   env)
     [[ -f $ENV_FILE ]] || die "no env file at $ENV_FILE (run: bash scripts/services.sh start)"
@@ -724,7 +755,7 @@ case ${1:-} in
     ;;
   env-path) printf '%s\n' "$ENV_FILE" ;;
   *)
-    echo "usage: $0 start|stop|env|env-path" >&2
+    echo "usage: $0 start|stop|report|env|env-path" >&2
     exit 2
     ;;
 esac

@@ -46,7 +46,8 @@ bash scripts/kube.sh start
 source "${STEWARD_KUBE_DIR:-/tmp/steward-kube}/env"
 
 echo "== cargo test"
-cargo test --locked
+# On a failure, what the services say: a crashed or stalled Superset fails many tests at once.
+cargo test --locked || { status=$?; bash scripts/services.sh report; exit "$status"; }
 
 # The version matrix: each other supported Superset release, from its own cached virtualenv,
 # initialised into PostgreSQL and SQLite by its own `superset db upgrade` + `init`, and the tests
@@ -65,5 +66,6 @@ for version in 5.0.0 6.0.0; do
   # shellcheck disable=SC1091
   source "${STEWARD_SERVICES_DIR:-/tmp/steward-services}/env"
   # shellcheck disable=SC2046
-  cargo test --locked --test suite -- $(matrix_tests "$version")
+  cargo test --locked --test suite -- $(matrix_tests "$version") ||
+    { status=$?; bash scripts/services.sh report; exit "$status"; }
 done

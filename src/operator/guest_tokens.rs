@@ -46,7 +46,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The longest bearer token sent for review, in bytes (a ServiceAccount token is one or two
 /// kilobytes).
-pub const MAX_BEARER_BYTES: usize = 16 * 1024;
+pub const MAX_BEARER_BYTES: usize = 8 * 1024;
 
 /// TokenReviews the endpoint has in flight at most; further requests get 429 at once rather
 /// than queueing reviews against the API server.

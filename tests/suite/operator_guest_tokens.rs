@@ -292,7 +292,7 @@ fn the_operator_mints_guest_tokens_for_the_service_accounts_a_policy_names() {
     step("oversized requests are refused before they cost anything");
     let (status, answer) = post(
         &webhook,
-        Some(&"x".repeat(17 * 1024)),
+        Some(&"x".repeat(12 * 1024)),
         &request("partner-7", "acme"),
     );
     assert_eq!(status, 401, "{answer}");

@@ -99,6 +99,19 @@ ensure_chromium() {
     CHROMIUM=$(command -v chromium || true)
     [[ -n $CHROMIUM ]] || die "apt-get installed chromium but no chromium is on PATH"
   fi
+  # It must start here (a container without /dev/shm or a writable profile makes it exit at
+  # once): said now, with its own words, rather than as a failed screenshot test later.
+  local profile out
+  profile=$(mktemp -d)
+  if ! out=$(timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+    --disable-crash-reporter --no-first-run --user-data-dir="$profile" --dump-dom \
+    'data:text/html,<p>steward</p>' 2>&1); then
+    rm -rf -- "$profile"
+    printf '%s\n' "$out" | tail -n 20 >&2
+    die "$CHROMIUM does not start headless (above: what it said)"
+  fi
+  rm -rf -- "$profile"
+  [[ $out == *"<p>steward</p>"* ]] || { printf '%s\n' "$out" | tail -n 20 >&2; die "$CHROMIUM started but rendered nothing"; }
 }
 
 ensure_pg_binaries() {
@@ -731,15 +744,17 @@ report_services() {
       log "report: $name (pid $pid) is NOT running"
     fi
   done
+  # Short: CI shows the end of the output, and the failed tests' list is just above.
   local file
-  for file in "$STATE_DIR"/superset*.log "$STATE_DIR"/smtp*.log; do
+  for file in "$STATE_DIR"/superset.log "$STATE_DIR"/superset-sqlite-live.log; do
     [[ -s $file ]] || continue
-    log "report: the last 40 lines of $(basename "$file")"
-    tail -n 40 "$file" | cut -c1-400 >&2
+    log "report: $(basename "$file"): its last 8 errors, then its last 4 lines"
+    grep -E 'ERROR|CRITICAL|Traceback|Error:' "$file" | tail -n 8 | cut -c1-300 >&2 || true
+    tail -n 4 "$file" | cut -c1-300 >&2
   done
   if [[ -s $STATE_DIR/postgres.log ]]; then
-    log "report: PostgreSQL's last 30 errors and fatal messages"
-    grep -E 'FATAL|PANIC|ERROR|too many' "$STATE_DIR/postgres.log" | tail -n 30 | cut -c1-400 >&2 || true
+    log "report: PostgreSQL's last 10 errors and fatal messages"
+    grep -E 'FATAL|PANIC|ERROR|too many' "$STATE_DIR/postgres.log" | tail -n 10 | cut -c1-300 >&2 || true
   fi
 }
 

@@ -124,6 +124,10 @@ pub async fn capture(
             "--disable-dev-shm-usage".to_owned(),
             "--hide-scrollbars".to_owned(),
             "--mute-audio".to_owned(),
+            // No crash handler (it needs a database directory some containers lack) and no
+            // first-run work.
+            "--disable-crash-reporter".to_owned(),
+            "--no-first-run".to_owned(),
             format!("--force-device-scale-factor={}", settings.device_scale),
         ]);
     if settings.no_sandbox || rustix::process::geteuid().is_root() {

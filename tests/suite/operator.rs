@@ -209,6 +209,7 @@ fn the_operator_end_to_end_as_its_service_account() {
     let url = env("STEWARD_TEST_SUPERSET_DB_URL");
     forget_operator_objects(&url);
     clean_start(&url);
+    let _released = ReleasedFilterOnFailure(url.clone());
     let work = tempfile::tempdir().unwrap();
     // Objects made through Superset's own API, which the operator must leave alone.
     let ss = Superset::connect();
@@ -616,6 +617,33 @@ fn the_operator_end_to_end_as_its_service_account() {
 
 /// Removes from the shared Superset what this test's operator left (its managed objects, and
 /// the example objects an Orphan deletion released), so every run starts alike.
+/// The filter an Orphan deletion releases is unmanaged: when the test fails after releasing
+/// it, it is deleted here, or every later test declaring it would meet an unmanaged object of
+/// that name (`clean_start` prunes what any manager left; this is no manager's). Nothing here
+/// may panic while unwinding.
+struct ReleasedFilterOnFailure(String);
+
+impl Drop for ReleasedFilterOnFailure {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let Ok(psql) = std::env::var("STEWARD_TEST_PSQL") else {
+            return;
+        };
+        let _ = Command::new(psql)
+            .args([self.0.as_str(), "-X", "-q", "-c", RELEASED_FILTER_DELETE])
+            .output();
+    }
+}
+
+/// Deletes the filter the Orphan deletion released, with its links.
+const RELEASED_FILTER_DELETE: &str = "DELETE FROM rls_filter_roles WHERE rls_filter_id IN \
+       (SELECT id FROM row_level_security_filters WHERE name = 'Finance US rows'); \
+     DELETE FROM rls_filter_tables WHERE rls_filter_id IN \
+       (SELECT id FROM row_level_security_filters WHERE name = 'Finance US rows'); \
+     DELETE FROM row_level_security_filters WHERE name = 'Finance US rows'";
+
 fn forget_operator_objects(url: &str) {
     let empty = tempfile::tempdir().unwrap();
     let empty = empty.path().to_str().unwrap();
@@ -632,14 +660,7 @@ fn forget_operator_objects(url: &str) {
         0,
     );
     // The filter an Orphan deletion released is unmanaged: nothing prunes it.
-    psql(
-        url,
-        "DELETE FROM rls_filter_roles WHERE rls_filter_id IN \
-           (SELECT id FROM row_level_security_filters WHERE name = 'Finance US rows'); \
-         DELETE FROM rls_filter_tables WHERE rls_filter_id IN \
-           (SELECT id FROM row_level_security_filters WHERE name = 'Finance US rows'); \
-         DELETE FROM row_level_security_filters WHERE name = 'Finance US rows'",
-    );
+    psql(url, RELEASED_FILTER_DELETE);
 }
 
 /// A PostgreSQL server of the test's own (so it can be stopped), with a copy of the seeded

@@ -122,12 +122,7 @@ pub(super) fn guest_token(args: &GuestTokenArgs) -> anyhow::Result<u8> {
         match issue(&store, &args.policy, &request, &signer, now, None).await {
             Ok(issued) => {
                 dataln!("{}", issued.token);
-                let dashboards: Vec<&str> = issued
-                    .grant
-                    .resources
-                    .iter()
-                    .map(|r| r.id.as_str())
-                    .collect();
+                let dashboards = issued.dashboard_ids();
                 errln!(
                     "minted a guest token for {} under policy {}: dashboards {} (embedded uuids), {} RLS rule(s), valid until {}",
                     terminal(&issued.grant.user.username),

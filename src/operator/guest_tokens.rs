@@ -448,12 +448,7 @@ async fn issue_for(
     let now = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
     match issue(&store, &name, &request, &signer, now, Some(caller)).await {
         Ok(issued) => {
-            let dashboards: Vec<&str> = issued
-                .grant
-                .resources
-                .iter()
-                .map(|r| r.id.as_str())
-                .collect();
+            let dashboards = issued.dashboard_ids();
             tracing::info!(
                 caller = %shown_caller,
                 policy = %shown_policy,

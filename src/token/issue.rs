@@ -27,6 +27,13 @@ pub struct Issued {
     pub expires_at: f64,
 }
 
+impl Issued {
+    /// The embedded dashboards' uuids the token grants, for messages and logs.
+    pub fn dashboard_ids(&self) -> Vec<&str> {
+        self.grant.resources.iter().map(|r| r.id.as_str()).collect()
+    }
+}
+
 impl std::fmt::Debug for Issued {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Issued")

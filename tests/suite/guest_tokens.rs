@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::services::{env, sql_at, steward_ok};
-use crate::superset_api::{Content, Superset, clean_start, exclusive, s};
+use crate::superset_api::{Content, Superset, clean_start, exclusive};
 
 const POLICY: &str = "apiVersion: steward.dev/v1alpha1
 kind: GuestTokenPolicy
@@ -139,14 +139,7 @@ fn guest_tokens_are_minted_only_within_the_applied_policy_and_superset_honours_t
     let chart = content.chart_ids["Revenue by region"];
     let dataset = content.chart_datasets["Revenue by region"];
     for id in [finance, audit] {
-        // A clean start: neither dashboard embedded yet.
-        let _ = ss.send(
-            "DELETE",
-            &ss.admin_token,
-            &format!("/api/v1/dashboard/{id}/embedded"),
-            None,
-            None,
-        );
+        ss.unembed(id);
     }
 
     // The policy is reviewed and applied like the other kinds.
@@ -200,19 +193,8 @@ fn guest_tokens_are_minted_only_within_the_applied_policy_and_superset_honours_t
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("is not embedded in Superset"), "{stderr}");
 
-    let embed = |id: i64| -> String {
-        let (status, body) = ss.send(
-            "POST",
-            &ss.admin_token,
-            &format!("/api/v1/dashboard/{id}/embedded"),
-            None,
-            Some(&json!({"allowed_domains": []})),
-        );
-        assert_eq!(status, 200, "embedding dashboard {id}: {body}");
-        s(&body["result"]["uuid"])
-    };
-    let finance_embedded = embed(finance);
-    let audit_embedded = embed(audit);
+    let finance_embedded = ss.embed(finance);
+    let audit_embedded = ss.embed(audit);
 
     let token = mint(&url, "partners", &fitting).expect("a fitting request is minted");
     // The claims round-trip through verify, attributes included.
@@ -401,12 +383,6 @@ fn guest_tokens_are_minted_only_within_the_applied_policy_and_superset_honours_t
     assert_eq!(code, 1);
     assert!(stderr.contains("none is"), "{stderr}");
     for id in [finance, audit] {
-        let _ = ss.send(
-            "DELETE",
-            &ss.admin_token,
-            &format!("/api/v1/dashboard/{id}/embedded"),
-            None,
-            None,
-        );
+        ss.unembed(id);
     }
 }

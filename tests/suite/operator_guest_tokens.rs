@@ -137,14 +137,7 @@ fn the_operator_mints_guest_tokens_for_the_service_accounts_a_policy_names() {
     let ss = Superset::connect();
     let content = Content::read(&ss);
     let finance = content.dashboard_ids["finance-overview"];
-    let (status, body) = ss.send(
-        "POST",
-        &ss.admin_token,
-        &format!("/api/v1/dashboard/{finance}/embedded"),
-        None,
-        Some(&json!({"allowed_domains": []})),
-    );
-    assert_eq!(status, 200, "{body}");
+    ss.embed(finance);
 
     let work = tempfile::tempdir().unwrap();
     let webhook = LoopbackWebhook::new();
@@ -357,13 +350,7 @@ fn the_operator_mints_guest_tokens_for_the_service_accounts_a_policy_names() {
     {
         assert!(used.contains_key(&call), "{call:?} never used: {used:#?}");
     }
-    let _ = ss.send(
-        "DELETE",
-        &ss.admin_token,
-        &format!("/api/v1/dashboard/{finance}/embedded"),
-        None,
-        None,
-    );
+    ss.unembed(finance);
     kube.reset();
     clean_start(&url);
 }

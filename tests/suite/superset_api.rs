@@ -67,6 +67,30 @@ impl Superset {
         ss
     }
 
+    /// Embeds a dashboard (any domain); the embedded uuid guest tokens name.
+    pub fn embed(&self, dashboard: i64) -> String {
+        let (status, body) = self.send(
+            "POST",
+            &self.admin_token,
+            &format!("/api/v1/dashboard/{dashboard}/embedded"),
+            None,
+            Some(&json!({"allowed_domains": []})),
+        );
+        assert_eq!(status, 200, "embedding dashboard {dashboard}: {body}");
+        s(&body["result"]["uuid"])
+    }
+
+    /// Embeds a dashboard no more; whether it was is not asserted (a clean start or end).
+    pub fn unembed(&self, dashboard: i64) {
+        let _ = self.send(
+            "DELETE",
+            &self.admin_token,
+            &format!("/api/v1/dashboard/{dashboard}/embedded"),
+            None,
+            None,
+        );
+    }
+
     /// One request; the body parsed as JSON (or, when it is not JSON, as a JSON string).
     pub fn send(
         &self,

@@ -45,9 +45,30 @@ bash scripts/kube.sh start
 # shellcheck disable=SC1091
 source "${STEWARD_KUBE_DIR:-/tmp/steward-kube}/env"
 
+# cargo test ARGS, its output kept; on a failure, what the services say (a crashed or stalled
+# Superset fails many tests at once), then the services stopped quietly and, last, why each
+# test failed (scripts/test_failures.awk), so the end of the log names the cause.
+cargo_test() {
+  local log status
+  log=$(mktemp)
+  set +e
+  cargo test --locked "$@" 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  set -e
+  if ((status == 0)); then
+    rm -f "$log"
+    return 0
+  fi
+  bash scripts/services.sh report || true
+  { bash scripts/kube.sh stop; bash scripts/services.sh stop; } >/dev/null 2>&1 || true
+  echo "== why the tests failed (each failing test's last steps, where it panicked, its message)"
+  awk -f scripts/test_failures.awk "$log"
+  rm -f "$log"
+  exit "$status"
+}
+
 echo "== cargo test"
-# On a failure, what the services say: a crashed or stalled Superset fails many tests at once.
-cargo test --locked || { status=$?; bash scripts/services.sh report; exit "$status"; }
+cargo_test
 
 # The version matrix: each other supported Superset release, from its own cached virtualenv,
 # initialised into PostgreSQL and SQLite by its own `superset db upgrade` + `init`, and the tests
@@ -66,6 +87,5 @@ for version in 5.0.0 6.0.0; do
   # shellcheck disable=SC1091
   source "${STEWARD_SERVICES_DIR:-/tmp/steward-services}/env"
   # shellcheck disable=SC2046
-  cargo test --locked --test suite -- $(matrix_tests "$version") ||
-    { status=$?; bash scripts/services.sh report; exit "$status"; }
+  cargo_test --test suite -- $(matrix_tests "$version")
 done

@@ -46,7 +46,7 @@ name != "" {
     if ($0 != "") message[++lines] = $0
     next
   }
-  if ($0 ~ /^thread '.*' panicked at /) { where = $0; in_message = 1; next }
+  if ($0 ~ /^thread '.*'( \([0-9]+\))? panicked at /) { where = $0; in_message = 1; next }
   if ($0 ~ /^\[[a-z0-9 _-]+\] /) step[++steps] = $0
 }
 

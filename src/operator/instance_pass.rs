@@ -57,6 +57,9 @@ pub struct InstanceResult {
     pub managed_objects: BTreeMap<String, u32>,
     /// Deletions the guard paused (none made).
     pub paused_deletions: usize,
+    /// Deletions made within the guard's window before this pass (the reconciler's count):
+    /// a paused pass says how much of the threshold they used.
+    pub recent_deletions: usize,
     /// Objects deleted or released (forgotten) by the pass, with the resource that had
     /// declared them.
     pub deleted: Vec<Removed>,

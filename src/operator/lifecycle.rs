@@ -70,6 +70,11 @@ impl DeletionWindow {
     /// How many deletions the next pass may make at `now`: the threshold less those made
     /// within the window.
     pub fn remaining(&mut self, threshold: usize, window: Duration, now: Instant) -> usize {
+        threshold.saturating_sub(self.made_within(window, now))
+    }
+
+    /// How many deletions were made within the window before `now`.
+    pub fn made_within(&mut self, window: Duration, now: Instant) -> usize {
         while self
             .made
             .front()
@@ -77,7 +82,7 @@ impl DeletionWindow {
         {
             self.made.pop_front();
         }
-        threshold.saturating_sub(self.made.iter().map(|(_, n)| n).sum())
+        self.made.iter().map(|(_, n)| n).sum()
     }
 
     /// Records `count` deletions made at `now`.
@@ -141,6 +146,10 @@ mod tests {
         assert_eq!(
             made.remaining(10, window, start + Duration::from_secs(403)),
             0
+        );
+        assert_eq!(
+            made.made_within(window, start + Duration::from_secs(403)),
+            12
         );
     }
 }

@@ -320,17 +320,17 @@ impl Reconciler {
         let guard = instance.spec.deletion_guard.unwrap_or_default();
         let confirmed = confirmed_deletions(instance.metadata.annotations.as_ref());
         let started = Instant::now();
-        let remaining = self
+        let recent = self
             .deletions
             .lock()
             .await
             .entry(name.clone())
             .or_default()
-            .remaining(
-                guard.threshold as usize,
+            .made_within(
                 Duration::from_secs(u64::from(guard.window_seconds)),
                 started,
             );
+        let remaining = (guard.threshold as usize).saturating_sub(recent);
         let mut options = InstancePassOptions {
             manager: format!("operator/{name}"),
             // A confirmation of N lets N deletions through however many were made lately.
@@ -360,9 +360,10 @@ impl Reconciler {
                 );
             }
         }
-        let result = reconcile_instance(&store, resources, &options)
+        let mut result = reconcile_instance(&store, resources, &options)
             .await
             .map_err(|e| Unavailable(url.scrub(&e.to_string())))?;
+        result.recent_deletions = recent;
         self.deletions
             .lock()
             .await
@@ -515,10 +516,14 @@ impl Reconciler {
                     "False",
                     NotReady::DeletionPaused.as_str(),
                     format!(
-                        "{} deletions from Superset are pending, more than the mass-deletion guard allows ({} within {} s): none was made, every other change was applied. If they are intended: kubectl annotate supersetinstance {} {CONFIRM_DELETIONS_ANNOTATION}={}",
+                        "{} deletions from Superset are pending, more than the mass-deletion guard allows ({} within {} s{}): none was made, every other change was applied. If they are intended: kubectl annotate supersetinstance {} {CONFIRM_DELETIONS_ANNOTATION}={}",
                         result.paused_deletions,
                         guard.threshold,
                         guard.window_seconds,
+                        match result.recent_deletions {
+                            0 => String::new(),
+                            made => format!(", {made} made in that time already"),
+                        },
                         instance.name_any(),
                         result.paused_deletions
                     ),

@@ -62,8 +62,19 @@ impl Kube {
 
     /// `kubectl apply -f -` of `yaml`: the output (exit status, stdout + stderr).
     pub fn apply(&self, yaml: &str) -> (bool, String) {
+        self.apply_with(yaml, &[])
+    }
+
+    /// `kubectl apply --dry-run=server -f -` of `yaml`: what the API server, its admission
+    /// webhooks included, would answer, with nothing stored.
+    pub fn apply_dry_run(&self, yaml: &str) -> (bool, String) {
+        self.apply_with(yaml, &["--dry-run=server"])
+    }
+
+    fn apply_with(&self, yaml: &str, flags: &[&str]) -> (bool, String) {
         let mut child = Command::new(&self.kubectl)
             .args(["apply", "-f", "-"])
+            .args(flags)
             .env("KUBECONFIG", &self.kubeconfig)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -382,6 +393,13 @@ impl Drop for Operator {
 
 /// Polls `check` until it gives a value or `timeout` passes (then panics with `what` and the
 /// last state `describe` gives).
+/// The last `n` lines of `text` (an operator's log, for a failure message).
+pub fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[track_caller]
 pub fn wait_for<T>(
     what: &str,
     timeout: Duration,

@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use crate::resources::instance::DeletionGuard;
+
 /// The finalizer steward puts on every resource it reconciles.
 pub const FINALIZER: &str = "steward.dev/cleanup";
 
@@ -93,9 +95,48 @@ impl DeletionWindow {
     }
 }
 
+/// The instance's condition while the guard holds `pending` deletions back, `recent` having
+/// been made within the window already: how many, why, and the command that lets them through.
+pub fn paused_deletions_message(
+    instance: &str,
+    guard: DeletionGuard,
+    pending: usize,
+    recent: usize,
+) -> String {
+    let used = match recent {
+        0 => String::new(),
+        made => format!(", {made} made in that time already"),
+    };
+    format!(
+        "{pending} deletions from Superset are pending, more than the mass-deletion guard allows ({} within {} s{used}): none was made, every other change was applied. If they are intended: kubectl annotate supersetinstance {instance} {CONFIRM_DELETIONS_ANNOTATION}={pending}",
+        guard.threshold, guard.window_seconds,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_paused_message_counts_what_the_window_already_saw() {
+        let guard = DeletionGuard {
+            threshold: 3,
+            window_seconds: 120,
+        };
+        assert_eq!(
+            paused_deletions_message("e2e", guard, 5, 0),
+            "5 deletions from Superset are pending, more than the mass-deletion guard allows (3 within 120 s): none was made, every other change was applied. If they are intended: kubectl annotate supersetinstance e2e steward.dev/confirm-deletions=5"
+        );
+        let message = paused_deletions_message("e2e", guard, 2, 2);
+        assert!(
+            message.starts_with("2 deletions from Superset are pending, more than the mass-deletion guard allows (3 within 120 s, 2 made in that time already)"),
+            "{message}"
+        );
+        assert!(
+            message.ends_with("steward.dev/confirm-deletions=2"),
+            "{message}"
+        );
+    }
 
     fn annotated(key: &str, value: &str) -> BTreeMap<String, String> {
         BTreeMap::from([(key.to_owned(), value.to_owned())])

@@ -24,7 +24,7 @@ use super::instance_pass::{
 use super::isolation::{Held, NotReady, without_uid};
 use super::lifecycle::{
     CONFIRM_DELETIONS_ANNOTATION, DeletionPolicy, DeletionWindow, FINALIZER, adopts,
-    confirmed_deletions, deletion_policy,
+    confirmed_deletions, deletion_policy, paused_deletions_message,
 };
 use super::metrics::Metrics;
 use super::status_writer::{self, FIELD_MANAGER, Notice, StatusWrite, publish, write_statuses};
@@ -510,25 +510,16 @@ impl Reconciler {
                 result.instance_refusals.join("\n"),
             )
         } else if result.paused_deletions > 0 {
-            {
-                let guard = instance.spec.deletion_guard.unwrap_or_default();
-                (
-                    "False",
-                    NotReady::DeletionPaused.as_str(),
-                    format!(
-                        "{} deletions from Superset are pending, more than the mass-deletion guard allows ({} within {} s{}): none was made, every other change was applied. If they are intended: kubectl annotate supersetinstance {} {CONFIRM_DELETIONS_ANNOTATION}={}",
-                        result.paused_deletions,
-                        guard.threshold,
-                        guard.window_seconds,
-                        match result.recent_deletions {
-                            0 => String::new(),
-                            made => format!(", {made} made in that time already"),
-                        },
-                        instance.name_any(),
-                        result.paused_deletions
-                    ),
-                )
-            }
+            (
+                "False",
+                NotReady::DeletionPaused.as_str(),
+                paused_deletions_message(
+                    &instance.name_any(),
+                    instance.spec.deletion_guard.unwrap_or_default(),
+                    result.paused_deletions,
+                    result.recent_deletions,
+                ),
+            )
         } else {
             (
                 "True",

@@ -748,8 +748,10 @@ report_services() {
   local file
   for file in "$STATE_DIR"/superset.log "$STATE_DIR"/superset-sqlite-live.log; do
     [[ -s $file ]] || continue
-    log "report: $(basename "$file"): its last 8 errors, then its last 4 lines"
-    grep -E 'ERROR|CRITICAL|Traceback|Error:' "$file" | tail -n 8 | cut -c1-300 >&2 || true
+    # A traceback's own first line says nothing: its last line (the exception) does.
+    log "report: $(basename "$file"): its last 8 errors and exceptions, then its last 4 lines"
+    grep -E ':(ERROR|CRITICAL):|^[A-Za-z_][A-Za-z0-9_.]*(Error|Exception)(:|$)' "$file" |
+      tail -n 8 | cut -c1-300 >&2 || true
     tail -n 4 "$file" | cut -c1-300 >&2
   done
   if [[ -s $STATE_DIR/postgres.log ]]; then

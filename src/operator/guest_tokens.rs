@@ -380,10 +380,14 @@ fn locate(
         .find(|i| i.metadata.name.as_deref() == Some(target.as_str()))
     {
         Some(instance) => Ok((policy, Arc::clone(instance))),
-        None => Err(Box::new(error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("SupersetInstance {target} is gone"),
-        ))),
+        None => {
+            let shown_target = terminal(&target);
+            tracing::info!(caller = %shown_caller, policy = %shown_policy, instance = %shown_target, outcome = "unavailable", "guest token refused: the instance is gone");
+            Err(Box::new(error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("SupersetInstance {shown_target} is gone"),
+            )))
+        }
     }
 }
 

@@ -69,13 +69,8 @@ pub struct DeletionWindow {
 }
 
 impl DeletionWindow {
-    /// How many deletions the next pass may make at `now`: the threshold less those made
-    /// within the window.
-    pub fn remaining(&mut self, threshold: usize, window: Duration, now: Instant) -> usize {
-        threshold.saturating_sub(self.made_within(window, now))
-    }
-
-    /// How many deletions were made within the window before `now`.
+    /// How many deletions were made within the window before `now` (the next pass may make
+    /// the threshold less these).
     pub fn made_within(&mut self, window: Duration, now: Instant) -> usize {
         while self
             .made
@@ -93,6 +88,11 @@ impl DeletionWindow {
             self.made.push_back((now, count));
         }
     }
+}
+
+/// How many deletions a pass may make when `made` were made within the window already.
+pub fn allowance(threshold: u32, made: usize) -> usize {
+    (threshold as usize).saturating_sub(made)
 }
 
 /// The instance's condition while the guard holds `pending` deletions back, `recent` having
@@ -168,29 +168,28 @@ mod tests {
         let start = Instant::now();
         let window = Duration::from_secs(300);
         let mut made = DeletionWindow::default();
-        assert_eq!(made.remaining(10, window, start), 10);
+        assert_eq!(made.made_within(window, start), 0);
         made.record(4, start);
         made.record(3, start + Duration::from_secs(100));
         assert_eq!(
-            made.remaining(10, window, start + Duration::from_secs(200)),
-            3
-        );
-        assert_eq!(
-            made.remaining(10, window, start + Duration::from_secs(301)),
+            made.made_within(window, start + Duration::from_secs(200)),
             7
         );
         assert_eq!(
-            made.remaining(10, window, start + Duration::from_secs(401)),
-            10
+            made.made_within(window, start + Duration::from_secs(301)),
+            3
         );
-        made.record(12, start + Duration::from_secs(402));
         assert_eq!(
-            made.remaining(10, window, start + Duration::from_secs(403)),
+            made.made_within(window, start + Duration::from_secs(401)),
             0
         );
+        made.record(12, start + Duration::from_secs(402));
         assert_eq!(
             made.made_within(window, start + Duration::from_secs(403)),
             12
         );
+        // What the next pass may make: the threshold less those, never below none.
+        assert_eq!(allowance(10, 7), 3);
+        assert_eq!(allowance(10, 12), 0);
     }
 }

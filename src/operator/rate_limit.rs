@@ -63,16 +63,6 @@ impl RateLimits {
             Some(((1.0 - bucket.tokens) / rate).ceil().max(1.0) as u64)
         }
     }
-
-    /// How many buckets are held.
-    pub fn len(&self) -> usize {
-        self.buckets.len()
-    }
-
-    /// Whether none is held.
-    pub fn is_empty(&self) -> bool {
-        self.buckets.is_empty()
-    }
 }
 
 #[cfg(test)]
@@ -115,9 +105,13 @@ mod tests {
         for i in 0..1000 {
             limits.take(&format!("apps/caller-{i}"), "prod", 60, t0);
         }
-        assert_eq!(limits.len(), 1000);
+        assert_eq!(limits.buckets.len(), 1000);
         limits.take("apps/portal", "prod", 60, t0 + Duration::from_secs(61));
-        assert_eq!(limits.len(), 1, "only the last caller's bucket remains");
+        assert_eq!(
+            limits.buckets.len(),
+            1,
+            "only the last caller's bucket remains"
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use super::instance_pass::{
 };
 use super::isolation::{Held, NotReady, without_uid};
 use super::lifecycle::{
-    CONFIRM_DELETIONS_ANNOTATION, DeletionPolicy, DeletionWindow, FINALIZER, adopts,
+    CONFIRM_DELETIONS_ANNOTATION, DeletionPolicy, DeletionWindow, FINALIZER, adopts, allowance,
     confirmed_deletions, deletion_policy, paused_deletions_message,
 };
 use super::metrics::Metrics;
@@ -330,7 +330,7 @@ impl Reconciler {
                 Duration::from_secs(u64::from(guard.window_seconds)),
                 started,
             );
-        let remaining = (guard.threshold as usize).saturating_sub(recent);
+        let remaining = allowance(guard.threshold, recent);
         let mut options = InstancePassOptions {
             manager: format!("operator/{name}"),
             // A confirmation of N lets N deletions through however many were made lately.
